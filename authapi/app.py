@@ -1,0 +1,94 @@
+"""The app factory: wire the spec, the handlers, the domain and the middleware."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from connexion import AsyncApp
+from connexion.datastructures import MediaTypeDict
+from connexion.middleware import MiddlewarePosition
+from connexion.options import SwaggerUIOptions
+from connexion.validators import VALIDATOR_MAP
+from starlette.middleware.cors import CORSMiddleware
+
+from authapi.logs import configure_logging
+from authapi.middleware import RequestContextMiddleware
+from authapi.passwords import PasswordHasher
+from authapi.problems import register_error_handlers
+from authapi.service import AuthService
+from authapi.settings import MIN_PRODUCTION_ROUNDS, Settings
+from authapi.store import MemoryStore, Store
+from authapi.tokens import TokenCodec
+from authapi.validation import SafeJSONBodyValidator
+
+SPEC_DIR = Path(__file__).resolve().parent.parent / "openapi"
+logger = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    validate_responses: bool = False,
+) -> AsyncApp:
+    """Build the ASGI app for these settings; tests pass `validate_responses=True`."""
+    configure_logging(settings.log_level)
+    _warn_about_development_defaults(settings)
+    service = AuthService(
+        settings=settings,
+        store=store or MemoryStore(),
+        hasher=PasswordHasher(settings.bcrypt_rounds),
+        codec=TokenCodec(settings),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: object) -> AsyncIterator[None]:
+        yield
+        await service.store.close()
+        service.hasher.close()
+
+    app = AsyncApp(
+        __name__,
+        specification_dir=SPEC_DIR,
+        lifespan=lifespan,
+        strict_validation=True,
+        validator_map={**VALIDATOR_MAP, "body": MediaTypeDict({"*/*json": SafeJSONBodyValidator})},
+        swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"),
+    )
+    app.add_api("auth.yaml", validate_responses=validate_responses)
+    register_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            position=MiddlewarePosition.BEFORE_EXCEPTION,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "WWW-Authenticate"],
+        )
+    app.add_middleware(
+        RequestContextMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, service=service
+    )
+    return app
+
+
+def app_from_env() -> AsyncApp:
+    """Build the app from the environment; the entry point uvicorn calls in each worker."""
+    return create_app(Settings.from_env())
+
+
+def _warn_about_development_defaults(settings: Settings) -> None:
+    if settings.secret_is_ephemeral:
+        logger.warning(
+            "JWT_SECRET_KEY is not set: using a random key for this process only. "
+            "Every token dies with the process. Set JWT_SECRET_KEY for anything but a trial."
+        )
+    if settings.bcrypt_rounds < MIN_PRODUCTION_ROUNDS:
+        logger.warning(
+            "BCRYPT_ROUNDS is %d, below the production minimum of %d; fine for tests only.",
+            settings.bcrypt_rounds,
+            MIN_PRODUCTION_ROUNDS,
+        )

@@ -1,0 +1,81 @@
+"""Serve the API in a child process on a free port.
+
+The acceptance features, the load smoke and the benchmark all talk to a real uvicorn
+server started this way, exactly as `auth-api` starts it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+# Cheap bcrypt and a fixed key: fast enough for hundreds of test logins, never for production.
+TEST_ENV = {
+    "APP_ENV": "development",
+    "BCRYPT_ROUNDS": "4",
+    "JWT_SECRET_KEY": "test-only-secret-key-of-at-least-32-bytes!",
+    "LOG_LEVEL": "INFO",
+}
+
+
+def free_port() -> int:
+    """Return a TCP port that is free right now on the loopback interface."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def running_server(
+    env: Mapping[str, str] | None = None,
+    *,
+    workers: int = 1,
+    log_path: Path | None = None,
+    startup_timeout: float = 30.0,
+) -> Iterator[str]:
+    """Start `auth-api` with `env` on top of `TEST_ENV`, yield its base URL, then stop it."""
+    port = free_port()
+    command = [sys.executable, "-m", "authapi", "--port", str(port), "--workers", str(workers)]
+    log: IO[bytes] | int = subprocess.DEVNULL
+    if log_path is not None:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = log_path.open("wb")
+    process = subprocess.Popen(
+        command, env={**os.environ, **TEST_ENV, **(env or {})}, stdout=log, stderr=log
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(base_url, process, startup_timeout)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if not isinstance(log, int):
+            log.close()
+
+
+def _wait_until_healthy(base_url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"auth-api exited with status {process.returncode} at startup")
+        try:
+            with urllib.request.urlopen(f"{base_url}/health", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"auth-api did not answer /health within {timeout:.0f} s")

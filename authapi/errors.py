@@ -1,0 +1,88 @@
+"""The domain's exceptions; `authapi.problems` maps each one to an RFC 9457 problem."""
+
+from __future__ import annotations
+
+
+class ConfigError(Exception):
+    """Refuse to start: one sentence naming the variable at fault."""
+
+
+class AuthError(Exception):
+    """Base of every error a client can cause; `status` is the HTTP status it maps to."""
+
+    status = 400
+    title = "Bad Request"
+    detail = "The request is invalid."
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail or self.detail)
+        if detail is not None:
+            self.detail = detail
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class InvalidInput(AuthError):
+    """Reject a field that breaks a rule; the detail names the field and the rule, not the value."""
+
+    def __init__(self, field: str, rule: str) -> None:
+        super().__init__(f"{field}: {rule}")
+        self.field = field
+        self.rule = rule
+
+
+class EmailTaken(AuthError):
+    """Refuse a registration for an email that already has an account."""
+
+    status = 409
+    title = "Conflict"
+    detail = "An account with this email already exists."
+
+
+class Unauthenticated(AuthError):
+    """Refuse a request that carries no usable credentials."""
+
+    status = 401
+    title = "Unauthorized"
+    detail = "Authentication is required."
+    # RFC 6750 §3: error="invalid_token" only when a token was presented and refused.
+    token_presented = False
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return self.headers_for(self.token_presented)
+
+    @staticmethod
+    def headers_for(token_presented: bool) -> dict[str, str]:
+        """Return the Bearer challenge for a refused request."""
+        challenge = 'Bearer realm="auth-api"'
+        if token_presented:
+            challenge += ', error="invalid_token"'
+        return {"WWW-Authenticate": challenge}
+
+
+class InvalidCredentials(Unauthenticated):
+    """Refuse a login without saying which part was wrong."""
+
+    detail = "The email or password is incorrect."
+
+
+class InvalidToken(Unauthenticated):
+    """Refuse a token; `reason` is a category for logs, never shown to the client."""
+
+    detail = "The token is invalid, expired or revoked."
+    token_presented = True
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+
+class NotFound(AuthError):
+    """Answer a resource that does not exist, or that the caller may not see."""
+
+    status = 404
+    title = "Not Found"
+    detail = "The resource does not exist."

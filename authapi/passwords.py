@@ -1,0 +1,91 @@
+"""Password policy and bcrypt hashing, run off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import os
+import secrets
+import unicodedata
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+import bcrypt
+
+from authapi.errors import InvalidInput
+from authapi.settings import MAX_PASSWORD_LENGTH
+
+T = TypeVar("T")
+
+
+def normalize_password(password: str) -> str:
+    """Return the NFKC form, so that look-alike keyboards produce the same password."""
+    return unicodedata.normalize("NFKC", password)
+
+
+def check_password_policy(password: str, min_length: int) -> str:
+    """Return the normalized password, or raise naming the rule it breaks (never the value)."""
+    normalized = normalize_password(password)
+    if len(normalized) < min_length:
+        raise InvalidInput("password", f"must be at least {min_length} characters long")
+    if len(normalized) > MAX_PASSWORD_LENGTH:
+        raise InvalidInput("password", f"must be at most {MAX_PASSWORD_LENGTH} characters long")
+    return normalized
+
+
+def _bcrypt_input(password: str) -> bytes:
+    # bcrypt reads at most 72 bytes and stops at a NUL byte. Hashing first gives it
+    # 44 printable bytes that depend on every byte of the password.
+    return base64.b64encode(hashlib.sha256(password.encode("utf-8")).digest())
+
+
+class PasswordHasher:
+    """Hash and verify passwords with bcrypt in a bounded pool of threads.
+
+    bcrypt releases the GIL, so threads use every core while the event loop keeps serving.
+    """
+
+    def __init__(self, rounds: int, max_workers: int | None = None) -> None:
+        self.rounds = rounds
+        self._pool = ThreadPoolExecutor(
+            max_workers=max_workers or os.cpu_count() or 1, thread_name_prefix="bcrypt"
+        )
+        self._dummy_hash: bytes | None = None
+
+    def hash_sync(self, password: str) -> str:
+        """Hash a normalized password (blocking)."""
+        return bcrypt.hashpw(_bcrypt_input(password), bcrypt.gensalt(self.rounds)).decode("ascii")
+
+    def verify_sync(self, password: str, password_hash: str) -> bool:
+        """Check a password against a stored hash (blocking); a malformed hash never matches."""
+        try:
+            return bcrypt.checkpw(_bcrypt_input(password), password_hash.encode("ascii"))
+        except ValueError:
+            return False
+
+    async def hash(self, password: str) -> str:
+        """Hash a password without blocking the event loop."""
+        return await self._run(self.hash_sync, normalize_password(password))
+
+    async def verify(self, password: str, password_hash: str | None) -> bool:
+        """Check a password; with no hash, spend the same time and answer False."""
+        normalized = normalize_password(password)
+        if password_hash is None:
+            # An unknown email costs as much as a wrong password, so timing reveals nothing.
+            await self._run(self.verify_sync, normalized, self._dummy())
+            return False
+        return await self._run(self.verify_sync, normalized, password_hash)
+
+    def close(self) -> None:
+        """Stop the worker threads."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _dummy(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = self.hash_sync(secrets.token_urlsafe(16)).encode("ascii")
+        return self._dummy_hash.decode("ascii")
+
+    async def _run(self, fn: Callable[..., T], *args: str) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)

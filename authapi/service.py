@@ -1,0 +1,157 @@
+"""The use cases: register, log in, refresh, log out, authenticate."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import NoReturn
+
+from authapi.emails import normalize_email
+from authapi.errors import EmailTaken, InvalidCredentials, InvalidInput, InvalidToken
+from authapi.logs import log_event
+from authapi.passwords import PasswordHasher, check_password_policy
+from authapi.settings import MAX_PASSWORD_LENGTH, Settings
+from authapi.store.base import Session, Store, User
+from authapi.tokens import Claims, TokenCodec, TokenPair, TokenType, fingerprint
+
+
+class AuthService:
+    """Everything the HTTP layer asks of the domain, with no HTTP in it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        hasher: PasswordHasher,
+        codec: TokenCodec,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.hasher = hasher
+        self.codec = codec
+        self._clock = clock
+
+    def now(self) -> int:
+        """Return the current time in whole epoch seconds."""
+        return int(self._clock())
+
+    async def register(self, email: str, password: str) -> User:
+        """Create an account, or refuse a taken email or a password that breaks the policy."""
+        normalized_email = normalize_email(email)
+        normalized_password = check_password_policy(password, self.settings.password_min_length)
+        # Checked first so that a duplicate costs no bcrypt work; add_user re-checks atomically.
+        if await self.store.get_user_by_email(normalized_email) is not None:
+            raise EmailTaken()
+        user = User(
+            id=str(uuid.uuid4()),
+            email=normalized_email,
+            password_hash=await self.hasher.hash(normalized_password),
+            created_at=datetime.fromtimestamp(self.now(), UTC),
+        )
+        await self.store.add_user(user)
+        log_event("register", user_id=user.id)
+        return user
+
+    async def login(self, email: str, password: str) -> TokenPair:
+        """Start a session for valid credentials; any failure looks and lasts the same."""
+        user = await self._find_user(email)
+        too_long = len(password) > MAX_PASSWORD_LENGTH
+        valid = await self.hasher.verify(password, None if user is None else user.password_hash)
+        if user is None or not valid or too_long:
+            log_event("login_failed", user_id=None if user is None else user.id)
+            raise InvalidCredentials()
+        now = self.now()
+        session_id = str(uuid.uuid4())
+        # The session's absolute lifetime is fixed here; rotation never extends it.
+        expires_at = now + self.settings.refresh_ttl_seconds
+        pair = self.codec.issue_pair(user.id, session_id, expires_at, now)
+        await self.store.add_session(
+            Session(
+                id=session_id,
+                user_id=user.id,
+                created_at=now,
+                expires_at=expires_at,
+                refresh_hash=fingerprint(pair.refresh_token),
+            )
+        )
+        log_event("login", user_id=user.id, session_id=session_id)
+        return pair
+
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        """Spend a refresh token for a new pair; a spent one presented again revokes the session."""
+        claims = self._decode(refresh_token, "refresh")
+        now = self.now()
+        session = await self._live_session(claims, now)
+        presented = fingerprint(refresh_token)
+        pair = self.codec.issue_pair(claims.sub, session.id, session.expires_at, now)
+        if await self.store.rotate_refresh(
+            session.id, presented, fingerprint(pair.refresh_token), now
+        ):
+            log_event("refresh", user_id=claims.sub, session_id=session.id)
+            return pair
+        # The signature is ours and the session matches, so this token was issued and spent.
+        session = await self._live_session(claims, now)
+        grace = self.settings.refresh_reuse_grace_seconds
+        if (
+            session.previous_refresh_hash == presented
+            and session.rotated_at is not None
+            and now - session.rotated_at <= grace
+        ):
+            self._refuse(claims, "spent_within_grace")
+        await self.store.revoke_session(session.id, now)
+        log_event("reuse_detected", user_id=claims.sub, session_id=session.id)
+        self._refuse(claims, "reused")
+
+    async def authenticate(self, access_token: str) -> Claims:
+        """Return the claims of an access token whose session is still live."""
+        claims = self._decode(access_token, "access")
+        await self._live_session(claims, self.now())
+        return claims
+
+    async def logout(self, claims: Claims, refresh_token: str | None = None) -> None:
+        """End the caller's session, and another of theirs named by a refresh token."""
+        now = self.now()
+        await self.store.revoke_session(claims.sid, now)
+        log_event("logout", user_id=claims.sub, session_id=claims.sid)
+        if refresh_token is None:
+            return
+        try:
+            other = self.codec.decode(refresh_token, "refresh")
+        except InvalidToken:
+            return
+        if other.sub == claims.sub and other.sid != claims.sid:
+            await self.store.revoke_session(other.sid, now)
+            log_event("logout", user_id=other.sub, session_id=other.sid)
+
+    async def profile(self, claims: Claims) -> User:
+        """Return the caller's account."""
+        user = await self.store.get_user(claims.sub)
+        if user is None:
+            raise InvalidToken("revoked")
+        return user
+
+    async def _find_user(self, email: str) -> User | None:
+        try:
+            return await self.store.get_user_by_email(normalize_email(email))
+        except InvalidInput:
+            return None
+
+    def _decode(self, token: str, expected: TokenType) -> Claims:
+        try:
+            return self.codec.decode(token, expected)
+        except InvalidToken as refused:
+            log_event("token_refused", reason=refused.reason, expected=expected)
+            raise
+
+    async def _live_session(self, claims: Claims, now: int) -> Session:
+        session = await self.store.get_session(claims.sid)
+        if session is None or session.user_id != claims.sub or not session.is_live(now):
+            self._refuse(claims, "revoked")
+        return session
+
+    def _refuse(self, claims: Claims, reason: str) -> NoReturn:
+        log_event("token_refused", reason=reason, expected=claims.type, session_id=claims.sid)
+        raise InvalidToken(reason)

@@ -1,0 +1,130 @@
+"""Issue and verify JWTs; the only module that imports `jwt`."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import jwt
+
+from authapi.errors import InvalidToken
+from authapi.settings import Settings
+
+TokenType = Literal["access", "refresh"]
+# A real token is a few hundred bytes; anything far larger is refused before decoding.
+MAX_TOKEN_LENGTH = 4096
+REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti", "type", "sid", "iss", "aud"]
+
+
+@dataclass(frozen=True)
+class Claims:
+    """The verified claims of a token."""
+
+    sub: str
+    sid: str
+    jti: str
+    type: TokenType
+    iat: int
+    exp: int
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    """What a login or a refresh hands out."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    refresh_expires_in: int
+
+
+def fingerprint(token: str) -> str:
+    """Return the hash under which a refresh token is stored; the token itself never is."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class TokenCodec:
+    """Sign and verify access and refresh tokens with the configured key and algorithm."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._key = settings.jwt_secret_key
+        self._algorithm = settings.jwt_algorithm
+        self._issuer = settings.jwt_issuer
+        self._audience = settings.jwt_audience
+        self._leeway = settings.jwt_leeway_seconds
+        self._access_ttl = settings.access_ttl_seconds
+
+    def issue_pair(
+        self, user_id: str, session_id: str, session_expires_at: int, now: int
+    ) -> TokenPair:
+        """Issue an access token and a refresh token that ends with the session."""
+        access_exp = min(now + self._access_ttl, session_expires_at)
+        return TokenPair(
+            access_token=self.encode(user_id, session_id, "access", now, access_exp),
+            refresh_token=self.encode(user_id, session_id, "refresh", now, session_expires_at),
+            expires_in=access_exp - now,
+            refresh_expires_in=session_expires_at - now,
+        )
+
+    def encode(
+        self, user_id: str, session_id: str, token_type: TokenType, iat: int, exp: int
+    ) -> str:
+        """Sign one token; tests use it to mint tokens at a chosen time."""
+        payload = {
+            "iss": self._issuer,
+            "aud": self._audience,
+            "sub": user_id,
+            "sid": session_id,
+            "jti": uuid.uuid4().hex,
+            "type": token_type,
+            "iat": iat,
+            "exp": exp,
+        }
+        return jwt.encode(payload, self._key, algorithm=self._algorithm)
+
+    def decode(self, token: str, expected_type: TokenType) -> Claims:
+        """Verify a token of the expected type, or raise `InvalidToken` with a reason category."""
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise InvalidToken("malformed")
+        try:
+            payload: dict[str, Any] = jwt.decode(
+                token,
+                self._key,
+                algorithms=[self._algorithm],
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=self._leeway,
+                options={"require": REQUIRED_CLAIMS, "strict_aud": True},
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidToken("expired") from None
+        except (jwt.InvalidSignatureError, jwt.InvalidAlgorithmError):
+            raise InvalidToken("bad_signature") from None
+        except jwt.ImmatureSignatureError:
+            raise InvalidToken("not_yet_valid") from None
+        except (
+            jwt.MissingRequiredClaimError,
+            jwt.InvalidAudienceError,
+            jwt.InvalidIssuerError,
+            jwt.InvalidIssuedAtError,
+        ):
+            raise InvalidToken("invalid_claims") from None
+        except (jwt.PyJWTError, ValueError, TypeError):
+            raise InvalidToken("malformed") from None
+        return _claims(payload, expected_type)
+
+
+def _claims(payload: dict[str, Any], expected_type: TokenType) -> Claims:
+    token_type = payload["type"]
+    if token_type not in ("access", "refresh"):
+        raise InvalidToken("invalid_claims")
+    if token_type != expected_type:
+        raise InvalidToken("wrong_type")
+    sub, sid, jti = payload["sub"], payload["sid"], payload["jti"]
+    if not all(isinstance(value, str) and value for value in (sub, sid, jti)):
+        raise InvalidToken("invalid_claims")
+    return Claims(
+        sub=sub, sid=sid, jti=jti, type=token_type, iat=int(payload["iat"]), exp=int(payload["exp"])
+    )

@@ -1,0 +1,1 @@
+"""The HTTP layer: one module per spec tag. Handlers only translate."""

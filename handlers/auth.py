@@ -1,0 +1,45 @@
+"""Handlers for the `auth` tag: register, login, refresh, logout."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authapi.tokens import TokenPair
+from handlers.context import JSON, JSON_NO_STORE, auth_service, claims_of
+
+
+async def register(body: dict[str, Any]) -> tuple[dict[str, str], int, dict[str, str]]:
+    """Create an account."""
+    user = await auth_service().register(body["email"], body["password"])
+    return {"id": user.id, "email": user.email, "message": "User registered"}, 201, JSON
+
+
+async def login(body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Start a session and hand out its tokens."""
+    pair = await auth_service().login(body["email"], body["password"])
+    return _tokens(pair), 200, JSON_NO_STORE
+
+
+async def refresh(body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Rotate a refresh token."""
+    pair = await auth_service().refresh(body["refresh_token"])
+    return _tokens(pair), 200, JSON_NO_STORE
+
+
+async def logout(
+    token_info: dict[str, Any], body: dict[str, Any] | None = None
+) -> tuple[None, int]:
+    """End the caller's session."""
+    refresh_token = (body or {}).get("refresh_token")
+    await auth_service().logout(claims_of(token_info), refresh_token)
+    return None, 204
+
+
+def _tokens(pair: TokenPair) -> dict[str, Any]:
+    return {
+        "access_token": pair.access_token,
+        "refresh_token": pair.refresh_token,
+        "token_type": "bearer",
+        "expires_in": pair.expires_in,
+        "refresh_expires_in": pair.refresh_expires_in,
+    }
