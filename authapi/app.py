@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -33,8 +34,9 @@ def create_app(
     *,
     store: Store | None = None,
     validate_responses: bool = False,
+    clock: Callable[[], float] = time.time,
 ) -> AsyncApp:
-    """Build the ASGI app for these settings; tests pass `validate_responses=True`."""
+    """Build the ASGI app for these settings; tests pass `validate_responses=True` and a clock."""
     configure_logging(settings.log_level)
     _warn_about_development_defaults(settings)
     service = AuthService(
@@ -42,6 +44,7 @@ def create_app(
         store=store or MemoryStore(),
         hasher=PasswordHasher(settings.bcrypt_rounds),
         codec=TokenCodec(settings),
+        clock=clock,
     )
 
     @asynccontextmanager

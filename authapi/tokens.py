@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import jwt
+from jwt.exceptions import InvalidJTIError, InvalidSubjectError
 
 from authapi.errors import InvalidToken
 from authapi.settings import Settings
@@ -109,6 +110,8 @@ class TokenCodec:
             jwt.InvalidAudienceError,
             jwt.InvalidIssuerError,
             jwt.InvalidIssuedAtError,
+            InvalidSubjectError,
+            InvalidJTIError,
         ):
             raise InvalidToken("invalid_claims") from None
         except (jwt.PyJWTError, ValueError, TypeError):

@@ -1,0 +1,27 @@
+"""Registration is atomic under concurrent requests."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+
+async def test_fifty_concurrent_registrations_of_one_email_give_one_201(app: object) -> None:
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        responses = await asyncio.gather(
+            *(
+                client.post(
+                    "/api/v1/auth/register",
+                    json={
+                        "email": f"{'ADA' if i % 2 else 'ada'}@example.com",
+                        "password": "p" * 12,
+                    },
+                )
+                for i in range(50)
+            )
+        )
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(201) == 1
+    assert statuses.count(409) == 49

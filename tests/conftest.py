@@ -1,0 +1,106 @@
+"""Fixtures chain settings → app → client, plus a helper for the common moves."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from authapi.app import create_app
+from authapi.settings import Settings
+
+SECRET = "test-secret-key-that-is-at-least-32-bytes-long"
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(jwt_secret_key=SECRET, bcrypt_rounds=4)
+
+
+class Clock:
+    """Real time, until a test moves it forward; never slept."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def app(settings: Settings, clock: Clock) -> Any:
+    return create_app(settings, validate_responses=True, clock=clock)
+
+
+@pytest.fixture
+def client(app: Any) -> Iterator[TestClient]:
+    with app.test_client() as test_client:
+        yield test_client
+
+
+@dataclass
+class Account:
+    """A registered user and the tokens of her latest login."""
+
+    email: str
+    password: str
+    access_token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+class Api:
+    """The moves most tests start with."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+
+    def register(self, email: str = "ada@example.com", password: str = PASSWORD) -> Any:
+        return self.client.post(
+            "/api/v1/auth/register", json={"email": email, "password": password}
+        )
+
+    def login(self, email: str = "ada@example.com", password: str = PASSWORD) -> Any:
+        return self.client.post("/api/v1/auth/login", json={"email": email, "password": password})
+
+    def refresh(self, refresh_token: str) -> Any:
+        return self.client.post("/api/v1/auth/refresh", json={"refresh_token": refresh_token})
+
+    def profile(self, access_token: str) -> Any:
+        return self.client.get(
+            "/api/v1/protected/profile", headers={"Authorization": f"Bearer {access_token}"}
+        )
+
+    def logout(self, access_token: str, body: dict[str, str] | None = None) -> Any:
+        return self.client.post(
+            "/api/v1/auth/logout",
+            headers={"Authorization": f"Bearer {access_token}"},
+            json=body,
+        )
+
+    def account(self, email: str = "ada@example.com", password: str = PASSWORD) -> Account:
+        """Register (if needed) and log in."""
+        self.register(email, password)
+        tokens = self.login(email, password).json()
+        return Account(email, password, tokens["access_token"], tokens["refresh_token"])
+
+
+@pytest.fixture
+def api(client: TestClient) -> Api:
+    return Api(client)

@@ -1,0 +1,131 @@
+"""The store contract, the same on every backend."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from authapi.errors import EmailTaken
+from authapi.store import Session, Store, User
+
+NOW = 1_800_000_000
+
+
+def a_user(email: str = "ada@example.com") -> User:
+    return User(
+        id=str(uuid.uuid4()),
+        email=email,
+        password_hash="$2b$04$hash",
+        created_at=datetime.fromtimestamp(NOW, UTC),
+    )
+
+
+def a_session(user: User, refresh_hash: str = "h0", expires_at: int = NOW + 3600) -> Session:
+    return Session(
+        id=str(uuid.uuid4()),
+        user_id=user.id,
+        created_at=NOW,
+        expires_at=expires_at,
+        refresh_hash=refresh_hash,
+    )
+
+
+async def test_user_is_found_by_id_and_by_email(store: Store) -> None:
+    user = a_user()
+    await store.add_user(user)
+    assert await store.get_user(user.id) == user
+    assert await store.get_user_by_email("ada@example.com") == user
+    assert await store.get_user_by_email("bob@example.com") is None
+    assert await store.get_user(str(uuid.uuid4())) is None
+
+
+async def test_second_user_with_the_same_email_is_refused(store: Store) -> None:
+    first = a_user()
+    await store.add_user(first)
+    with pytest.raises(EmailTaken):
+        await store.add_user(a_user())
+    assert await store.get_user_by_email("ada@example.com") == first
+
+
+async def test_concurrent_registrations_of_one_email_store_exactly_one(store: Store) -> None:
+    results = await asyncio.gather(
+        *(store.add_user(a_user()) for _ in range(20)), return_exceptions=True
+    )
+    assert sum(result is None for result in results) == 1
+    assert all(isinstance(r, EmailTaken) for r in results if r is not None)
+
+
+async def test_session_is_stored_and_read_back(store: Store) -> None:
+    user = a_user()
+    await store.add_user(user)
+    session = a_session(user)
+    await store.add_session(session)
+    assert await store.get_session(session.id) == session
+    assert await store.get_session(str(uuid.uuid4())) is None
+
+
+async def test_rotation_swaps_the_hash_and_remembers_the_previous_one(store: Store) -> None:
+    user = a_user()
+    await store.add_user(user)
+    session = a_session(user)
+    await store.add_session(session)
+    assert await store.rotate_refresh(session.id, "h0", "h1", NOW + 5)
+    rotated = await store.get_session(session.id)
+    assert rotated is not None
+    assert (rotated.refresh_hash, rotated.previous_refresh_hash, rotated.rotated_at) == (
+        "h1",
+        "h0",
+        NOW + 5,
+    )
+
+
+async def test_rotation_with_a_stale_hash_changes_nothing(store: Store) -> None:
+    user = a_user()
+    await store.add_user(user)
+    session = a_session(user)
+    await store.add_session(session)
+    assert await store.rotate_refresh(session.id, "h0", "h1", NOW + 1)
+    assert not await store.rotate_refresh(session.id, "h0", "h2", NOW + 2)
+    current = await store.get_session(session.id)
+    assert current is not None and current.refresh_hash == "h1"
+
+
+async def test_concurrent_rotations_of_one_hash_let_exactly_one_win(store: Store) -> None:
+    user = a_user()
+    await store.add_user(user)
+    session = a_session(user)
+    await store.add_session(session)
+    results = await asyncio.gather(
+        *(store.rotate_refresh(session.id, "h0", f"new-{i}", NOW + 1) for i in range(20))
+    )
+    assert results.count(True) == 1
+
+
+async def test_revoked_or_expired_session_cannot_rotate(store: Store) -> None:
+    user = a_user()
+    await store.add_user(user)
+    revoked, expired = a_session(user), a_session(user, expires_at=NOW)
+    await store.add_session(revoked)
+    await store.add_session(expired)
+    await store.revoke_session(revoked.id, NOW)
+    assert not await store.rotate_refresh(revoked.id, "h0", "h1", NOW + 1)
+    assert not await store.rotate_refresh(expired.id, "h0", "h1", NOW + 1)
+
+
+async def test_revoking_twice_keeps_the_first_time(store: Store) -> None:
+    user = a_user()
+    await store.add_user(user)
+    session = a_session(user)
+    await store.add_session(session)
+    await store.revoke_session(session.id, NOW + 1)
+    await store.revoke_session(session.id, NOW + 9)
+    revoked = await store.get_session(session.id)
+    assert revoked is not None and revoked.revoked_at == NOW + 1
+    assert not revoked.is_live(NOW + 2)
+
+
+async def test_revoking_an_unknown_session_is_harmless(store: Store) -> None:
+    await store.revoke_session(str(uuid.uuid4()), NOW)

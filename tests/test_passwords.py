@@ -1,0 +1,107 @@
+"""Passwords: the policy, bcrypt's byte limits, and the dummy check for unknown emails."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from authapi.errors import InvalidInput
+from authapi.passwords import PasswordHasher, check_password_policy, normalize_password
+
+
+@pytest.fixture(scope="module")
+def hasher() -> PasswordHasher:
+    return PasswordHasher(rounds=4, max_workers=2)
+
+
+@pytest.mark.parametrize(
+    ("password", "rule"),
+    [
+        ("short", "at least 8"),
+        ("1234567", "at least 8"),
+        ("x" * 129, "at most 128"),
+        ("😀" * 129, "at most 128"),
+    ],
+)
+def test_password_outside_the_length_bounds_is_refused(password: str, rule: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        check_password_policy(password, min_length=8)
+    assert refused.value.field == "password"
+    assert rule in refused.value.rule
+    assert password not in str(refused.value)
+
+
+@pytest.mark.parametrize("password", ["12345678", "x" * 128, "😀" * 128, "pass word"])
+def test_password_within_the_bounds_is_accepted(password: str) -> None:
+    assert check_password_policy(password, min_length=8) == password
+
+
+def test_length_is_counted_in_code_points_not_bytes() -> None:
+    assert len("😀" * 8) == 8
+    assert check_password_policy("😀" * 8, min_length=8)
+
+
+def test_configured_minimum_length_is_applied() -> None:
+    with pytest.raises(InvalidInput):
+        check_password_policy("x" * 11, min_length=12)
+
+
+def test_password_is_nfkc_normalized() -> None:
+    assert normalize_password("ｐａｓｓｗｏｒｄ") == "password"
+    assert normalize_password("e\u0301tude!!") == "\u00e9tude!!"
+
+
+def test_hash_round_trips(hasher: PasswordHasher) -> None:
+    hashed = hasher.hash_sync("correct horse")
+    assert hashed.startswith("$2b$04$")
+    assert hasher.verify_sync("correct horse", hashed)
+    assert not hasher.verify_sync("correct horsE", hashed)
+
+
+def test_hash_uses_the_configured_cost() -> None:
+    assert PasswordHasher(rounds=5).hash_sync("x" * 8).startswith("$2b$05$")
+
+
+def test_emoji_password_of_128_characters_hashes_and_verifies(hasher: PasswordHasher) -> None:
+    password = "😀" * 128  # 512 bytes: far past bcrypt's 72
+    assert hasher.verify_sync(password, hasher.hash_sync(password))
+
+
+def test_long_passwords_differing_after_byte_72_do_not_match(hasher: PasswordHasher) -> None:
+    common = "a" * 80
+    assert not hasher.verify_sync(common + "1", hasher.hash_sync(common + "2"))
+
+
+def test_nul_only_password_does_not_match_the_empty_password(hasher: PasswordHasher) -> None:
+    assert not hasher.verify_sync("", hasher.hash_sync("\x00" * 8))
+    assert not hasher.verify_sync("\x00" * 9, hasher.hash_sync("\x00" * 8))
+
+
+def test_malformed_hash_never_matches(hasher: PasswordHasher) -> None:
+    assert not hasher.verify_sync("whatever", "not-a-bcrypt-hash")
+
+
+def test_async_hash_and_verify_normalize_the_same_way(hasher: PasswordHasher) -> None:
+    async def scenario() -> tuple[bool, bool]:
+        hashed = await hasher.hash("ｐａｓｓｗｏｒｄ")
+        return await hasher.verify("password", hashed), await hasher.verify("passw0rd", hashed)
+
+    assert asyncio.run(scenario()) == (True, False)
+
+
+def test_unknown_account_still_runs_a_bcrypt_check(hasher: PasswordHasher) -> None:
+    calls: list[str] = []
+    original = hasher.verify_sync
+
+    def counting(password: str, password_hash: str) -> bool:
+        calls.append(password_hash)
+        return original(password, password_hash)
+
+    hasher.verify_sync = counting  # type: ignore[method-assign]
+    try:
+        assert asyncio.run(hasher.verify("whatever-password", None)) is False
+    finally:
+        del hasher.verify_sync
+    assert len(calls) == 1
+    assert calls[0].startswith("$2b$04$")

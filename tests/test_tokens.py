@@ -1,0 +1,163 @@
+"""Tokens: claims, pinning of the algorithm, and every way a token is refused."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+
+from authapi.errors import InvalidToken
+from authapi.settings import Settings
+from authapi.tokens import MAX_TOKEN_LENGTH, TokenCodec, fingerprint
+from tests.conftest import SECRET
+
+USER, SESSION = "3f1c2b8e-0000-4000-8000-000000000001", "session-1"
+
+
+@pytest.fixture
+def codec(settings: Settings) -> TokenCodec:
+    return TokenCodec(settings)
+
+
+def claims_for(codec: TokenCodec, token_type: str = "access", **overrides: object) -> dict:
+    now = int(time.time())
+    payload = {
+        "iss": "auth-api",
+        "aud": "auth-api",
+        "sub": USER,
+        "sid": SESSION,
+        "jti": "j1",
+        "type": token_type,
+        "iat": now,
+        "exp": now + 60,
+    }
+    payload.update(overrides)
+    return {k: v for k, v in payload.items() if v is not None}
+
+
+def sign(payload: dict, key: str = SECRET, algorithm: str = "HS256") -> str:
+    return jwt.encode(payload, key, algorithm=algorithm)
+
+
+def reason_for(codec: TokenCodec, token: str, expected: str = "access") -> str:
+    with pytest.raises(InvalidToken) as refused:
+        codec.decode(token, expected)  # type: ignore[arg-type]
+    return refused.value.reason
+
+
+def test_issued_pair_carries_every_required_claim(codec: TokenCodec) -> None:
+    now = int(time.time())
+    pair = codec.issue_pair(USER, SESSION, now + 3600, now)
+    access = jwt.decode(pair.access_token, options={"verify_signature": False})
+    assert set(access) == {"iss", "aud", "sub", "sid", "jti", "type", "iat", "exp"}
+    assert access["sub"] == USER
+    assert access["type"] == "access"
+    assert codec.decode(pair.refresh_token, "refresh").sid == SESSION
+
+
+def test_access_token_lives_for_the_configured_minutes(codec: TokenCodec) -> None:
+    now = int(time.time())
+    pair = codec.issue_pair(USER, SESSION, now + 86400, now)
+    assert pair.expires_in == 15 * 60
+    assert codec.decode(pair.access_token, "access").exp == now + 15 * 60
+
+
+def test_refresh_token_ends_with_the_session(codec: TokenCodec) -> None:
+    now = int(time.time())
+    pair = codec.issue_pair(USER, SESSION, now + 500, now)
+    assert pair.refresh_expires_in == 500
+    assert pair.expires_in == 500  # an access token never outlives its session
+
+
+def test_every_token_gets_a_fresh_jti(codec: TokenCodec) -> None:
+    now = int(time.time())
+    first = codec.issue_pair(USER, SESSION, now + 500, now)
+    second = codec.issue_pair(USER, SESSION, now + 500, now)
+    assert first.refresh_token != second.refresh_token
+
+
+def test_refresh_token_is_refused_as_access_token(codec: TokenCodec) -> None:
+    assert reason_for(codec, sign(claims_for(codec, "refresh")), "access") == "wrong_type"
+
+
+def test_access_token_is_refused_as_refresh_token(codec: TokenCodec) -> None:
+    assert reason_for(codec, sign(claims_for(codec, "access")), "refresh") == "wrong_type"
+
+
+def test_unknown_token_type_is_refused(codec: TokenCodec) -> None:
+    assert reason_for(codec, sign(claims_for(codec, "id"))) == "invalid_claims"
+
+
+def test_expired_token_is_refused(codec: TokenCodec) -> None:
+    past = int(time.time()) - 3600
+    token = codec.encode(USER, SESSION, "access", past - 60, past)
+    assert reason_for(codec, token) == "expired"
+
+
+def test_token_expired_within_the_leeway_is_accepted(codec: TokenCodec) -> None:
+    now = int(time.time())
+    token = codec.encode(USER, SESSION, "access", now - 100, now - 10)
+    assert codec.decode(token, "access").sub == USER
+
+
+def test_token_issued_in_the_future_is_refused(codec: TokenCodec) -> None:
+    future = int(time.time()) + 3600
+    token = codec.encode(USER, SESSION, "access", future, future + 60)
+    assert reason_for(codec, token) == "not_yet_valid"
+
+
+def test_tampered_payload_is_refused(codec: TokenCodec) -> None:
+    header, payload, signature = sign(claims_for(codec)).split(".")
+    forged = sign(claims_for(codec, sub="someone-else")).split(".")[1]
+    assert reason_for(codec, f"{header}.{forged}.{signature}") == "bad_signature"
+    assert payload != forged
+
+
+def test_token_signed_with_another_key_is_refused(codec: TokenCodec) -> None:
+    token = sign(claims_for(codec), key="another-secret-key-that-is-32-bytes-long!")
+    assert reason_for(codec, token) == "bad_signature"
+
+
+def test_none_algorithm_is_refused(codec: TokenCodec) -> None:
+    token = jwt.encode(claims_for(codec), None, algorithm="none")
+    assert reason_for(codec, token) == "bad_signature"
+
+
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
+def test_other_hmac_algorithm_is_refused_because_the_algorithm_is_pinned(
+    codec: TokenCodec,
+) -> None:
+    assert reason_for(codec, sign(claims_for(codec), algorithm="HS512")) == "bad_signature"
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat", "sub", "jti", "type", "sid", "iss", "aud"])
+def test_token_without_a_required_claim_is_refused(codec: TokenCodec, claim: str) -> None:
+    assert reason_for(codec, sign(claims_for(codec, **{claim: None}))) == "invalid_claims"
+
+
+@pytest.mark.parametrize(("claim", "value"), [("iss", "evil"), ("aud", "other-service")])
+def test_token_for_another_issuer_or_audience_is_refused(
+    codec: TokenCodec, claim: str, value: str
+) -> None:
+    assert reason_for(codec, sign(claims_for(codec, **{claim: value}))) == "invalid_claims"
+
+
+@pytest.mark.parametrize("claim", ["sub", "sid", "jti"])
+def test_non_string_identifiers_are_refused(codec: TokenCodec, claim: str) -> None:
+    assert reason_for(codec, sign(claims_for(codec, **{claim: 42}))) == "invalid_claims"
+
+
+@pytest.mark.parametrize("token", ["", "abc", "a.b.c", "🙂.🙂.🙂", "eyJhbGciOiJIUzI1NiJ9..."])
+def test_malformed_token_is_refused(codec: TokenCodec, token: str) -> None:
+    assert reason_for(codec, token) == "malformed"
+
+
+def test_oversized_token_is_refused_before_decoding(codec: TokenCodec) -> None:
+    assert reason_for(codec, "a" * (MAX_TOKEN_LENGTH + 1)) == "malformed"
+
+
+def test_fingerprint_is_a_hash_not_the_token() -> None:
+    assert fingerprint("token") != "token"
+    assert len(fingerprint("token")) == 64
+    assert fingerprint("token") == fingerprint("token")
