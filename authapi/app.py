@@ -21,7 +21,7 @@ from authapi.passwords import PasswordHasher
 from authapi.problems import register_error_handlers
 from authapi.service import AuthService
 from authapi.settings import MIN_PRODUCTION_ROUNDS, Settings
-from authapi.store import MemoryStore, Store
+from authapi.store import Store, open_store
 from authapi.tokens import TokenCodec
 from authapi.validation import SafeJSONBodyValidator
 
@@ -41,7 +41,7 @@ def create_app(
     _warn_about_development_defaults(settings)
     service = AuthService(
         settings=settings,
-        store=store or MemoryStore(),
+        store=store or open_store(settings.storage_url),
         hasher=PasswordHasher(settings.bcrypt_rounds),
         codec=TokenCodec(settings),
         clock=clock,
@@ -49,6 +49,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: object) -> AsyncIterator[None]:
+        await service.store.open()
         yield
         await service.store.close()
         service.hasher.close()

@@ -86,3 +86,16 @@ class NotFound(AuthError):
     status = 404
     title = "Not Found"
     detail = "The resource does not exist."
+
+
+class StoreUnavailable(AuthError):
+    """Answer 503 while the database cannot be reached; the client should retry."""
+
+    status = 503
+    title = "Service Unavailable"
+    detail = "The service's storage is unavailable; retry shortly."
+    retry_after_seconds = 5
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_seconds)}

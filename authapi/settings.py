@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ SUPPORTED_ALGORITHMS = ("HS256", "HS384", "HS512")
 MIN_SECRET_BYTES = 32
 MIN_PRODUCTION_ROUNDS = 12
 MAX_PASSWORD_LENGTH = 128
+_STORAGE_URL = re.compile(r"^(memory://|sqlite:///.+|postgresql://[^/]+/\w+(\?.*)?)$")
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class Settings:
     cors_origins: tuple[str, ...] = ()
     app_env: str = "development"
     log_level: str = "INFO"
+    storage_url: str = "memory://"
     # True when no secret was configured and a random one stands in (development only).
     secret_is_ephemeral: bool = False
 
@@ -46,6 +49,11 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.app_env == "production"
+
+    @property
+    def is_shared_store(self) -> bool:
+        """Tell whether several processes can share the configured store."""
+        return not self.storage_url.startswith("memory://")
 
     @property
     def access_ttl_seconds(self) -> int:
@@ -90,6 +98,7 @@ class Settings:
             ),
             app_env=app_env,
             log_level=values.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
+            storage_url=values.get("STORAGE_URL", "memory://").strip() or "memory://",
             secret_is_ephemeral=ephemeral,
         )
 
@@ -116,6 +125,11 @@ class Settings:
                 raise ConfigError(f"{name} must not be negative.")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ConfigError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL.")
+        if not _STORAGE_URL.match(self.storage_url):
+            raise ConfigError(
+                "STORAGE_URL must be memory://, sqlite:///path/to/file.db or "
+                "postgresql://user@host:port/database."
+            )
         if not self.jwt_secret_key:
             raise ConfigError("JWT_SECRET_KEY must be set.")
         if self.is_production:

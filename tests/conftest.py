@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,14 +13,21 @@ from starlette.testclient import TestClient
 
 from authapi.app import create_app
 from authapi.settings import Settings
+from tests.backends import BACKENDS, storage_url
 
 SECRET = "test-secret-key-that-is-at-least-32-bytes-long"
 PASSWORD = "correct horse battery staple"
 
 
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with storage_url(request.param, tmp_path) as url:
+        yield url
+
+
 @pytest.fixture
-def settings() -> Settings:
-    return Settings(jwt_secret_key=SECRET, bcrypt_rounds=4)
+def settings(store_url: str) -> Settings:
+    return Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, storage_url=store_url)
 
 
 class Clock:

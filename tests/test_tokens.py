@@ -16,8 +16,8 @@ USER, SESSION = "3f1c2b8e-0000-4000-8000-000000000001", "session-1"
 
 
 @pytest.fixture
-def codec(settings: Settings) -> TokenCodec:
-    return TokenCodec(settings)
+def codec() -> TokenCodec:
+    return TokenCodec(Settings(jwt_secret_key=SECRET))
 
 
 def claims_for(codec: TokenCodec, token_type: str = "access", **overrides: object) -> dict:

@@ -1,6 +1,16 @@
-"""Storage behind one small interface, so that SQL backends can replace the memory one."""
+"""Storage behind one small interface: memory by default, SQLite or PostgreSQL to grow."""
 
-from authapi.store.base import Session, Store, User
+from authapi.store.base import Session, Store, Task, TaskPage, User
 from authapi.store.memory import MemoryStore
 
-__all__ = ["MemoryStore", "Session", "Store", "User"]
+__all__ = ["MemoryStore", "Session", "Store", "Task", "TaskPage", "User", "open_store"]
+
+
+def open_store(storage_url: str) -> Store:
+    """Return the store a STORAGE_URL names (not yet connected: call `open()`)."""
+    if storage_url.startswith("memory://"):
+        return MemoryStore()
+    # Imported here so that the memory store works without touching SQLAlchemy.
+    from authapi.store.sql import SqlStore
+
+    return SqlStore(storage_url)

@@ -35,6 +35,27 @@ class Session:
         return self.revoked_at is None and now < self.expires_at
 
 
+@dataclass(frozen=True, slots=True)
+class Task:
+    """A to-do item that belongs to exactly one user."""
+
+    id: str
+    user_id: str
+    title: str
+    description: str | None
+    completed: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPage:
+    """One page of a user's tasks, newest first; `more` tells whether another page follows."""
+
+    items: list[Task]
+    more: bool
+
+
 class Store(Protocol):
     """What the service needs from storage. Each method is atomic on its own."""
 
@@ -60,6 +81,34 @@ class Store(Protocol):
 
     async def revoke_session(self, session_id: str, now: int) -> None:
         """Revoke a session; revoking twice keeps the first time."""
+
+    async def add_task(self, task: Task) -> None:
+        """Record a new task."""
+
+    async def get_task(self, user_id: str, task_id: str) -> Task | None:
+        """Return the task if it exists and belongs to `user_id`."""
+
+    async def list_tasks(
+        self,
+        user_id: str,
+        *,
+        limit: int,
+        completed: bool | None = None,
+        before: tuple[datetime, str] | None = None,
+    ) -> TaskPage:
+        """Return up to `limit` of the user's tasks, newest first, older than `before`."""
+
+    async def update_task(self, task: Task) -> bool:
+        """Replace a task of its owner; False if it no longer exists."""
+
+    async def delete_task(self, user_id: str, task_id: str) -> bool:
+        """Delete a task of `user_id`; False if there was none."""
+
+    async def open(self) -> None:
+        """Connect, and bring a fresh database to the current schema."""
+
+    async def ping(self) -> None:
+        """Raise `StoreUnavailable` if the store cannot answer right now."""
 
     async def close(self) -> None:
         """Release connections and files."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from datetime import datetime
 
 from authapi.errors import EmailTaken
-from authapi.store.base import Session, User
+from authapi.store.base import Session, Task, TaskPage, User
 
 
 class MemoryStore:
@@ -16,6 +17,7 @@ class MemoryStore:
         self._users: dict[str, User] = {}
         self._user_ids_by_email: dict[str, str] = {}
         self._sessions: dict[str, Session] = {}
+        self._tasks: dict[str, Task] = {}
         # The event loop already serializes coroutines; the lock also covers threads.
         self._lock = threading.Lock()
 
@@ -57,6 +59,54 @@ class MemoryStore:
             session = self._sessions.get(session_id)
             if session is not None and session.revoked_at is None:
                 self._sessions[session_id] = dataclasses.replace(session, revoked_at=now)
+
+    async def add_task(self, task: Task) -> None:
+        with self._lock:
+            self._tasks[task.id] = task
+
+    async def get_task(self, user_id: str, task_id: str) -> Task | None:
+        task = self._tasks.get(task_id)
+        return task if task is not None and task.user_id == user_id else None
+
+    async def list_tasks(
+        self,
+        user_id: str,
+        *,
+        limit: int,
+        completed: bool | None = None,
+        before: tuple[datetime, str] | None = None,
+    ) -> TaskPage:
+        with self._lock:
+            mine = [
+                task
+                for task in self._tasks.values()
+                if task.user_id == user_id
+                and (completed is None or task.completed == completed)
+                and (before is None or (task.created_at, task.id) < before)
+            ]
+        mine.sort(key=lambda task: (task.created_at, task.id), reverse=True)
+        return TaskPage(items=mine[:limit], more=len(mine) > limit)
+
+    async def update_task(self, task: Task) -> bool:
+        with self._lock:
+            if self._tasks.get(task.id) is None or self._tasks[task.id].user_id != task.user_id:
+                return False
+            self._tasks[task.id] = task
+            return True
+
+    async def delete_task(self, user_id: str, task_id: str) -> bool:
+        with self._lock:
+            task = self._tasks.get(task_id)
+            if task is None or task.user_id != user_id:
+                return False
+            del self._tasks[task_id]
+            return True
+
+    async def open(self) -> None:
+        return None
+
+    async def ping(self) -> None:
+        return None
 
     async def close(self) -> None:
         return None

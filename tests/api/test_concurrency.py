@@ -5,11 +5,16 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+from asgi_lifespan import LifespanManager
 
 
 async def test_fifty_concurrent_registrations_of_one_email_give_one_201(app: object) -> None:
-    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(  # type: ignore[arg-type]
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://test"
+        ) as client,
+    ):
         responses = await asyncio.gather(
             *(
                 client.post(

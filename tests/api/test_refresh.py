@@ -6,6 +6,7 @@ import asyncio
 
 import httpx
 import jwt
+from asgi_lifespan import LifespanManager
 
 from tests.conftest import Api, Clock
 
@@ -103,8 +104,12 @@ def test_missing_refresh_token_is_a_400(api: Api) -> None:
 
 
 async def test_concurrent_refreshes_with_one_token_let_exactly_one_succeed(app: object) -> None:
-    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(  # type: ignore[arg-type]
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://test"
+        ) as client,
+    ):
         await client.post(
             "/api/v1/auth/register", json={"email": "ada@example.com", "password": "p" * 12}
         )

@@ -1,4 +1,4 @@
-"""Every store test runs against every backend."""
+"""Every store test runs against every backend (`store_url` comes from tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from authapi.store import MemoryStore, Store
+from authapi.store import Store
+from tests.backends import opened_store
 
 
-@pytest.fixture(params=["memory"])
-async def store(request: pytest.FixtureRequest) -> AsyncIterator[Store]:
-    backend = MemoryStore()
-    yield backend
-    await backend.close()
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[Store]:
+    async with opened_store(store_url) as opened:
+        yield opened

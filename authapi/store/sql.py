@@ -1,0 +1,269 @@
+"""SQLite and PostgreSQL stores on SQLAlchemy Core, with async drivers.
+
+Atomicity comes from the database itself: a unique constraint for registration and
+conditional `UPDATE ... WHERE` statements for rotation and revocation, so it holds
+across workers and machines.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, RowMapping, and_, event, or_, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from authapi.errors import EmailTaken, StoreUnavailable
+from authapi.store.base import Session, Task, TaskPage, User
+from authapi.store.schema import sessions, tasks, users
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+# Any number works; it only has to be the same in every worker that migrates.
+_MIGRATION_LOCK_ID = 7_312_024
+# How long a request may wait on the database before it answers 503.
+TIMEOUT_SECONDS = 5
+
+
+def async_url(storage_url: str) -> tuple[str, str | None]:
+    """Map a STORAGE_URL to an async SQLAlchemy URL, and pull out an optional `schema`."""
+    scheme, rest = storage_url.split("://", 1)
+    location, _, query_string = rest.partition("?")
+    query = dict(parse_qsl(query_string))
+    schema = query.pop("schema", None)
+    if schema is not None and not _SCHEMA_NAME.match(schema):
+        raise ValueError("schema must be a lower-case SQL identifier")
+    driver = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}[scheme]
+    return f"{driver}://{location}" + (f"?{urlencode(query)}" if query else ""), schema
+
+
+class SqlStore:
+    """Keep users, sessions and tasks in SQLite (one node) or PostgreSQL (many workers)."""
+
+    def __init__(self, storage_url: str) -> None:
+        url, self._schema = async_url(storage_url)
+        self._is_sqlite = url.startswith("sqlite")
+        self._engine = self._create_engine(url)
+
+    def _create_engine(self, url: str) -> AsyncEngine:
+        if self._is_sqlite:
+            engine = create_async_engine(url, connect_args={"timeout": TIMEOUT_SECONDS})
+            event.listen(engine.sync_engine, "connect", _tune_sqlite)
+            return engine
+        server_settings = {"search_path": self._schema} if self._schema else {}
+        return create_async_engine(
+            url,
+            pool_pre_ping=True,
+            pool_timeout=TIMEOUT_SECONDS,
+            connect_args={
+                "timeout": TIMEOUT_SECONDS,
+                "command_timeout": TIMEOUT_SECONDS,
+                "server_settings": server_settings,
+            },
+        )
+
+    @asynccontextmanager
+    async def _connect(self, write: bool = False) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self._engine.begin() if write else self._engine.connect() as connection:
+                yield connection
+        except IntegrityError:
+            raise
+        except (DBAPIError, OSError, TimeoutError) as error:
+            raise StoreUnavailable() from error
+
+    async def open(self) -> None:
+        try:
+            async with self._engine.begin() as connection:
+                if not self._is_sqlite:
+                    if self._schema:
+                        # _SCHEMA_NAME vetted the name, so quoting it is enough.
+                        create = f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"'
+                        await connection.execute(text(create))
+                    # Workers starting together migrate one at a time.
+                    await connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID}
+                    )
+                await connection.run_sync(_upgrade_to_head)
+        except (DBAPIError, OSError, TimeoutError) as error:
+            raise StoreUnavailable() from error
+
+    async def ping(self) -> None:
+        async with self._connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def add_user(self, user: User) -> None:
+        try:
+            async with self._connect(write=True) as connection:
+                await connection.execute(users.insert().values(**_row(user)))
+        except IntegrityError:
+            raise EmailTaken() from None
+
+    async def get_user(self, user_id: str) -> User | None:
+        return await self._one_user(users.c.id == user_id)
+
+    async def get_user_by_email(self, email: str) -> User | None:
+        return await self._one_user(users.c.email == email)
+
+    async def _one_user(self, condition: Any) -> User | None:
+        async with self._connect() as connection:
+            row = (await connection.execute(select(users).where(condition))).mappings().first()
+        return None if row is None else _user(row)
+
+    async def add_session(self, session: Session) -> None:
+        async with self._connect(write=True) as connection:
+            await connection.execute(sessions.insert().values(**_row(session)))
+
+    async def get_session(self, session_id: str) -> Session | None:
+        async with self._connect() as connection:
+            query = select(sessions).where(sessions.c.id == session_id)
+            row = (await connection.execute(query)).mappings().first()
+        return None if row is None else Session(**row)
+
+    async def rotate_refresh(
+        self, session_id: str, expected_hash: str, new_hash: str, now: int
+    ) -> bool:
+        # Compare-and-swap: only one of any number of concurrent rotations matches the row.
+        statement = (
+            update(sessions)
+            .where(
+                sessions.c.id == session_id,
+                sessions.c.refresh_hash == expected_hash,
+                sessions.c.revoked_at.is_(None),
+                sessions.c.expires_at > now,
+            )
+            .values(refresh_hash=new_hash, previous_refresh_hash=expected_hash, rotated_at=now)
+        )
+        async with self._connect(write=True) as connection:
+            return (await connection.execute(statement)).rowcount == 1
+
+    async def revoke_session(self, session_id: str, now: int) -> None:
+        statement = (
+            update(sessions)
+            .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        async with self._connect(write=True) as connection:
+            await connection.execute(statement)
+
+    async def add_task(self, task: Task) -> None:
+        async with self._connect(write=True) as connection:
+            await connection.execute(tasks.insert().values(**_row(task)))
+
+    async def get_task(self, user_id: str, task_id: str) -> Task | None:
+        query = select(tasks).where(tasks.c.id == task_id, tasks.c.user_id == user_id)
+        async with self._connect() as connection:
+            row = (await connection.execute(query)).mappings().first()
+        return None if row is None else _task(row)
+
+    async def list_tasks(
+        self,
+        user_id: str,
+        *,
+        limit: int,
+        completed: bool | None = None,
+        before: tuple[datetime, str] | None = None,
+    ) -> TaskPage:
+        query = select(tasks).where(tasks.c.user_id == user_id)
+        if completed is not None:
+            query = query.where(tasks.c.completed == completed)
+        if before is not None:
+            created_at, task_id = before
+            query = query.where(
+                or_(
+                    tasks.c.created_at < created_at,
+                    and_(tasks.c.created_at == created_at, tasks.c.id < task_id),
+                )
+            )
+        query = query.order_by(tasks.c.created_at.desc(), tasks.c.id.desc()).limit(limit + 1)
+        async with self._connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return TaskPage(items=[_task(row) for row in rows[:limit]], more=len(rows) > limit)
+
+    async def update_task(self, task: Task) -> bool:
+        statement = (
+            update(tasks)
+            .where(tasks.c.id == task.id, tasks.c.user_id == task.user_id)
+            .values(
+                title=task.title,
+                description=task.description,
+                completed=task.completed,
+                updated_at=task.updated_at,
+            )
+        )
+        async with self._connect(write=True) as connection:
+            return (await connection.execute(statement)).rowcount == 1
+
+    async def delete_task(self, user_id: str, task_id: str) -> bool:
+        statement = tasks.delete().where(tasks.c.id == task_id, tasks.c.user_id == user_id)
+        async with self._connect(write=True) as connection:
+            return (await connection.execute(statement)).rowcount == 1
+
+    async def explain_session_lookup(self) -> str:
+        """Return the database's plan for the per-request session check (for tests)."""
+        if self._is_sqlite:
+            sql = "EXPLAIN QUERY PLAN SELECT * FROM sessions WHERE id = :id"
+        else:
+            sql = "EXPLAIN SELECT * FROM sessions WHERE id = :id"
+        async with self._connect() as connection:
+            rows = (await connection.execute(text(sql), {"id": "x"})).all()
+        return "\n".join(str(row[-1]) for row in rows)
+
+
+def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers and one writer work at once; FULL syncs every commit to disk,
+    # so a write answered 2xx survives a kill -9 (and a power cut).
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={TIMEOUT_SECONDS * 1000}")
+    cursor.close()
+
+
+def _upgrade_to_head(connection: Connection) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def _utc(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every stored time is UTC.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _user(row: RowMapping) -> User:
+    return User(
+        id=row["id"],
+        email=row["email"],
+        password_hash=row["password_hash"],
+        created_at=_utc(row["created_at"]),
+    )
+
+
+def _row(record: User | Session | Task) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in type(record).__slots__}
+
+
+def _task(row: RowMapping) -> Task:
+    return Task(
+        id=row["id"],
+        user_id=row["user_id"],
+        title=row["title"],
+        description=row["description"],
+        completed=bool(row["completed"]),
+        created_at=_utc(row["created_at"]),
+        updated_at=_utc(row["updated_at"]),
+    )

@@ -1,0 +1,85 @@
+"""The three storage backends every store and API test runs against."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+
+import pytest
+
+from authapi.store import MemoryStore, Store
+from authapi.store.sql import SqlStore
+
+BACKENDS = ["memory", "sqlite", "postgresql"]
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def postgres_reason() -> str | None:
+    """Return why PostgreSQL cannot be used, or None when it is reachable."""
+    import asyncpg
+
+    async def probe() -> None:
+        connection = await asyncpg.connect(POSTGRES_URL, timeout=3)
+        await connection.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as error:
+        return f"PostgreSQL at {POSTGRES_URL} is unreachable ({type(error).__name__})"
+    return None
+
+
+_POSTGRES_REASON: list[str | None] = []
+
+
+def require_postgres() -> None:
+    """Skip the test without PostgreSQL; under CI a missing server is a failure."""
+    if not _POSTGRES_REASON:
+        _POSTGRES_REASON.append(postgres_reason())
+    reason = _POSTGRES_REASON[0]
+    if reason is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; CI requires it (set TEST_POSTGRES_URL)", pytrace=False)
+    pytest.skip(reason)
+
+
+@contextmanager
+def storage_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    """Yield a STORAGE_URL for a fresh, empty store of this backend, and clean it up."""
+    if backend == "memory":
+        yield "memory://"
+    elif backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'auth.db'}"
+    else:
+        require_postgres()
+        schema = f"test_{uuid.uuid4().hex[:16]}"
+        try:
+            yield f"{POSTGRES_URL}?schema={schema}"
+        finally:
+            asyncio.run(_drop_schema(schema))
+
+
+async def _drop_schema(schema: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(POSTGRES_URL, timeout=3)
+    try:
+        await connection.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await connection.close()
+
+
+@asynccontextmanager
+async def opened_store(url: str) -> AsyncIterator[Store]:
+    """Open (and migrate) a store for a test, and close it after."""
+    store: Store = MemoryStore() if url == "memory://" else SqlStore(url)
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
