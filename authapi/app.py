@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -15,6 +16,7 @@ from connexion.options import SwaggerUIOptions
 from connexion.validators import VALIDATOR_MAP
 from starlette.middleware.cors import CORSMiddleware
 
+from authapi.errors import StoreUnavailable
 from authapi.logs import configure_logging
 from authapi.middleware import RequestContextMiddleware
 from authapi.passwords import PasswordHasher
@@ -22,8 +24,9 @@ from authapi.problems import register_error_handlers
 from authapi.service import AuthService
 from authapi.settings import MIN_PRODUCTION_ROUNDS, Settings
 from authapi.store import Store, open_store
+from authapi.tasks import TaskService
 from authapi.tokens import TokenCodec
-from authapi.validation import SafeJSONBodyValidator
+from authapi.validation import SafeJSONBodyValidator, SafeParameterValidator
 
 SPEC_DIR = Path(__file__).resolve().parent.parent / "openapi"
 logger = logging.getLogger(__name__)
@@ -49,8 +52,16 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: object) -> AsyncIterator[None]:
-        await service.store.open()
+        opening = None
+        try:
+            await service.store.open()
+        except StoreUnavailable:
+            # A database that is down at startup must not keep the process from starting:
+            # requests answer 503 meanwhile, and the store opens as soon as it can.
+            opening = asyncio.create_task(_open_when_reachable(service.store))
         yield
+        if opening is not None:
+            opening.cancel()
         await service.store.close()
         service.hasher.close()
 
@@ -59,7 +70,11 @@ def create_app(
         specification_dir=SPEC_DIR,
         lifespan=lifespan,
         strict_validation=True,
-        validator_map={**VALIDATOR_MAP, "body": MediaTypeDict({"*/*json": SafeJSONBodyValidator})},
+        validator_map={
+            **VALIDATOR_MAP,
+            "body": MediaTypeDict({"*/*json": SafeJSONBodyValidator}),
+            "parameter": SafeParameterValidator,
+        },
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"),
     )
     app.add_api("auth.yaml", validate_responses=validate_responses)
@@ -74,9 +89,22 @@ def create_app(
             expose_headers=["X-Request-ID", "WWW-Authenticate"],
         )
     app.add_middleware(
-        RequestContextMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, service=service
+        RequestContextMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        services={"auth": service, "tasks": TaskService(service.store, clock)},
     )
     return app
+
+
+async def _open_when_reachable(store: Store, retry_seconds: float = 2.0) -> None:
+    while True:
+        logger.error("store unavailable at startup; retrying in %.0f s", retry_seconds)
+        await asyncio.sleep(retry_seconds)
+        try:
+            await store.open()
+            return
+        except StoreUnavailable:
+            continue
 
 
 def app_from_env() -> AsyncApp:

@@ -1,25 +1,30 @@
-"""The `auth-api` console script: check the configuration, then serve with uvicorn."""
+"""The `auth-api` console script: check the configuration, migrate, then serve with uvicorn."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 
 import uvicorn
 
-from authapi.errors import ConfigError
+from authapi.errors import ConfigError, StoreUnavailable
 from authapi.settings import Settings
+from authapi.store import open_store
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Serve the API; exit with one sentence when the configuration is unsafe."""
+    """Serve the API, or run `migrate`; exit with one sentence when something is unsafe."""
     parser = argparse.ArgumentParser(prog="auth-api", description=__doc__)
+    parser.add_argument("command", nargs="?", choices=["serve", "migrate"], default="serve")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
+        if args.command == "migrate":
+            return _migrate(settings)
         _check_workers(settings, args.workers)
     except ConfigError as error:
         print(f"auth-api: {error}", file=sys.stderr)
@@ -37,11 +42,39 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _migrate(settings: Settings) -> int:
+    if not settings.is_shared_store:
+        print("auth-api: the memory store has no schema to migrate.")
+        return 0
+    store = open_store(settings.storage_url)
+
+    async def run() -> None:
+        try:
+            await store.open()
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(run())
+    except StoreUnavailable:
+        print("auth-api: the database in STORAGE_URL cannot be reached.", file=sys.stderr)
+        return 1
+    print("auth-api: the database schema is up to date.")
+    return 0
+
+
 def _check_workers(settings: Settings, workers: int) -> None:
     if workers < 1:
         raise ConfigError("--workers must be at least 1.")
-    if workers > 1:
+    if workers == 1:
+        return
+    if not settings.is_shared_store:
         raise ConfigError(
-            "--workers above 1 needs a shared store; the memory store would diverge between "
-            "processes, so run one worker."
+            "--workers above 1 needs STORAGE_URL to name SQLite or PostgreSQL: with the memory "
+            "store each worker would keep its own users and sessions, silently diverging."
+        )
+    if settings.secret_is_ephemeral:
+        raise ConfigError(
+            "--workers above 1 needs JWT_SECRET_KEY from the environment: a random "
+            "development key would differ in every worker."
         )

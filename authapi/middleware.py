@@ -6,11 +6,10 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Mapping
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from authapi.service import AuthService
 
 access_log = logging.getLogger("authapi.access")
 
@@ -28,17 +27,17 @@ _DOCS_CSP = (
 
 
 class RequestContextMiddleware:
-    """Tag each request with an id, expose the service to handlers, and log one line."""
+    """Tag each request with an id, expose the services to handlers, and log one line."""
 
-    def __init__(self, app: ASGIApp, service: AuthService) -> None:
+    def __init__(self, app: ASGIApp, services: Mapping[str, object]) -> None:
         self.app = app
-        self.service = service
+        self.services = dict(services)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        scope.setdefault("state", {})["auth"] = self.service
+        scope.setdefault("state", {}).update(self.services)
         request_id = _incoming_request_id(scope) or uuid.uuid4().hex
         path: str = scope["path"]
         is_docs = path.startswith("/docs")

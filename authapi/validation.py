@@ -13,16 +13,17 @@ from typing import Any
 
 from connexion.exceptions import BadRequestProblem
 from connexion.json_schema import Draft4RequestValidator
-from connexion.validators import JSONRequestBodyValidator
+from connexion.validators import JSONRequestBodyValidator, ParameterValidator
 from jsonschema import Draft4Validator, ValidationError
+from jsonschema.exceptions import best_match
 from starlette.types import Scope
 
 _SAFE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
-def describe(error: ValidationError) -> str:
+def describe(error: ValidationError, root: str = "body") -> str:
     """Turn a jsonschema error into 'field: rule' without quoting the instance."""
-    field = ".".join(str(part) for part in error.absolute_path) or "body"
+    field = ".".join(str(part) for part in error.absolute_path) or root
     rule: Any = error.validator_value
     match error.validator:
         case "required":
@@ -49,6 +50,8 @@ def describe(error: ValidationError) -> str:
             return f"{field}: must be at least {rule}"
         case "maximum":
             return f"{field}: must be at most {rule}"
+        case "minProperties":
+            return f"{field}: must contain at least {rule} field(s)"
         case "pattern":
             return f"{field}: does not match the required pattern"
         case _:
@@ -96,3 +99,20 @@ class SafeJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
 def _depth_first(error: ValidationError) -> tuple[int, str]:
     # Report the shallowest problem first: a missing field before a nested detail.
     return (len(error.absolute_path), str(error.validator))
+
+
+class SafeParameterValidator(ParameterValidator):  # type: ignore[misc]
+    """Validate query and path parameters with value-free messages."""
+
+    @staticmethod
+    def validate_parameter(
+        parameter_type: str, value: Any, param: dict[str, Any], param_name: str | None = None
+    ) -> str | None:
+        if value is None:
+            if param.get("required"):
+                return f"{param['name']}: is required"
+            return None
+        schema = param.get("schema", param)
+        validator = Draft4Validator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
+        error = best_match(validator.iter_errors(value))
+        return None if error is None else describe(error, root=param["name"])

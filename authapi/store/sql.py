@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlencode
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, RowMapping, and_, event, or_, select, text, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from authapi.errors import EmailTaken, StoreUnavailable
@@ -75,9 +75,8 @@ class SqlStore:
         try:
             async with self._engine.begin() if write else self._engine.connect() as connection:
                 yield connection
-        except IntegrityError:
-            raise
-        except (DBAPIError, OSError, TimeoutError) as error:
+        except (OperationalError, InterfaceError, OSError, TimeoutError) as error:
+            # Connection-level failures only: a bad statement stays a loud 500.
             raise StoreUnavailable() from error
 
     async def open(self) -> None:

@@ -86,7 +86,13 @@ def test_unsafe_request_id_is_replaced(api: Api) -> None:
 def test_health_is_ok_without_auth(api: Api) -> None:
     response = api.client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "ok", "store": "ok"}
+
+
+def test_readiness_is_ok_while_the_store_answers(api: Api) -> None:
+    response = api.client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json()["store"] == "ok"
 
 
 def test_spec_and_swagger_ui_are_served(api: Api) -> None:
