@@ -34,6 +34,39 @@ def free_port() -> int:
         return port
 
 
+def start_server(
+    env: Mapping[str, str] | None = None,
+    *,
+    workers: int = 1,
+    port: int | None = None,
+    log: IO[bytes] | int = subprocess.DEVNULL,
+    startup_timeout: float = 30.0,
+) -> tuple[str, subprocess.Popen[bytes]]:
+    """Start `auth-api` with `env` on top of `TEST_ENV`; return its URL once it is healthy."""
+    port = port or free_port()
+    command = [sys.executable, "-m", "authapi", "--port", str(port), "--workers", str(workers)]
+    process = subprocess.Popen(
+        command, env={**os.environ, **TEST_ENV, **(env or {})}, stdout=log, stderr=log
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_healthy(base_url, process, startup_timeout)
+    except RuntimeError:
+        stop_server(process)
+        raise
+    return base_url, process
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server gracefully, or kill it after ten seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextmanager
 def running_server(
     env: Mapping[str, str] | None = None,
@@ -43,26 +76,19 @@ def running_server(
     startup_timeout: float = 30.0,
 ) -> Iterator[str]:
     """Start `auth-api` with `env` on top of `TEST_ENV`, yield its base URL, then stop it."""
-    port = free_port()
-    command = [sys.executable, "-m", "authapi", "--port", str(port), "--workers", str(workers)]
     log: IO[bytes] | int = subprocess.DEVNULL
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log = log_path.open("wb")
-    process = subprocess.Popen(
-        command, env={**os.environ, **TEST_ENV, **(env or {})}, stdout=log, stderr=log
-    )
-    base_url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_healthy(base_url, process, startup_timeout)
-        yield base_url
-    finally:
-        process.terminate()
+        base_url, process = start_server(
+            env, workers=workers, log=log, startup_timeout=startup_timeout
+        )
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            yield base_url
+        finally:
+            stop_server(process)
+    finally:
         if not isinstance(log, int):
             log.close()
 

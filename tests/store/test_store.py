@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from datetime import UTC, datetime
 
 import pytest
 
 from authapi.errors import EmailTaken
-from authapi.store import Session, Store, User
+from authapi.store import Session, Store, Task, User
 
 NOW = 1_800_000_000
 
@@ -129,3 +130,92 @@ async def test_revoking_twice_keeps_the_first_time(store: Store) -> None:
 
 async def test_revoking_an_unknown_session_is_harmless(store: Store) -> None:
     await store.revoke_session(str(uuid.uuid4()), NOW)
+
+
+def a_task(user: User, title: str = "Buy milk", *, at: int = 0, completed: bool = False) -> Task:
+    moment = datetime.fromtimestamp(NOW + at, UTC)
+    return Task(
+        id=str(uuid.uuid4()),
+        user_id=user.id,
+        title=title,
+        description=None,
+        completed=completed,
+        created_at=moment,
+        updated_at=moment,
+    )
+
+
+async def test_task_is_visible_to_its_owner_only(store: Store) -> None:
+    ada, bob = a_user("ada@example.com"), a_user("bob@example.com")
+    await store.add_user(ada)
+    await store.add_user(bob)
+    task = a_task(ada)
+    await store.add_task(task)
+    assert await store.get_task(ada.id, task.id) == task
+    assert await store.get_task(bob.id, task.id) is None
+    assert not await store.update_task(dataclasses.replace(task, user_id=bob.id, title="mine"))
+    assert not await store.delete_task(bob.id, task.id)
+    assert await store.get_task(ada.id, task.id) == task
+
+
+async def test_tasks_are_listed_newest_first_in_keyset_pages(store: Store) -> None:
+    ada = a_user()
+    await store.add_user(ada)
+    tasks = [a_task(ada, f"t{i}", at=i) for i in range(5)]
+    for task in tasks:
+        await store.add_task(task)
+    first = await store.list_tasks(ada.id, limit=2)
+    assert [t.title for t in first.items] == ["t4", "t3"] and first.more
+    last = first.items[-1]
+    second = await store.list_tasks(ada.id, limit=2, before=(last.created_at, last.id))
+    assert [t.title for t in second.items] == ["t2", "t1"] and second.more
+    last = second.items[-1]
+    third = await store.list_tasks(ada.id, limit=2, before=(last.created_at, last.id))
+    assert [t.title for t in third.items] == ["t0"] and not third.more
+
+
+async def test_tasks_created_in_the_same_instant_are_all_listed(store: Store) -> None:
+    ada = a_user()
+    await store.add_user(ada)
+    for i in range(4):
+        await store.add_task(a_task(ada, f"t{i}", at=0))
+    seen: list[str] = []
+    before = None
+    while True:
+        page = await store.list_tasks(ada.id, limit=1, before=before)
+        seen += [t.id for t in page.items]
+        if not page.more:
+            break
+        before = (page.items[-1].created_at, page.items[-1].id)
+    assert len(set(seen)) == 4
+
+
+async def test_tasks_are_filtered_by_completion(store: Store) -> None:
+    ada = a_user()
+    await store.add_user(ada)
+    done, todo = a_task(ada, "done", completed=True), a_task(ada, "todo", at=1)
+    await store.add_task(done)
+    await store.add_task(todo)
+    assert [t.title for t in (await store.list_tasks(ada.id, limit=9, completed=True)).items] == [
+        "done"
+    ]
+    assert [t.title for t in (await store.list_tasks(ada.id, limit=9, completed=False)).items] == [
+        "todo"
+    ]
+
+
+async def test_task_update_and_delete(store: Store) -> None:
+    ada = a_user()
+    await store.add_user(ada)
+    task = a_task(ada)
+    await store.add_task(task)
+    changed = dataclasses.replace(task, title="Buy bread", completed=True, description="rye")
+    assert await store.update_task(changed)
+    assert await store.get_task(ada.id, task.id) == changed
+    assert await store.delete_task(ada.id, task.id)
+    assert await store.get_task(ada.id, task.id) is None
+    assert not await store.delete_task(ada.id, task.id)
+
+
+async def test_store_answers_a_ping(store: Store) -> None:
+    await store.ping()

@@ -1,0 +1,65 @@
+"""A database outage answers 503 with Retry-After, and the service recovers by itself."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from starlette.testclient import TestClient
+
+from authapi.app import create_app
+from authapi.settings import Settings
+from authapi.store.sql import TIMEOUT_SECONDS
+from tests.backends import POSTGRES_URL, require_postgres, storage_url
+from tests.conftest import PASSWORD, SECRET
+from tests.sql.proxy import CuttableProxy
+
+
+@pytest.fixture
+def proxy() -> Iterator[CuttableProxy]:
+    require_postgres()
+    target = urlsplit(POSTGRES_URL)
+    proxy = CuttableProxy((target.hostname or "127.0.0.1", target.port or 5432))
+    proxy.start()
+    yield proxy
+    proxy.cut()
+
+
+@pytest.fixture
+def client(proxy: CuttableProxy, tmp_path: object) -> Iterator[TestClient]:
+    with storage_url("postgresql", tmp_path) as url:  # type: ignore[arg-type]
+        netloc = urlsplit(url).netloc
+        host_port = netloc.split("@")[-1]
+        proxied = url.replace(host_port, f"127.0.0.1:{proxy.port}", 1)
+        settings = Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, storage_url=proxied)
+        with create_app(settings).test_client() as test_client:
+            yield test_client
+
+
+def test_outage_answers_503_and_recovers(client: TestClient, proxy: CuttableProxy) -> None:
+    credentials = {"email": "ada@example.com", "password": PASSWORD}
+    assert client.post("/api/v1/auth/register", json=credentials).status_code == 201
+    tokens = client.post("/api/v1/auth/login", json=credentials).json()
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert client.get("/api/v1/protected/profile", headers=bearer).status_code == 200
+
+    proxy.cut()
+    started = time.monotonic()
+    down = client.get("/api/v1/protected/profile", headers=bearer)
+    assert down.status_code == 503
+    # Not a hang: the outage answers within the store's timeout, not the client's.
+    assert time.monotonic() - started < TIMEOUT_SECONDS + 1
+    assert down.headers["content-type"] == "application/problem+json"
+    assert int(down.headers["retry-after"]) > 0
+    assert client.post("/api/v1/auth/login", json=credentials).status_code == 503
+    health = client.get("/health")
+    assert health.status_code == 200
+    assert health.json()["store"] == "unavailable"
+    assert client.get("/health/ready").status_code == 503
+
+    proxy.restore()
+    assert client.get("/health/ready").status_code == 200
+    assert client.get("/api/v1/protected/profile", headers=bearer).status_code == 200
+    assert client.post("/api/v1/auth/login", json=credentials).status_code == 200

@@ -1,0 +1,91 @@
+"""What only the SQL stores promise: WAL, migrations, cheap session checks."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from authapi.store.sql import SqlStore, async_url
+from tests.backends import POSTGRES_URL, opened_store, require_postgres, storage_url
+
+
+async def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+    async with opened_store(f"sqlite:///{tmp_path / 'auth.db'}"):
+        pass
+    with sqlite3.connect(tmp_path / "auth.db") as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+async def test_fresh_database_is_migrated_to_head(tmp_path: Path) -> None:
+    async with opened_store(f"sqlite:///{tmp_path / 'auth.db'}"):
+        pass
+    with sqlite3.connect(tmp_path / "auth.db") as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+        version = connection.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+    assert {"users", "sessions", "tasks"} <= tables
+    assert version == "0001"
+
+
+async def test_opening_twice_migrates_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'auth.db'}"
+    async with opened_store(url):
+        pass
+    async with opened_store(url) as store:
+        await store.ping()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_session_check_is_one_primary_key_lookup(backend: str, tmp_path: Path) -> None:
+    async def plan_for(url: str) -> str:
+        store = SqlStore(url)
+        await store.open()
+        try:
+            if backend == "postgresql":
+                await _fill_sessions_and_analyze(store)
+            return await store.explain_session_lookup()
+        finally:
+            await store.close()
+
+    with storage_url(backend, tmp_path) as url:
+        plan = asyncio.run(plan_for(url))
+    print(plan)  # shown with -s: the plan is the evidence
+    if backend == "sqlite":
+        assert "USING INDEX sqlite_autoindex_sessions_1 (id=?)" in plan
+    else:
+        assert "Index Scan using sessions_pkey on sessions" in plan
+
+
+async def _fill_sessions_and_analyze(store: SqlStore) -> None:
+    from sqlalchemy import text
+
+    # On an empty table any plan is cheap; with rows and statistics the planner must choose.
+    async with store._connect(write=True) as connection:
+        await connection.execute(text("INSERT INTO users VALUES ('u', 'u@x.io', 'h', now())"))
+        await connection.execute(
+            text(
+                "INSERT INTO sessions (id, user_id, created_at, expires_at, refresh_hash) "
+                "SELECT 's' || g, 'u', 0, 1, 'h' FROM generate_series(1, 5000) g"
+            )
+        )
+        await connection.execute(text("ANALYZE sessions"))
+
+
+def test_storage_url_maps_to_async_drivers() -> None:
+    assert async_url("sqlite:////var/lib/auth.db") == ("sqlite+aiosqlite:////var/lib/auth.db", None)
+    assert async_url("postgresql://u@h:5432/db?schema=s1") == (
+        "postgresql+asyncpg://u@h:5432/db",
+        "s1",
+    )
+
+
+def test_schema_name_is_vetted() -> None:
+    with pytest.raises(ValueError):
+        async_url('postgresql://u@h/db?schema=x";drop table users;--')
+
+
+def test_postgres_url_defaults_to_the_local_server() -> None:
+    require_postgres()
+    assert POSTGRES_URL.startswith("postgresql://")

@@ -1,0 +1,77 @@
+"""The `auth-api` command: refusals at startup, and `migrate`."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+STRONG = "k" * 48
+
+
+def auth_api(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("JWT_", "APP_", "STORAGE"))}
+    return subprocess.run(
+        [sys.executable, "-m", "authapi", *args],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=Path(__file__).parent,  # away from any developer's .env
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"APP_ENV": "production"}, "JWT_SECRET_KEY"),
+        ({"APP_ENV": "production", "JWT_SECRET_KEY": "short"}, "JWT_SECRET_KEY"),
+        (
+            {"APP_ENV": "production", "JWT_SECRET_KEY": STRONG, "BCRYPT_ROUNDS": "10"},
+            "BCRYPT_ROUNDS",
+        ),
+        ({"APP_ENV": "production", "JWT_SECRET_KEY": STRONG, "CORS_ORIGINS": "*"}, "CORS_ORIGINS"),
+        ({"STORAGE_URL": "mysql://db/auth"}, "STORAGE_URL"),
+    ],
+)
+def test_unsafe_configuration_stops_startup_with_one_sentence(
+    env: dict[str, str], variable: str
+) -> None:
+    started = time.monotonic()
+    result = auth_api("--port", "1", **env)
+    assert result.returncode == 2
+    assert variable in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert time.monotonic() - started < 10
+    assert "short" not in result.stderr
+
+
+def test_several_workers_on_the_memory_store_are_refused() -> None:
+    result = auth_api("--workers", "2", JWT_SECRET_KEY=STRONG)
+    assert result.returncode == 2
+    assert "diverg" in result.stderr
+
+
+def test_several_workers_without_a_shared_secret_are_refused(tmp_path: Path) -> None:
+    result = auth_api("--workers", "2", STORAGE_URL=f"sqlite:///{tmp_path / 'a.db'}")
+    assert result.returncode == 2
+    assert "JWT_SECRET_KEY" in result.stderr
+
+
+def test_migrate_brings_a_fresh_database_to_the_current_schema(tmp_path: Path) -> None:
+    database = tmp_path / "auth.db"
+    result = auth_api("migrate", STORAGE_URL=f"sqlite:///{database}")
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+
+
+def test_migrate_reports_an_unreachable_database() -> None:
+    result = auth_api("migrate", STORAGE_URL="postgresql://nobody@127.0.0.1:1/none")
+    assert result.returncode == 1
+    assert "cannot be reached" in result.stderr
