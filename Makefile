@@ -29,6 +29,8 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
+# Acceptance features against a real server; STORAGE_URL=... runs them on another backend.
+
 features: $(STAMP)
 	$(BIN)/behave --format progress features
 
