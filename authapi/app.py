@@ -17,6 +17,7 @@ from connexion.validators import VALIDATOR_MAP
 from starlette.middleware.cors import CORSMiddleware
 
 from authapi.errors import StoreUnavailable
+from authapi.guard import RequestGuardMiddleware
 from authapi.logs import configure_logging
 from authapi.middleware import RequestContextMiddleware
 from authapi.passwords import PasswordHasher
@@ -79,6 +80,12 @@ def create_app(
     )
     app.add_api("auth.yaml", validate_responses=validate_responses)
     register_error_handlers(app)
+    # Added outermost first: context (ids, logs, headers), then CORS, then the guard.
+    app.add_middleware(
+        RequestContextMiddleware,
+        position=MiddlewarePosition.BEFORE_EXCEPTION,
+        services={"auth": service, "tasks": TaskService(service.store, clock)},
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -86,12 +93,13 @@ def create_app(
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-            expose_headers=["X-Request-ID", "WWW-Authenticate"],
+            expose_headers=["X-Request-ID", "WWW-Authenticate", "Retry-After"],
         )
     app.add_middleware(
-        RequestContextMiddleware,
+        RequestGuardMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
-        services={"auth": service, "tasks": TaskService(service.store, clock)},
+        max_body_bytes=settings.max_body_bytes,
+        trusted_proxies=settings.trusted_proxies,
     )
     return app
 

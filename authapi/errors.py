@@ -99,3 +99,27 @@ class StoreUnavailable(AuthError):
     @property
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after_seconds)}
+
+
+class TooManyRequests(AuthError):
+    """Refuse an attempt over a rate limit; `Retry-After` says when to try again."""
+
+    status = 429
+    title = "Too Many Requests"
+    detail = "Too many attempts; retry later."
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__()
+        self.retry_after_seconds = max(1, retry_after_seconds)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_seconds)}
+
+
+class PayloadTooLarge(AuthError):
+    """Refuse a body over MAX_BODY_BYTES."""
+
+    status = 413
+    title = "Content Too Large"
+    detail = "The request body is too large."

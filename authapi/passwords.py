@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
+import gzip
 import hashlib
 import os
 import secrets
 import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TypeVar
 
 import bcrypt
@@ -18,6 +21,8 @@ from authapi.errors import InvalidInput
 from authapi.settings import MAX_PASSWORD_LENGTH
 
 T = TypeVar("T")
+# 30,000 most common passwords from zxcvbn's frequency lists (MIT); see README.
+COMMON_PASSWORDS = Path(__file__).parent / "data" / "common-passwords.txt.gz"
 
 
 def normalize_password(password: str) -> str:
@@ -25,13 +30,30 @@ def normalize_password(password: str) -> str:
     return unicodedata.normalize("NFKC", password)
 
 
-def check_password_policy(password: str, min_length: int) -> str:
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """Return the blocklist of common and breached passwords, case-folded (loaded once)."""
+    with gzip.open(COMMON_PASSWORDS, "rt", encoding="utf-8") as lines:
+        return frozenset(line.strip().casefold() for line in lines if line.strip())
+
+
+def check_password_policy(
+    password: str, min_length: int, *, email: str | None = None, service_names: tuple[str, ...] = ()
+) -> str:
     """Return the normalized password, or raise naming the rule it breaks (never the value)."""
     normalized = normalize_password(password)
     if len(normalized) < min_length:
         raise InvalidInput("password", f"must be at least {min_length} characters long")
     if len(normalized) > MAX_PASSWORD_LENGTH:
         raise InvalidInput("password", f"must be at most {MAX_PASSWORD_LENGTH} characters long")
+    folded = normalized.casefold()
+    # NIST SP 800-63B 5.1.1.2: refuse known-breached and context-specific passwords.
+    if folded in common_passwords():
+        raise InvalidInput("password", "is too common: it appears in a list of breached passwords")
+    if email is not None and folded in (email.casefold(), email.casefold().split("@")[0]):
+        raise InvalidInput("password", "must not be the email address or its name part")
+    if folded in {name.casefold() for name in service_names}:
+        raise InvalidInput("password", "must not be the name of this service")
     return normalized
 
 
@@ -53,6 +75,11 @@ class PasswordHasher:
             max_workers=max_workers or os.cpu_count() or 1, thread_name_prefix="bcrypt"
         )
         self._dummy_hash: bytes | None = None
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        """Tell whether a hash was made at another cost than the configured one."""
+        parts = password_hash.split("$")
+        return len(parts) < 4 or not parts[2].isdigit() or int(parts[2]) != self.rounds
 
     def hash_sync(self, password: str) -> str:
         """Hash a normalized password (blocking)."""

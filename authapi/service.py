@@ -5,16 +5,29 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NoReturn
 
 from authapi.emails import normalize_email
-from authapi.errors import EmailTaken, InvalidCredentials, InvalidInput, InvalidToken
+from authapi.errors import EmailTaken, InvalidCredentials, InvalidInput, InvalidToken, NotFound
 from authapi.logs import log_event
 from authapi.passwords import PasswordHasher, check_password_policy
 from authapi.settings import MAX_PASSWORD_LENGTH, Settings
 from authapi.store.base import Session, Store, User
+from authapi.throttle import Throttle
 from authapi.tokens import Claims, TokenCodec, TokenPair, TokenType, fingerprint
+
+
+@dataclass(frozen=True)
+class Client:
+    """Where a request comes from, as far as the service may tell."""
+
+    address: str | None = None
+    user_agent: str | None = None
+
+
+NO_CLIENT = Client()
 
 
 class AuthService:
@@ -32,16 +45,19 @@ class AuthService:
         self.store = store
         self.hasher = hasher
         self.codec = codec
+        self.throttle = Throttle(settings, store)
         self._clock = clock
+        self._service_names = ("auth-api", settings.jwt_issuer, settings.jwt_audience)
 
     def now(self) -> int:
         """Return the current time in whole epoch seconds."""
         return int(self._clock())
 
-    async def register(self, email: str, password: str) -> User:
+    async def register(self, email: str, password: str, client: Client = NO_CLIENT) -> User:
         """Create an account, or refuse a taken email or a password that breaks the policy."""
+        await self.throttle.admit_address(client.address, self.now())
         normalized_email = normalize_email(email)
-        normalized_password = check_password_policy(password, self.settings.password_min_length)
+        normalized_password = self._check_policy(password, normalized_email)
         # Checked first so that a duplicate costs no bcrypt work; add_user re-checks atomically.
         if await self.store.get_user_by_email(normalized_email) is not None:
             raise EmailTaken()
@@ -55,14 +71,27 @@ class AuthService:
         log_event("register", user_id=user.id)
         return user
 
-    async def login(self, email: str, password: str) -> TokenPair:
+    async def login(self, email: str, password: str, client: Client = NO_CLIENT) -> TokenPair:
         """Start a session for valid credentials; any failure looks and lasts the same."""
+        now = self.now()
+        await self.throttle.admit_address(client.address, now)
+        account = _account_key(email)
+        await self.throttle.admit_account(account, now)
         user = await self._find_user(email)
         too_long = len(password) > MAX_PASSWORD_LENGTH
         valid = await self.hasher.verify(password, None if user is None else user.password_hash)
         if user is None or not valid or too_long:
+            await self.throttle.record_failure(account, now)
             log_event("login_failed", user_id=None if user is None else user.id)
             raise InvalidCredentials()
+        await self.throttle.record_success(account)
+        if self.hasher.needs_rehash(user.password_hash):
+            # BCRYPT_ROUNDS changed since this hash was made: upgrade it while we hold the password.
+            await self.store.set_password_hash(user.id, await self.hasher.hash(password))
+            log_event("rehashed", user_id=user.id)
+        return await self._start_session(user, client)
+
+    async def _start_session(self, user: User, client: Client) -> TokenPair:
         now = self.now()
         session_id = str(uuid.uuid4())
         # The session's absolute lifetime is fixed here; rotation never extends it.
@@ -75,6 +104,8 @@ class AuthService:
                 created_at=now,
                 expires_at=expires_at,
                 refresh_hash=fingerprint(pair.refresh_token),
+                user_agent=client.user_agent,
+                client_ip=client.address,
             )
         )
         log_event("login", user_id=user.id, session_id=session_id)
@@ -126,12 +157,58 @@ class AuthService:
             await self.store.revoke_session(other.sid, now)
             log_event("logout", user_id=other.sub, session_id=other.sid)
 
+    async def change_password(
+        self, claims: Claims, current_password: str, new_password: str
+    ) -> None:
+        """Replace the password after checking the current one; end every other session."""
+        user = await self.profile(claims)
+        now = self.now()
+        account = user.email
+        await self.throttle.admit_account(account, now)
+        if not await self.hasher.verify(current_password, user.password_hash):
+            await self.throttle.record_failure(account, now)
+            log_event("password_change_failed", user_id=user.id)
+            raise InvalidInput("current_password", "is not the account's password")
+        normalized = self._check_policy(new_password, user.email, field="new_password")
+        await self.store.set_password_hash(user.id, await self.hasher.hash(normalized))
+        revoked = await self.store.revoke_user_sessions(user.id, now, keep=claims.sid)
+        log_event("password_changed", user_id=user.id, sessions_revoked=revoked)
+
+    async def sessions(self, claims: Claims) -> list[Session]:
+        """Return the caller's live sessions, newest first."""
+        return await self.store.list_sessions(claims.sub, self.now())
+
+    async def end_session(self, claims: Claims, session_id: str) -> None:
+        """Revoke one of the caller's sessions; anyone else's does not exist."""
+        session = await self.store.get_session(session_id) if _storable(session_id) else None
+        if session is None or session.user_id != claims.sub or not session.is_live(self.now()):
+            raise NotFound("No such session.")
+        await self.store.revoke_session(session_id, self.now())
+        log_event("logout", user_id=claims.sub, session_id=session_id)
+
+    async def logout_all(self, claims: Claims) -> int:
+        """Revoke every session of the caller, this one included."""
+        revoked = await self.store.revoke_user_sessions(claims.sub, self.now())
+        log_event("logout_all", user_id=claims.sub, sessions_revoked=revoked)
+        return revoked
+
     async def profile(self, claims: Claims) -> User:
         """Return the caller's account."""
         user = await self.store.get_user(claims.sub)
         if user is None:
             raise InvalidToken("revoked")
         return user
+
+    def _check_policy(self, password: str, email: str, field: str = "password") -> str:
+        try:
+            return check_password_policy(
+                password,
+                self.settings.password_min_length,
+                email=email,
+                service_names=self._service_names,
+            )
+        except InvalidInput as broken:
+            raise InvalidInput(field, broken.rule) from None
 
     async def _find_user(self, email: str) -> User | None:
         try:
@@ -155,3 +232,15 @@ class AuthService:
     def _refuse(self, claims: Claims, reason: str) -> NoReturn:
         log_event("token_refused", reason=reason, expected=claims.type, session_id=claims.sid)
         raise InvalidToken(reason)
+
+
+def _account_key(email: str) -> str:
+    # Throttle by the normalized email when it parses, so look-alike spellings share a count.
+    try:
+        return normalize_email(email)
+    except InvalidInput:
+        return email.strip().casefold()
+
+
+def _storable(text: str) -> bool:
+    return "\x00" not in text

@@ -15,7 +15,11 @@ from authapi.errors import ConfigError
 
 # The value `.env.example` ships with; it must never sign a production token.
 PLACEHOLDER_SECRET = "change-me-to-a-random-string-of-at-least-32-bytes"
-SUPPORTED_ALGORITHMS = ("HS256", "HS384", "HS512")
+HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
+ASYMMETRIC_ALGORITHMS = ("EdDSA", "ES256", "RS256")
+SUPPORTED_ALGORITHMS = HMAC_ALGORITHMS + ASYMMETRIC_ALGORITHMS
+# ASVS 2.2.1: never more than this many failed logins per account per hour.
+MAX_FAILURES_PER_HOUR = 100
 MIN_SECRET_BYTES = 32
 MIN_PRODUCTION_ROUNDS = 12
 MAX_PASSWORD_LENGTH = 128
@@ -26,7 +30,7 @@ _STORAGE_URL = re.compile(r"^(memory://|sqlite:///.+|postgresql://[^/]+/\w+(\?.*
 class Settings:
     """Everything the service can be configured with; build it with `from_env` or directly."""
 
-    jwt_secret_key: str = field(repr=False)
+    jwt_secret_key: str = field(default="", repr=False)
     jwt_algorithm: str = "HS256"
     jwt_issuer: str = "auth-api"
     jwt_audience: str = "auth-api"
@@ -40,6 +44,16 @@ class Settings:
     app_env: str = "development"
     log_level: str = "INFO"
     storage_url: str = "memory://"
+    # Asymmetric signing: one PEM private key, plus any number of verification-only keys.
+    jwt_private_key: str = field(default="", repr=False)
+    jwt_verification_keys: tuple[str, ...] = field(default=(), repr=False)
+    # HMAC key rotation: retired secrets that still verify (never sign).
+    jwt_previous_secret_keys: tuple[str, ...] = field(default=(), repr=False)
+    login_max_failures: int = 5
+    login_failure_window_seconds: int = 900
+    auth_rate_limit_per_minute: int = 60
+    trusted_proxies: tuple[str, ...] = ()
+    max_body_bytes: int = 64 * 1024
     # True when no secret was configured and a random one stands in (development only).
     secret_is_ephemeral: bool = False
 
@@ -77,14 +91,18 @@ class Settings:
     @classmethod
     def _from_values(cls, values: Mapping[str, str]) -> Settings:
         app_env = values.get("APP_ENV", "development").strip().lower() or "development"
+        algorithm = values.get("JWT_ALGORITHM", "HS256").strip() or "HS256"
         secret = values.get("JWT_SECRET_KEY", "")
+        private_key = values.get("JWT_PRIVATE_KEY", "") or _read(values, "JWT_PRIVATE_KEY_FILE")
         ephemeral = False
-        if not secret and app_env != "production":
-            secret = secrets.token_urlsafe(48)
-            ephemeral = True
+        if app_env != "production":
+            if algorithm in HMAC_ALGORITHMS and not secret:
+                secret, ephemeral = secrets.token_urlsafe(48), True
+            if algorithm in ASYMMETRIC_ALGORITHMS and not private_key:
+                private_key, ephemeral = _ephemeral_private_key(algorithm), True
         return cls(
             jwt_secret_key=secret,
-            jwt_algorithm=values.get("JWT_ALGORITHM", "HS256").strip() or "HS256",
+            jwt_algorithm=algorithm,
             jwt_issuer=values.get("JWT_ISSUER", "auth-api").strip() or "auth-api",
             jwt_audience=values.get("JWT_AUDIENCE", "auth-api").strip() or "auth-api",
             access_token_expire_minutes=_int(values, "ACCESS_TOKEN_EXPIRE_MINUTES", 15),
@@ -93,12 +111,21 @@ class Settings:
             refresh_reuse_grace_seconds=_int(values, "REFRESH_REUSE_GRACE_SECONDS", 10),
             bcrypt_rounds=_int(values, "BCRYPT_ROUNDS", 12),
             password_min_length=_int(values, "PASSWORD_MIN_LENGTH", 8),
-            cors_origins=tuple(
-                o.strip() for o in values.get("CORS_ORIGINS", "").split(",") if o.strip()
-            ),
+            cors_origins=_list(values, "CORS_ORIGINS"),
             app_env=app_env,
             log_level=values.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
             storage_url=values.get("STORAGE_URL", "memory://").strip() or "memory://",
+            jwt_private_key=private_key,
+            jwt_verification_keys=tuple(
+                _read_file("JWT_VERIFICATION_KEY_FILES", path)
+                for path in _list(values, "JWT_VERIFICATION_KEY_FILES")
+            ),
+            jwt_previous_secret_keys=_list(values, "JWT_PREVIOUS_SECRET_KEYS"),
+            login_max_failures=_int(values, "LOGIN_MAX_FAILURES", 5),
+            login_failure_window_seconds=_int(values, "LOGIN_FAILURE_WINDOW_SECONDS", 900),
+            auth_rate_limit_per_minute=_int(values, "AUTH_RATE_LIMIT_PER_MINUTE", 60),
+            trusted_proxies=_list(values, "TRUSTED_PROXIES"),
+            max_body_bytes=_int(values, "MAX_BODY_BYTES", 64 * 1024),
             secret_is_ephemeral=ephemeral,
         )
 
@@ -130,22 +157,77 @@ class Settings:
                 "STORAGE_URL must be memory://, sqlite:///path/to/file.db or "
                 "postgresql://user@host:port/database."
             )
-        if not self.jwt_secret_key:
-            raise ConfigError("JWT_SECRET_KEY must be set.")
+        self._check_keys()
+        self._check_limits()
         if self.is_production:
             self._check_production()
 
+    def _check_keys(self) -> None:
+        if self.uses_hmac and not self.jwt_secret_key:
+            raise ConfigError("JWT_SECRET_KEY must be set.")
+        if not self.uses_hmac and not self.jwt_private_key:
+            raise ConfigError(
+                f"JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE must be set for {self.jwt_algorithm}."
+            )
+
+    def _check_limits(self) -> None:
+        for name, value in (
+            ("LOGIN_MAX_FAILURES", self.login_max_failures),
+            ("AUTH_RATE_LIMIT_PER_MINUTE", self.auth_rate_limit_per_minute),
+        ):
+            if value < 0:
+                raise ConfigError(f"{name} must not be negative (0 disables it).")
+        if self.login_failure_window_seconds < 1:
+            raise ConfigError("LOGIN_FAILURE_WINDOW_SECONDS must be at least 1.")
+        windows_per_hour = -(-3600 // self.login_failure_window_seconds)
+        if self.login_max_failures * windows_per_hour > MAX_FAILURES_PER_HOUR:
+            raise ConfigError(
+                "LOGIN_MAX_FAILURES and LOGIN_FAILURE_WINDOW_SECONDS would allow more than "
+                f"{MAX_FAILURES_PER_HOUR} failed logins per account per hour."
+            )
+        if self.max_body_bytes < 1024:
+            raise ConfigError("MAX_BODY_BYTES must be at least 1024.")
+
+    @property
+    def uses_hmac(self) -> bool:
+        """Tell whether tokens are signed with a shared secret rather than a key pair."""
+        return self.jwt_algorithm in HMAC_ALGORITHMS
+
     def _check_production(self) -> None:
-        if self.jwt_secret_key == PLACEHOLDER_SECRET:
-            raise ConfigError("JWT_SECRET_KEY is still the .env.example placeholder.")
-        if len(self.jwt_secret_key.encode()) < MIN_SECRET_BYTES:
-            raise ConfigError(f"JWT_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes.")
+        if self.uses_hmac:
+            if self.jwt_secret_key == PLACEHOLDER_SECRET:
+                raise ConfigError("JWT_SECRET_KEY is still the .env.example placeholder.")
+            if len(self.jwt_secret_key.encode()) < MIN_SECRET_BYTES:
+                raise ConfigError(f"JWT_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes.")
         if self.bcrypt_rounds < MIN_PRODUCTION_ROUNDS:
             raise ConfigError(
                 f"BCRYPT_ROUNDS must be at least {MIN_PRODUCTION_ROUNDS} in production."
             )
         if "*" in self.cors_origins:
             raise ConfigError("CORS_ORIGINS must list explicit origins, not '*', in production.")
+
+
+def _list(values: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in values.get(name, "").split(",") if item.strip())
+
+
+def _read(values: Mapping[str, str], name: str) -> str:
+    path = values.get(name, "").strip()
+    return _read_file(name, path) if path else ""
+
+
+def _read_file(name: str, path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        raise ConfigError(f"{name} names a file that cannot be read.") from None
+
+
+def _ephemeral_private_key(algorithm: str) -> str:
+    # Imported here: only a development setup without a key pays for it.
+    from authapi.keys import generate_private_key_pem
+
+    return generate_private_key_pem(algorithm)
 
 
 def _int(values: Mapping[str, str], name: str, default: int) -> int:

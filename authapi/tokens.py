@@ -11,6 +11,7 @@ import jwt
 from jwt.exceptions import InvalidJTIError, InvalidSubjectError
 
 from authapi.errors import InvalidToken
+from authapi.keys import KeyRing, VerificationKey, load_keyring
 from authapi.settings import Settings
 
 TokenType = Literal["access", "refresh"]
@@ -47,11 +48,10 @@ def fingerprint(token: str) -> str:
 
 
 class TokenCodec:
-    """Sign and verify access and refresh tokens with the configured key and algorithm."""
+    """Sign access and refresh tokens with the signing key; verify with any key of the ring."""
 
-    def __init__(self, settings: Settings) -> None:
-        self._key = settings.jwt_secret_key
-        self._algorithm = settings.jwt_algorithm
+    def __init__(self, settings: Settings, keyring: KeyRing | None = None) -> None:
+        self.keyring = keyring or load_keyring(settings)
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
         self._leeway = settings.jwt_leeway_seconds
@@ -83,17 +83,25 @@ class TokenCodec:
             "iat": iat,
             "exp": exp,
         }
-        return jwt.encode(payload, self._key, algorithm=self._algorithm)
+        ring = self.keyring
+        return jwt.encode(
+            payload,
+            ring.signing_key,
+            algorithm=ring.signing_algorithm,
+            headers={"kid": ring.signing_kid},
+        )
 
     def decode(self, token: str, expected_type: TokenType) -> Claims:
         """Verify a token of the expected type, or raise `InvalidToken` with a reason category."""
         if len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken("malformed")
+        key = self._verification_key(token)
         try:
             payload: dict[str, Any] = jwt.decode(
                 token,
-                self._key,
-                algorithms=[self._algorithm],
+                key.key,
+                # Pinned per key: a token can never choose its own algorithm.
+                algorithms=[key.algorithm],
                 audience=self._audience,
                 issuer=self._issuer,
                 leeway=self._leeway,
@@ -117,6 +125,17 @@ class TokenCodec:
         except (jwt.PyJWTError, ValueError, TypeError):
             raise InvalidToken("malformed") from None
         return _claims(payload, expected_type)
+
+    def _verification_key(self, token: str) -> VerificationKey:
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except (jwt.PyJWTError, ValueError, TypeError):
+            raise InvalidToken("malformed") from None
+        # The kid is only ever a dictionary key: never a path, a URL or a query.
+        key = self.keyring.verifiers.get(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise InvalidToken("unknown_key")
+        return key
 
 
 def _claims(payload: dict[str, Any], expected_type: TokenType) -> Claims:

@@ -5,18 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from authapi.tokens import TokenPair
-from handlers.context import JSON, JSON_NO_STORE, auth_service, claims_of
+from handlers.context import JSON, JSON_NO_STORE, auth_service, claims_of, client
 
 
 async def register(body: dict[str, Any]) -> tuple[dict[str, str], int, dict[str, str]]:
     """Create an account."""
-    user = await auth_service().register(body["email"], body["password"])
+    user = await auth_service().register(body["email"], body["password"], client())
     return {"id": user.id, "email": user.email, "message": "User registered"}, 201, JSON
 
 
 async def login(body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
     """Start a session and hand out its tokens."""
-    pair = await auth_service().login(body["email"], body["password"])
+    pair = await auth_service().login(body["email"], body["password"], client())
     return _tokens(pair), 200, JSON_NO_STORE
 
 
@@ -32,6 +32,20 @@ async def logout(
     """End the caller's session."""
     refresh_token = (body or {}).get("refresh_token")
     await auth_service().logout(claims_of(token_info), refresh_token)
+    return None, 204
+
+
+async def change_password(token_info: dict[str, Any], body: dict[str, Any]) -> tuple[None, int]:
+    """Replace the caller's password and end their other sessions."""
+    await auth_service().change_password(
+        claims_of(token_info), body["current_password"], body["new_password"]
+    )
+    return None, 204
+
+
+async def logout_all(token_info: dict[str, Any]) -> tuple[None, int]:
+    """End every session of the caller, this one included."""
+    await auth_service().logout_all(claims_of(token_info))
     return None, 204
 
 

@@ -8,7 +8,7 @@ from connexion import request
 
 from authapi.store.base import Task
 from authapi.tasks import TaskService
-from handlers.context import JSON_NO_STORE, claims_of
+from handlers.context import JSON_NO_STORE, claims_of, timestamp
 
 Reply = tuple[dict[str, Any], int, dict[str, str]]
 
@@ -77,10 +77,6 @@ def as_json(task: Task) -> dict[str, Any]:
         "title": task.title,
         "description": task.description,
         "completed": task.completed,
-        "created_at": _timestamp(task.created_at),
-        "updated_at": _timestamp(task.updated_at),
+        "created_at": timestamp(task.created_at),
+        "updated_at": timestamp(task.updated_at),
     }
-
-
-def _timestamp(moment: Any) -> str:
-    return str(moment.isoformat().replace("+00:00", "Z"))

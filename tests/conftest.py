@@ -8,15 +8,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 from starlette.testclient import TestClient
 
 from authapi.app import create_app
+from authapi.keys import hmac_kid
 from authapi.settings import Settings
 from tests.backends import BACKENDS, storage_url
 
 SECRET = "test-secret-key-that-is-at-least-32-bytes-long"
 PASSWORD = "correct horse battery staple"
+
+
+def forge(
+    claims: dict[str, Any], key: str = SECRET, algorithm: str = "HS256", **header: Any
+) -> str:
+    """Sign arbitrary claims the way the server would (its kid included, unless overridden)."""
+    return jwt.encode(claims, key, algorithm=algorithm, headers={"kid": hmac_kid(SECRET), **header})
 
 
 @pytest.fixture(params=BACKENDS)
@@ -31,16 +40,16 @@ def settings(store_url: str) -> Settings:
 
 
 class Clock:
-    """Real time, until a test moves it forward; never slept."""
+    """Frozen at the test's start, until the test moves it forward; never slept."""
 
     def __init__(self) -> None:
-        self.offset = 0.0
+        self.now = float(int(time.time()))
 
     def __call__(self) -> float:
-        return time.time() + self.offset
+        return self.now
 
     def advance(self, seconds: float) -> None:
-        self.offset += seconds
+        self.now += seconds
 
 
 @pytest.fixture

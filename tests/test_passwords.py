@@ -32,7 +32,7 @@ def test_password_outside_the_length_bounds_is_refused(password: str, rule: str)
     assert password not in str(refused.value)
 
 
-@pytest.mark.parametrize("password", ["12345678", "x" * 128, "😀" * 128, "pass word"])
+@pytest.mark.parametrize("password", ["72846193", "x" * 128, "😀" * 128, "pass word"])
 def test_password_within_the_bounds_is_accepted(password: str) -> None:
     assert check_password_policy(password, min_length=8) == password
 

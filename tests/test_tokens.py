@@ -8,9 +8,10 @@ import jwt
 import pytest
 
 from authapi.errors import InvalidToken
+from authapi.keys import hmac_kid
 from authapi.settings import Settings
 from authapi.tokens import MAX_TOKEN_LENGTH, TokenCodec, fingerprint
-from tests.conftest import SECRET
+from tests.conftest import SECRET, forge
 
 USER, SESSION = "3f1c2b8e-0000-4000-8000-000000000001", "session-1"
 
@@ -37,7 +38,7 @@ def claims_for(codec: TokenCodec, token_type: str = "access", **overrides: objec
 
 
 def sign(payload: dict, key: str = SECRET, algorithm: str = "HS256") -> str:
-    return jwt.encode(payload, key, algorithm=algorithm)
+    return forge(payload, key, algorithm)
 
 
 def reason_for(codec: TokenCodec, token: str, expected: str = "access") -> str:
@@ -120,7 +121,7 @@ def test_token_signed_with_another_key_is_refused(codec: TokenCodec) -> None:
 
 
 def test_none_algorithm_is_refused(codec: TokenCodec) -> None:
-    token = jwt.encode(claims_for(codec), None, algorithm="none")
+    token = jwt.encode(claims_for(codec), None, algorithm="none", headers={"kid": hmac_kid(SECRET)})
     assert reason_for(codec, token) == "bad_signature"
 
 

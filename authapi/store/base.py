@@ -29,6 +29,8 @@ class Session:
     previous_refresh_hash: str | None = None
     rotated_at: int | None = None
     revoked_at: int | None = None
+    user_agent: str | None = None
+    client_ip: str | None = None
 
     def is_live(self, now: int) -> bool:
         """Tell whether tokens of this session may still be accepted."""
@@ -56,6 +58,14 @@ class TaskPage:
     more: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Hits:
+    """Events counted in a fixed window that ends at `resets_at` (epoch seconds)."""
+
+    count: int
+    resets_at: int
+
+
 class Store(Protocol):
     """What the service needs from storage. Each method is atomic on its own."""
 
@@ -81,6 +91,24 @@ class Store(Protocol):
 
     async def revoke_session(self, session_id: str, now: int) -> None:
         """Revoke a session; revoking twice keeps the first time."""
+
+    async def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        """Replace a user's password hash."""
+
+    async def list_sessions(self, user_id: str, now: int) -> list[Session]:
+        """Return the user's live sessions, newest first."""
+
+    async def revoke_user_sessions(self, user_id: str, now: int, keep: str | None = None) -> int:
+        """Revoke every live session of the user except `keep`; return how many."""
+
+    async def hit(self, key: str, window_seconds: int, now: int) -> Hits:
+        """Count one event under `key` in its current fixed window, atomically."""
+
+    async def peek(self, key: str, window_seconds: int, now: int) -> Hits:
+        """Return the count under `key` in its current window without adding to it."""
+
+    async def clear(self, key: str) -> None:
+        """Forget the count under `key`."""
 
     async def add_task(self, task: Task) -> None:
         """Record a new task."""

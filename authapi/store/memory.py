@@ -7,7 +7,10 @@ import threading
 from datetime import datetime
 
 from authapi.errors import EmailTaken
-from authapi.store.base import Session, Task, TaskPage, User
+from authapi.store.base import Hits, Session, Task, TaskPage, User
+
+# Counters of ended windows are dropped once there are this many keys.
+_PRUNE_ABOVE = 10_000
 
 
 class MemoryStore:
@@ -18,6 +21,7 @@ class MemoryStore:
         self._user_ids_by_email: dict[str, str] = {}
         self._sessions: dict[str, Session] = {}
         self._tasks: dict[str, Task] = {}
+        self._hits: dict[str, Hits] = {}
         # The event loop already serializes coroutines; the lock also covers threads.
         self._lock = threading.Lock()
 
@@ -59,6 +63,53 @@ class MemoryStore:
             session = self._sessions.get(session_id)
             if session is not None and session.revoked_at is None:
                 self._sessions[session_id] = dataclasses.replace(session, revoked_at=now)
+
+    async def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        with self._lock:
+            user = self._users.get(user_id)
+            if user is not None:
+                self._users[user_id] = dataclasses.replace(user, password_hash=password_hash)
+
+    async def list_sessions(self, user_id: str, now: int) -> list[Session]:
+        with self._lock:
+            live = [s for s in self._sessions.values() if s.user_id == user_id and s.is_live(now)]
+        return sorted(live, key=lambda session: (session.created_at, session.id), reverse=True)
+
+    async def revoke_user_sessions(self, user_id: str, now: int, keep: str | None = None) -> int:
+        with self._lock:
+            doomed = [
+                s
+                for s in self._sessions.values()
+                if s.user_id == user_id and s.id != keep and s.revoked_at is None
+            ]
+            for session in doomed:
+                self._sessions[session.id] = dataclasses.replace(session, revoked_at=now)
+            return len(doomed)
+
+    async def hit(self, key: str, window_seconds: int, now: int) -> Hits:
+        with self._lock:
+            current = self._current(key, now)
+            hits = (
+                Hits(current.count + 1, current.resets_at)
+                if current is not None
+                else Hits(1, now + window_seconds)
+            )
+            self._hits[key] = hits
+            if len(self._hits) > _PRUNE_ABOVE:
+                self._hits = {k: v for k, v in self._hits.items() if now < v.resets_at}
+            return hits
+
+    async def peek(self, key: str, window_seconds: int, now: int) -> Hits:
+        with self._lock:
+            return self._current(key, now) or Hits(0, now + window_seconds)
+
+    async def clear(self, key: str) -> None:
+        with self._lock:
+            self._hits.pop(key, None)
+
+    def _current(self, key: str, now: int) -> Hits | None:
+        hits = self._hits.get(key)
+        return hits if hits is not None and now < hits.resets_at else None
 
     async def add_task(self, task: Task) -> None:
         with self._lock:

@@ -9,6 +9,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     String,
     Table,
@@ -39,7 +40,18 @@ sessions = Table(
     Column("previous_refresh_hash", String(64)),
     Column("rotated_at", BigInteger),
     Column("revoked_at", BigInteger),
+    Column("user_agent", String(256)),
+    Column("client_ip", String(64)),
     Index("ix_sessions_user_id", "user_id"),
+)
+
+# Fixed-window counters for throttling; keys are hashes, never raw emails or addresses.
+throttles = Table(
+    "throttles",
+    metadata,
+    Column("key", String(80), primary_key=True),
+    Column("count", Integer, nullable=False),
+    Column("resets_at", BigInteger, nullable=False),
 )
 
 tasks = Table(

@@ -17,13 +17,15 @@ from urllib.parse import parse_qsl, urlencode
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, RowMapping, and_, event, or_, select, text, update
+from sqlalchemy import Connection, RowMapping, and_, case, event, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from authapi.errors import EmailTaken, StoreUnavailable
-from authapi.store.base import Session, Task, TaskPage, User
-from authapi.store.schema import sessions, tasks, users
+from authapi.store.base import Hits, Session, Task, TaskPage, User
+from authapi.store.schema import sessions, tasks, throttles, users
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -155,6 +157,67 @@ class SqlStore:
         )
         async with self._connect(write=True) as connection:
             await connection.execute(statement)
+
+    async def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        statement = update(users).where(users.c.id == user_id).values(password_hash=password_hash)
+        async with self._connect(write=True) as connection:
+            await connection.execute(statement)
+
+    async def list_sessions(self, user_id: str, now: int) -> list[Session]:
+        query = (
+            select(sessions)
+            .where(
+                sessions.c.user_id == user_id,
+                sessions.c.revoked_at.is_(None),
+                sessions.c.expires_at > now,
+            )
+            .order_by(sessions.c.created_at.desc(), sessions.c.id.desc())
+        )
+        async with self._connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [Session(**row) for row in rows]
+
+    async def revoke_user_sessions(self, user_id: str, now: int, keep: str | None = None) -> int:
+        statement = (
+            update(sessions)
+            .where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        if keep is not None:
+            statement = statement.where(sessions.c.id != keep)
+        async with self._connect(write=True) as connection:
+            return (await connection.execute(statement)).rowcount
+
+    async def hit(self, key: str, window_seconds: int, now: int) -> Hits:
+        # One atomic upsert: a new window starts when the old one has ended.
+        insert = (sqlite_insert if self._is_sqlite else pg_insert)(throttles)
+        expired = throttles.c.resets_at <= now
+        statement = (
+            insert.values(key=key, count=1, resets_at=now + window_seconds)
+            .on_conflict_do_update(
+                index_elements=[throttles.c.key],
+                set_={
+                    "count": case((expired, 1), else_=throttles.c.count + 1),
+                    "resets_at": case((expired, now + window_seconds), else_=throttles.c.resets_at),
+                },
+            )
+            .returning(throttles.c.count, throttles.c.resets_at)
+        )
+        async with self._connect(write=True) as connection:
+            count, resets_at = (await connection.execute(statement)).one()
+        return Hits(count, resets_at)
+
+    async def peek(self, key: str, window_seconds: int, now: int) -> Hits:
+        query = select(throttles.c.count, throttles.c.resets_at).where(
+            throttles.c.key == key, throttles.c.resets_at > now
+        )
+        async with self._connect() as connection:
+            row = (await connection.execute(query)).first()
+        return Hits(0, now + window_seconds) if row is None else Hits(row[0], row[1])
+
+    async def clear(self, key: str) -> None:
+        async with self._connect(write=True) as connection:
+            await connection.execute(throttles.delete().where(throttles.c.key == key))
 
     async def add_task(self, task: Task) -> None:
         async with self._connect(write=True) as connection:

@@ -36,7 +36,7 @@ def test_non_json_body_is_a_415_problem(api: Api) -> None:
     [
         (b"{not json", "not valid JSON"),
         (b"\xff\xfe\xfd", "UTF-8"),
-        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b"[" * 20_000 + b"]" * 20_000, "nested too deeply"),
         (b"[]", "type object"),
         (b"null", "is required"),
     ],

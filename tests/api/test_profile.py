@@ -7,7 +7,7 @@ import time
 import jwt
 import pytest
 
-from tests.conftest import SECRET, Api
+from tests.conftest import Api, forge
 
 
 def test_valid_access_token_reads_the_profile(api: Api) -> None:
@@ -50,7 +50,7 @@ def test_expired_token_is_refused(api: Api) -> None:
     account = api.account()
     claims = jwt.decode(account.access_token, options={"verify_signature": False})
     past = int(time.time()) - 3600
-    expired = jwt.encode({**claims, "iat": past - 900, "exp": past}, SECRET, algorithm="HS256")
+    expired = forge({**claims, "iat": past - 900, "exp": past})
     assert api.profile(expired).status_code == 401
 
 
@@ -62,14 +62,14 @@ def test_refresh_token_is_refused_as_access_token(api: Api) -> None:
 def test_token_forged_with_another_key_is_refused(api: Api) -> None:
     account = api.account()
     claims = jwt.decode(account.access_token, options={"verify_signature": False})
-    forged = jwt.encode(claims, "another-key-that-is-also-32-bytes-long!!", algorithm="HS256")
+    forged = forge(claims, "another-key-that-is-also-32-bytes-long!!")
     assert api.profile(forged).status_code == 401
 
 
 def test_token_of_an_unknown_session_is_refused(api: Api) -> None:
     account = api.account()
     claims = jwt.decode(account.access_token, options={"verify_signature": False})
-    forged = jwt.encode({**claims, "sid": "made-up"}, SECRET, algorithm="HS256")
+    forged = forge({**claims, "sid": "made-up"})
     assert api.profile(forged).status_code == 401
 
 
@@ -77,7 +77,7 @@ def test_token_whose_subject_does_not_own_the_session_is_refused(api: Api) -> No
     ada = api.account("ada@example.com")
     bob_id = api.register("bob@example.com").json()["id"]
     claims = jwt.decode(ada.access_token, options={"verify_signature": False})
-    forged = jwt.encode({**claims, "sub": bob_id}, SECRET, algorithm="HS256")
+    forged = forge({**claims, "sub": bob_id})
     assert api.profile(forged).status_code == 401
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from authapi.errors import EmailTaken
 from authapi.store import Session, Store, Task, User
+from authapi.store.base import Hits
 
 NOW = 1_800_000_000
 
@@ -219,3 +220,56 @@ async def test_task_update_and_delete(store: Store) -> None:
 
 async def test_store_answers_a_ping(store: Store) -> None:
     await store.ping()
+
+
+async def test_password_hash_is_replaced(store: Store) -> None:
+    user = a_user()
+    await store.add_user(user)
+    await store.set_password_hash(user.id, "$2b$05$new")
+    stored = await store.get_user(user.id)
+    assert stored is not None and stored.password_hash == "$2b$05$new"
+
+
+async def test_live_sessions_are_listed_newest_first(store: Store) -> None:
+    user, other = a_user(), a_user("bob@example.com")
+    await store.add_user(user)
+    await store.add_user(other)
+    old = dataclasses.replace(
+        a_session(user), created_at=NOW - 10, user_agent="curl", client_ip="::1"
+    )
+    new, revoked, theirs = a_session(user), a_session(user), a_session(other)
+    for session in (old, new, revoked, theirs):
+        await store.add_session(session)
+    await store.revoke_session(revoked.id, NOW)
+    listed = await store.list_sessions(user.id, NOW + 1)
+    assert [s.id for s in listed] == [new.id, old.id]
+    assert (listed[1].user_agent, listed[1].client_ip) == ("curl", "::1")
+
+
+async def test_revoking_all_sessions_can_keep_one(store: Store) -> None:
+    user, other = a_user(), a_user("bob@example.com")
+    await store.add_user(user)
+    await store.add_user(other)
+    keep, drop1, drop2, theirs = a_session(user), a_session(user), a_session(user), a_session(other)
+    for session in (keep, drop1, drop2, theirs):
+        await store.add_session(session)
+    assert await store.revoke_user_sessions(user.id, NOW, keep=keep.id) == 2
+    assert [s.id for s in await store.list_sessions(user.id, NOW)] == [keep.id]
+    assert len(await store.list_sessions(other.id, NOW)) == 1
+    assert await store.revoke_user_sessions(user.id, NOW) == 1
+
+
+async def test_hits_count_within_a_window_and_restart_after_it(store: Store) -> None:
+    assert (await store.peek("k", 60, NOW)).count == 0
+    assert [(await store.hit("k", 60, NOW + i)).count for i in range(3)] == [1, 2, 3]
+    assert await store.peek("k", 60, NOW + 59) == (await store.peek("k", 60, NOW))
+    assert (await store.peek("k", 60, NOW)).resets_at == NOW + 60
+    assert (await store.peek("k", 60, NOW + 60)).count == 0
+    assert await store.hit("k", 60, NOW + 60) == Hits(1, NOW + 120)
+    await store.clear("k")
+    assert (await store.peek("k", 60, NOW + 61)).count == 0
+
+
+async def test_concurrent_hits_are_all_counted(store: Store) -> None:
+    await asyncio.gather(*(store.hit("k", 60, NOW) for _ in range(25)))
+    assert (await store.peek("k", 60, NOW)).count == 25

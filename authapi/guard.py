@@ -1,0 +1,130 @@
+"""Refuse abusive requests before any parsing: oversized bodies and headers, doubled credentials.
+
+It also decides the client's address: the socket's peer, or the `X-Forwarded-For` entry
+that a trusted proxy reported.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from authapi.errors import PayloadTooLarge
+
+# A real access token is well under 1 KiB; 8 KiB leaves room for any sane header.
+MAX_AUTHORIZATION_BYTES = 8192
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class RequestGuardMiddleware:
+    """Apply MAX_BODY_BYTES while the body streams in, and refuse malformed credentials."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, trusted_proxies: tuple[str, ...]) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.trusted: tuple[Network, ...] = tuple(
+            ipaddress.ip_network(proxy, strict=False) for proxy in trusted_proxies
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        authorizations = [v for k, v in scope["headers"] if k == b"authorization"]
+        if len(authorizations) > 1:
+            await _refuse(
+                send,
+                400,
+                "Bad Request",
+                "Send one Authorization header, not several.",
+                {"WWW-Authenticate": 'Bearer realm="auth-api", error="invalid_request"'},
+            )
+            return
+        if authorizations and len(authorizations[0]) > MAX_AUTHORIZATION_BYTES:
+            await _refuse(
+                send,
+                431,
+                "Request Header Fields Too Large",
+                "The Authorization header is too large.",
+            )
+            return
+        declared = _content_length(scope)
+        if declared == -1:
+            await _refuse(send, 400, "Bad Request", "Content-Length is not a number.")
+            return
+        if declared is not None and declared > self.max_body_bytes:
+            await _refuse(
+                send,
+                413,
+                "Content Too Large",
+                f"The body must be at most {self.max_body_bytes} bytes.",
+            )
+            return
+        scope.setdefault("state", {})["client_address"] = self._client_address(scope)
+        await self.app(scope, self._limited(receive), send)
+
+    def _limited(self, receive: Receive) -> Receive:
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            # A chunked or lying body is cut off as it arrives, never buffered whole.
+            if received > self.max_body_bytes:
+                raise PayloadTooLarge(f"The body must be at most {self.max_body_bytes} bytes.")
+            return message
+
+        return limited_receive
+
+    def _client_address(self, scope: Scope) -> str | None:
+        peer = scope.get("client")
+        address: str | None = peer[0] if peer else None
+        if address is None or not self.trusted:
+            return address
+        forwarded = [
+            hop.strip()
+            for k, v in scope["headers"]
+            if k == b"x-forwarded-for"
+            for hop in v.decode("latin-1").split(",")
+        ]
+        # Walk back from our peer through trusted proxies; the first other hop is the client.
+        for hop in reversed([*forwarded, address]):
+            if not self._is_trusted(hop):
+                return hop if _is_ip(hop) else address
+        return address
+
+    def _is_trusted(self, address: str) -> bool:
+        return _is_ip(address) and any(
+            ipaddress.ip_address(address) in network for network in self.trusted
+        )
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else -1
+    return None
+
+
+async def _refuse(
+    send: Send, status: int, title: str, detail: str, headers: dict[str, str] | None = None
+) -> None:
+    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
+    raw_headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+        *((k.lower().encode(), v.encode()) for k, v in (headers or {}).items()),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body.encode()})

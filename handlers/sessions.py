@@ -1,0 +1,32 @@
+"""Handlers for the `sessions` tag: the caller's logins, and ending one of them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from handlers.context import JSON_NO_STORE, auth_service, claims_of, timestamp
+
+
+async def list_sessions(token_info: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+    """List the caller's live sessions, marking the one this token belongs to."""
+    claims = claims_of(token_info)
+    sessions = await auth_service().sessions(claims)
+    items = [
+        {
+            "id": session.id,
+            "created_at": timestamp(session.created_at),
+            "last_refreshed_at": timestamp(session.rotated_at),
+            "expires_at": timestamp(session.expires_at),
+            "user_agent": session.user_agent,
+            "client_ip": session.client_ip,
+            "current": session.id == claims.sid,
+        }
+        for session in sessions
+    ]
+    return {"items": items}, 200, JSON_NO_STORE
+
+
+async def delete_session(session_id: str, token_info: dict[str, Any]) -> tuple[None, int]:
+    """End one of the caller's sessions."""
+    await auth_service().end_session(claims_of(token_info), session_id)
+    return None, 204
