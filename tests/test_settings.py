@@ -98,3 +98,30 @@ def test_invalid_values_are_refused_naming_the_variable(
 ) -> None:
     with pytest.raises(ConfigError, match=variable):
         Settings.from_env(environ, env_file=None)
+
+
+def test_abuse_limits_have_documented_defaults() -> None:
+    settings = Settings.from_env({}, env_file=None)
+    assert settings.login_max_failures == 5
+    assert settings.login_failure_window_seconds == 900
+    assert settings.auth_rate_limit_per_minute == 60
+    assert settings.max_body_bytes == 64 * 1024
+    assert settings.trusted_proxies == ()
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"LOGIN_MAX_FAILURES": "30", "LOGIN_FAILURE_WINDOW_SECONDS": "900"},
+        {"LOGIN_MAX_FAILURES": "101", "LOGIN_FAILURE_WINDOW_SECONDS": "3600"},
+        {"LOGIN_MAX_FAILURES": "2", "LOGIN_FAILURE_WINDOW_SECONDS": "60"},
+    ],
+)
+def test_more_than_100_failures_per_hour_per_account_is_refused(environ: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match="100 failed logins"):
+        Settings.from_env(environ, env_file=None)
+
+
+def test_lists_are_read_from_commas() -> None:
+    settings = Settings.from_env({"TRUSTED_PROXIES": "10.0.0.1, 10.1.0.0/16"}, env_file=None)
+    assert settings.trusted_proxies == ("10.0.0.1", "10.1.0.0/16")

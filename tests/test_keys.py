@@ -1,0 +1,143 @@
+"""Keys: asymmetric signing, the JWK Set, and rotation without logging anyone out."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+
+import jwt
+import pytest
+
+from authapi.errors import ConfigError, InvalidToken
+from authapi.keys import generate_private_key_pem, hmac_kid, load_keyring, public_key_pem
+from authapi.settings import Settings
+from authapi.tokens import TokenCodec
+from tests.conftest import SECRET
+
+NOW = int(time.time())
+
+
+def codec_for(algorithm: str, private_pem: str, *verification: str) -> TokenCodec:
+    return TokenCodec(
+        Settings(
+            jwt_algorithm=algorithm,
+            jwt_private_key=private_pem,
+            jwt_verification_keys=verification,
+        )
+    )
+
+
+@pytest.mark.parametrize("algorithm", ["EdDSA", "ES256", "RS256"])
+def test_asymmetric_tokens_carry_a_kid_and_verify(algorithm: str) -> None:
+    codec = codec_for(algorithm, generate_private_key_pem(algorithm))
+    token = codec.issue_pair("u", "s", NOW + 600, NOW).access_token
+    header = jwt.get_unverified_header(token)
+    assert header["alg"] == algorithm
+    assert header["kid"] == codec.keyring.signing_kid
+    assert codec.decode(token, "access").sub == "u"
+
+
+def test_hmac_tokens_carry_a_kid_that_is_not_the_secret() -> None:
+    codec = TokenCodec(Settings(jwt_secret_key=SECRET))
+    token = codec.issue_pair("u", "s", NOW + 600, NOW).access_token
+    kid = jwt.get_unverified_header(token)["kid"]
+    assert kid == hmac_kid(SECRET)
+    assert SECRET not in kid
+
+
+@pytest.mark.parametrize("algorithm", ["EdDSA", "ES256", "RS256"])
+def test_jwks_publishes_the_public_key_and_verifies_tokens(algorithm: str) -> None:
+    codec = codec_for(algorithm, generate_private_key_pem(algorithm))
+    token = codec.issue_pair("u", "s", NOW + 600, NOW).access_token
+    jwks = codec.keyring.jwks()
+    (jwk,) = jwks["keys"]
+    assert jwk["kid"] == codec.keyring.signing_kid
+    assert "d" not in jwk  # never the private part
+    # What another service does: pick the key by kid, verify with PyJWT alone.
+    key = jwt.PyJWKSet.from_dict(jwks)[jwt.get_unverified_header(token)["kid"]]
+    claims = jwt.decode(token, key, algorithms=[algorithm], audience="auth-api")
+    assert claims["type"] == "access"
+
+
+def test_jwks_is_empty_for_shared_secrets() -> None:
+    assert TokenCodec(Settings(jwt_secret_key=SECRET)).keyring.jwks() == {"keys": []}
+
+
+def test_token_signed_by_a_retired_key_stays_valid_until_it_expires() -> None:
+    retired_pem = generate_private_key_pem("EdDSA")
+    old = codec_for("EdDSA", retired_pem)
+    token = old.issue_pair("u", "s", NOW + 600, NOW).access_token
+    rotated = codec_for("EdDSA", generate_private_key_pem("EdDSA"), public_key_pem(retired_pem))
+    assert rotated.decode(token, "access").sub == "u"
+    new_token = rotated.issue_pair("u", "s", NOW + 600, NOW).access_token
+    assert jwt.get_unverified_header(new_token)["kid"] != jwt.get_unverified_header(token)["kid"]
+    assert len(rotated.keyring.jwks()["keys"]) == 2
+
+
+def test_token_of_a_key_that_is_no_longer_configured_is_refused() -> None:
+    token = codec_for("EdDSA", generate_private_key_pem("EdDSA")).issue_pair(
+        "u", "s", NOW + 600, NOW
+    )
+    stranger = codec_for("EdDSA", generate_private_key_pem("EdDSA"))
+    with pytest.raises(InvalidToken) as refused:
+        stranger.decode(token.access_token, "access")
+    assert refused.value.reason == "unknown_key"
+
+
+def test_previous_hmac_secret_still_verifies_but_never_signs() -> None:
+    old_secret = "an-older-secret-that-is-at-least-32-bytes"
+    token = TokenCodec(Settings(jwt_secret_key=old_secret)).issue_pair("u", "s", NOW + 60, NOW)
+    rotated = TokenCodec(Settings(jwt_secret_key=SECRET, jwt_previous_secret_keys=(old_secret,)))
+    assert rotated.decode(token.access_token, "access").sub == "u"
+    fresh = rotated.issue_pair("u", "s", NOW + 60, NOW).access_token
+    assert jwt.get_unverified_header(fresh)["kid"] == hmac_kid(SECRET)
+
+
+def hand_signed(header: dict[str, object], claims: dict[str, object]) -> str:
+    """Sign with HS256 by hand, so the header can hold what PyJWT refuses to write."""
+
+    def part(value: dict[str, object]) -> bytes:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=")
+
+    signing_input = part(header) + b"." + part(claims)
+    signature = hmac.new(SECRET.encode(), signing_input, hashlib.sha256).digest()
+    return (signing_input + b"." + base64.urlsafe_b64encode(signature).rstrip(b"=")).decode()
+
+
+@pytest.mark.parametrize(
+    "kid", ["../../etc/passwd", "' OR 1=1 --", "http://evil.example/key", "", 42, None, ["x"]]
+)
+def test_unknown_or_hostile_kid_is_refused(kid: object) -> None:
+    codec = TokenCodec(Settings(jwt_secret_key=SECRET))
+    claims: dict[str, object] = {"iss": "auth-api", "aud": "auth-api", "sub": "u", "sid": "s"}
+    claims |= {"jti": "j", "type": "access", "iat": NOW, "exp": NOW + 60}
+    token = hand_signed({"alg": "HS256", "typ": "JWT", "kid": kid}, claims)
+    with pytest.raises(InvalidToken) as refused:
+        codec.decode(token, "access")
+    # PyJWT itself rejects a kid that is not a string; either way nothing is looked up.
+    assert refused.value.reason in ("unknown_key", "malformed")
+
+
+def test_private_key_of_another_algorithm_is_refused() -> None:
+    with pytest.raises(ConfigError, match="JWT_PRIVATE_KEY"):
+        codec_for("EdDSA", generate_private_key_pem("ES256"))
+
+
+def test_garbage_private_key_is_refused_without_echoing_it() -> None:
+    with pytest.raises(ConfigError, match="JWT_PRIVATE_KEY") as refused:
+        load_keyring(Settings(jwt_algorithm="EdDSA", jwt_private_key="not a pem"))
+    assert "not a pem" not in str(refused.value)
+
+
+def test_development_without_a_private_key_generates_one() -> None:
+    settings = Settings.from_env({"JWT_ALGORITHM": "EdDSA"}, env_file=None)
+    assert settings.secret_is_ephemeral
+    assert "PRIVATE KEY" in settings.jwt_private_key
+
+
+def test_production_needs_a_private_key_for_asymmetric_algorithms() -> None:
+    with pytest.raises(ConfigError, match="JWT_PRIVATE_KEY"):
+        Settings.from_env({"APP_ENV": "production", "JWT_ALGORITHM": "EdDSA"}, env_file=None)

@@ -1,0 +1,89 @@
+"""The service without HTTP: rehash on login, and throttling before any bcrypt work."""
+
+from __future__ import annotations
+
+import pytest
+
+from authapi.errors import InvalidCredentials, TooManyRequests
+from authapi.passwords import PasswordHasher
+from authapi.service import AuthService, Client
+from authapi.settings import Settings
+from authapi.store import MemoryStore
+from authapi.tokens import TokenCodec
+from tests.conftest import PASSWORD, SECRET
+
+
+def service_with(store: MemoryStore, rounds: int, **settings: object) -> AuthService:
+    config = Settings(jwt_secret_key=SECRET, bcrypt_rounds=rounds, **settings)  # type: ignore[arg-type]
+    return AuthService(config, store, PasswordHasher(rounds, max_workers=1), TokenCodec(config))
+
+
+async def stored_hash(store: MemoryStore) -> str:
+    user = await store.get_user_by_email("ada@example.com")
+    assert user is not None
+    return user.password_hash
+
+
+async def test_login_rehashes_when_bcrypt_rounds_changed() -> None:
+    store = MemoryStore()
+    await service_with(store, 4).register("ada@example.com", PASSWORD)
+    assert (await stored_hash(store)).startswith("$2b$04$")
+    await service_with(store, 5).login("ada@example.com", PASSWORD)
+    assert (await stored_hash(store)).startswith("$2b$05$")
+    await service_with(store, 4).login("ada@example.com", PASSWORD)  # still the same password
+
+
+async def test_login_at_the_same_cost_keeps_the_hash() -> None:
+    store = MemoryStore()
+    service = service_with(store, 4)
+    await service.register("ada@example.com", PASSWORD)
+    before = await stored_hash(store)
+    await service.login("ada@example.com", PASSWORD)
+    assert await stored_hash(store) == before
+
+
+async def test_locked_account_is_refused_without_bcrypt_work_even_with_the_right_password() -> None:
+    store = MemoryStore()
+    service = service_with(store, 4, login_max_failures=3)
+    await service.register("ada@example.com", PASSWORD)
+    for _ in range(3):
+        with pytest.raises(InvalidCredentials):
+            await service.login("ada@example.com", "wrong password!")
+    calls: list[str] = []
+    service.hasher.verify_sync = lambda *args: calls.append("bcrypt") or True  # type: ignore[method-assign]
+    with pytest.raises(TooManyRequests) as refused:
+        await service.login("ADA@example.com", PASSWORD)
+    assert calls == []
+    assert 0 < refused.value.retry_after_seconds <= 900
+
+
+async def test_success_forgets_earlier_failures() -> None:
+    store = MemoryStore()
+    service = service_with(store, 4, login_max_failures=3)
+    await service.register("ada@example.com", PASSWORD)
+    for _ in range(2):
+        with pytest.raises(InvalidCredentials):
+            await service.login("ada@example.com", "wrong password!")
+    await service.login("ada@example.com", PASSWORD)
+    for _ in range(2):
+        with pytest.raises(InvalidCredentials):
+            await service.login("ada@example.com", "wrong password!")
+    await service.login("ada@example.com", PASSWORD)
+
+
+async def test_address_limit_counts_logins_and_registrations_together() -> None:
+    service = service_with(MemoryStore(), 4, auth_rate_limit_per_minute=2)
+    client = Client(address="203.0.113.9")
+    await service.register("ada@example.com", PASSWORD, client)
+    await service.login("ada@example.com", PASSWORD, client)
+    with pytest.raises(TooManyRequests):
+        await service.login("ada@example.com", PASSWORD, client)
+    await service.login("ada@example.com", PASSWORD, Client(address="203.0.113.10"))
+
+
+async def test_zero_disables_the_limits() -> None:
+    service = service_with(MemoryStore(), 4, auth_rate_limit_per_minute=0, login_max_failures=0)
+    await service.register("ada@example.com", PASSWORD, Client(address="203.0.113.9"))
+    for _ in range(12):
+        with pytest.raises(InvalidCredentials):
+            await service.login("ada@example.com", "wrong password!", Client("203.0.113.9"))
