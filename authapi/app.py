@@ -18,7 +18,8 @@ from starlette.middleware.cors import CORSMiddleware
 
 from authapi.errors import StoreUnavailable
 from authapi.guard import RequestGuardMiddleware
-from authapi.logs import configure_logging
+from authapi.logs import configure_logging, events
+from authapi.metrics import EventCounter, Metrics
 from authapi.middleware import RequestContextMiddleware
 from authapi.passwords import PasswordHasher
 from authapi.problems import register_error_handlers
@@ -43,16 +44,25 @@ def create_app(
     """Build the ASGI app for these settings; tests pass `validate_responses=True` and a clock."""
     configure_logging(settings.log_level)
     _warn_about_development_defaults(settings)
+    metrics = Metrics(settings.metrics_token or None) if settings.metrics_enabled else None
     service = AuthService(
         settings=settings,
         store=store or open_store(settings.storage_url),
-        hasher=PasswordHasher(settings.bcrypt_rounds),
+        hasher=PasswordHasher(
+            settings.bcrypt_rounds,
+            max_workers=settings.hash_concurrency or None,
+            queue_timeout=settings.hash_queue_timeout_seconds,
+            on_wait=None if metrics is None else _hash_queue_observer(metrics),
+        ),
         codec=TokenCodec(settings),
         clock=clock,
     )
 
     @asynccontextmanager
     async def lifespan(_app: object) -> AsyncIterator[None]:
+        counter = None if metrics is None else EventCounter(metrics)
+        if counter is not None:
+            events.addHandler(counter)
         opening = None
         try:
             await service.store.open()
@@ -63,6 +73,8 @@ def create_app(
         yield
         if opening is not None:
             opening.cancel()
+        if counter is not None:
+            events.removeHandler(counter)
         await service.store.close()
         service.hasher.close()
 
@@ -85,6 +97,7 @@ def create_app(
         RequestContextMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         services={"auth": service, "tasks": TaskService(service.store, clock)},
+        metrics=metrics,
     )
     if settings.cors_origins:
         app.add_middleware(
@@ -102,6 +115,15 @@ def create_app(
         trusted_proxies=settings.trusted_proxies,
     )
     return app
+
+
+def _hash_queue_observer(metrics: Metrics) -> Callable[[int, float | None], None]:
+    def observe(depth: int, waited: float | None) -> None:
+        metrics.hash_queue_depth.set(depth)
+        if waited is not None:
+            metrics.hash_wait.observe(waited)
+
+    return observe
 
 
 async def _open_when_reachable(store: Store, retry_seconds: float = 2.0) -> None:

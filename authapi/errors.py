@@ -123,3 +123,15 @@ class PayloadTooLarge(AuthError):
     status = 413
     title = "Content Too Large"
     detail = "The request body is too large."
+
+
+class Overloaded(AuthError):
+    """Shed a login that cannot start hashing in time, instead of letting the client time out."""
+
+    status = 503
+    title = "Service Unavailable"
+    detail = "The service is busy; retry shortly."
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "1"}

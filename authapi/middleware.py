@@ -11,6 +11,9 @@ from collections.abc import Mapping
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from authapi.errors import StoreUnavailable
+from authapi.metrics import Metrics
+
 access_log = logging.getLogger("authapi.access")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -29,15 +32,23 @@ _DOCS_CSP = (
 class RequestContextMiddleware:
     """Tag each request with an id, expose the services to handlers, and log one line."""
 
-    def __init__(self, app: ASGIApp, services: Mapping[str, object]) -> None:
+    def __init__(
+        self, app: ASGIApp, services: Mapping[str, object], metrics: Metrics | None = None
+    ) -> None:
         self.app = app
         self.services = dict(services)
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         scope.setdefault("state", {}).update(self.services)
+        # Shared with Connexion's routing, which records the operation id in it.
+        extensions = scope.setdefault("extensions", {})
+        if self.metrics is not None and scope["path"] == "/metrics":
+            await self._serve_metrics(scope, send)
+            return
         request_id = _incoming_request_id(scope) or uuid.uuid4().hex
         path: str = scope["path"]
         is_docs = path.startswith("/docs")
@@ -60,6 +71,11 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
+            duration = time.perf_counter() - started
+            if self.metrics is not None:
+                routing = extensions.get("connexion_routing", {})
+                operation = routing.get("operation_id") or "unmatched"
+                self.metrics.observe_request(operation, scope["method"], status, duration)
             access_log.info(
                 "request",
                 extra={
@@ -68,10 +84,37 @@ class RequestContextMiddleware:
                         "method": scope["method"],
                         "path": path,
                         "status": status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        "duration_ms": round(duration * 1000, 2),
                     }
                 },
             )
+
+    async def _serve_metrics(self, scope: Scope, send: Send) -> None:
+        assert self.metrics is not None
+        authorization = next(
+            (v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None
+        )
+        if not self.metrics.allows(authorization):
+            await _send(
+                send, 401, b"", "text/plain", {"WWW-Authenticate": 'Bearer realm="metrics"'}
+            )
+            return
+        service = self.services["auth"]
+        try:
+            live = await service.store.count_live_sessions(service.now())  # type: ignore[attr-defined]
+        except StoreUnavailable:
+            live = None
+        body, content_type = self.metrics.render(live)
+        await _send(send, 200, body, content_type, {"Cache-Control": "no-store"})
+
+
+async def _send(
+    send: Send, status: int, body: bytes, content_type: str, headers: dict[str, str]
+) -> None:
+    raw = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
+    raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _incoming_request_id(scope: Scope) -> str | None:

@@ -9,6 +9,7 @@ import gzip
 import hashlib
 import os
 import secrets
+import time
 import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,7 @@ from typing import TypeVar
 
 import bcrypt
 
-from authapi.errors import InvalidInput
+from authapi.errors import InvalidInput, Overloaded
 from authapi.settings import MAX_PASSWORD_LENGTH
 
 T = TypeVar("T")
@@ -69,11 +70,22 @@ class PasswordHasher:
     bcrypt releases the GIL, so threads use every core while the event loop keeps serving.
     """
 
-    def __init__(self, rounds: int, max_workers: int | None = None) -> None:
+    def __init__(
+        self,
+        rounds: int,
+        max_workers: int | None = None,
+        queue_timeout: float = 5.0,
+        on_wait: Callable[[int, float | None], None] | None = None,
+    ) -> None:
         self.rounds = rounds
-        self._pool = ThreadPoolExecutor(
-            max_workers=max_workers or os.cpu_count() or 1, thread_name_prefix="bcrypt"
-        )
+        self.max_workers = max_workers or os.cpu_count() or 1
+        self.queue_timeout = queue_timeout
+        self.waiting = 0
+        # Called with (hashes waiting, seconds waited or None when one joins the queue).
+        self._on_wait = on_wait or (lambda depth, seconds: None)
+        self._pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="bcrypt")
+        self._slots: asyncio.Semaphore | None = None
+        self._slots_loop: asyncio.AbstractEventLoop | None = None
         self._dummy_hash: bytes | None = None
 
     def needs_rehash(self, password_hash: str) -> bool:
@@ -115,4 +127,26 @@ class PasswordHasher:
         return self._dummy_hash.decode("ascii")
 
     async def _run(self, fn: Callable[..., T], *args: str) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+        loop = asyncio.get_running_loop()
+        slots = self._slots_for(loop)
+        started = time.perf_counter()
+        self.waiting += 1
+        self._on_wait(self.waiting, None)
+        try:
+            # Load shedding: a hash that cannot start in time is refused, not queued forever.
+            await asyncio.wait_for(slots.acquire(), self.queue_timeout)
+        except TimeoutError:
+            raise Overloaded() from None
+        finally:
+            self.waiting -= 1
+        self._on_wait(self.waiting, time.perf_counter() - started)
+        try:
+            return await loop.run_in_executor(self._pool, fn, *args)
+        finally:
+            slots.release()
+
+    def _slots_for(self, loop: asyncio.AbstractEventLoop) -> asyncio.Semaphore:
+        # One slot per thread: waiting happens here, where it can time out, not in the pool.
+        if self._slots is None or self._slots_loop is not loop:
+            self._slots, self._slots_loop = asyncio.Semaphore(self.max_workers), loop
+        return self._slots

@@ -54,6 +54,10 @@ class Settings:
     auth_rate_limit_per_minute: int = 60
     trusted_proxies: tuple[str, ...] = ()
     max_body_bytes: int = 64 * 1024
+    hash_queue_timeout_seconds: float = 5.0
+    hash_concurrency: int = 0  # 0: one bcrypt thread per core
+    metrics_enabled: bool = True
+    metrics_token: str = field(default="", repr=False)
     # True when no secret was configured and a random one stands in (development only).
     secret_is_ephemeral: bool = False
 
@@ -126,6 +130,10 @@ class Settings:
             auth_rate_limit_per_minute=_int(values, "AUTH_RATE_LIMIT_PER_MINUTE", 60),
             trusted_proxies=_list(values, "TRUSTED_PROXIES"),
             max_body_bytes=_int(values, "MAX_BODY_BYTES", 64 * 1024),
+            hash_queue_timeout_seconds=_float(values, "HASH_QUEUE_TIMEOUT_SECONDS", 5.0),
+            hash_concurrency=_int(values, "HASH_CONCURRENCY", 0),
+            metrics_enabled=_bool(values, "METRICS_ENABLED", True),
+            metrics_token=values.get("METRICS_TOKEN", "").strip(),
             secret_is_ephemeral=ephemeral,
         )
 
@@ -187,6 +195,10 @@ class Settings:
             )
         if self.max_body_bytes < 1024:
             raise ConfigError("MAX_BODY_BYTES must be at least 1024.")
+        if self.hash_queue_timeout_seconds <= 0:
+            raise ConfigError("HASH_QUEUE_TIMEOUT_SECONDS must be positive.")
+        if self.hash_concurrency < 0:
+            raise ConfigError("HASH_CONCURRENCY must not be negative (0: one per core).")
 
     @property
     def uses_hmac(self) -> bool:
@@ -228,6 +240,27 @@ def _ephemeral_private_key(algorithm: str) -> str:
     from authapi.keys import generate_private_key_pem
 
     return generate_private_key_pem(algorithm)
+
+
+def _float(values: Mapping[str, str], name: str, default: float) -> float:
+    raw = values.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number.") from None
+
+
+def _bool(values: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = values.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false.")
 
 
 def _int(values: Mapping[str, str], name: str, default: int) -> int:

@@ -105,3 +105,22 @@ def test_unknown_account_still_runs_a_bcrypt_check(hasher: PasswordHasher) -> No
         del hasher.verify_sync
     assert len(calls) == 1
     assert calls[0].startswith("$2b$04$")
+
+
+def test_hash_that_cannot_start_in_time_is_shed() -> None:
+    from authapi.errors import Overloaded
+
+    slow = PasswordHasher(rounds=12, max_workers=1, queue_timeout=0.05)
+    depths: list[int] = []
+    slow._on_wait = lambda depth, waited: depths.append(depth)  # type: ignore[method-assign]
+
+    async def scenario() -> list[object]:
+        return await asyncio.gather(
+            slow.hash("first password"), slow.hash("second password"), return_exceptions=True
+        )
+
+    first, second = asyncio.run(scenario())
+    assert isinstance(first, str)
+    assert isinstance(second, Overloaded)
+    assert max(depths) == 2
+    slow.close()

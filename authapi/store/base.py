@@ -101,6 +101,9 @@ class Store(Protocol):
     async def revoke_user_sessions(self, user_id: str, now: int, keep: str | None = None) -> int:
         """Revoke every live session of the user except `keep`; return how many."""
 
+    async def count_live_sessions(self, now: int) -> int:
+        """Count the sessions of every user that are neither expired nor revoked."""
+
     async def hit(self, key: str, window_seconds: int, now: int) -> Hits:
         """Count one event under `key` in its current fixed window, atomically."""
 

@@ -86,6 +86,10 @@ class MemoryStore:
                 self._sessions[session.id] = dataclasses.replace(session, revoked_at=now)
             return len(doomed)
 
+    async def count_live_sessions(self, now: int) -> int:
+        with self._lock:
+            return sum(session.is_live(now) for session in self._sessions.values())
+
     async def hit(self, key: str, window_seconds: int, now: int) -> Hits:
         with self._lock:
             current = self._current(key, now)

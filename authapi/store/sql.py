@@ -17,7 +17,18 @@ from urllib.parse import parse_qsl, urlencode
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, RowMapping, and_, case, event, or_, select, text, update
+from sqlalchemy import (
+    Connection,
+    RowMapping,
+    and_,
+    case,
+    event,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
@@ -187,6 +198,13 @@ class SqlStore:
             statement = statement.where(sessions.c.id != keep)
         async with self._connect(write=True) as connection:
             return (await connection.execute(statement)).rowcount
+
+    async def count_live_sessions(self, now: int) -> int:
+        query = select(func.count()).where(
+            sessions.c.revoked_at.is_(None), sessions.c.expires_at > now
+        )
+        async with self._connect() as connection:
+            return int((await connection.execute(query)).scalar_one())
 
     async def hit(self, key: str, window_seconds: int, now: int) -> Hits:
         # One atomic upsert: a new window starts when the old one has ended.

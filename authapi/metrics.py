@@ -1,0 +1,92 @@
+"""Prometheus metrics for operators: requests, auth events, the hashing queue, live sessions.
+
+Served at `/metrics`, outside the public API spec, behind `METRICS_TOKEN` when it is set.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class Metrics:
+    """One registry per app, so that every app (and every test) counts on its own."""
+
+    def __init__(self, token: str | None = None) -> None:
+        self.token = token
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "authapi_http_requests",
+            "HTTP requests by operation, method and status.",
+            ["operation", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "authapi_http_request_duration_seconds",
+            "Time to answer a request, by operation.",
+            ["operation"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.events = Counter(
+            "authapi_auth_events",
+            "Auth events: registrations, logins, refreshes, reuse detections, logouts, throttling.",
+            ["event"],
+            registry=self.registry,
+        )
+        self.hash_queue_depth = Gauge(
+            "authapi_hash_queue_depth",
+            "Password hashes waiting for a bcrypt thread.",
+            registry=self.registry,
+        )
+        self.hash_wait = Histogram(
+            "authapi_hash_queue_wait_seconds",
+            "Time a password hash waited for a bcrypt thread.",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.live_sessions = Gauge(
+            "authapi_live_sessions", "Sessions neither expired nor revoked.", registry=self.registry
+        )
+
+    def observe_request(self, operation: str, method: str, status: int, seconds: float) -> None:
+        """Count one answered request."""
+        self.requests.labels(operation, method, str(status)).inc()
+        self.latency.labels(operation).observe(seconds)
+
+    def allows(self, authorization: str | None) -> bool:
+        """Tell whether a scrape may read the metrics."""
+        if not self.token:
+            return True
+        expected = f"Bearer {self.token}"
+        return authorization is not None and hmac.compare_digest(authorization, expected)
+
+    def render(self, live_sessions: int | None) -> tuple[bytes, str]:
+        """Return the exposition text and its content type."""
+        if live_sessions is not None:
+            self.live_sessions.set(live_sessions)
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class EventCounter(logging.Handler):
+    """Count auth events from the event log, so every event logged is also counted."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        super().__init__(level=logging.INFO)
+        self.metrics = metrics
+
+    def emit(self, record: logging.LogRecord) -> None:
+        event = getattr(record, "fields", {}).get("event")
+        if event:
+            self.metrics.events.labels(event).inc()

@@ -1,0 +1,53 @@
+"""/metrics: Prometheus text, off the public spec, optionally behind a token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from authapi.app import create_app
+from authapi.settings import Settings
+from tests.conftest import SECRET, Api
+
+
+@pytest.fixture
+def store_url() -> str:
+    return "memory://"
+
+
+def test_metrics_count_requests_events_and_live_sessions(api: Api, clock: Any) -> None:
+    account = api.account()
+    api.login("ada@example.com", "wrong password!")
+    api.refresh(account.refresh_token)
+    api.profile(account.access_token)
+    text = api.client.get("/metrics").text
+    profile_ok = 'operation="handlers.profile.get_profile",status="200"'
+    assert f'authapi_http_requests_total{{method="GET",{profile_ok}}} 1.0' in text
+    assert 'authapi_auth_events_total{event="login_failed"} 1.0' in text
+    assert 'authapi_auth_events_total{event="refresh"} 1.0' in text
+    assert "authapi_live_sessions 1.0" in text
+    assert "authapi_hash_queue_wait_seconds_count" in text
+    assert "authapi_http_request_duration_seconds_bucket" in text
+
+
+def test_metrics_are_not_part_of_the_public_spec(api: Api) -> None:
+    assert "/metrics" not in api.client.get("/openapi.json").json()["paths"]
+
+
+def test_metrics_token_is_required_when_set() -> None:
+    settings = Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, metrics_token="scrape-me")
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/metrics").status_code == 401
+        wrong = client.get("/metrics", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401
+        right = client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+        assert right.status_code == 200
+        assert right.headers["content-type"].startswith("text/plain")
+
+
+def test_metrics_can_be_switched_off() -> None:
+    settings = Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, metrics_enabled=False)
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/metrics").status_code == 404
