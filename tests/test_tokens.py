@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 
 import jwt
@@ -149,9 +151,21 @@ def test_non_string_identifiers_are_refused(codec: TokenCodec, claim: str) -> No
     assert reason_for(codec, sign(claims_for(codec, **{claim: 42}))) == "invalid_claims"
 
 
-@pytest.mark.parametrize("token", ["", "abc", "a.b.c", "🙂.🙂.🙂", "eyJhbGciOiJIUzI1NiJ9..."])
+OUR_HEADER = (
+    base64.urlsafe_b64encode(json.dumps({"alg": "HS256", "kid": hmac_kid(SECRET)}).encode())
+    .rstrip(b"=")
+    .decode()
+)
+
+
+@pytest.mark.parametrize("token", ["", "abc", "a.b.c", "🙂.🙂.🙂", "W10.e30.x", "bnVsbA.e30.x"])
 def test_malformed_token_is_refused(codec: TokenCodec, token: str) -> None:
     assert reason_for(codec, token) == "malformed"
+
+
+@pytest.mark.parametrize("token", [f"{OUR_HEADER}..", f"{OUR_HEADER}.e30."])
+def test_token_without_a_signature_is_refused(codec: TokenCodec, token: str) -> None:
+    assert reason_for(codec, token) == "bad_signature"
 
 
 def test_oversized_token_is_refused_before_decoding(codec: TokenCodec) -> None:
