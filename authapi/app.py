@@ -16,6 +16,7 @@ from connexion.options import SwaggerUIOptions
 from connexion.validators import VALIDATOR_MAP
 from starlette.middleware.cors import CORSMiddleware
 
+from authapi.app_tuning import SECURITY_MAP, DecorateOnceAsyncApp
 from authapi.errors import StoreUnavailable
 from authapi.guard import RequestGuardMiddleware
 from authapi.logs import configure_logging, events
@@ -78,7 +79,7 @@ def create_app(
         await service.store.close()
         service.hasher.close()
 
-    app = AsyncApp(
+    app = DecorateOnceAsyncApp(
         __name__,
         specification_dir=SPEC_DIR,
         lifespan=lifespan,
@@ -89,6 +90,7 @@ def create_app(
             "parameter": SafeParameterValidator,
         },
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"),
+        security_map=SECURITY_MAP,
     )
     app.add_api("auth.yaml", validate_responses=validate_responses)
     register_error_handlers(app)

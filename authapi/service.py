@@ -126,8 +126,10 @@ class AuthService:
         # The signature is ours and the session matches, so this token was issued and spent.
         session = await self._live_session(claims, now)
         grace = self.settings.refresh_reuse_grace_seconds
+        # The window is judged in whole seconds; a grace of 0 means no window at all.
         if (
-            session.previous_refresh_hash == presented
+            grace > 0
+            and session.previous_refresh_hash == presented
             and session.rotated_at is not None
             and now - session.rotated_at <= grace
         ):

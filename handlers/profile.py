@@ -6,8 +6,10 @@ from typing import Any
 
 from handlers.context import JSON_NO_STORE, auth_service, claims_of, timestamp
 
+Reply = tuple[dict[str, str | None], int, dict[str, str]]
 
-async def get_profile(token_info: dict[str, Any]) -> tuple[dict[str, str | None], int, dict[str, str]]:
+
+async def get_profile(token_info: dict[str, Any]) -> Reply:
     """Return the caller's account data."""
     user = await auth_service().profile(claims_of(token_info))
     body = {

@@ -127,3 +127,20 @@ async def test_concurrent_refreshes_with_one_token_let_exactly_one_succeed(app: 
     statuses = sorted(r.status_code for r in responses)
     assert statuses.count(200) == 1
     assert statuses.count(401) == 19
+
+
+def test_zero_grace_revokes_even_a_reuse_in_the_same_second(settings: object, clock: Clock) -> None:
+    from dataclasses import replace
+
+    from starlette.testclient import TestClient
+
+    from authapi.app import create_app
+    from tests.conftest import Api as ApiHelper
+
+    no_grace = replace(settings, refresh_reuse_grace_seconds=0)  # type: ignore[type-var]
+    with TestClient(create_app(no_grace, clock=clock)) as client:
+        api = ApiHelper(client)
+        account = api.account()
+        newest = api.refresh(account.refresh_token).json()
+        assert api.refresh(account.refresh_token).status_code == 401
+        assert api.refresh(newest["refresh_token"]).status_code == 401
