@@ -1,0 +1,96 @@
+"""Every URL, header and JSON body the features speak, so the .feature files name none."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from behave.runner import Context
+
+API = "/api/v1"
+TIMEOUT_SECONDS = 10
+
+
+class AuthApi:
+    """Call the auth API at `base_url` through one HTTP session."""
+
+    def __init__(self, base_url: str, http: requests.Session) -> None:
+        self.base_url = base_url
+        self.http = http
+
+    def register(self, email: str, password: str) -> requests.Response:
+        """Ask for an account."""
+        return self._post("/auth/register", {"email": email, "password": password})
+
+    def login(self, email: str | None, password: str | None) -> requests.Response:
+        """Ask for a session; a None field is left out of the body."""
+        fields = {"email": email, "password": password}
+        return self._post("/auth/login", {k: v for k, v in fields.items() if v is not None})
+
+    def refresh(self, refresh_token: str) -> requests.Response:
+        """Trade a refresh token for a new pair."""
+        return self._post("/auth/refresh", {"refresh_token": refresh_token})
+
+    def logout(self, access_token: str | None) -> requests.Response:
+        """End the session of an access token."""
+        return self._post("/auth/logout", None, access_token)
+
+    def profile(self, access_token: str | None) -> requests.Response:
+        """Read the profile that an access token opens."""
+        return self.get(f"{API}/protected/profile", access_token)
+
+    def health(self) -> requests.Response:
+        """Ask whether the service is up."""
+        return self.get("/health")
+
+    def contract(self) -> requests.Response:
+        """Fetch the OpenAPI document."""
+        return self.get("/openapi.json")
+
+    def docs(self) -> requests.Response:
+        """Open the Swagger UI."""
+        return self.get("/docs")
+
+    def get(self, path: str, access_token: str | None = None) -> requests.Response:
+        """GET any path of the service."""
+        return self.http.get(
+            self.base_url + path, headers=_bearer(access_token), timeout=TIMEOUT_SECONDS
+        )
+
+    def _post(
+        self, path: str, body: dict[str, Any] | None, access_token: str | None = None
+    ) -> requests.Response:
+        return self.http.post(
+            self.base_url + API + path,
+            json=body,
+            headers=_bearer(access_token),
+            timeout=TIMEOUT_SECONDS,
+        )
+
+
+def api(context: Context) -> AuthApi:
+    """Return the API client of the running scenario."""
+    return AuthApi(context.base_url, context.http)
+
+
+def problem(response: requests.Response) -> dict[str, Any]:
+    """Return the problem document of an error response, checking its media type."""
+    media_type = response.headers.get("Content-Type", "")
+    assert media_type.startswith("application/problem+json"), media_type
+    body: dict[str, Any] = response.json()
+    assert body["status"] == response.status_code, body
+    return body
+
+
+def refused(response: requests.Response, *, token_presented: bool) -> None:
+    """Check a 401 problem with a Bearer challenge that blames a token only if one was sent."""
+    assert response.status_code == 401, (response.status_code, response.text)
+    problem(response)
+    challenge = response.headers.get("WWW-Authenticate", "")
+    assert challenge.startswith('Bearer realm="'), challenge
+    blamed = 'error="invalid_token"' in challenge
+    assert blamed == token_presented, challenge
+
+
+def _bearer(access_token: str | None) -> dict[str, str]:
+    return {} if access_token is None else {"Authorization": f"Bearer {access_token}"}

@@ -1,0 +1,29 @@
+"""Steps about refusals that any capability can end in."""
+
+from __future__ import annotations
+
+from auth_api import problem, refused
+from behave import then
+from behave.runner import Context
+
+
+@then("her request is refused as unauthenticated")
+@then("the request is refused as unauthenticated")
+def the_request_is_refused_as_unauthenticated(context: Context) -> None:
+    refused(context.response, token_presented=False)
+
+
+@then("the {attempt} is refused as invalid, naming the {field}")
+def the_attempt_is_refused_as_invalid_naming_the_field(
+    context: Context, attempt: str, field: str
+) -> None:
+    assert context.response.status_code == 400, (context.response.status_code, attempt)
+    detail = problem(context.response)["detail"]
+    assert field in detail, detail
+
+
+@then("the refusal does not reveal her password")
+def the_refusal_does_not_reveal_her_password(context: Context) -> None:
+    password = context.actor.password
+    assert password, "an empty password cannot leak"
+    assert password not in context.response.text, context.response.text
