@@ -14,7 +14,7 @@ from authapi.errors import EmailTaken, InvalidCredentials, InvalidInput, Invalid
 from authapi.logs import log_event
 from authapi.passwords import PasswordHasher, check_password_policy
 from authapi.settings import MAX_PASSWORD_LENGTH, Settings
-from authapi.store.base import Session, Store, User
+from authapi.store.base import Session, Store, User, is_storable
 from authapi.throttle import Throttle
 from authapi.tokens import Claims, TokenCodec, TokenPair, TokenType, fingerprint
 
@@ -182,7 +182,7 @@ class AuthService:
 
     async def end_session(self, claims: Claims, session_id: str) -> None:
         """Revoke one of the caller's sessions; anyone else's does not exist."""
-        session = await self.store.get_session(session_id) if _storable(session_id) else None
+        session = await self.store.get_session(session_id) if is_storable(session_id) else None
         if session is None or session.user_id != claims.sub or not session.is_live(self.now()):
             raise NotFound("No such session.")
         await self.store.revoke_session(session_id, self.now())
@@ -242,7 +242,3 @@ def _account_key(email: str) -> str:
         return normalize_email(email)
     except InvalidInput:
         return email.strip().casefold()
-
-
-def _storable(text: str) -> bool:
-    return "\x00" not in text

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from authapi.errors import InvalidInput, NotFound
-from authapi.store.base import Store, Task
+from authapi.store.base import Store, Task, is_storable
 
 MAX_TITLE_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 2000
@@ -56,7 +56,7 @@ class TaskService:
 
     async def get(self, user_id: str, task_id: str) -> Task:
         """Return the user's task, or raise `NotFound` whether it is missing or someone else's."""
-        task = await self.store.get_task(user_id, task_id) if _storable(task_id) else None
+        task = await self.store.get_task(user_id, task_id) if is_storable(task_id) else None
         if task is None:
             raise NotFound("No such task.")
         return task
@@ -95,7 +95,7 @@ class TaskService:
 
     async def delete(self, user_id: str, task_id: str) -> None:
         """Delete the user's task."""
-        if not _storable(task_id) or not await self.store.delete_task(user_id, task_id):
+        if not is_storable(task_id) or not await self.store.delete_task(user_id, task_id):
             raise NotFound("No such task.")
 
 
@@ -111,21 +111,16 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         created_at, task_id = json.loads(raw)
         moment = datetime.fromisoformat(created_at)
-        if moment.tzinfo is None or not isinstance(task_id, str) or not _storable(task_id):
+        if moment.tzinfo is None or not isinstance(task_id, str) or not is_storable(task_id):
             raise ValueError
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
         raise InvalidInput("cursor", "is not a cursor this API issued") from None
     return moment.astimezone(UTC), task_id
 
 
-def _storable(text: str) -> bool:
-    # PostgreSQL refuses NUL in text, and no id or title needs one.
-    return "\x00" not in text
-
-
 def _title(title: str) -> str:
     trimmed = title.strip()
-    if not _storable(trimmed):
+    if not is_storable(trimmed):
         raise InvalidInput("title", "must not contain NUL characters")
     if not trimmed:
         raise InvalidInput("title", "must not be blank")
@@ -135,7 +130,7 @@ def _title(title: str) -> str:
 
 
 def _description(description: str | None) -> str | None:
-    if description is not None and not _storable(description):
+    if description is not None and not is_storable(description):
         raise InvalidInput("description", "must not contain NUL characters")
     if description is not None and len(description) > MAX_DESCRIPTION_LENGTH:
         raise InvalidInput(

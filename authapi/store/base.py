@@ -7,6 +7,11 @@ from datetime import datetime
 from typing import Protocol
 
 
+def is_storable(text: str) -> bool:
+    """Tell whether every backend can hold this text: PostgreSQL refuses NUL characters."""
+    return "\x00" not in text
+
+
 @dataclass(frozen=True, slots=True)
 class User:
     """An account; `email` is in normalized form."""
