@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck unit features smoke load clean
+.PHONY: run test lint typecheck unit features smoke load bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,9 +37,15 @@ features: $(STAMP)
 smoke: $(STAMP)
 	$(BIN)/python -m loadtests.smoke
 
-# The full profile against a server you started yourself (make run): HOST=... PORT=...
+# The full profile against a server you started yourself, with test-grade bcrypt and no
+# per-address limit (every simulated user shares one address):
+#   BCRYPT_ROUNDS=4 AUTH_RATE_LIMIT_PER_MINUTE=0 make run      then      make load
 load: $(STAMP)
 	$(BIN)/locust --config loadtests/locust.conf --host http://$(HOST):$(PORT)
+
+# The project against bare Starlette and FastAPI; results in build/bench/. Extra flags: BENCH_ARGS=...
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .coverage

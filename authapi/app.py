@@ -64,6 +64,7 @@ def create_app(
         counter = None if metrics is None else EventCounter(metrics)
         if counter is not None:
             events.addHandler(counter)
+        await service.hasher.warm_up()
         opening = None
         try:
             await service.store.open()

@@ -113,7 +113,7 @@ class PasswordHasher:
         normalized = normalize_password(password)
         if password_hash is None:
             # An unknown email costs as much as a wrong password, so timing reveals nothing.
-            await self._run(self.verify_sync, normalized, self._dummy())
+            await self._run(self._verify_dummy_sync, normalized)
             return False
         return await self._run(self.verify_sync, normalized, password_hash)
 
@@ -121,7 +121,17 @@ class PasswordHasher:
         """Stop the worker threads."""
         self._pool.shutdown(wait=False, cancel_futures=True)
 
+    async def warm_up(self) -> None:
+        """Make the dummy hash and load the blocklist now, not during the first requests."""
+        await asyncio.get_running_loop().run_in_executor(self._pool, self._dummy)
+        common_passwords()
+
+    def _verify_dummy_sync(self, password: str) -> bool:
+        self.verify_sync(password, self._dummy())
+        return False
+
     def _dummy(self) -> str:
+        # Runs in a bcrypt thread; two threads racing here both make a valid dummy.
         if self._dummy_hash is None:
             self._dummy_hash = self.hash_sync(secrets.token_urlsafe(16)).encode("ascii")
         return self._dummy_hash.decode("ascii")

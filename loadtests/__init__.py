@@ -1,0 +1,1 @@
+"""Locust load tests: the personas, the full profile and a short smoke run."""
