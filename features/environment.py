@@ -44,6 +44,10 @@ def before_scenario(context: Context, scenario: Scenario) -> None:
     context.base_url = _grace_server(context) if "grace_window" in tags else _main_server(context)
     context.http = requests.Session()
     context.people = {}
+    # Each person's tasks, oldest first, as the API last showed them.
+    context.tasks = {}
+    # Whatever a person's task requests carry in place of her access token.
+    context.carried_tokens = {}
 
 
 def after_scenario(context: Context, scenario: Scenario) -> None:

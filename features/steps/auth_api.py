@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urljoin
 
 import requests
 from behave.runner import Context
 
 API = "/api/v1"
+TASKS = f"{API}/tasks"
 TIMEOUT_SECONDS = 10
 
 
@@ -39,6 +41,51 @@ class AuthApi:
         """Read the profile that an access token opens."""
         return self.get(f"{API}/protected/profile", access_token)
 
+    def create_task(self, access_token: str | None, fields: dict[str, Any]) -> requests.Response:
+        """Add a task with the given fields."""
+        return self._send("POST", TASKS, fields, access_token)
+
+    def list_tasks(
+        self,
+        access_token: str | None,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        completed: bool | None = None,
+    ) -> requests.Response:
+        """Read one page of her tasks; a None parameter is left out of the query."""
+        query = {
+            "limit": None if limit is None else str(limit),
+            "cursor": cursor,
+            "completed": None if completed is None else str(completed).lower(),
+        }
+        return self.http.get(
+            self.base_url + TASKS,
+            params={k: v for k, v in query.items() if v is not None},
+            headers=_bearer(access_token),
+            timeout=TIMEOUT_SECONDS,
+        )
+
+    def read_task(self, access_token: str | None, task_id: str) -> requests.Response:
+        """Read one task."""
+        return self.get(f"{TASKS}/{task_id}", access_token)
+
+    def replace_task(
+        self, access_token: str | None, task_id: str, fields: dict[str, Any]
+    ) -> requests.Response:
+        """Replace every field of one task."""
+        return self._send("PUT", f"{TASKS}/{task_id}", fields, access_token)
+
+    def change_task(
+        self, access_token: str | None, task_id: str, fields: dict[str, Any]
+    ) -> requests.Response:
+        """Change only the given fields of one task."""
+        return self._send("PATCH", f"{TASKS}/{task_id}", fields, access_token)
+
+    def delete_task(self, access_token: str | None, task_id: str) -> requests.Response:
+        """Delete one task."""
+        return self._send("DELETE", f"{TASKS}/{task_id}", None, access_token)
+
     def health(self) -> requests.Response:
         """Ask whether the service is up."""
         return self.get("/health")
@@ -51,6 +98,14 @@ class AuthApi:
         """Open the Swagger UI."""
         return self.get("/docs")
 
+    def follow(self, location: str, access_token: str | None) -> requests.Response:
+        """GET the address a Location header gave, relative to the service or absolute."""
+        return self.http.get(
+            urljoin(self.base_url + "/", location),
+            headers=_bearer(access_token),
+            timeout=TIMEOUT_SECONDS,
+        )
+
     def get(self, path: str, access_token: str | None = None) -> requests.Response:
         """GET any path of the service."""
         return self.http.get(
@@ -60,8 +115,14 @@ class AuthApi:
     def _post(
         self, path: str, body: dict[str, Any] | None, access_token: str | None = None
     ) -> requests.Response:
-        return self.http.post(
-            self.base_url + API + path,
+        return self._send("POST", API + path, body, access_token)
+
+    def _send(
+        self, method: str, path: str, body: dict[str, Any] | None, access_token: str | None
+    ) -> requests.Response:
+        return self.http.request(
+            method,
+            self.base_url + path,
             json=body,
             headers=_bearer(access_token),
             timeout=TIMEOUT_SECONDS,

@@ -223,3 +223,10 @@ def test_revoked_session_cannot_touch_tasks(api: Api, ada: Account) -> None:
     api.logout(ada.access_token)
     assert api.client.get(f"/api/v1/tasks/{task['id']}", headers=ada.headers).status_code == 401
     assert api.client.get("/api/v1/tasks", headers=ada.headers).status_code == 401
+
+
+def test_title_limit_applies_after_trimming(api: Api, ada: Account) -> None:
+    assert create(api, ada, title="x" * 199 + "  ")["title"] == "x" * 199
+    response = api.client.post("/api/v1/tasks", json={"title": "x" * 201}, headers=ada.headers)
+    assert response.status_code == 400
+    assert "at most 200" in response.json()["detail"]
