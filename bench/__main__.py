@@ -1,0 +1,82 @@
+"""Run the benchmark scenarios: `python -m bench [--scenario NAME] [--duration S] [--rounds N]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from pathlib import Path
+
+from bench import REPO_ROOT
+from bench.drive import Load, load_tool
+from bench.loadgen import CONNECTIONS, TIMEOUT, WARMUP
+from bench.machine import machine_info
+from bench.outcome import Options
+from bench.report import CHART_FILE, RESULTS_FILE, header, render, write_chart, write_json
+from bench.scenarios import SCENARIOS
+
+DURATION = 8.0
+ROUNDS = 3
+DEFAULT_SCENARIOS = ["protected-get"]
+OUTPUT_DIR = REPO_ROOT / "build" / "bench"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Read the command line; every default is a constant at the top of this module."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        choices=[*SCENARIOS, "all"],
+        help=f"repeatable; default {' '.join(DEFAULT_SCENARIOS)}",
+    )
+    parser.add_argument("--duration", type=float, default=DURATION, help="measured s per run")
+    parser.add_argument("--warmup", type=float, default=WARMUP, help="warm-up s before each run")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="interleaved rounds")
+    parser.add_argument("--connections", type=int, default=CONNECTIONS)
+    parser.add_argument("--timeout", type=float, default=TIMEOUT, help="s before a request fails")
+    parser.add_argument("--output-dir", type=Path, default=OUTPUT_DIR)
+    args = parser.parse_args(argv)
+    chosen = args.scenario or DEFAULT_SCENARIOS
+    args.scenario = list(SCENARIOS) if "all" in chosen else list(dict.fromkeys(chosen))
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the chosen scenarios; exit 0 whatever the targets say, 1 if anything crashed."""
+    args = parse_args(argv)
+    load = Load(args.duration, args.warmup, args.connections, args.timeout)
+    options = Options(load, args.rounds, args.output_dir, progress=_progress)
+    machine = machine_info()
+    settings = {
+        "tool": load_tool(),
+        "scenarios": args.scenario,
+        "duration": args.duration,
+        "warmup": args.warmup,
+        "rounds": args.rounds,
+        "connections": args.connections,
+        "timeout": args.timeout,
+    }
+    print(header(machine, settings), flush=True)
+    outcomes = []
+    for name in args.scenario:
+        print(f"\n-- running {name}", flush=True)
+        try:
+            outcomes.append(SCENARIOS[name](options))
+        except Exception:
+            traceback.print_exc()
+            print(f"\nbench: scenario {name} crashed", file=sys.stderr)
+            return 1
+        print("\n" + render(outcomes[-1]), flush=True)
+    write_json(args.output_dir / RESULTS_FILE, machine, settings, outcomes)
+    write_chart(args.output_dir / CHART_FILE, outcomes)
+    print(f"\nwrote {args.output_dir / RESULTS_FILE} and {args.output_dir / CHART_FILE}")
+    return 0
+
+
+def _progress(message: str) -> None:
+    print(f"   {message}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

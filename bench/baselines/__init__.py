@@ -1,0 +1,1 @@
+"""Minimal apps serving the same protected profile, to measure the project against."""

@@ -1,0 +1,89 @@
+"""Pin processes to cores and read their CPU time from /proc."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+Cores = frozenset[int] | None
+_TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class CorePlan:
+    """Which cores the servers get and which the load generator gets (None: not pinned)."""
+
+    server: Cores
+    loadgen: Cores
+    note: str
+
+
+def plan_cores(server_cores: int = 1) -> CorePlan:
+    """Give the server the first `server_cores` cores and the load generator the next one."""
+    available = sorted(os.sched_getaffinity(0))
+    if len(available) < server_cores + 1:
+        return CorePlan(
+            None,
+            None,
+            f"{len(available)} core(s) for a {server_cores}-core server: nothing pinned, "
+            "the load generator competes with the server for CPU",
+        )
+    server = frozenset(available[:server_cores])
+    loadgen = frozenset(available[server_cores : server_cores + 1])
+    return CorePlan(server, loadgen, f"server on cores {_names(server)}, load on {_names(loadgen)}")
+
+
+@contextmanager
+def inherited_affinity(cores: Cores) -> Iterator[None]:
+    """Pin this thread to `cores` for the block, so every process it starts inherits them."""
+    if cores is None:
+        yield
+        return
+    previous = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cores)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, previous)
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """Return the user plus system CPU seconds of a process and all its descendants."""
+    total = 0
+    for member in _process_tree(pid):
+        try:
+            stat = Path(f"/proc/{member}/stat").read_text()
+        except OSError:
+            continue
+        # The command name may hold spaces and parentheses; the fields start after the last ')'.
+        fields = stat.rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / _TICKS_PER_SECOND
+
+
+def machine_busy_seconds() -> float:
+    """Return the CPU seconds all cores have spent busy (not idle, not waiting) since boot."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle, iowait = fields[3], fields[4]
+    # guest time is already counted in user time
+    return (sum(fields[:8]) - idle - iowait) / _TICKS_PER_SECOND
+
+
+def _process_tree(pid: int) -> list[int]:
+    members, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        members.append(current)
+        for children in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                pending.extend(int(child) for child in children.read_text().split())
+            except OSError:
+                continue
+    return members
+
+
+def _names(cores: frozenset[int]) -> str:
+    return ",".join(str(core) for core in sorted(cores))

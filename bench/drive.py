@@ -1,0 +1,102 @@
+"""Load one running app with wrk when it is installed, else with bench.loadgen, pinned."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+from bench import REPO_ROOT
+from bench.cpu import Cores, inherited_affinity, machine_busy_seconds, tree_cpu_seconds
+from bench.result import LoadResult
+from bench.wrk import parse_wrk, run_wrk, wrk_path
+
+
+@dataclass(frozen=True)
+class Load:
+    """The shape of one measurement: connections, warm-up and measured seconds."""
+
+    duration: float
+    warmup: float
+    connections: int
+    timeout: float
+
+
+def load_tool() -> str:
+    """Name the load generator this machine will use."""
+    return "wrk" if wrk_path() else "python"
+
+
+def drive(
+    url: str, headers: dict[str, str], load: Load, *, cores: Cores, server_pid: int
+) -> LoadResult:
+    """Warm up, then measure `url`; the load generator runs on `cores`."""
+    with inherited_affinity(cores):
+        if wrk_path():
+            return _drive_wrk(url, headers, load, server_pid)
+        return _drive_python(url, headers, load, server_pid)
+
+
+def _drive_python(url: str, headers: dict[str, str], load: Load, server_pid: int) -> LoadResult:
+    command = [
+        sys.executable,
+        "-m",
+        "bench.loadgen",
+        url,
+        "--duration",
+        str(load.duration),
+        "--warmup",
+        str(load.warmup),
+        "--connections",
+        str(load.connections),
+        "--timeout",
+        str(load.timeout),
+        "--watch-pid",
+        str(server_pid),
+    ]
+    for name, value in headers.items():
+        command += ["--header", f"{name}: {value}"]
+    completed = subprocess.run(
+        command,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=load.warmup + load.duration + 60,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"bench.loadgen failed:\n{completed.stderr.strip()}")
+    data = json.loads(completed.stdout)
+    data.pop("errors")
+    return LoadResult(**data)
+
+
+def _drive_wrk(url: str, headers: dict[str, str], load: Load, server_pid: int) -> LoadResult:
+    if load.warmup > 0:
+        run_wrk(
+            url, headers, duration=load.warmup, connections=load.connections, timeout=load.timeout
+        )
+    children_before, busy_before = _children_cpu_seconds(), machine_busy_seconds()
+    server_before, started = tree_cpu_seconds(server_pid), time.perf_counter()
+    report = run_wrk(
+        url, headers, duration=load.duration, connections=load.connections, timeout=load.timeout
+    )
+    elapsed = time.perf_counter() - started
+    server_pct = 100 * (tree_cpu_seconds(server_pid) - server_before) / elapsed
+    loadgen_pct = 100 * (_children_cpu_seconds() - children_before) / elapsed
+    busy_pct = 100 * (machine_busy_seconds() - busy_before) / elapsed
+    return dataclasses.replace(
+        parse_wrk(report),
+        loadgen_cpu_pct=loadgen_pct,
+        server_cpu_pct=server_pct,
+        other_cpu_pct=max(0.0, busy_pct - server_pct - loadgen_pct),
+    )
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime

@@ -1,0 +1,260 @@
+"""A keep-alive HTTP/1.1 load generator on raw asyncio protocols, for machines without wrk.
+
+Each connection sends its next request as soon as the previous response is complete
+(closed loop, like wrk). Only responses that complete inside the measured window count;
+the warm-up before it opens the connections and warms the server. Run it as
+`python -m bench.loadgen URL -H 'Authorization: Bearer …'`; it prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import json
+import resource
+import sys
+import time
+from typing import cast
+from urllib.parse import urlsplit
+
+from bench.cpu import machine_busy_seconds, tree_cpu_seconds
+from bench.result import LoadResult, from_latencies
+
+DURATION = 8.0
+WARMUP = 2.0
+CONNECTIONS = 100
+TIMEOUT = 2.0
+
+
+class _Window:
+    """The measured window shared by all connections, and what completed inside it."""
+
+    def __init__(self) -> None:
+        self.start = float("inf")
+        self.end = float("inf")
+        self.stopping = False
+        self.latencies: list[float] = []
+        self.non_200 = 0
+        self.socket_errors = 0
+
+    def measuring(self) -> bool:
+        """Tell whether now is inside the measured window."""
+        return self.start <= time.perf_counter() < self.end
+
+
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection that sends a request whenever the last one is answered."""
+
+    def __init__(self, window: _Window, request: bytes, lost: asyncio.Future[None]) -> None:
+        self.window = window
+        self.request = request
+        self.lost = lost
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.sent_at: float | None = None
+        self.status = 0
+        self.needed: int | None = None
+        self.chunked_from: int | None = None
+        self.closing = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports only quack like asyncio.Transport.
+        self.transport = cast(asyncio.Transport, transport)
+        self._send()
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while self.buffer and self._response_complete():
+            self._complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.sent_at is not None and self.window.measuring():
+            self.window.socket_errors += 1
+        if not self.lost.done():
+            self.lost.set_result(None)
+
+    def _send(self) -> None:
+        assert self.transport is not None
+        self.sent_at = time.perf_counter()
+        self.transport.write(self.request)
+
+    def _response_complete(self) -> bool:
+        buffer = self.buffer
+        if self.needed is None and self.chunked_from is None:
+            head_end = buffer.find(b"\r\n\r\n")
+            if head_end < 0:
+                return False
+            head = bytes(buffer[:head_end]).lower()
+            self.status = int(head[9:12])
+            self.closing = b"\r\nconnection: close" in head
+            length_at = head.find(b"\r\ncontent-length:")
+            if length_at >= 0:
+                line_end = head.find(b"\r\n", length_at + 2)
+                value = head[length_at + 17 : line_end if line_end >= 0 else None]
+                self.needed = head_end + 4 + int(value)
+            elif b"\r\ntransfer-encoding: chunked" in head:
+                self.chunked_from = head_end + 4
+            else:
+                self.needed = head_end + 4
+        if self.chunked_from is not None:
+            end = _chunked_end(buffer, self.chunked_from)
+            if end is None:
+                return False
+            self.needed, self.chunked_from = end, None
+        return self.needed is not None and len(buffer) >= self.needed
+
+    def _complete(self) -> None:
+        now = time.perf_counter()
+        assert self.needed is not None and self.sent_at is not None
+        del self.buffer[: self.needed]
+        self.needed = None
+        window = self.window
+        if window.start <= now < window.end:
+            window.latencies.append(now - self.sent_at)
+            if self.status != 200:
+                window.non_200 += 1
+        self.sent_at = None
+        if window.stopping or self.closing:
+            assert self.transport is not None
+            self.transport.close()
+        else:
+            self._send()
+
+
+def _chunked_end(buffer: bytearray, position: int) -> int | None:
+    while True:
+        line_end = buffer.find(b"\r\n", position)
+        if line_end < 0:
+            return None
+        size = int(bytes(buffer[position:line_end]).split(b";")[0], 16)
+        position = line_end + 2 + size + 2
+        if position > len(buffer):
+            return None
+        if size == 0:
+            return position
+
+
+async def generate(
+    url: str,
+    headers: dict[str, str],
+    *,
+    duration: float = DURATION,
+    warmup: float = WARMUP,
+    connections: int = CONNECTIONS,
+    timeout: float = TIMEOUT,
+    watch_pid: int | None = None,
+) -> LoadResult:
+    """Drive `url` with `connections` keep-alive connections; measure after the warm-up."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    lines = [f"GET {path} HTTP/1.1", f"Host: {parts.netloc}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    request = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    window = _Window()
+    loop = asyncio.get_running_loop()
+    live: list[_Connection] = []
+
+    async def keep_connected() -> None:
+        while not window.stopping:
+            lost: asyncio.Future[None] = loop.create_future()
+            try:
+                _, protocol = await loop.create_connection(
+                    functools.partial(_Connection, window, request, lost), host, port
+                )
+            except OSError:
+                if window.measuring():
+                    window.socket_errors += 1
+                await asyncio.sleep(0.05)
+                continue
+            live.append(protocol)
+            await lost
+            live.remove(protocol)
+
+    tasks = [asyncio.create_task(keep_connected()) for _ in range(connections)]
+    await asyncio.sleep(warmup)
+    cpu_before, server_before = _own_cpu_seconds(), _server_cpu(watch_pid)
+    busy_before = machine_busy_seconds()
+    window.start = time.perf_counter()
+    await asyncio.sleep(duration)
+    window.end = time.perf_counter()
+    cpu_after, server_after = _own_cpu_seconds(), _server_cpu(watch_pid)
+    busy_after = machine_busy_seconds()
+    window.stopping = True
+    timeouts = sum(1 for c in live if c.sent_at is not None and window.end - c.sent_at > timeout)
+    for connection in list(live):
+        if connection.transport is not None:
+            connection.transport.close()
+    await asyncio.wait(tasks, timeout=5)
+    seconds = window.end - window.start
+    loadgen_pct = 100 * (cpu_after - cpu_before) / seconds
+    server_pct = other_pct = None
+    if server_before is not None and server_after is not None:
+        server_pct = 100 * (server_after - server_before) / seconds
+        busy_pct = 100 * (busy_after - busy_before) / seconds
+        other_pct = max(0.0, busy_pct - server_pct - loadgen_pct)
+    return from_latencies(
+        "python",
+        window.latencies,
+        seconds,
+        non_200=window.non_200,
+        socket_errors=window.socket_errors,
+        timeouts=timeouts,
+        loadgen_cpu_pct=loadgen_pct,
+        server_cpu_pct=server_pct,
+        other_cpu_pct=other_pct,
+    )
+
+
+def _own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _server_cpu(pid: int | None) -> float | None:
+    return None if pid is None else tree_cpu_seconds(pid)
+
+
+def _run(args: argparse.Namespace) -> LoadResult:
+    headers = dict(_header(value) for value in args.header)
+    coroutine = generate(
+        args.url,
+        headers,
+        duration=args.duration,
+        warmup=args.warmup,
+        connections=args.connections,
+        timeout=args.timeout,
+        watch_pid=args.watch_pid,
+    )
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coroutine)
+
+
+def _header(value: str) -> tuple[str, str]:
+    name, _, content = value.partition(":")
+    return name.strip(), content.strip()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one load and print its result as JSON."""
+    parser = argparse.ArgumentParser(prog="python -m bench.loadgen", description=__doc__)
+    parser.add_argument("url")
+    parser.add_argument("-H", "--header", action="append", default=[], help="'Name: value'")
+    parser.add_argument("--duration", type=float, default=DURATION, help="measured seconds")
+    parser.add_argument("--warmup", type=float, default=WARMUP, help="seconds before measuring")
+    parser.add_argument("--connections", type=int, default=CONNECTIONS)
+    parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds; later is error")
+    parser.add_argument("--watch-pid", type=int, help="report this process tree's CPU use")
+    result = _run(parser.parse_args(argv))
+    json.dump(result.to_json(), sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

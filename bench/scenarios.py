@@ -1,0 +1,237 @@
+"""The benchmark scenarios: each starts its servers, loads them, and judges its targets."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from typing import Any
+
+from authapi.devserver import TEST_ENV
+from bench import REPO_ROOT
+from bench.cpu import plan_cores
+from bench.drive import drive
+from bench.outcome import Options, Outcome, Target, at_least
+from bench.profile import hotspots, start_recording
+from bench.rounds import Subject, describe, interleave, noise_notes, summarise
+from bench.servers import (
+    PROFILE_PATH,
+    PROJECT_ENV,
+    Account,
+    Server,
+    baseline_server,
+    get_json,
+    project_server,
+    sign_up,
+)
+
+# Targets from the performance issue.
+MIN_RATIO_TO_FASTAPI = 1.0
+MIN_RATIO_TO_STARLETTE = 0.5
+MAX_P99_MS = 50.0
+MIN_TWO_WORKER_SPEEDUP = 1.6
+# Past this share of a core the Python load generator may be what limits throughput.
+LOADGEN_SATURATED_PCT = 90.0
+# The database the tests use, at the same variable.
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def protected_get(options: Options) -> Outcome:
+    """Compare the project's protected GET with bare Starlette and FastAPI, one worker each."""
+    cores = plan_cores(server_cores=1)
+    outcome = Outcome(
+        "protected-get",
+        f"GET {PROFILE_PATH} with a bearer token, 1 uvicorn worker each, "
+        f"{options.load.connections} connections",
+        notes=[cores.note],
+    )
+    logs = options.output_dir / "logs"
+    with ExitStack() as stack:
+        project = stack.enter_context(project_server("project", cores=cores.server, log_dir=logs))
+        account = sign_up(project.base_url)
+        servers = [project]
+        for name in ("starlette", "fastapi"):
+            servers.append(
+                stack.enter_context(
+                    baseline_server(
+                        name,
+                        account,
+                        cores=cores.server,
+                        log_dir=logs,
+                        secret=TEST_ENV["JWT_SECRET_KEY"],
+                    )
+                )
+            )
+        _check_same_answer(servers, account)
+        subjects = [Subject(s, PROFILE_PATH, account.headers, cores.loadgen) for s in servers]
+        runs = interleave(subjects, options.load, options.rounds, options.progress)
+    outcome.apps = {name: summarise(results) for name, results in runs.items()}
+    rps = {name: float(app["rps"]) for name, app in outcome.apps.items()}
+    outcome.ratios = {
+        "project/starlette": rps["project"] / rps["starlette"],
+        "project/fastapi": rps["project"] / rps["fastapi"],
+    }
+    p99 = float(outcome.apps["project"]["p99_ms"])
+    outcome.targets = [
+        at_least(
+            "project vs FastAPI (req/s)", outcome.ratios["project/fastapi"], MIN_RATIO_TO_FASTAPI
+        ),
+        at_least(
+            "project vs bare Starlette (req/s)",
+            outcome.ratios["project/starlette"],
+            MIN_RATIO_TO_STARLETTE,
+        ),
+        Target(
+            f"project p99 at {options.load.connections} connections ≤ {MAX_P99_MS:g} ms",
+            p99,
+            "ms",
+            p99 <= MAX_P99_MS,
+        ),
+    ]
+    outcome.notes += [_bottleneck_note(outcome.apps["starlette"]), *noise_notes(runs)]
+    return outcome
+
+
+def pg_workers(options: Options) -> Outcome:
+    """Compare the project on PostgreSQL with one uvicorn worker and with two."""
+    one, two = plan_cores(server_cores=1), plan_cores(server_cores=2)
+    outcome = Outcome(
+        "pg-workers",
+        f"GET {PROFILE_PATH} on PostgreSQL, 1 worker vs 2 workers, "
+        f"{options.load.connections} connections",
+        notes=[f"1 worker: {one.note}", f"2 workers: {two.note}"],
+    )
+    env = {"STORAGE_URL": POSTGRES_URL, "JWT_SECRET_KEY": TEST_ENV["JWT_SECRET_KEY"]}
+    if not _migrate(env):
+        outcome.notes.append(_no_postgres())
+        return outcome
+    logs = options.output_dir / "logs"
+    with ExitStack() as stack:
+        single = stack.enter_context(
+            project_server("pg-1-worker", cores=one.server, log_dir=logs, env=env)
+        )
+        double = stack.enter_context(
+            project_server("pg-2-workers", cores=two.server, log_dir=logs, env=env, workers=2)
+        )
+        account = sign_up(single.base_url)
+        _check_same_answer([single, double], account)
+        subjects = [
+            Subject(single, PROFILE_PATH, account.headers, one.loadgen),
+            Subject(double, PROFILE_PATH, account.headers, two.loadgen),
+        ]
+        runs = interleave(subjects, options.load, options.rounds, options.progress)
+    outcome.apps = {name: summarise(results) for name, results in runs.items()}
+    speedup = float(outcome.apps["pg-2-workers"]["rps"]) / float(outcome.apps["pg-1-worker"]["rps"])
+    outcome.ratios = {"2 workers/1 worker": speedup}
+    # PostgreSQL's own processes count as 'other CPU' here, so that column cannot flag noise.
+    outcome.notes.append(
+        "'other CPU' includes PostgreSQL's own work; the lines 'the machine is still N% busy' "
+        "before a run are the sign of noise here"
+    )
+    outcome.targets = [at_least("2 workers vs 1 worker (req/s)", speedup, MIN_TWO_WORKER_SPEEDUP)]
+    if two.server is None:
+        outcome.notes.append(
+            "the load generator shares the cores with both workers, so this machine cannot "
+            "show the full two-worker gain; run it where nproc ≥ 3"
+        )
+    return outcome
+
+
+def profile_project(options: Options) -> Outcome:
+    """Sample the project's server (memory store) with py-spy under the protected GET load."""
+    return _profile(options, "profile", {})
+
+
+def profile_pg(options: Options) -> Outcome:
+    """Sample the project's server on PostgreSQL with py-spy under the protected GET load."""
+    env = {"STORAGE_URL": POSTGRES_URL}
+    if not _migrate(env):
+        return Outcome("profile-pg", "py-spy on PostgreSQL", notes=[_no_postgres()])
+    return _profile(options, "profile-pg", env)
+
+
+def _profile(options: Options, name: str, env: dict[str, str]) -> Outcome:
+    cores = plan_cores(server_cores=1)
+    storage = env.get("STORAGE_URL", "memory://")
+    outcome = Outcome(
+        name,
+        f"py-spy on the project ({storage}) under GET {PROFILE_PATH}, "
+        f"{options.load.connections} connections",
+        notes=[cores.note],
+    )
+    collapsed = options.output_dir / f"{name}.txt"
+    logs = options.output_dir / "logs"
+    with project_server(name, cores=cores.server, log_dir=logs, env=env) as app:
+        account = sign_up(app.base_url)
+        recorder = start_recording(
+            app.pid, options.load.warmup + options.load.duration, collapsed, cores.loadgen
+        )
+        time.sleep(1)  # py-spy attaches before the load starts
+        result = drive(
+            app.base_url + PROFILE_PATH,
+            account.headers,
+            options.load,
+            cores=cores.loadgen,
+            server_pid=app.pid,
+        )
+        recorder_output, _ = recorder.communicate(timeout=60)
+    options.progress(f"profiled       {describe(result)}")
+    if recorder.returncode != 0:
+        raise RuntimeError(f"py-spy failed:\n{recorder_output.strip()}")
+    outcome.apps = {"project (profiled)": summarise([result])}
+    spots = hotspots(collapsed)
+    cpu_pct = result.server_cpu_pct or 100.0
+    spots["cpu_us_per_request"] = 1e6 * cpu_pct / 100 / result.rps if result.rps else None
+    outcome.extra = {"hotspots": spots, "collapsed_stacks": str(collapsed)}
+    outcome.notes.append(f"collapsed stacks in {collapsed} (py-spy --format raw --function)")
+    return outcome
+
+
+SCENARIOS: dict[str, Callable[[Options], Outcome]] = {
+    "protected-get": protected_get,
+    "pg-workers": pg_workers,
+    "profile": profile_project,
+    "profile-pg": profile_pg,
+}
+
+
+def _check_same_answer(servers: list[Server], account: Account) -> None:
+    # Every app must return the project's very JSON for the token, or the race is unfair.
+    for server in servers:
+        status, body = get_json(server.base_url + PROFILE_PATH, account.headers)
+        if status != 200 or body != account.profile:
+            raise RuntimeError(f"{server.name} answered {status} {body}, not the profile")
+
+
+def _no_postgres() -> str:
+    return f"skipped: PostgreSQL at {POSTGRES_URL} cannot be reached"
+
+
+def _migrate(env: dict[str, str]) -> bool:
+    completed = subprocess.run(
+        [sys.executable, "-m", "authapi", "migrate"],
+        cwd=REPO_ROOT,
+        env={**os.environ, **PROJECT_ENV, **env},
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    return completed.returncode == 0
+
+
+def _bottleneck_note(starlette: dict[str, Any]) -> str:
+    loadgen, server = starlette["loadgen_cpu_pct"], starlette["server_cpu_pct"]
+    if loadgen is None or server is None:
+        return "load generator CPU use unknown"
+    verdict = (
+        "the server, not the load generator, is the bottleneck"
+        if loadgen < LOADGEN_SATURATED_PCT
+        else "the load generator is near a full core and may be the bottleneck"
+    )
+    return (
+        f"on bare Starlette the load generator used {loadgen:.0f}% of its core and the "
+        f"server {server:.0f}% of its core: {verdict}"
+    )

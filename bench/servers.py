@@ -1,0 +1,164 @@
+"""Start the project and the baselines under uvicorn, pinned, and sign up a user to get a token."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from authapi.devserver import TEST_ENV, free_port, start_server, stop_server
+from bench import REPO_ROOT
+from bench.cpu import Cores, inherited_affinity
+
+PROFILE_PATH = "/api/v1/protected/profile"
+# The same uvicorn behaviour for every app: no access log, no Server header, warnings only.
+UVICORN_FLAGS = [
+    "--workers",
+    "1",
+    "--no-access-log",
+    "--no-server-header",
+    "--log-level",
+    "warning",
+]
+# `auth-api` already serves without access log or Server header; it logs at LOG_LEVEL.
+PROJECT_ENV = {
+    **TEST_ENV,
+    "LOG_LEVEL": "WARNING",
+    # Long enough that the token outlives any run of the harness.
+    "ACCESS_TOKEN_EXPIRE_MINUTES": "240",
+}
+BASELINE_MODULES = {
+    "starlette": "bench.baselines.starlette_app:app",
+    "fastapi": "bench.baselines.fastapi_app:app",
+}
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running app: its name, base URL and the process whose tree does the work."""
+
+    name: str
+    base_url: str
+    pid: int
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user signed up on the project: a bearer access token and the profile it returns."""
+
+    access_token: str
+    profile: dict[str, str]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Return the request headers that authenticate as this user."""
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+@contextmanager
+def project_server(
+    name: str,
+    *,
+    cores: Cores,
+    log_dir: Path,
+    workers: int = 1,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[Server]:
+    """Serve the project with `auth-api` on `cores` through `authapi.devserver`, then stop it."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with (log_dir / f"{name}.log").open("wb") as log, inherited_affinity(cores):
+        base_url, process = start_server({**PROJECT_ENV, **(env or {})}, workers=workers, log=log)
+    try:
+        yield Server(name, base_url, process.pid)
+    finally:
+        stop_server(process)
+
+
+@contextmanager
+def baseline_server(
+    name: str, account: Account, *, cores: Cores, log_dir: Path, secret: str
+) -> Iterator[Server]:
+    """Serve a baseline with the same uvicorn flags on `cores`, seeded with `account`."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", BASELINE_MODULES[name], "--port", str(port)]
+    env = {**os.environ, "BENCH_JWT_SECRET": secret, "BENCH_USER": json.dumps(account.profile)}
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with (log_dir / f"{name}.log").open("wb") as log, inherited_affinity(cores):
+        process = subprocess.Popen(
+            [*command, "--host", "127.0.0.1", *UVICORN_FLAGS],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_listening(base_url, process)
+        yield Server(name, base_url, process.pid)
+    finally:
+        stop_server(process)
+
+
+def sign_up(base_url: str) -> Account:
+    """Register and log in a fresh user on the project; return its token and profile."""
+    credentials = {
+        "email": f"bench-{secrets.token_hex(6)}@example.com",
+        "password": f"bench {secrets.token_urlsafe(18)}",
+    }
+    _post_json(f"{base_url}/api/v1/auth/register", credentials)
+    tokens = _post_json(f"{base_url}/api/v1/auth/login", credentials)
+    token = tokens["access_token"]
+    status, profile = get_json(base_url + PROFILE_PATH, {"Authorization": f"Bearer {token}"})
+    if status != 200:
+        raise RuntimeError(f"the project refused its own fresh token: {status} {profile}")
+    return Account(token, profile)
+
+
+def get_json(url: str, headers: Mapping[str, str]) -> tuple[int, Any]:
+    """GET `url` and return the status and the decoded JSON body, errors included."""
+    request = urllib.request.Request(url, headers=dict(headers))
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def _post_json(url: str, body: Mapping[str, str]) -> Any:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as error:
+        detail = error.read().decode(errors="replace")
+        raise RuntimeError(f"POST {url} answered {error.code}: {detail}") from None
+
+
+def _wait_until_listening(
+    base_url: str, process: subprocess.Popen[bytes], timeout: float = 30.0
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{base_url} exited with status {process.returncode} at startup")
+        try:
+            get_json(base_url + PROFILE_PATH, {})
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{base_url} did not answer within {timeout:.0f} s")
