@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import time
-import uuid
 from collections.abc import Mapping
 
 from starlette.datastructures import MutableHeaders
@@ -49,7 +49,7 @@ class RequestContextMiddleware:
         if self.metrics is not None and scope["path"] == "/metrics":
             await self._serve_metrics(scope, send)
             return
-        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        request_id = _incoming_request_id(scope) or secrets.token_hex(16)
         path: str = scope["path"]
         is_docs = path.startswith("/docs")
         status = 500

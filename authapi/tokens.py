@@ -55,6 +55,8 @@ class TokenCodec:
 
     def __init__(self, settings: Settings, keyring: KeyRing | None = None) -> None:
         self.keyring = keyring or load_keyring(settings)
+        # Prepared once: PyJWT would otherwise re-parse the key on every decode.
+        self._prepared = {kid: _prepared(key) for kid, key in self.keyring.verifiers.items()}
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
         self._leeway = settings.jwt_leeway_seconds
@@ -98,11 +100,11 @@ class TokenCodec:
         """Verify a token of the expected type, or raise `InvalidToken` with a reason category."""
         if len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken("malformed")
-        key = self._verification_key(token)
+        kid, key = self._verification_key(token)
         try:
             payload: dict[str, Any] = jwt.decode(
                 token,
-                key.key,
+                self._prepared[kid],
                 # Pinned per key: a token can never choose its own algorithm.
                 algorithms=[key.algorithm],
                 audience=self._audience,
@@ -129,13 +131,20 @@ class TokenCodec:
             raise InvalidToken("malformed") from None
         return _claims(payload, expected_type)
 
-    def _verification_key(self, token: str) -> VerificationKey:
+    def _verification_key(self, token: str) -> tuple[str, VerificationKey]:
         kid = _unverified_kid(token)
         # The kid is only ever a dictionary key: never a path, a URL or a query.
         key = self.keyring.verifiers.get(kid) if isinstance(kid, str) else None
         if key is None:
             raise InvalidToken("unknown_key")
-        return key
+        return key.kid, key
+
+
+def _prepared(key: VerificationKey) -> jwt.PyJWK:
+    if key.jwk is not None:
+        return jwt.PyJWK(key.jwk, algorithm=key.algorithm)
+    secret = base64.urlsafe_b64encode(key.key.encode()).rstrip(b"=").decode()
+    return jwt.PyJWK({"kty": "oct", "k": secret}, algorithm=key.algorithm)
 
 
 def _unverified_kid(token: str) -> object:

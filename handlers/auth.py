@@ -4,49 +4,49 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.responses import Response
+
 from authapi.tokens import TokenPair
-from handlers.context import JSON, JSON_NO_STORE, auth_service, claims_of, client
+from handlers.context import NO_STORE, auth_service, claims_of, client, json_reply, no_content
 
 
-async def register(body: dict[str, Any]) -> tuple[dict[str, str], int, dict[str, str]]:
+async def register(body: dict[str, Any]) -> Response:
     """Create an account."""
     user = await auth_service().register(body["email"], body["password"], client())
-    return {"id": user.id, "email": user.email, "message": "User registered"}, 201, JSON
+    return json_reply({"id": user.id, "email": user.email, "message": "User registered"}, 201)
 
 
-async def login(body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+async def login(body: dict[str, Any]) -> Response:
     """Start a session and hand out its tokens."""
     pair = await auth_service().login(body["email"], body["password"], client())
-    return _tokens(pair), 200, JSON_NO_STORE
+    return json_reply(_tokens(pair), headers=NO_STORE)
 
 
-async def refresh(body: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+async def refresh(body: dict[str, Any]) -> Response:
     """Rotate a refresh token."""
     pair = await auth_service().refresh(body["refresh_token"])
-    return _tokens(pair), 200, JSON_NO_STORE
+    return json_reply(_tokens(pair), headers=NO_STORE)
 
 
-async def logout(
-    token_info: dict[str, Any], body: dict[str, Any] | None = None
-) -> tuple[None, int]:
+async def logout(token_info: dict[str, Any], body: dict[str, Any] | None = None) -> Response:
     """End the caller's session."""
     refresh_token = (body or {}).get("refresh_token")
     await auth_service().logout(claims_of(token_info), refresh_token)
-    return None, 204
+    return no_content()
 
 
-async def change_password(token_info: dict[str, Any], body: dict[str, Any]) -> tuple[None, int]:
+async def change_password(token_info: dict[str, Any], body: dict[str, Any]) -> Response:
     """Replace the caller's password and end their other sessions."""
     await auth_service().change_password(
         claims_of(token_info), body["current_password"], body["new_password"]
     )
-    return None, 204
+    return no_content()
 
 
-async def logout_all(token_info: dict[str, Any]) -> tuple[None, int]:
+async def logout_all(token_info: dict[str, Any]) -> Response:
     """End every session of the caller, this one included."""
     await auth_service().logout_all(claims_of(token_info))
-    return None, 204
+    return no_content()
 
 
 def _tokens(pair: TokenPair) -> dict[str, Any]:

@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-from connexion import request
+from starlette.responses import Response
 
 from authapi.errors import StoreUnavailable
-from authapi.service import AuthService
-from handlers.context import JSON
-
-Reply = tuple[dict[str, str], int, dict[str, str]]
+from handlers.context import auth_service, json_reply
 
 
-async def get_health() -> Reply:
+async def get_health() -> Response:
     """Report that the process is up, and whether its store answers."""
     store = "ok" if await _store_answers() else "unavailable"
-    return {"status": "ok", "store": store}, 200, JSON
+    return json_reply({"status": "ok", "store": store})
 
 
-async def get_readiness() -> Reply:
+async def get_readiness() -> Response:
     """Answer 200 only while the store answers, so a balancer can route around an outage."""
     if not await _store_answers():
         raise StoreUnavailable()
-    return {"status": "ok", "store": "ok"}, 200, JSON
+    return json_reply({"status": "ok", "store": "ok"})
 
 
 async def _store_answers() -> bool:
-    service: AuthService = request.state.auth
+    service = auth_service()
     try:
         await service.store.ping()
     except StoreUnavailable:

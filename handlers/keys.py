@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from starlette.responses import Response
 
-from handlers.context import auth_service
+from handlers.context import auth_service, json_reply
 
-JWKS_HEADERS = {"Content-Type": "application/json", "Cache-Control": "public, max-age=300"}
+# Public keys change only on rotation; verifiers may cache them briefly.
+JWKS_CACHE = {"Cache-Control": "public, max-age=300"}
 
 
-async def get_jwks() -> tuple[dict[str, Any], int, dict[str, str]]:
+async def get_jwks() -> Response:
     """Publish the JWK Set, so other services can verify tokens without a secret."""
-    return auth_service().codec.keyring.jwks(), 200, JWKS_HEADERS
+    return json_reply(auth_service().codec.keyring.jwks(), headers=JWKS_CACHE)

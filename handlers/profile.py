@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.context import JSON_NO_STORE, auth_service, claims_of, timestamp
+from starlette.responses import Response
 
-Reply = tuple[dict[str, str | None], int, dict[str, str]]
+from handlers.context import NO_STORE, auth_service, claims_of, json_reply, timestamp
 
 
-async def get_profile(token_info: dict[str, Any]) -> Reply:
+async def get_profile(token_info: dict[str, Any]) -> Response:
     """Return the caller's account data."""
     user = await auth_service().profile(claims_of(token_info))
     body = {
@@ -18,4 +18,4 @@ async def get_profile(token_info: dict[str, Any]) -> Reply:
         "created_at": timestamp(user.created_at),
         "message": "This is protected data",
     }
-    return body, 200, JSON_NO_STORE
+    return json_reply(body, headers=NO_STORE)

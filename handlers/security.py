@@ -11,6 +11,6 @@ from authapi.service import AuthService
 
 async def bearer_auth(token: str, request: Request) -> dict[str, Any]:
     """Verify an access token and its session; refusals raise `InvalidToken` (a 401)."""
-    service: AuthService = request.state.auth
+    service: AuthService = request.scope["state"]["auth"]
     claims = await service.authenticate(token)
     return {"sub": claims.sub, "claims": claims}

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from handlers.context import JSON_NO_STORE, auth_service, claims_of, timestamp
+from starlette.responses import Response
+
+from handlers.context import NO_STORE, auth_service, claims_of, json_reply, no_content, timestamp
 
 
-async def list_sessions(token_info: dict[str, Any]) -> tuple[dict[str, Any], int, dict[str, str]]:
+async def list_sessions(token_info: dict[str, Any]) -> Response:
     """List the caller's live sessions, marking the one this token belongs to."""
     claims = claims_of(token_info)
     sessions = await auth_service().sessions(claims)
@@ -23,10 +25,10 @@ async def list_sessions(token_info: dict[str, Any]) -> tuple[dict[str, Any], int
         }
         for session in sessions
     ]
-    return {"items": items}, 200, JSON_NO_STORE
+    return json_reply({"items": items}, headers=NO_STORE)
 
 
-async def delete_session(session_id: str, token_info: dict[str, Any]) -> tuple[None, int]:
+async def delete_session(session_id: str, token_info: dict[str, Any]) -> Response:
     """End one of the caller's sessions."""
     await auth_service().end_session(claims_of(token_info), session_id)
-    return None, 204
+    return no_content()

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from connexion import request
+from starlette.responses import Response
 
 from authapi.store.base import Task
 from authapi.tasks import TaskService
-from handlers.context import JSON_NO_STORE, claims_of, timestamp
-
-Reply = tuple[dict[str, Any], int, dict[str, str]]
+from handlers.context import NO_STORE, claims_of, json_reply, no_content, state, timestamp
 
 
 def _tasks() -> TaskService:
-    service: TaskService = request.state.tasks
+    service: TaskService = state("tasks")
     return service
 
 
-async def create_task(body: dict[str, Any], token_info: dict[str, Any]) -> Reply:
+async def create_task(body: dict[str, Any], token_info: dict[str, Any]) -> Response:
     """Create a task for the caller."""
     task = await _tasks().create(
         claims_of(token_info).sub,
@@ -26,7 +24,7 @@ async def create_task(body: dict[str, Any], token_info: dict[str, Any]) -> Reply
         body.get("description"),
         body.get("completed", False),
     )
-    return as_json(task), 201, {**JSON_NO_STORE, "Location": f"/api/v1/tasks/{task.id}"}
+    return json_reply(as_json(task), 201, {**NO_STORE, "Location": f"/api/v1/tasks/{task.id}"})
 
 
 async def list_tasks(
@@ -34,19 +32,20 @@ async def list_tasks(
     limit: int = 20,
     cursor: str | None = None,
     completed: bool | None = None,
-) -> Reply:
+) -> Response:
     """List the caller's tasks, newest first."""
     listing = await _tasks().list(claims_of(token_info).sub, limit, completed, cursor)
     body = {"items": [as_json(task) for task in listing.items], "next_cursor": listing.next_cursor}
-    return body, 200, JSON_NO_STORE
+    return json_reply(body, headers=NO_STORE)
 
 
-async def get_task(task_id: str, token_info: dict[str, Any]) -> Reply:
+async def get_task(task_id: str, token_info: dict[str, Any]) -> Response:
     """Read one of the caller's tasks."""
-    return as_json(await _tasks().get(claims_of(token_info).sub, task_id)), 200, JSON_NO_STORE
+    task = await _tasks().get(claims_of(token_info).sub, task_id)
+    return json_reply(as_json(task), headers=NO_STORE)
 
 
-async def replace_task(task_id: str, body: dict[str, Any], token_info: dict[str, Any]) -> Reply:
+async def replace_task(task_id: str, body: dict[str, Any], token_info: dict[str, Any]) -> Response:
     """Replace one of the caller's tasks."""
     task = await _tasks().replace(
         claims_of(token_info).sub,
@@ -55,19 +54,19 @@ async def replace_task(task_id: str, body: dict[str, Any], token_info: dict[str,
         body.get("description"),
         body.get("completed", False),
     )
-    return as_json(task), 200, JSON_NO_STORE
+    return json_reply(as_json(task), headers=NO_STORE)
 
 
-async def update_task(task_id: str, body: dict[str, Any], token_info: dict[str, Any]) -> Reply:
+async def update_task(task_id: str, body: dict[str, Any], token_info: dict[str, Any]) -> Response:
     """Change only the given fields of one of the caller's tasks."""
     task = await _tasks().update(claims_of(token_info).sub, task_id, body)
-    return as_json(task), 200, JSON_NO_STORE
+    return json_reply(as_json(task), headers=NO_STORE)
 
 
-async def delete_task(task_id: str, token_info: dict[str, Any]) -> tuple[None, int]:
+async def delete_task(task_id: str, token_info: dict[str, Any]) -> Response:
     """Delete one of the caller's tasks."""
     await _tasks().delete(claims_of(token_info).sub, task_id)
-    return None, 204
+    return no_content()
 
 
 def as_json(task: Task) -> dict[str, Any]:
