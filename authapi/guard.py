@@ -63,6 +63,19 @@ class RequestGuardMiddleware:
             )
             return
         scope.setdefault("state", {})["client_address"] = self._client_address(scope)
+        if declared is None and _is_chunked(scope):
+            # Connexion reads a body only when Content-Length is set, so a chunked body is
+            # gathered here (never past MAX_BODY_BYTES) and handed on with its length.
+            try:
+                body = await _read_all(self._limited(receive))
+            except PayloadTooLarge as error:
+                await _refuse(send, 413, error.title, error.detail)
+                return
+            scope = {
+                **scope,
+                "headers": [*scope["headers"], (b"content-length", b"%d" % len(body))],
+            }
+            receive = _replay(body, receive)
         await self.app(scope, self._limited(receive), send)
 
     def _limited(self, receive: Receive) -> Receive:
@@ -108,6 +121,38 @@ def _is_ip(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _is_chunked(scope: Scope) -> bool:
+    return any(
+        name == b"transfer-encoding" and b"chunked" in value.lower()
+        for name, value in scope["headers"]
+    )
+
+
+async def _read_all(receive: Receive) -> bytes:
+    parts = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        parts.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(parts)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 def _content_length(scope: Scope) -> int | None:

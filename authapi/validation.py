@@ -79,11 +79,20 @@ class SafeJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
         if not text:
             return None
         try:
-            return json.loads(text)
+            body = json.loads(text)
         except json.JSONDecodeError as error:
             raise BadRequestProblem(detail=f"body: is not valid JSON ({error.msg})") from None
         except RecursionError:
             raise BadRequestProblem(detail="body: JSON is nested too deeply") from None
+        except ValueError:
+            # e.g. an integer literal longer than Python's int_max_str_digits.
+            raise BadRequestProblem(detail="body: holds a number that is too long") from None
+        try:
+            # JSON escapes can spell lone surrogates ("\ud800"), which are not text at all.
+            json.dumps(body, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadRequestProblem(detail="body: must be valid UTF-8 JSON") from None
+        return body
 
     def _validate(self, body: Any) -> dict[str, Any] | None:
         if body is None:
