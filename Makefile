@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck unit features smoke load bench clean
+.PHONY: run test lint typecheck unit features smoke contract load bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/auth-api --host $(HOST) --port $(PORT)
 
-test: lint typecheck unit features smoke
+test: lint typecheck unit features smoke contract
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -36,6 +36,11 @@ features: $(STAMP)
 
 smoke: $(STAMP)
 	$(BIN)/python -m loadtests.smoke
+
+# Schemathesis against a fresh server: every operation, 1,000+ cases, stateful links followed;
+# configuration and reasons in tests/contract/schemathesis.toml, report in build/contract/.
+contract: $(STAMP)
+	$(BIN)/python -m tests.contract
 
 # The full profile against a server you started yourself, with test-grade bcrypt and no
 # per-address limit (every simulated user shares one address):

@@ -78,6 +78,9 @@ class SafeJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
             raise BadRequestProblem(detail="body: must be valid UTF-8 JSON") from None
         if not text:
             return None
+        if text.strip() == "null" and not self._nullable:
+            # An explicit null is a body, and not the object the spec asks for.
+            raise BadRequestProblem(detail="body: must be of type object")
         try:
             body = json.loads(text)
         except json.JSONDecodeError as error:

@@ -1,0 +1,106 @@
+"""Fuzz a freshly started server against openapi/auth.yaml with schemathesis (`make contract`).
+
+Every operation is exercised by the examples, coverage, fuzzing and stateful phases, with
+every built-in check plus `use_after_logout` (hooks.py); `schemathesis.toml` holds the run's
+configuration and the reason for each narrowing. The run fails on any failure, on an
+operation left untested, on fewer than MIN_CASES generated cases, and when the logout check
+never got to probe a session. Extra arguments go to `st run`: a failure found with seed N
+comes back with `python -m tests.contract --seed N`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from authapi.devserver import running_server
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+BUILD = ROOT / "build" / "contract"
+MIN_CASES = 1000
+TIMEOUT_SECONDS = 170
+# Throttling answers 429 by design; fuzzing thousands of logins from one address would meet it
+# everywhere. 0 disables both limits (authapi/throttle.py); tests/security covers them.
+SERVER_ENV = {
+    "STORAGE_URL": "memory://",
+    "AUTH_RATE_LIMIT_PER_MINUTE": "0",
+    "LOGIN_MAX_FAILURES": "0",
+}
+
+
+def schemathesis_command(base_url: str, report: Path, extra: list[str]) -> list[str]:
+    """Return the schemathesis command line for a run against `base_url`."""
+    return [
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "--config-file",
+        str(HERE / "schemathesis.toml"),
+        "run",
+        str(ROOT / "openapi" / "auth.yaml"),
+        "--url",
+        base_url,
+        "--no-color",
+        "--report",
+        "json",
+        "--report-json-path",
+        str(report),
+        *extra,
+    ]
+
+
+def verdict(exit_code: int, report: dict[str, object], stats: dict[str, int]) -> list[str]:
+    """Return what is wrong with a finished run; empty when it passed."""
+    problems = []
+    cases, operations = report.get("test_cases", {}), report.get("operations", {})
+    assert isinstance(cases, dict) and isinstance(operations, dict)
+    if exit_code != 0:
+        problems.append(f"schemathesis exited with {exit_code} (see the failures above)")
+    if not operations.get("total") or operations.get("tested") != operations.get("total"):
+        problems.append(f"not every operation was tested: {operations}")
+    if cases.get("generated", 0) < MIN_CASES:
+        problems.append(f"only {cases.get('generated', 0)} cases were generated, not {MIN_CASES}")
+    for count in ("ended_sessions_probed", "linked_logouts", "refresh_tokens_probed"):
+        if not stats.get(count):
+            problems.append(f"use_after_logout never got to work: {count} is 0")
+    return problems
+
+
+def main(extra: list[str]) -> int:
+    """Start a server, fuzz it, and return 0 only for a clean, large enough run."""
+    BUILD.mkdir(parents=True, exist_ok=True)
+    report_path, stats_path = BUILD / "report.json", BUILD / "hooks.json"
+    report_path.unlink(missing_ok=True)
+    stats_path.unlink(missing_ok=True)
+    with running_server(SERVER_ENV, log_path=BUILD / "server.log") as base_url:
+        completed = subprocess.run(
+            schemathesis_command(base_url, report_path, extra),
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "CONTRACT_STATS": str(stats_path),
+                # Hypothesis keeps a cache of its own; out of the work tree, with the rest.
+                "HYPOTHESIS_STORAGE_DIRECTORY": str(BUILD / "hypothesis"),
+            },
+            check=False,
+            timeout=TIMEOUT_SECONDS,
+        )
+    report = json.loads(report_path.read_text()) if report_path.exists() else {}
+    stats = json.loads(stats_path.read_text()) if stats_path.exists() else {}
+    cases = report.get("test_cases", {})
+    print(
+        f"contract: {cases.get('generated', 0)} cases generated, "
+        f"{cases.get('unique_failures', 0)} unique failures; use_after_logout: {stats}"
+    )
+    problems = verdict(completed.returncode, report, stats)
+    for problem in problems:
+        print(f"contract: FAILED: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,81 @@
+"""User enumeration: a login for an unknown email looks, and lasts, like a wrong password."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Iterator
+
+import pytest
+from starlette.testclient import TestClient
+
+from authapi.app import create_app
+from authapi.settings import Settings
+from tests.conftest import PASSWORD, SECRET, Api, Clock
+
+ROUNDS = 10  # production uses 12; 10 keeps the difference measurable and the test short
+SAMPLES = 10
+
+
+def comparable(response: object) -> tuple[int, bytes, dict[str, str]]:
+    headers = dict(response.headers)  # type: ignore[attr-defined]
+    headers.pop("x-request-id")  # unique per request by design
+    return response.status_code, response.content, headers  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "unknown_email",
+    ["nobody@example.com", "NOBODY@example.com", "not-an-email", "ada@example.org"],
+)
+def test_unknown_email_and_wrong_password_get_identical_answers(
+    api: Api, unknown_email: str
+) -> None:
+    api.register()
+    wrong_password = api.login("ada@example.com", "not the password at all")
+    unknown = api.login(unknown_email, "not the password at all")
+    assert wrong_password.status_code == 401
+    assert comparable(unknown) == comparable(wrong_password)
+
+
+def test_unknown_email_is_locked_out_like_a_real_one(api: Api) -> None:
+    api.register()
+    answers = {}
+    for email in ("ada@example.com", "nobody@example.com"):
+        for _ in range(5):
+            api.login(email, "not the password at all")
+        answers[email] = api.login(email, PASSWORD)
+    real, unknown = answers["ada@example.com"], answers["nobody@example.com"]
+    assert real.status_code == unknown.status_code == 429
+    assert real.json() == unknown.json()
+    assert real.headers["retry-after"] == unknown.headers["retry-after"]
+
+
+@pytest.fixture
+def costly_client(clock: Clock) -> Iterator[TestClient]:
+    settings = Settings(
+        jwt_secret_key=SECRET,
+        bcrypt_rounds=ROUNDS,
+        storage_url="memory://",
+        # Throttling would answer 429 without any bcrypt work and spoil the measurement.
+        login_max_failures=0,
+        auth_rate_limit_per_minute=0,
+    )
+    with create_app(settings, clock=clock).test_client() as client:
+        yield client
+
+
+@pytest.mark.slow
+def test_unknown_email_and_wrong_password_take_the_same_time(costly_client: TestClient) -> None:
+    api = Api(costly_client)
+    assert api.register().status_code == 201
+    timings: dict[str, list[float]] = {"nobody@example.com": [], "ada@example.com": []}
+    for _ in range(SAMPLES + 1):  # the first round warms up and is dropped
+        for email, samples in timings.items():
+            started = time.perf_counter()
+            response = api.login(email, "not the password at all")
+            samples.append(time.perf_counter() - started)
+            assert response.status_code == 401
+    unknown, wrong = (statistics.median(samples[1:]) for samples in timings.values())
+    # A login without bcrypt would take well under a tenth of these; 25% is the tolerance.
+    assert abs(unknown - wrong) <= 0.25 * max(unknown, wrong), (unknown, wrong)
+    assert min(unknown, wrong) > 0.01, "bcrypt at cost 10 should take tens of milliseconds"

@@ -1,0 +1,55 @@
+"""A stolen database: it holds bcrypt hashes and refresh-token hashes, never the secrets."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from authapi.app import create_app
+from authapi.settings import Settings
+from authapi.store import MemoryStore
+from tests.conftest import PASSWORD, SECRET, Api, Clock
+
+
+def log_in_rotate_and_log_out(api: Api) -> list[str]:
+    """Leave a user, a rotated session and an ended one behind; return every token issued."""
+    first = api.account()
+    rotated = api.refresh(first.refresh_token).json()
+    second = api.login().json()
+    assert api.logout(second["access_token"]).status_code == 204
+    return [
+        first.access_token,
+        first.refresh_token,
+        rotated["access_token"],
+        rotated["refresh_token"],
+        second["access_token"],
+        second["refresh_token"],
+    ]
+
+
+def test_sqlite_file_holds_no_password_and_no_token(tmp_path: Path, clock: Clock) -> None:
+    database = tmp_path / "auth.db"
+    settings = Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, storage_url=f"sqlite:///{database}")
+    with create_app(settings, clock=clock).test_client() as client:
+        tokens = log_in_rotate_and_log_out(Api(client))
+    dump = b"".join(path.read_bytes() for path in tmp_path.glob("auth.db*"))
+    # The dump is the real thing: the account, its bcrypt hash and a refresh-token hash are in it.
+    assert b"ada@example.com" in dump
+    assert b"$2b$04$" in dump
+    assert hashlib.sha256(tokens[3].encode()).hexdigest().encode() in dump
+    for secret in (PASSWORD, SECRET, *tokens):
+        assert secret.encode() not in dump
+    for token in tokens:
+        signature = token.rpartition(".")[2]
+        assert signature.encode() not in dump
+
+
+def test_memory_store_holds_no_password_and_no_token(clock: Clock) -> None:
+    store = MemoryStore()
+    settings = Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, storage_url="memory://")
+    with create_app(settings, store=store, clock=clock).test_client() as client:
+        tokens = log_in_rotate_and_log_out(Api(client))
+    held = repr(vars(store))
+    assert "ada@example.com" in held and "$2b$04$" in held
+    for secret in (PASSWORD, SECRET, *tokens):
+        assert secret not in held
