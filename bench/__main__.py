@@ -5,19 +5,32 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from bench import REPO_ROOT
 from bench.drive import Load, load_tool
 from bench.loadgen import CONNECTIONS, TIMEOUT, WARMUP
 from bench.machine import machine_info
-from bench.outcome import Options
-from bench.report import CHART_FILE, RESULTS_FILE, header, render, write_chart, write_json
+from bench.outcome import Options, Outcome
+from bench.report import (
+    CHART_FILE,
+    RESULTS_FILE,
+    header,
+    render,
+    summary,
+    write_chart,
+    write_json,
+)
 from bench.scenarios import SCENARIOS
 
 DURATION = 8.0
 ROUNDS = 3
-DEFAULT_SCENARIOS = ["protected-get"]
+STORM_SECONDS = 15.0
+STORM_USERS = 100
+MEMORY_USERS = 100_000
+# Every scenario with a target; `all` adds the py-spy profiles.
+DEFAULT_SCENARIOS = ["protected-get", "pg-workers", "login-storm", "metrics-overhead", "memory"]
 OUTPUT_DIR = REPO_ROOT / "build" / "bench"
 
 
@@ -35,6 +48,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=ROUNDS, help="interleaved rounds")
     parser.add_argument("--connections", type=int, default=CONNECTIONS)
     parser.add_argument("--timeout", type=float, default=TIMEOUT, help="s before a request fails")
+    parser.add_argument(
+        "--storm-seconds",
+        type=float,
+        default=STORM_SECONDS,
+        help="login-storm: measured s of each phase (logins alone, then with GETs)",
+    )
+    parser.add_argument("--storm-users", type=int, default=STORM_USERS, help="login-storm")
+    parser.add_argument("--memory-users", type=int, default=MEMORY_USERS, help="memory")
     parser.add_argument("--output-dir", type=Path, default=OUTPUT_DIR)
     args = parser.parse_args(argv)
     chosen = args.scenario or DEFAULT_SCENARIOS
@@ -46,7 +67,15 @@ def main(argv: list[str] | None = None) -> int:
     """Run the chosen scenarios; exit 0 whatever the targets say, 1 if anything crashed."""
     args = parse_args(argv)
     load = Load(args.duration, args.warmup, args.connections, args.timeout)
-    options = Options(load, args.rounds, args.output_dir, progress=_progress)
+    options = Options(
+        load,
+        args.rounds,
+        args.output_dir,
+        progress=_progress,
+        storm_seconds=args.storm_seconds,
+        storm_users=args.storm_users,
+        memory_users=args.memory_users,
+    )
     machine = machine_info()
     settings = {
         "tool": load_tool(),
@@ -56,22 +85,36 @@ def main(argv: list[str] | None = None) -> int:
         "rounds": args.rounds,
         "connections": args.connections,
         "timeout": args.timeout,
+        "storm_seconds": args.storm_seconds,
+        "storm_users": args.storm_users,
+        "memory_users": args.memory_users,
     }
     print(header(machine, settings), flush=True)
     outcomes = []
+    crashed = []
+    # Two names may share one run (login-storm also reports storm-latency): run it once.
+    runs: dict[Callable[[Options], list[Outcome]], str] = {}
     for name in args.scenario:
+        runs.setdefault(SCENARIOS[name], name)
+    for scenario, name in runs.items():
         print(f"\n-- running {name}", flush=True)
         try:
-            outcomes.append(SCENARIOS[name](options))
+            reported = scenario(options)
         except Exception:
             traceback.print_exc()
-            print(f"\nbench: scenario {name} crashed", file=sys.stderr)
-            return 1
-        print("\n" + render(outcomes[-1]), flush=True)
+            print(f"\nbench: scenario {name} crashed", file=sys.stderr, flush=True)
+            crashed.append(name)
+            continue
+        for outcome in reported:
+            print("\n" + render(outcome), flush=True)
+        outcomes += reported
+    print("\n" + summary(outcomes), flush=True)
+    if crashed:
+        print(f"crashed (no targets judged): {', '.join(crashed)}", flush=True)
     write_json(args.output_dir / RESULTS_FILE, machine, settings, outcomes)
     write_chart(args.output_dir / CHART_FILE, outcomes)
     print(f"\nwrote {args.output_dir / RESULTS_FILE} and {args.output_dir / CHART_FILE}")
-    return 0
+    return 1 if crashed else 0
 
 
 def _progress(message: str) -> None:

@@ -18,6 +18,11 @@ class Options:
     rounds: int
     output_dir: Path
     progress: Callable[[str], None] = print
+    # The login storm: measured seconds per phase, and how many users log in at once.
+    storm_seconds: float = 15.0
+    storm_users: int = 100
+    # The in-process memory scenario: how many users the store holds.
+    memory_users: int = 100_000
 
 
 @dataclass(frozen=True)
@@ -30,15 +35,48 @@ class Target:
     passed: bool
 
 
+@dataclass(frozen=True)
+class Measure:
+    """One measured figure that is not a load run: a rate, a size, a count, a time."""
+
+    label: str
+    value: float
+    unit: str
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar of a chart panel, with the range it spanned across rounds when known."""
+
+    label: str
+    value: float
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One panel of the PNG; `line` draws a target across it."""
+
+    title: str
+    ylabel: str
+    bars: list[Bar]
+    line: float | None = None
+    line_label: str = ""
+
+
 @dataclass
 class Outcome:
-    """What a scenario reports: per-app medians, ratios, targets and notes."""
+    """What a scenario reports: per-app medians, ratios, measures, targets, charts and notes."""
 
     name: str
     title: str
     apps: dict[str, dict[str, Any]] = field(default_factory=dict)
     ratios: dict[str, float] = field(default_factory=dict)
+    measures: list[Measure] = field(default_factory=list)
     targets: list[Target] = field(default_factory=list)
+    # Empty: the PNG shows the apps' requests per second, when there are apps.
+    charts: list[Chart] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -46,3 +84,9 @@ class Outcome:
 def at_least(label: str, value: float, threshold: float) -> Target:
     """Judge a ratio that must reach `threshold`."""
     return Target(f"{label} ≥ {threshold:g}x", value, "x", value >= threshold)
+
+
+def at_most(label: str, value: float, threshold: float, unit: str) -> Target:
+    """Judge a figure that must not exceed `threshold` (in `unit`)."""
+    shown = f"{threshold:g}x" if unit == "x" else f"{threshold:g} {unit}"
+    return Target(f"{label} ≤ {shown}", value, unit, value <= threshold)

@@ -9,10 +9,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.outcome import Outcome
+from bench.outcome import Bar, Chart, Outcome, Target
 
 RESULTS_FILE = "results.json"
 CHART_FILE = "throughput.png"
+CHART_COLUMNS = 3
 
 
 def header(machine: Mapping[str, Any], settings: Mapping[str, Any]) -> str:
@@ -26,6 +27,8 @@ def header(machine: Mapping[str, Any], settings: Mapping[str, Any]) -> str:
             f"load      {settings['tool']}, {settings['connections']} connections, "
             f"{settings['rounds']} interleaved rounds of {settings['warmup']:g} s warm-up + "
             f"{settings['duration']:g} s measured",
+            f"storm     {settings['storm_users']} users, {settings['storm_seconds']:g} s per "
+            f"phase; memory {settings['memory_users']:,} users",
         ]
     )
 
@@ -38,17 +41,30 @@ def render(outcome: Outcome) -> str:
     if outcome.ratios:
         lines.append("")
         lines += [f"ratio {name:<22} {value:6.2f}x" for name, value in outcome.ratios.items()]
+    if outcome.measures:
+        width = max(len(measure.label) for measure in outcome.measures)
+        lines.append("")
+        lines += [
+            f"{measure.label:<{width}}  {_number(measure.value):>10} {measure.unit}"
+            for measure in outcome.measures
+        ]
     if outcome.targets:
-        lines += ["", f"{'target':<48} {'measured':>9}  result"]
-        for target in outcome.targets:
-            unit = target.unit if target.unit == "x" else f" {target.unit}"
-            value = f"{target.value:.2f}{unit}"
-            verdict = "PASS" if target.passed else "FAIL"
-            lines.append(f"{target.label:<48} {value:>9}  {verdict}")
+        lines += ["", f"{'target':<58} {'measured':>12}  result"]
+        lines += [_target_line(target) for target in outcome.targets]
     if "hotspots" in outcome.extra:
         lines += ["", *_hotspot_lines(outcome.extra["hotspots"])]
     if outcome.notes:
         lines += ["", "notes:", *(f"  - {note}" for note in outcome.notes)]
+    return "\n".join(lines)
+
+
+def summary(outcomes: Sequence[Outcome]) -> str:
+    """Render every target of every scenario, and how many pass."""
+    targets = [(outcome.name, target) for outcome in outcomes for target in outcome.targets]
+    passed = sum(target.passed for _, target in targets)
+    lines = ["== summary: every target", "", f"{'scenario':<17} {'target':<58} {'measured':>12}"]
+    lines += [f"{name:<17} {_target_line(target)}" for name, target in targets]
+    lines += ["", f"{passed} of {len(targets)} targets pass"]
     return "\n".join(lines)
 
 
@@ -66,34 +82,68 @@ def write_json(
 
 
 def write_chart(path: Path, outcomes: list[Outcome]) -> None:
-    """Draw each scenario's median requests per second as bars, one panel per scenario."""
+    """Draw every scenario's charts as bar panels: throughput by default, or its own charts."""
     # Imported here so that the text report never depends on a plotting backend.
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    charted = [outcome for outcome in outcomes if outcome.apps]
-    if not charted:
+    charts = [chart for outcome in outcomes for chart in charts_of(outcome)]
+    if not charts:
         return
-    figure, axes = plt.subplots(1, len(charted), figsize=(4.5 * len(charted), 3.6), squeeze=False)
-    for axis, outcome in zip(axes[0], charted, strict=True):
-        names = list(outcome.apps)
-        medians = [float(outcome.apps[name]["rps"]) for name in names]
-        rounds = [outcome.apps[name]["rps_by_round"] for name in names]
-        # Rounds are stored rounded, so clamp: matplotlib refuses a negative error bar.
-        spans = list(zip(medians, rounds, strict=True))
-        lows = [max(0.0, median - min(values)) for median, values in spans]
-        highs = [max(0.0, max(values) - median) for median, values in spans]
-        bars = axis.bar(names, medians, yerr=[lows, highs], capsize=4, color="#4c72b0")
-        axis.bar_label(bars, labels=[f"{value:,.0f}" for value in medians], padding=2)
-        axis.set_title(outcome.name)
-        axis.set_ylabel("requests/s (median, range of rounds)")
-        axis.margins(y=0.15)
+    columns = min(CHART_COLUMNS, len(charts))
+    rows = -(-len(charts) // columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.8 * columns, 3.8 * rows), squeeze=False)
+    for axis, chart in zip(axes.flat, charts, strict=False):
+        _draw(axis, chart)
+    for axis in list(axes.flat)[len(charts) :]:
+        axis.set_visible(False)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=100)
     plt.close(figure)
+
+
+def charts_of(outcome: Outcome) -> list[Chart]:
+    """Return a scenario's own charts, or its apps' median requests per second."""
+    if outcome.charts or not outcome.apps:
+        return outcome.charts
+    bars = []
+    for name, app in outcome.apps.items():
+        rounds = app["rps_by_round"]
+        bars.append(Bar(name, float(app["rps"]), min(rounds), max(rounds)))
+    return [Chart(outcome.name, "requests/s (median, range of rounds)", bars)]
+
+
+def _draw(axis: Any, chart: Chart) -> None:
+    values = [bar.value for bar in chart.bars]
+    # Rounds are stored rounded, so clamp: matplotlib refuses a negative error bar.
+    lows = [max(0.0, bar.value - bar.low) if bar.low is not None else 0.0 for bar in chart.bars]
+    highs = [max(0.0, bar.high - bar.value) if bar.high is not None else 0.0 for bar in chart.bars]
+    drawn = axis.bar(
+        [bar.label for bar in chart.bars],
+        values,
+        yerr=[lows, highs] if any(lows) or any(highs) else None,
+        capsize=4,
+        color="#4c72b0",
+    )
+    axis.bar_label(drawn, labels=[_number(value) for value in values], padding=2)
+    if chart.line is not None:
+        axis.axhline(chart.line, color="#c44e52", linestyle="--", linewidth=1)
+        axis.annotate(
+            chart.line_label,
+            (0, chart.line),
+            xycoords=("axes fraction", "data"),
+            xytext=(2, 2),
+            textcoords="offset points",
+            color="#c44e52",
+            fontsize=8,
+        )
+    axis.set_title(chart.title)
+    axis.set_ylabel(chart.ylabel)
+    axis.tick_params(axis="x", labelsize=8)
+    axis.margins(y=0.15)
 
 
 def _app_table(apps: Mapping[str, Mapping[str, Any]]) -> list[str]:
@@ -134,6 +184,24 @@ def _hotspot_lines(spots: Mapping[str, Any]) -> list[str]:
             micro = f"{share / 100 * per_request:7.1f} µs" if per_request else ""
             lines.append(f"  {share:5.1f}% {micro}  {name}")
     return lines
+
+
+def _target_line(target: Target) -> str:
+    unit = target.unit if target.unit in ("x", "") else f" {target.unit}"
+    verdict = "PASS" if target.passed else "FAIL"
+    return f"{target.label:<58} {_number(target.value) + unit:>12}  {verdict}"
+
+
+def _number(value: float) -> str:
+    if isinstance(value, int):
+        return f"{value:,}"
+    if not math.isfinite(value):
+        return "n/a"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
 
 
 def _percent(value: float | None) -> str:

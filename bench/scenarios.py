@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
 from authapi.devserver import TEST_ENV
-from bench import REPO_ROOT
 from bench.cpu import plan_cores
 from bench.drive import drive
+from bench.memory import memory
 from bench.outcome import Options, Outcome, Target, at_least
+from bench.overhead import metrics_overhead
+from bench.postgres import fresh_schema, unreachable_note
 from bench.profile import hotspots, start_recording
 from bench.rounds import Subject, describe, interleave, noise_notes, summarise
 from bench.servers import (
     PROFILE_PATH,
-    PROJECT_ENV,
     Account,
     Server,
     baseline_server,
@@ -27,6 +26,7 @@ from bench.servers import (
     project_server,
     sign_up,
 )
+from bench.storm import login_storm
 
 # Targets from the performance issue.
 MIN_RATIO_TO_FASTAPI = 1.0
@@ -35,11 +35,9 @@ MAX_P99_MS = 50.0
 MIN_TWO_WORKER_SPEEDUP = 1.6
 # Past this share of a core the Python load generator may be what limits throughput.
 LOADGEN_SATURATED_PCT = 90.0
-# The database the tests use, at the same variable.
-POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-def protected_get(options: Options) -> Outcome:
+def protected_get(options: Options) -> list[Outcome]:
     """Compare the project's protected GET with bare Starlette and FastAPI, one worker each."""
     cores = plan_cores(server_cores=1)
     outcome = Outcome(
@@ -91,25 +89,37 @@ def protected_get(options: Options) -> Outcome:
             p99 <= MAX_P99_MS,
         ),
     ]
-    outcome.notes += [_bottleneck_note(outcome.apps["starlette"]), *noise_notes(runs)]
-    return outcome
+    outcome.notes += [
+        "the project logs a JSON access line per request at INFO to a file and serves "
+        "/metrics; the baselines log nothing",
+        _bottleneck_note(outcome.apps["starlette"]),
+        *noise_notes(runs),
+    ]
+    return [outcome]
 
 
-def pg_workers(options: Options) -> Outcome:
+def pg_workers(options: Options) -> list[Outcome]:
     """Compare the project on PostgreSQL with one uvicorn worker and with two."""
     one, two = plan_cores(server_cores=1), plan_cores(server_cores=2)
+    notes = [f"1 worker: {one.note}", f"2 workers: {two.note}"]
+    if two.server is None:
+        # Pinning only the one-worker run would change two things at once.
+        one = two
+        notes = [f"{two.note}; so the 1-worker run is not pinned either"]
     outcome = Outcome(
         "pg-workers",
-        f"GET {PROFILE_PATH} on PostgreSQL, 1 worker vs 2 workers, "
+        f"GET {PROFILE_PATH} on PostgreSQL (a fresh schema), 1 worker vs 2 workers, "
         f"{options.load.connections} connections",
-        notes=[f"1 worker: {one.note}", f"2 workers: {two.note}"],
+        notes=notes,
     )
-    env = {"STORAGE_URL": POSTGRES_URL, "JWT_SECRET_KEY": TEST_ENV["JWT_SECRET_KEY"]}
-    if not _migrate(env):
-        outcome.notes.append(_no_postgres())
-        return outcome
     logs = options.output_dir / "logs"
     with ExitStack() as stack:
+        storage_url = stack.enter_context(fresh_schema())
+        if storage_url is None:
+            outcome.notes.append(unreachable_note())
+            return [outcome]
+        # Every worker must sign with the same key.
+        env = {"STORAGE_URL": storage_url, "JWT_SECRET_KEY": TEST_ENV["JWT_SECRET_KEY"]}
         single = stack.enter_context(
             project_server("pg-1-worker", cores=one.server, log_dir=logs, env=env)
         )
@@ -133,24 +143,21 @@ def pg_workers(options: Options) -> Outcome:
     )
     outcome.targets = [at_least("2 workers vs 1 worker (req/s)", speedup, MIN_TWO_WORKER_SPEEDUP)]
     if two.server is None:
-        outcome.notes.append(
-            "the load generator shares the cores with both workers, so this machine cannot "
-            "show the full two-worker gain; run it where nproc ≥ 3"
-        )
-    return outcome
+        outcome.notes.append(_shared_cores_note(outcome.apps))
+    return [outcome]
 
 
-def profile_project(options: Options) -> Outcome:
+def profile_project(options: Options) -> list[Outcome]:
     """Sample the project's server (memory store) with py-spy under the protected GET load."""
-    return _profile(options, "profile", {})
+    return [_profile(options, "profile", {})]
 
 
-def profile_pg(options: Options) -> Outcome:
+def profile_pg(options: Options) -> list[Outcome]:
     """Sample the project's server on PostgreSQL with py-spy under the protected GET load."""
-    env = {"STORAGE_URL": POSTGRES_URL}
-    if not _migrate(env):
-        return Outcome("profile-pg", "py-spy on PostgreSQL", notes=[_no_postgres()])
-    return _profile(options, "profile-pg", env)
+    with fresh_schema() as storage_url:
+        if storage_url is None:
+            return [Outcome("profile-pg", "py-spy on PostgreSQL", notes=[unreachable_note()])]
+        return [_profile(options, "profile-pg", {"STORAGE_URL": storage_url})]
 
 
 def _profile(options: Options, name: str, env: dict[str, str]) -> Outcome:
@@ -190,9 +197,14 @@ def _profile(options: Options, name: str, env: dict[str, str]) -> Outcome:
     return outcome
 
 
-SCENARIOS: dict[str, Callable[[Options], Outcome]] = {
+SCENARIOS: dict[str, Callable[[Options], list[Outcome]]] = {
     "protected-get": protected_get,
     "pg-workers": pg_workers,
+    # One run reports both: the GETs are measured while the storm goes on.
+    "login-storm": login_storm,
+    "storm-latency": login_storm,
+    "metrics-overhead": metrics_overhead,
+    "memory": memory,
     "profile": profile_project,
     "profile-pg": profile_pg,
 }
@@ -206,20 +218,24 @@ def _check_same_answer(servers: list[Server], account: Account) -> None:
             raise RuntimeError(f"{server.name} answered {status} {body}, not the profile")
 
 
-def _no_postgres() -> str:
-    return f"skipped: PostgreSQL at {POSTGRES_URL} cannot be reached"
-
-
-def _migrate(env: dict[str, str]) -> bool:
-    completed = subprocess.run(
-        [sys.executable, "-m", "authapi", "migrate"],
-        cwd=REPO_ROOT,
-        env={**os.environ, **PROJECT_ENV, **env},
-        capture_output=True,
-        check=False,
-        timeout=60,
+def _shared_cores_note(apps: dict[str, dict[str, Any]]) -> str:
+    machine = 100 * len(os.sched_getaffinity(0))
+    two = apps["pg-2-workers"]
+    used = [two[key] for key in ("server_cpu_pct", "loadgen_cpu_pct", "other_cpu_pct")]
+    if any(value is None for value in used):
+        usage = ""
+    else:
+        server, loadgen, other = used
+        usage = (
+            f" (with 2 workers: servers {server:.0f}%, load generator {loadgen:.0f}%, "
+            f"PostgreSQL and the rest {other:.0f}% of the machine's {machine}%)"
+        )
+    return (
+        f"only {machine // 100} cores: the load generator and PostgreSQL share them with the "
+        "workers"
+        + usage
+        + ", so this machine cannot show the full two-worker gain; run it where nproc ≥ 4"
     )
-    return completed.returncode == 0
 
 
 def _bottleneck_note(starlette: dict[str, Any]) -> str:

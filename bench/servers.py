@@ -21,7 +21,7 @@ from bench import REPO_ROOT
 from bench.cpu import Cores, inherited_affinity
 
 PROFILE_PATH = "/api/v1/protected/profile"
-# The same uvicorn behaviour for every app: no access log, no Server header, warnings only.
+# The baselines are bare on purpose: no access log, no Server header, warnings only.
 UVICORN_FLAGS = [
     "--workers",
     "1",
@@ -30,10 +30,15 @@ UVICORN_FLAGS = [
     "--log-level",
     "warning",
 ]
-# `auth-api` already serves without access log or Server header; it logs at LOG_LEVEL.
+# The project runs as deployed: its JSON access line for every request at INFO, written to
+# a file (`logs/NAME.log`) the way a log collector would take it, the session revocation
+# check on every authenticated request, and /metrics on. Set explicitly, so that a stray
+# variable in the caller's shell cannot switch any of it off.
 PROJECT_ENV = {
     **TEST_ENV,
-    "LOG_LEVEL": "WARNING",
+    "LOG_LEVEL": "INFO",
+    "METRICS_ENABLED": "true",
+    "STORAGE_URL": "memory://",
     # Long enough that the token outlives any run of the harness.
     "ACCESS_TOKEN_EXPIRE_MINUTES": "240",
 }
@@ -74,7 +79,7 @@ def project_server(
     workers: int = 1,
     env: Mapping[str, str] | None = None,
 ) -> Iterator[Server]:
-    """Serve the project with `auth-api` on `cores` through `authapi.devserver`, then stop it."""
+    """Serve the project with `auth-api` on `cores`, its output in `log_dir/NAME.log`."""
     log_dir.mkdir(parents=True, exist_ok=True)
     with (log_dir / f"{name}.log").open("wb") as log, inherited_affinity(cores):
         base_url, process = start_server({**PROJECT_ENV, **(env or {})}, workers=workers, log=log)

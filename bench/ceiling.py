@@ -1,0 +1,61 @@
+"""The machine's bcrypt ceiling: how many password checks per second its cores can do."""
+
+from __future__ import annotations
+
+import resource
+import threading
+import time
+from dataclasses import dataclass
+
+from authapi.passwords import PasswordHasher
+from bench.cpu import machine_busy_seconds
+
+
+@dataclass(frozen=True)
+class Ceiling:
+    """Password checks per second, and the CPU other processes took meanwhile (% of a core)."""
+
+    rate: float
+    other_cpu_pct: float
+
+
+def bcrypt_ceiling(rounds: int, seconds: float, threads: int) -> Ceiling:
+    """Measure the checks per second `threads` threads complete at cost `rounds` in `seconds`.
+
+    It runs the project's own `verify_sync` (SHA-256 pre-hash, then `bcrypt.checkpw`), in
+    threads of this process, the way the server's pool runs it.
+    """
+    hasher = PasswordHasher(rounds, max_workers=1)
+    password = "a ceiling password"
+    stored = hasher.hash_sync(password)
+    hasher.close()
+    start_line = threading.Barrier(threads + 1)
+    rates = [0.0] * threads
+    begun = [0.0]
+
+    def check(number: int) -> None:
+        start_line.wait()
+        start, deadline = begun[0], begun[0] + seconds
+        done, last = 0, start
+        while last < deadline:
+            hasher.verify_sync(password, stored)
+            done, last = done + 1, time.perf_counter()
+        # Each thread's own rate up to its last check: a check cut by the deadline is no bias.
+        rates[number] = done / (last - start)
+
+    workers = [threading.Thread(target=check, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    own_before, busy_before = _own_cpu_seconds(), machine_busy_seconds()
+    begun[0] = time.perf_counter()
+    start_line.wait()
+    for worker in workers:
+        worker.join()
+    elapsed = time.perf_counter() - begun[0]
+    own, busy = _own_cpu_seconds() - own_before, machine_busy_seconds() - busy_before
+    return Ceiling(sum(rates), max(0.0, 100 * (busy - own) / elapsed))
+
+
+def _own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
