@@ -32,6 +32,8 @@ REFRESH = "/api/v1/auth/refresh"
 LOGOUT = "/api/v1/auth/logout"
 PROFILE = "/api/v1/protected/profile"
 HEALTH = "/health"
+TASKS = "/api/v1/tasks"
+TASK = "/api/v1/tasks/{task_id}"
 TOKEN_FIELDS = ("access_token", "refresh_token", "token_type", "expires_in", "refresh_expires_in")
 # Per-path limits; a "[variant]" suffix on a request name shares its path's limit.
 P95_LIMITS_MS = {
@@ -40,6 +42,8 @@ P95_LIMITS_MS = {
     REFRESH: MAX_P95_MS_TOKEN,
     LOGOUT: MAX_P95_MS_TOKEN,
     PROFILE: MAX_P95_MS_TOKEN,
+    TASKS: MAX_P95_MS_TOKEN,
+    TASK: MAX_P95_MS_TOKEN,
 }
 
 logger = logging.getLogger(__name__)
@@ -135,7 +139,7 @@ class AuthUser(HttpUser):
 
 
 class BrowsingUser(AuthUser):
-    """Log in once, then read the profile, refreshing the tokens now and then."""
+    """Log in once, then read the profile and work on tasks, refreshing the tokens now and then."""
 
     weight = 16
     wait_time = between(0.5, 2.0)
@@ -164,6 +168,37 @@ class BrowsingUser(AuthUser):
             body = expect_json(response, 200)
             if body is not None and body.get("email") != self.credentials["email"]:
                 response.failure("the profile belongs to another account")
+
+    @task(8)
+    def work_on_a_task(self) -> None:
+        """Create a task, list the newest, tick it off, read it back and delete it."""
+        if self.refresh_token is None:
+            self.use(self.log_in())
+            return
+        with self.client.post(
+            TASKS, json={"title": "Load test"}, name=TASKS, catch_response=True
+        ) as response:
+            created = expect_json(response, 201)
+        if created is None:
+            return
+        url = f"{TASKS}/{created['id']}"
+        with self.client.get(
+            TASKS, params={"limit": 5}, name=TASKS, catch_response=True
+        ) as response:
+            page = expect_json(response, 200)
+            if page is not None and created["id"] not in [t["id"] for t in page["items"]]:
+                response.failure("a new task is missing from the newest page")
+        with self.client.patch(
+            url, json={"completed": True}, name=TASK, catch_response=True
+        ) as response:
+            expect_json(response, 200)
+        with self.client.get(url, name=TASK, catch_response=True) as response:
+            task_body = expect_json(response, 200)
+            if task_body is not None and task_body.get("completed") is not True:
+                response.failure("the change did not stick")
+        with self.client.delete(url, name=TASK, catch_response=True) as response:
+            if response.status_code != 204:
+                response.failure(f"expected 204, got {response.status_code}{_detail(response)}")
 
     @task(1)
     def refresh_tokens(self) -> None:
