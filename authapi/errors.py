@@ -88,7 +88,17 @@ class NotFound(AuthError):
     detail = "The resource does not exist."
 
 
-class StoreUnavailable(AuthError):
+class RetryLater(AuthError):
+    """An error the client can outwait; `Retry-After` says how long, in seconds."""
+
+    retry_after_seconds = 1
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_seconds)}
+
+
+class StoreUnavailable(RetryLater):
     """Answer 503 while the database cannot be reached; the client should retry."""
 
     status = 503
@@ -96,12 +106,8 @@ class StoreUnavailable(AuthError):
     detail = "The service's storage is unavailable; retry shortly."
     retry_after_seconds = 5
 
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after_seconds)}
 
-
-class TooManyRequests(AuthError):
+class TooManyRequests(RetryLater):
     """Refuse an attempt over a rate limit; `Retry-After` says when to try again."""
 
     status = 429
@@ -112,10 +118,6 @@ class TooManyRequests(AuthError):
         super().__init__()
         self.retry_after_seconds = max(1, retry_after_seconds)
 
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after_seconds)}
-
 
 class PayloadTooLarge(AuthError):
     """Refuse a body over MAX_BODY_BYTES."""
@@ -125,13 +127,10 @@ class PayloadTooLarge(AuthError):
     detail = "The request body is too large."
 
 
-class Overloaded(AuthError):
+class Overloaded(RetryLater):
     """Shed a login that cannot start hashing in time, instead of letting the client time out."""
 
     status = 503
     title = "Service Unavailable"
     detail = "The service is busy; retry shortly."
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": "1"}
+    retry_after_seconds = 1
