@@ -176,3 +176,54 @@ def test_fingerprint_is_a_hash_not_the_token() -> None:
     assert fingerprint("token") != "token"
     assert len(fingerprint("token")) == 64
     assert fingerprint("token") == fingerprint("token")
+
+
+class SettableClock:
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_remembered_token_still_expires() -> None:
+    clock = SettableClock()
+    codec = TokenCodec(Settings(jwt_secret_key=SECRET, jwt_leeway_seconds=30), clock=clock)
+    token = sign(claims_for(codec, exp=int(clock.now) + 60))
+    assert codec.decode(token, "access").sub == USER
+    clock.now += 60 + 29
+    assert codec.decode(token, "access").sub == USER  # within the leeway
+    clock.now += 2
+    assert reason_for(codec, token) == "expired"
+
+
+def test_remembered_token_is_still_refused_as_the_other_type(codec: TokenCodec) -> None:
+    token = sign(claims_for(codec))
+    codec.decode(token, "access")
+    assert reason_for(codec, token, expected="refresh") == "wrong_type"
+
+
+def test_remembering_a_token_does_not_admit_a_tampered_copy(codec: TokenCodec) -> None:
+    token = sign(claims_for(codec))
+    codec.decode(token, "access")
+    header, payload, signature = token.split(".")
+    forged = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    forged["sub"] = "someone-else"
+    body = base64.urlsafe_b64encode(json.dumps(forged).encode()).rstrip(b"=").decode()
+    assert reason_for(codec, f"{header}.{body}.{signature}") == "bad_signature"
+    assert reason_for(codec, f"{header}.{payload}.{signature[:-2]}AA") == "bad_signature"
+
+
+def test_refused_tokens_are_not_remembered(codec: TokenCodec) -> None:
+    token = sign(claims_for(codec), key="another-secret-of-32-bytes-or-more!!")
+    for _ in range(2):
+        assert reason_for(codec, token) == "bad_signature"
+
+
+def test_remembered_tokens_are_bounded() -> None:
+    codec = TokenCodec(Settings(jwt_secret_key=SECRET), cache_size=2)
+    tokens = [sign(claims_for(codec, jti=f"j{n}")) for n in range(3)]
+    for token in tokens:
+        codec.decode(token, "access")
+    assert len(codec._verified._entries) == 2
+    assert tokens[0] not in codec._verified._entries
