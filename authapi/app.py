@@ -16,7 +16,7 @@ from connexion.options import SwaggerUIOptions
 from connexion.validators import VALIDATOR_MAP
 from starlette.middleware.cors import CORSMiddleware
 
-from authapi.app_tuning import SECURITY_MAP, DecorateOnceAsyncApp
+from authapi.app_tuning import SECURITY_MAP, TUNED_MIDDLEWARES, DecorateOnceAsyncApp
 from authapi.errors import StoreUnavailable
 from authapi.guard import RequestGuardMiddleware
 from authapi.logs import configure_logging, events
@@ -92,6 +92,7 @@ def create_app(
         },
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"),
         security_map=SECURITY_MAP,
+        middlewares=list(TUNED_MIDDLEWARES),
     )
     app.add_api("auth.yaml", validate_responses=validate_responses)
     register_error_handlers(app)

@@ -1,10 +1,19 @@
 """Small adaptations of Connexion 3.3 that remove per-request work, part of the app factory.
 
-Connexion re-inspects function signatures and re-decorates the handler on every request.
-None of that depends on the request, so these subclasses do it once:
+Connexion re-inspects function signatures, re-decorates the handler and rebuilds the
+parameter validator on every request. None of that depends on the request, so these
+subclasses do it once:
 
-- `DecorateOnceAsyncApp` decorates each handler once per operation instead of per call;
-- `BearerHandlerWithFixedSignature` inspects the bearer function's signature once.
+- `DecorateOnceAsyncApp` decorates each handler once per operation instead of per call,
+  and hands an operation with no parameters and no body only its security context,
+  without parsing a request it has nothing to take from;
+- `BearerHandlerWithFixedSignature` inspects the bearer function's signature once;
+- `ValidateOnceMiddleware` builds each operation's parameter validator once, and skips the
+  content-type parsing of an operation that takes no body (Connexion ignores it there);
+- `DocsOnlySwaggerUIMiddleware` sends a request straight on unless its path is one of the
+  Swagger UI's or the spec's, instead of matching every request against their routes.
+
+`TUNED_MIDDLEWARES` is Connexion's default middleware list with those two swapped in.
 
 Validation and security run exactly as declared in the spec; `tests/test_app_tuning.py`
 pins the behaviour these subclasses keep.
@@ -20,11 +29,27 @@ from typing import Any
 from connexion import AsyncApp
 from connexion.apps.abstract import AbstractApp
 from connexion.apps.asynchronous import AsyncApi, AsyncASGIApp, AsyncOperation
-from connexion.context import operation, receive, scope
+from connexion.context import context, operation, receive, scope
 from connexion.decorators import StarletteDecorator
+from connexion.decorators.parameter import (
+    CONTEXT_NAME,
+    AsyncParameterDecorator,
+    inspect_function_arguments,
+    unwrap_decorators,
+)
 from connexion.exceptions import OAuthResponseProblem
+from connexion.middleware.main import ConnexionMiddleware
+from connexion.middleware.request_validation import (
+    RequestValidationAPI,
+    RequestValidationMiddleware,
+    RequestValidationOperation,
+)
+from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.operations import AbstractOperation
 from connexion.security import NO_VALUE, BearerSecurityHandler
+from starlette._utils import get_route_path
+from starlette.routing import BaseRoute, Mount
+from starlette.types import Receive, Scope, Send
 
 
 class DecorateOnceStarletteDecorator(StarletteDecorator):  # type: ignore[misc]
@@ -47,22 +72,65 @@ class DecorateOnceStarletteDecorator(StarletteDecorator):  # type: ignore[misc]
         return wrapper
 
 
+class ContextOnlyParameterDecorator(AsyncParameterDecorator):  # type: ignore[misc]
+    """Call a handler of an operation without parameters or body with its context only.
+
+    What Connexion's own decorator passes such a handler: no path, query or body values
+    (strict validation has refused any query), just the security context it asks for.
+    """
+
+    def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        arguments, has_kwargs = inspect_function_arguments(unwrap_decorators(function))
+
+        @functools.wraps(function)
+        async def wrapper(_request: Any = None) -> Any:
+            current = context._get_current_object()
+            kwargs = {k: v for k, v in current.items() if has_kwargs or k in arguments}
+            if CONTEXT_NAME in arguments:
+                kwargs[CONTEXT_NAME] = current
+            return await function(**kwargs)
+
+        return wrapper
+
+
+class ContextOnlyStarletteDecorator(DecorateOnceStarletteDecorator):
+    """Decorate once, for an operation with no input: no request object is built per call."""
+
+    @property
+    def _parameter_decorator_cls(self) -> type[AsyncParameterDecorator]:
+        return ContextOnlyParameterDecorator
+
+    def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        decorated = self.decorate(function)
+
+        @functools.wraps(function)
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            return await decorated()
+
+        return wrapper
+
+
 class DecorateOnceOperation(AsyncOperation):  # type: ignore[misc]
     """An operation whose decorated handler is built on first use and then kept."""
 
+    takes_input = True
+
     @functools.cached_property
     def fn(self) -> Callable[..., Any]:
-        decorator = DecorateOnceStarletteDecorator(
-            pythonic_params=self.pythonic_params, jsonifier=self.jsonifier
+        decorator_cls = (
+            DecorateOnceStarletteDecorator if self.takes_input else ContextOnlyStarletteDecorator
         )
+        decorator = decorator_cls(pythonic_params=self.pythonic_params, jsonifier=self.jsonifier)
         return decorator(self._fn)
 
 
 class DecorateOnceApi(AsyncApi):  # type: ignore[misc]
     def make_operation(self, operation: AbstractOperation) -> AsyncOperation:
-        return DecorateOnceOperation.from_operation(
+        routed = DecorateOnceOperation.from_operation(
             operation, pythonic_params=self.pythonic_params, jsonifier=self.jsonifier
         )
+        routed.takes_input = bool(operation.parameters or operation.request_body)
+        return routed
 
 
 class DecorateOnceASGIApp(AsyncASGIApp):  # type: ignore[misc]
@@ -104,3 +172,77 @@ class BearerHandlerWithFixedSignature(BearerSecurityHandler):  # type: ignore[mi
 
 
 SECURITY_MAP = {"bearer": BearerHandlerWithFixedSignature}
+
+
+class ValidateOnceOperation(RequestValidationOperation):  # type: ignore[misc]
+    """Request validation with the parameter validator built once per operation."""
+
+    @functools.cached_property
+    def _parameter_validator(self) -> Any:
+        uri_parser = self._operation._uri_parser_class(
+            self._operation.parameters, self._operation.body_definition()
+        )
+        return self._validator_map["parameter"](
+            self._operation.parameters,
+            uri_parser=uri_parser,
+            strict_validation=self.strict_validation,
+            security_query_params=self.security_query_params,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._operation.request_body:
+            await super().__call__(scope, receive, send)
+            return
+        # No body declared: Connexion checks neither content type nor body here either.
+        self._parameter_validator.validate(scope)
+        await self.next_app(scope, receive, send)
+
+
+class ValidateOnceAPI(RequestValidationAPI):  # type: ignore[misc]
+    def make_operation(self, operation: AbstractOperation) -> RequestValidationOperation:
+        return ValidateOnceOperation(
+            self.next_app,
+            operation=operation,
+            strict_validation=self.strict_validation,
+            validator_map=self.validator_map,
+        )
+
+
+class ValidateOnceMiddleware(RequestValidationMiddleware):  # type: ignore[misc]
+    api_cls = ValidateOnceAPI
+
+
+class DocsOnlySwaggerUIMiddleware(SwaggerUIMiddleware):  # type: ignore[misc]
+    """The Swagger UI middleware, matching only requests under its own paths."""
+
+    @functools.cached_property
+    def _prefixes(self) -> tuple[str, ...]:
+        # Every path the UI and the spec are served under, read off the routes once all
+        # APIs are added (the first request comes after that).
+        return tuple(_route_paths(self.router.routes, ""))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not get_route_path(scope).startswith(self._prefixes):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
+def _route_paths(routes: list[BaseRoute], prefix: str) -> list[str]:
+    paths: list[str] = []
+    for route in routes:
+        path = prefix + getattr(route, "path", "")
+        if isinstance(route, Mount) and route.routes:
+            paths += _route_paths(route.routes, path)
+        else:
+            paths.append(path or "/")
+    return paths
+
+
+TUNED_MIDDLEWARES = [
+    {
+        SwaggerUIMiddleware: DocsOnlySwaggerUIMiddleware,
+        RequestValidationMiddleware: ValidateOnceMiddleware,
+    }.get(middleware, middleware)
+    for middleware in ConnexionMiddleware.default_middlewares
+]
