@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -143,7 +144,13 @@ async def _open_when_reachable(store: Store, retry_seconds: float = 2.0) -> None
 
 def app_from_env() -> AsyncApp:
     """Build the app from the environment; the entry point uvicorn calls in each worker."""
-    return create_app(Settings.from_env())
+    app = create_app(Settings.from_env())
+    # The spec, its validators and the modules are some 70,000 objects that live as long as
+    # the process; a full garbage collection walking them all paused every request in
+    # flight for 20-30 ms. Frozen, they are left out of every collection from now on.
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def _warn_about_development_defaults(settings: Settings) -> None:

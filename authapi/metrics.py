@@ -59,11 +59,21 @@ class Metrics:
         self.live_sessions = Gauge(
             "authapi_live_sessions", "Sessions neither expired nor revoked.", registry=self.registry
         )
+        # The labelled series of each (operation, method, status), looked up once each.
+        self._series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def observe_request(self, operation: str, method: str, status: int, seconds: float) -> None:
         """Count one answered request."""
-        self.requests.labels(operation, method, str(status)).inc()
-        self.latency.labels(operation).observe(seconds)
+        key = (operation, method, status)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = (
+                self.requests.labels(operation, method, str(status)),
+                self.latency.labels(operation),
+            )
+        count, latency = series
+        count.inc()
+        latency.observe(seconds)
 
     def allows(self, authorization: str | None) -> bool:
         """Tell whether a scrape may read the metrics."""

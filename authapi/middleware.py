@@ -6,9 +6,8 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authapi.errors import StoreUnavailable
@@ -17,16 +16,18 @@ from authapi.metrics import Metrics
 access_log = logging.getLogger("authapi.access")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-_COMMON_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
+_COMMON_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
 # The API only ever answers JSON; the Swagger UI pages need their own scripts and styles.
-_API_CSP = "default-src 'none'; frame-ancestors 'none'"
+_API_CSP = b"default-src 'none'; frame-ancestors 'none'"
 _DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; frame-ancestors 'none'"
+    b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; frame-ancestors 'none'"
 )
+# Added unless the response set its own; the request id and, on /api, no-store always win.
+_API_DEFAULTS = [*_COMMON_HEADERS, (b"content-security-policy", _API_CSP)]
+_DOCS_DEFAULTS = [*_COMMON_HEADERS, (b"content-security-policy", _DOCS_CSP)]
+_REPLACED = frozenset({b"x-request-id"})
+_REPLACED_ON_API = frozenset({b"x-request-id", b"cache-control"})
 
 
 class RequestContextMiddleware:
@@ -59,13 +60,9 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = MutableHeaders(scope=message)
-                headers["X-Request-ID"] = request_id
-                for name, value in _COMMON_HEADERS.items():
-                    headers.setdefault(name, value)
-                headers.setdefault("Content-Security-Policy", _DOCS_CSP if is_docs else _API_CSP)
-                if path.startswith("/api/"):
-                    headers["Cache-Control"] = "no-store"
+                message["headers"] = _with_our_headers(
+                    message.get("headers", []), request_id, is_docs, path.startswith("/api/")
+                )
             await send(message)
 
         try:
@@ -115,6 +112,22 @@ async def _send(
     raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
+
+
+def _with_our_headers(
+    headers: Iterable[tuple[bytes, bytes]], request_id: str, is_docs: bool, is_api: bool
+) -> list[tuple[bytes, bytes]]:
+    # Raw ASGI header pairs, lower-case names: a handful of appends, no header object.
+    replaced = _REPLACED_ON_API if is_api else _REPLACED
+    kept = [(name, value) for name, value in headers if name not in replaced]
+    present = {name for name, _ in kept}
+    kept.append((b"x-request-id", request_id.encode("latin-1")))
+    for name, value in _DOCS_DEFAULTS if is_docs else _API_DEFAULTS:
+        if name not in present:
+            kept.append((name, value))
+    if is_api:
+        kept.append((b"cache-control", b"no-store"))
+    return kept
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
