@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 import time
-from typing import Any
+from typing import Any, TextIO
 
 events = logging.getLogger("authapi.events")
 
@@ -42,12 +43,64 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
+class JsonLinesHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Write lines to stdout, flushing a warning at once and other lines within a moment.
+
+    `StreamHandler` flushes after every line: one system call per request, a tenth of the
+    protected GET's CPU time under load. Here the stream's own buffer gathers info lines
+    and a flush follows at most `FLUSH_SECONDS` later: on the next line after that, or by
+    the flusher thread when the server has gone quiet. `logging.shutdown` flushes at exit.
+    """
+
+    FLUSH_SECONDS = 0.5
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        super().__init__(stream or sys.stdout)
+        self._flushed_at = time.monotonic()
+        _start_flusher()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record)
+            with self.lock:  # type: ignore[union-attr]
+                self.stream.write(line + self.terminator)
+                now = time.monotonic()
+                if (
+                    record.levelno >= logging.WARNING
+                    or now - self._flushed_at >= self.FLUSH_SECONDS
+                ):
+                    self._flushed_at = now
+                    self.stream.flush()
+        except RecursionError:
+            raise
+        except Exception:
+            self.handleError(record)
+
+
+_flusher_started = threading.Lock()
+
+
+def _start_flusher() -> None:
+    # One daemon thread per process, whatever the number of apps (tests build hundreds).
+    if not _flusher_started.acquire(blocking=False):
+        return
+
+    def flush_forever() -> None:
+        while True:
+            time.sleep(JsonLinesHandler.FLUSH_SECONDS)
+            for handler in logging.getLogger().handlers:
+                if isinstance(handler, JsonLinesHandler):
+                    handler.flush()
+
+    threading.Thread(target=flush_forever, name="log-flusher", daemon=True).start()
+
+
 def configure_logging(level: str) -> None:
     """Send every log line, ours and the server's, to stdout as JSON."""
     # What no line carries, not collected for every record (the logging docs' "Optimization").
     logging.logThreads = False
     logging.logMultiprocessing = False
-    handler = logging.StreamHandler(sys.stdout)
+    handler = JsonLinesHandler()
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -1,0 +1,68 @@
+"""The JSON-lines handler: every line written, warnings flushed at once, the rest soon after."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import time
+
+import pytest
+
+from authapi.logs import JsonFormatter, JsonLinesHandler
+
+
+class CountingStream(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushed = ""
+
+    def flush(self) -> None:
+        self.flushed = self.getvalue()
+
+
+@pytest.fixture
+def stream_and_logger() -> tuple[CountingStream, logging.Logger]:
+    stream = CountingStream()
+    handler = JsonLinesHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("tests.logs")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    return stream, logger
+
+
+def test_every_line_is_one_json_object(
+    stream_and_logger: tuple[CountingStream, logging.Logger],
+) -> None:
+    stream, logger = stream_and_logger
+    logger.info("request", extra={"fields": {"status": 200}})
+    logger.info("request", extra={"fields": {"status": 404}})
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["status"] for line in lines] == [200, 404]
+    assert lines[0]["ts"].endswith("Z") and lines[0]["level"] == "info"
+
+
+def test_a_warning_is_flushed_at_once(
+    stream_and_logger: tuple[CountingStream, logging.Logger],
+) -> None:
+    stream, logger = stream_and_logger
+    logger.warning("store unavailable")
+    assert "store unavailable" in stream.flushed
+
+
+def test_info_lines_are_flushed_within_the_interval_when_the_server_goes_quiet(
+    stream_and_logger: tuple[CountingStream, logging.Logger],
+) -> None:
+    stream, logger = stream_and_logger
+    logging.getLogger().addHandler(logger.handlers[0])  # the flusher serves root's handlers
+    try:
+        logger.info("first")
+        logger.info("last before a quiet spell")
+        deadline = time.monotonic() + JsonLinesHandler.FLUSH_SECONDS * 4
+        while "quiet spell" not in stream.flushed and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "quiet spell" in stream.flushed
+    finally:
+        logging.getLogger().removeHandler(logger.handlers[0])
