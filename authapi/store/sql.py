@@ -8,6 +8,7 @@ across workers and machines.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -31,7 +32,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from authapi.errors import EmailTaken, StoreUnavailable
@@ -44,6 +51,8 @@ _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _MIGRATION_LOCK_ID = 7_312_024
 # How long a request may wait on the database before it answers 503.
 TIMEOUT_SECONDS = 5
+# A pooled connection unused for this long is pinged before its next use.
+IDLE_PING_SECONDS = 10.0
 
 
 def async_url(storage_url: str) -> tuple[str, str | None]:
@@ -58,6 +67,32 @@ def async_url(storage_url: str) -> tuple[str, str | None]:
     return f"{driver}://{location}" + (f"?{urlencode(query)}" if query else ""), schema
 
 
+def _ping_connections_idle_for(engine: AsyncEngine, seconds: float) -> None:
+    """Check a pooled connection before use only when it has sat idle for `seconds`.
+
+    SQLAlchemy's pool_pre_ping costs a round trip on every checkout, two per protected
+    request. A connection in steady use proves itself; one that sat idle (through a
+    database restart, a firewall's idle timeout) is pinged, and replaced when the ping
+    fails. A connection that breaks in use fails that request with a 503, and SQLAlchemy
+    then discards every pooled connection older than the failure.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def remember_last_use(_dbapi_connection: Any, record: Any) -> None:
+        record.info["last_used"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        last_used = record.info.get("last_used")
+        if last_used is None or time.monotonic() - last_used < seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            # The pool then opens a fresh connection in its place.
+            raise DisconnectionError() from error
+
+
 class SqlStore:
     """Keep users, sessions and tasks in SQLite (one node) or PostgreSQL (many workers)."""
 
@@ -65,6 +100,12 @@ class SqlStore:
         url, self._schema = async_url(storage_url)
         self._is_sqlite = url.startswith("sqlite")
         self._engine = self._create_engine(url)
+        # Every read is one statement: on PostgreSQL it needs no BEGIN and ROLLBACK around it.
+        self._reader = (
+            self._engine
+            if self._is_sqlite
+            else self._engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
 
     def _create_engine(self, url: str) -> AsyncEngine:
         if self._is_sqlite:
@@ -72,9 +113,8 @@ class SqlStore:
             event.listen(engine.sync_engine, "connect", _tune_sqlite)
             return engine
         server_settings = {"search_path": self._schema} if self._schema else {}
-        return create_async_engine(
+        engine = create_async_engine(
             url,
-            pool_pre_ping=True,
             pool_timeout=TIMEOUT_SECONDS,
             connect_args={
                 "timeout": TIMEOUT_SECONDS,
@@ -82,11 +122,13 @@ class SqlStore:
                 "server_settings": server_settings,
             },
         )
+        _ping_connections_idle_for(engine, IDLE_PING_SECONDS)
+        return engine
 
     @asynccontextmanager
     async def _connect(self, write: bool = False) -> AsyncIterator[AsyncConnection]:
         try:
-            async with self._engine.begin() if write else self._engine.connect() as connection:
+            async with self._engine.begin() if write else self._reader.connect() as connection:
                 yield connection
         except (OperationalError, InterfaceError, OSError, TimeoutError) as error:
             # Connection-level failures only: a bad statement stays a loud 500.

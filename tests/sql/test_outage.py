@@ -63,3 +63,25 @@ def test_outage_answers_503_and_recovers(client: TestClient, proxy: CuttableProx
     assert client.get("/health/ready").status_code == 200
     assert client.get("/api/v1/protected/profile", headers=bearer).status_code == 200
     assert client.post("/api/v1/auth/login", json=credentials).status_code == 200
+
+
+def test_connection_idle_through_a_restart_is_replaced_before_use(
+    proxy: CuttableProxy, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A pooled connection that sat idle is pinged first; a dead one never reaches a request.
+    monkeypatch.setattr("authapi.store.sql.IDLE_PING_SECONDS", 0.2)
+    with storage_url("postgresql", tmp_path) as url:  # type: ignore[arg-type]
+        host_port = urlsplit(url).netloc.split("@")[-1]
+        proxied = url.replace(host_port, f"127.0.0.1:{proxy.port}", 1)
+        settings = Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, storage_url=proxied)
+        with create_app(settings).test_client() as client:
+            credentials = {"email": "ada@example.com", "password": PASSWORD}
+            assert client.post("/api/v1/auth/register", json=credentials).status_code == 201
+            tokens = client.post("/api/v1/auth/login", json=credentials).json()
+            bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+            assert client.get("/api/v1/protected/profile", headers=bearer).status_code == 200
+
+            proxy.cut()  # the database restarts: every pooled connection is now dead
+            proxy.restore()
+            time.sleep(0.3)
+            assert client.get("/api/v1/protected/profile", headers=bearer).status_code == 200
