@@ -49,7 +49,7 @@ def create_app(
     metrics = Metrics(settings.metrics_token or None) if settings.metrics_enabled else None
     service = AuthService(
         settings=settings,
-        store=store or open_store(settings.storage_url),
+        store=store or open_store(settings.storage_url, settings.storage_pool_size),
         hasher=PasswordHasher(
             settings.bcrypt_rounds,
             max_workers=settings.hash_concurrency or None,

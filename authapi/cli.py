@@ -46,7 +46,7 @@ def _migrate(settings: Settings) -> int:
     if not settings.is_shared_store:
         print("auth-api: the memory store has no schema to migrate.")
         return 0
-    store = open_store(settings.storage_url)
+    store = open_store(settings.storage_url, settings.storage_pool_size)
 
     async def run() -> None:
         try:

@@ -44,6 +44,7 @@ class Settings:
     app_env: str = "development"
     log_level: str = "INFO"
     storage_url: str = "memory://"
+    storage_pool_size: int = 10  # connections per worker, PostgreSQL only
     # Asymmetric signing: one PEM private key, plus any number of verification-only keys.
     jwt_private_key: str = field(default="", repr=False)
     jwt_verification_keys: tuple[str, ...] = field(default=(), repr=False)
@@ -119,6 +120,7 @@ class Settings:
             app_env=app_env,
             log_level=values.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
             storage_url=values.get("STORAGE_URL", "memory://").strip() or "memory://",
+            storage_pool_size=_int(values, "STORAGE_POOL_SIZE", 10),
             jwt_private_key=private_key,
             jwt_verification_keys=tuple(
                 _read_file("JWT_VERIFICATION_KEY_FILES", path)
@@ -165,6 +167,8 @@ class Settings:
                 "STORAGE_URL must be memory://, sqlite:///path/to/file.db or "
                 "postgresql://user@host:port/database."
             )
+        if not 1 <= self.storage_pool_size <= 100:
+            raise ConfigError("STORAGE_POOL_SIZE must be between 1 and 100.")
         self._check_keys()
         self._check_limits()
         if self.is_production:

@@ -91,6 +91,8 @@ def test_development_allows_low_bcrypt_cost() -> None:
         ({"REFRESH_REUSE_GRACE_SECONDS": "-5"}, "REFRESH_REUSE_GRACE_SECONDS"),
         ({"APP_ENV": "staging"}, "APP_ENV"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"STORAGE_POOL_SIZE": "0"}, "STORAGE_POOL_SIZE"),
+        ({"STORAGE_POOL_SIZE": "500"}, "STORAGE_POOL_SIZE"),
     ],
 )
 def test_invalid_values_are_refused_naming_the_variable(

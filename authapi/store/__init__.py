@@ -6,11 +6,11 @@ from authapi.store.memory import MemoryStore
 __all__ = ["MemoryStore", "Session", "Store", "Task", "TaskPage", "User", "open_store"]
 
 
-def open_store(storage_url: str) -> Store:
+def open_store(storage_url: str, pool_size: int = 10) -> Store:
     """Return the store a STORAGE_URL names (not yet connected: call `open()`)."""
     if storage_url.startswith("memory://"):
         return MemoryStore()
     # Imported here so that the memory store works without touching SQLAlchemy.
     from authapi.store.sql import SqlStore
 
-    return SqlStore(storage_url)
+    return SqlStore(storage_url, pool_size=pool_size)

@@ -96,10 +96,10 @@ def _ping_connections_idle_for(engine: AsyncEngine, seconds: float) -> None:
 class SqlStore:
     """Keep users, sessions and tasks in SQLite (one node) or PostgreSQL (many workers)."""
 
-    def __init__(self, storage_url: str) -> None:
+    def __init__(self, storage_url: str, pool_size: int = 10) -> None:
         url, self._schema = async_url(storage_url)
         self._is_sqlite = url.startswith("sqlite")
-        self._engine = self._create_engine(url)
+        self._engine = self._create_engine(url, pool_size)
         # Every read is one statement: on PostgreSQL it needs no BEGIN and ROLLBACK around it.
         self._reader = (
             self._engine
@@ -107,7 +107,7 @@ class SqlStore:
             else self._engine.execution_options(isolation_level="AUTOCOMMIT")
         )
 
-    def _create_engine(self, url: str) -> AsyncEngine:
+    def _create_engine(self, url: str, pool_size: int) -> AsyncEngine:
         if self._is_sqlite:
             engine = create_async_engine(url, connect_args={"timeout": TIMEOUT_SECONDS})
             event.listen(engine.sync_engine, "connect", _tune_sqlite)
@@ -115,6 +115,10 @@ class SqlStore:
         server_settings = {"search_path": self._schema} if self._schema else {}
         engine = create_async_engine(
             url,
+            # A fixed pool: connections beyond it would be opened (TLS handshake included)
+            # and closed again for every burst, which cost more than waiting for one.
+            pool_size=pool_size,
+            max_overflow=0,
             pool_timeout=TIMEOUT_SECONDS,
             connect_args={
                 "timeout": TIMEOUT_SECONDS,

@@ -89,3 +89,11 @@ def test_schema_name_is_vetted() -> None:
 def test_postgres_url_defaults_to_the_local_server() -> None:
     require_postgres()
     assert POSTGRES_URL.startswith("postgresql://")
+
+
+def test_postgresql_pool_is_fixed_at_its_size() -> None:
+    # Connections beyond the pool would be opened and closed per burst; requests wait instead.
+    store = SqlStore(POSTGRES_URL, pool_size=3)
+    pool = store._engine.pool
+    assert pool.size() == 3  # type: ignore[attr-defined]
+    assert pool._max_overflow == 0  # type: ignore[attr-defined]
