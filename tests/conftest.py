@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jwt
 import pytest
+from asgi_lifespan import LifespanManager
 from starlette.testclient import TestClient
 
 from authapi.app import create_app
@@ -64,10 +67,30 @@ def app(settings: Settings, clock: Clock) -> Any:
     return create_app(settings, validate_responses=True, clock=clock)
 
 
+@pytest.fixture(autouse=True)
+def flush_log_lines() -> Iterator[None]:
+    # The app's log handler batches lines: write them while this test's capture holds.
+    yield
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+
+
 @pytest.fixture
 def client(app: Any) -> Iterator[TestClient]:
     with app.test_client() as test_client:
         yield test_client
+
+
+@pytest.fixture
+async def async_client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on the test's own event loop, for requests that must truly run concurrently."""
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://test"
+        ) as async_client,
+    ):
+        yield async_client
 
 
 @dataclass

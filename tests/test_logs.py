@@ -39,17 +39,32 @@ def test_every_line_is_one_json_object(
     stream, logger = stream_and_logger
     logger.info("request", extra={"fields": {"status": 200}})
     logger.info("request", extra={"fields": {"status": 404}})
+    logger.handlers[0].flush()
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert [line["status"] for line in lines] == [200, 404]
     assert lines[0]["ts"].endswith("Z") and lines[0]["level"] == "info"
 
 
-def test_a_warning_is_flushed_at_once(
+def test_a_warning_is_flushed_at_once_with_the_lines_before_it(
     stream_and_logger: tuple[CountingStream, logging.Logger],
 ) -> None:
     stream, logger = stream_and_logger
+    logger.info("request")
+    assert stream.getvalue() == ""  # waiting for company
     logger.warning("store unavailable")
-    assert "store unavailable" in stream.flushed
+    assert [json.loads(line)["msg"] for line in stream.flushed.splitlines()] == [
+        "request",
+        "store unavailable",
+    ]
+
+
+def test_lines_go_out_when_too_many_are_waiting(
+    stream_and_logger: tuple[CountingStream, logging.Logger],
+) -> None:
+    stream, logger = stream_and_logger
+    for _ in range(JsonLinesHandler.MAX_PENDING):
+        logger.info("request")
+    assert len(stream.flushed.splitlines()) == JsonLinesHandler.MAX_PENDING
 
 
 def test_info_lines_are_flushed_within_the_interval_when_the_server_goes_quiet(

@@ -5,28 +5,20 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from asgi_lifespan import LifespanManager
 
 
-async def test_fifty_concurrent_registrations_of_one_email_give_one_201(app: object) -> None:
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(  # type: ignore[arg-type]
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://test"
-        ) as client,
-    ):
-        responses = await asyncio.gather(
-            *(
-                client.post(
-                    "/api/v1/auth/register",
-                    json={
-                        "email": f"{'ADA' if i % 2 else 'ada'}@example.com",
-                        "password": "p" * 12,
-                    },
-                )
-                for i in range(50)
+async def test_fifty_concurrent_registrations_of_one_email_give_one_201(
+    async_client: httpx.AsyncClient,
+) -> None:
+    responses = await asyncio.gather(
+        *(
+            async_client.post(
+                "/api/v1/auth/register",
+                json={"email": f"{'ADA' if i % 2 else 'ada'}@example.com", "password": "p" * 12},
             )
+            for i in range(50)
         )
+    )
     statuses = [r.status_code for r in responses]
     assert statuses.count(201) == 1
     assert statuses.count(409) == 49

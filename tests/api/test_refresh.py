@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-
-import httpx
 import jwt
-from asgi_lifespan import LifespanManager
 
 from tests.conftest import Api, Clock
 
@@ -101,32 +97,6 @@ def test_missing_refresh_token_is_a_400(api: Api) -> None:
     response = api.client.post("/api/v1/auth/refresh", json={})
     assert response.status_code == 400
     assert "refresh_token" in response.json()["detail"]
-
-
-async def test_concurrent_refreshes_with_one_token_let_exactly_one_succeed(app: object) -> None:
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(  # type: ignore[arg-type]
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://test"
-        ) as client,
-    ):
-        await client.post(
-            "/api/v1/auth/register", json={"email": "ada@example.com", "password": "p" * 12}
-        )
-        tokens = (
-            await client.post(
-                "/api/v1/auth/login", json={"email": "ada@example.com", "password": "p" * 12}
-            )
-        ).json()
-        responses = await asyncio.gather(
-            *(
-                client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
-                for _ in range(20)
-            )
-        )
-    statuses = sorted(r.status_code for r in responses)
-    assert statuses.count(200) == 1
-    assert statuses.count(401) == 19
 
 
 def test_zero_grace_revokes_even_a_reuse_in_the_same_second(settings: object, clock: Clock) -> None:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
 from tests.backends import BACKENDS, storage_url
 from tests.conftest import PASSWORD
@@ -24,32 +22,30 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-async def test_concurrent_refreshes_with_one_token_let_exactly_one_through(app: Any) -> None:
-    async with (
-        LifespanManager(app) as manager,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=manager.app), base_url="http://test"
-        ) as client,
-    ):
-        credentials = {"email": "ada@example.com", "password": PASSWORD}
-        await client.post("/api/v1/auth/register", json=credentials)
-        tokens = (await client.post("/api/v1/auth/login", json=credentials)).json()
-        responses = await asyncio.gather(
-            *(
-                client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
-                for _ in range(RACERS)
+async def test_concurrent_refreshes_with_one_token_let_exactly_one_through(
+    async_client: httpx.AsyncClient,
+) -> None:
+    credentials = {"email": "ada@example.com", "password": PASSWORD}
+    await async_client.post("/api/v1/auth/register", json=credentials)
+    tokens = (await async_client.post("/api/v1/auth/login", json=credentials)).json()
+    responses = await asyncio.gather(
+        *(
+            async_client.post(
+                "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
             )
+            for _ in range(RACERS)
         )
-        statuses = sorted(response.status_code for response in responses)
-        assert statuses == [200] + [401] * (RACERS - 1)
-        winner = next(response.json() for response in responses if response.status_code == 200)
-        # The losers raced within the grace window: the winner's session lives on.
-        profile = await client.get(
-            "/api/v1/protected/profile",
-            headers={"Authorization": f"Bearer {winner['access_token']}"},
-        )
-        assert profile.status_code == 200
-        again = await client.post(
-            "/api/v1/auth/refresh", json={"refresh_token": winner["refresh_token"]}
-        )
-        assert again.status_code == 200
+    )
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [200] + [401] * (RACERS - 1)
+    winner = next(response.json() for response in responses if response.status_code == 200)
+    # The losers raced within the grace window: the winner's session lives on.
+    profile = await async_client.get(
+        "/api/v1/protected/profile",
+        headers={"Authorization": f"Bearer {winner['access_token']}"},
+    )
+    assert profile.status_code == 200
+    again = await async_client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": winner["refresh_token"]}
+    )
+    assert again.status_code == 200
