@@ -105,7 +105,10 @@ def _start_flusher() -> None:
             time.sleep(JsonLinesHandler.FLUSH_SECONDS)
             for handler in logging.getLogger().handlers:
                 if isinstance(handler, JsonLinesHandler):
-                    handler.flush()
+                    try:
+                        handler.flush()
+                    except (OSError, ValueError):
+                        continue  # a closed or broken stream: the next line reports it
 
     threading.Thread(target=flush_forever, name="log-flusher", daemon=True).start()
 

@@ -64,11 +64,11 @@ class TokenCodec:
         keyring: KeyRing | None = None,
         *,
         clock: Callable[[], float] = time.time,
-        cache_size: int = VERIFIED_CACHE_SIZE,
+        cache_size: int | None = None,
     ) -> None:
         self.keyring = keyring or load_keyring(settings)
         self._clock = clock
-        self._verified = _VerifiedTokens(cache_size)
+        self._verified = _VerifiedTokens(VERIFIED_CACHE_SIZE if cache_size is None else cache_size)
         # Prepared once: PyJWT would otherwise re-parse the key on every decode.
         self._prepared = {kid: _prepared(key) for kid, key in self.keyring.verifiers.items()}
         self._issuer = settings.jwt_issuer

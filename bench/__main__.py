@@ -29,8 +29,15 @@ ROUNDS = 3
 STORM_SECONDS = 15.0
 STORM_USERS = 100
 MEMORY_USERS = 100_000
-# Every scenario with a target; `all` adds the py-spy profiles.
-DEFAULT_SCENARIOS = ["protected-get", "pg-workers", "login-storm", "metrics-overhead", "memory"]
+# Every scenario with a target, and the in-process timing; `all` adds the py-spy profiles.
+DEFAULT_SCENARIOS = [
+    "protected-get",
+    "pg-workers",
+    "login-storm",
+    "metrics-overhead",
+    "memory",
+    "in-process",
+]
 OUTPUT_DIR = REPO_ROOT / "build" / "bench"
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from authapi.devserver import TEST_ENV
 from bench.cpu import plan_cores
 from bench.drive import drive
+from bench.inprocess import in_process
 from bench.memory import memory
 from bench.outcome import Options, Outcome, Target, at_least
 from bench.overhead import metrics_overhead
@@ -205,6 +206,7 @@ SCENARIOS: dict[str, Callable[[Options], list[Outcome]]] = {
     "storm-latency": login_storm,
     "metrics-overhead": metrics_overhead,
     "memory": memory,
+    "in-process": in_process,
     "profile": profile_project,
     "profile-pg": profile_pg,
 }
