@@ -30,6 +30,14 @@ class Client:
 NO_CLIENT = Client()
 
 
+@dataclass(frozen=True)
+class Caller:
+    """Who an access token speaks for: its claims, and the account read with its session."""
+
+    claims: Claims
+    user: User
+
+
 class AuthService:
     """Everything the HTTP layer asks of the domain, with no HTTP in it."""
 
@@ -138,11 +146,16 @@ class AuthService:
         log_event("reuse_detected", user_id=claims.sub, session_id=session.id)
         self._refuse(claims, "reused")
 
-    async def authenticate(self, access_token: str) -> Claims:
-        """Return the claims of an access token whose session is still live."""
+    async def authenticate(self, access_token: str) -> Caller:
+        """Return who an access token speaks for, if its session is still live."""
         claims = self._decode(access_token, "access")
-        await self._live_session(claims, self.now())
-        return claims
+        found = await self.store.get_session_and_user(claims.sid)
+        if found is None:
+            self._refuse(claims, "revoked")
+        session, user = found
+        if session.user_id != claims.sub or not session.is_live(self.now()):
+            self._refuse(claims, "revoked")
+        return Caller(claims, user)
 
     async def logout(self, claims: Claims, refresh_token: str | None = None) -> None:
         """End the caller's session, and another of theirs named by a refresh token."""

@@ -12,6 +12,7 @@ from connexion.context import scope
 from starlette.responses import Response
 
 from authapi.service import AuthService, Client
+from authapi.store.base import User
 from authapi.tokens import Claims
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -65,3 +66,9 @@ def claims_of(token_info: dict[str, Any]) -> Claims:
     """Return the claims `handlers.security.bearer_auth` verified."""
     claims: Claims = token_info["claims"]
     return claims
+
+
+def account_of(token_info: dict[str, Any]) -> User:
+    """Return the caller's account, read by `handlers.security.bearer_auth` with the session."""
+    user: User = token_info["user"]
+    return user

@@ -6,12 +6,12 @@ from typing import Any
 
 from starlette.responses import Response
 
-from handlers.context import NO_STORE, auth_service, claims_of, json_reply, timestamp
+from handlers.context import NO_STORE, account_of, json_reply, timestamp
 
 
 async def get_profile(token_info: dict[str, Any]) -> Response:
     """Return the caller's account data."""
-    user = await auth_service().profile(claims_of(token_info))
+    user = account_of(token_info)
     body = {
         "id": user.id,
         "email": user.email,

@@ -12,5 +12,5 @@ from authapi.service import AuthService
 async def bearer_auth(token: str, request: Request) -> dict[str, Any]:
     """Verify an access token and its session; refusals raise `InvalidToken` (a 401)."""
     service: AuthService = request.scope["state"]["auth"]
-    claims = await service.authenticate(token)
-    return {"sub": claims.sub, "claims": claims}
+    caller = await service.authenticate(token)
+    return {"sub": caller.claims.sub, "claims": caller.claims, "user": caller.user}

@@ -89,6 +89,9 @@ class Store(Protocol):
     async def get_session(self, session_id: str) -> Session | None:
         """Return a session by id, revoked or not."""
 
+    async def get_session_and_user(self, session_id: str) -> tuple[Session, User] | None:
+        """Return a session by id, revoked or not, with its account: one lookup, not two."""
+
     async def rotate_refresh(
         self, session_id: str, expected_hash: str, new_hash: str, now: int
     ) -> bool:

@@ -46,6 +46,11 @@ class MemoryStore:
     async def get_session(self, session_id: str) -> Session | None:
         return self._sessions.get(session_id)
 
+    async def get_session_and_user(self, session_id: str) -> tuple[Session, User] | None:
+        session = self._sessions.get(session_id)
+        user = None if session is None else self._users.get(session.user_id)
+        return None if session is None or user is None else (session, user)
+
     async def rotate_refresh(
         self, session_id: str, expected_hash: str, new_hash: str, now: int
     ) -> bool:

@@ -189,6 +189,31 @@ class SqlStore:
             row = (await connection.execute(query)).mappings().first()
         return None if row is None else Session(**row)
 
+    async def get_session_and_user(self, session_id: str) -> tuple[Session, User] | None:
+        # Every authenticated request asks this: one primary-key lookup and a join.
+        query = (
+            select(
+                sessions,
+                users.c.email,
+                users.c.password_hash,
+                users.c.created_at.label("user_created_at"),
+            )
+            .join(users, users.c.id == sessions.c.user_id)
+            .where(sessions.c.id == session_id)
+        )
+        async with self._connect() as connection:
+            row = (await connection.execute(query)).mappings().first()
+        if row is None:
+            return None
+        session = Session(**{column.name: row[column.name] for column in sessions.columns})
+        user = User(
+            id=session.user_id,
+            email=row["email"],
+            password_hash=row["password_hash"],
+            created_at=_utc(row["user_created_at"]),
+        )
+        return session, user
+
     async def rotate_refresh(
         self, session_id: str, expected_hash: str, new_hash: str, now: int
     ) -> bool:

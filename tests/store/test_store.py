@@ -69,6 +69,19 @@ async def test_session_is_stored_and_read_back(store: Store) -> None:
     assert await store.get_session(str(uuid.uuid4())) is None
 
 
+async def test_session_is_read_with_its_user_in_one_lookup(store: Store) -> None:
+    user, other = a_user(), a_user("bob@example.com")
+    await store.add_user(user)
+    await store.add_user(other)
+    session = a_session(user)
+    await store.add_session(session)
+    await store.add_session(a_session(other))
+    await store.revoke_session(session.id, NOW + 1)
+    revoked = dataclasses.replace(session, revoked_at=NOW + 1)
+    assert await store.get_session_and_user(session.id) == (revoked, user)
+    assert await store.get_session_and_user(str(uuid.uuid4())) is None
+
+
 async def test_rotation_swaps_the_hash_and_remembers_the_previous_one(store: Store) -> None:
     user = a_user()
     await store.add_user(user)
