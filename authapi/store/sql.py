@@ -7,6 +7,7 @@ across workers and machines.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import AsyncIterator
@@ -100,6 +101,10 @@ class SqlStore:
         url, self._schema = async_url(storage_url)
         self._is_sqlite = url.startswith("sqlite")
         self._engine = self._create_engine(url, pool_size)
+        # Requests queue here, first come first served, for one of the pool's connections.
+        # The pool's own queue lets a newcomer take a connection a woken waiter was promised,
+        # and under load a few requests starved for hundreds of milliseconds.
+        self._turns = asyncio.Semaphore(pool_size)
         # Every read is one statement: on PostgreSQL it needs no BEGIN and ROLLBACK around it.
         self._reader = (
             self._engine
@@ -132,11 +137,18 @@ class SqlStore:
     @asynccontextmanager
     async def _connect(self, write: bool = False) -> AsyncIterator[AsyncConnection]:
         try:
+            async with asyncio.timeout(TIMEOUT_SECONDS):
+                await self._turns.acquire()
+        except TimeoutError as error:
+            raise StoreUnavailable() from error
+        try:
             async with self._engine.begin() if write else self._reader.connect() as connection:
                 yield connection
         except (OperationalError, InterfaceError, OSError, TimeoutError) as error:
             # Connection-level failures only: a bad statement stays a loud 500.
             raise StoreUnavailable() from error
+        finally:
+            self._turns.release()
 
     async def open(self) -> None:
         try:

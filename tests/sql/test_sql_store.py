@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from authapi.errors import StoreUnavailable
 from authapi.store.sql import SqlStore, async_url
 from tests.backends import POSTGRES_URL, opened_store, require_postgres, storage_url
 
@@ -97,3 +99,24 @@ def test_postgresql_pool_is_fixed_at_its_size() -> None:
     pool = store._engine.pool
     assert pool.size() == 3  # type: ignore[attr-defined]
     assert pool._max_overflow == 0  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def postgres_url(tmp_path: Path) -> Iterator[str]:
+    with storage_url("postgresql", tmp_path) as url:
+        yield url
+
+
+async def test_a_request_that_cannot_get_a_connection_in_time_gets_store_unavailable(
+    monkeypatch: pytest.MonkeyPatch, postgres_url: str
+) -> None:
+    monkeypatch.setattr("authapi.store.sql.TIMEOUT_SECONDS", 0.2)
+    store = SqlStore(postgres_url, pool_size=1)
+    await store.open()
+    try:
+        async with store._connect():  # the only connection, held
+            with pytest.raises(StoreUnavailable):
+                await store.get_session("any")
+        assert await store.get_session("any") is None  # and served once it is free
+    finally:
+        await store.close()
