@@ -153,8 +153,7 @@ class AuthService:
         if found is None:
             self._refuse(claims, "revoked")
         session, user = found
-        if session.user_id != claims.sub or not session.is_live(self.now()):
-            self._refuse(claims, "revoked")
+        self._require_live(claims, session, self.now())
         return Caller(claims, user)
 
     async def logout(self, claims: Claims, refresh_token: str | None = None) -> None:
@@ -240,6 +239,9 @@ class AuthService:
 
     async def _live_session(self, claims: Claims, now: int) -> Session:
         session = await self.store.get_session(claims.sid)
+        return self._require_live(claims, session, now)
+
+    def _require_live(self, claims: Claims, session: Session | None, now: int) -> Session:
         if session is None or session.user_id != claims.sub or not session.is_live(now):
             self._refuse(claims, "revoked")
         return session
