@@ -20,6 +20,8 @@ class User:
     email: str
     password_hash: str
     created_at: datetime
+    # Bumped by every password change and logout-all; sessions carry the one they began under.
+    credential_version: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,7 @@ class Session:
     revoked_at: int | None = None
     user_agent: str | None = None
     client_ip: str | None = None
+    credential_version: int = 0
 
     def is_live(self, now: int) -> bool:
         """Tell whether tokens of this session may still be accepted."""

@@ -26,6 +26,8 @@ users = Table(
     Column("email", String(254), nullable=False, unique=True),
     Column("password_hash", String(128), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Bumped by every credential change; a session made under an older version is dead.
+    Column("credential_version", Integer, nullable=False, server_default="0"),
 )
 
 sessions = Table(
@@ -42,7 +44,11 @@ sessions = Table(
     Column("revoked_at", BigInteger),
     Column("user_agent", String(256)),
     Column("client_ip", String(64)),
+    # The user's credential version when the session began; see `users`.
+    Column("credential_version", Integer, nullable=False, server_default="0"),
     Index("ix_sessions_user_id", "user_id"),
+    # Serves the background purge of expired sessions.
+    Index("ix_sessions_expires_at", "expires_at"),
 )
 
 # Fixed-window counters for throttling; keys are hashes, never raw emails or addresses.
@@ -52,6 +58,17 @@ throttles = Table(
     Column("key", String(80), primary_key=True),
     Column("count", Integer, nullable=False),
     Column("resets_at", BigInteger, nullable=False),
+    Index("ix_throttles_resets_at", "resets_at"),
+)
+
+# Addresses (hashed keys) an account has logged in from: their owner is never locked out
+# by failures that strangers cause elsewhere.
+known_addresses = Table(
+    "known_addresses",
+    metadata,
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("address_key", String(80), primary_key=True),
+    Column("last_seen", BigInteger, nullable=False),
 )
 
 tasks = Table(

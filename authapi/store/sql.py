@@ -209,6 +209,7 @@ class SqlStore:
                 users.c.email,
                 users.c.password_hash,
                 users.c.created_at.label("user_created_at"),
+                users.c.credential_version.label("user_credential_version"),
             )
             .join(users, users.c.id == sessions.c.user_id)
             .where(sessions.c.id == session_id)
@@ -223,6 +224,7 @@ class SqlStore:
             email=row["email"],
             password_hash=row["password_hash"],
             created_at=_utc(row["user_created_at"]),
+            credential_version=row["user_credential_version"],
         )
         return session, user
 
@@ -413,6 +415,7 @@ def _user(row: RowMapping) -> User:
         email=row["email"],
         password_hash=row["password_hash"],
         created_at=_utc(row["created_at"]),
+        credential_version=row["credential_version"],
     )
 
 
