@@ -9,7 +9,9 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
+import yaml
 from connexion import AsyncApp
 from connexion.datastructures import MediaTypeDict
 from connexion.middleware import MiddlewarePosition
@@ -24,7 +26,7 @@ from authapi.logs import configure_logging, events
 from authapi.metrics import EventCounter, Metrics
 from authapi.middleware import RequestContextMiddleware
 from authapi.passwords import PasswordHasher
-from authapi.problems import register_error_handlers
+from authapi.problems import AllowedMethods, register_error_handlers
 from authapi.service import AuthService
 from authapi.settings import MIN_PRODUCTION_ROUNDS, Settings
 from authapi.store import Store, open_store
@@ -96,7 +98,7 @@ def create_app(
         middlewares=list(TUNED_MIDDLEWARES),
     )
     app.add_api("auth.yaml", validate_responses=validate_responses)
-    register_error_handlers(app)
+    register_error_handlers(app, AllowedMethods(_spec_paths()))
     # Added outermost first: context (ids, logs, headers), then CORS, then the guard.
     app.add_middleware(
         RequestContextMiddleware,
@@ -120,6 +122,12 @@ def create_app(
         trusted_proxies=settings.trusted_proxies,
     )
     return app
+
+
+def _spec_paths() -> dict[str, Any]:
+    spec = yaml.safe_load((SPEC_DIR / "auth.yaml").read_text(encoding="utf-8"))
+    paths: dict[str, Any] = spec["paths"]
+    return paths
 
 
 def _hash_queue_observer(metrics: Metrics) -> Callable[[int, float | None], None]:

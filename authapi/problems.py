@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from connexion import AsyncApp
 from connexion.exceptions import ProblemException
@@ -14,6 +17,43 @@ from starlette.exceptions import HTTPException
 from authapi.errors import AuthError, Unauthenticated
 
 logger = logging.getLogger(__name__)
+
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+class AllowedMethods:
+    """The methods the spec declares for each path, for the `Allow` header of a 405.
+
+    Connexion routes each operation separately, so Starlette's 405 names only the methods
+    of the first route it tried; RFC 9110 §15.5.6 wants every method the resource supports.
+    """
+
+    def __init__(self, spec_paths: Mapping[str, Mapping[str, Any]]) -> None:
+        self._paths = [
+            (_template_pattern(path), _allow_value(m for m in item if m in HTTP_METHODS))
+            for path, item in spec_paths.items()
+        ]
+
+    def for_path(self, path: str) -> str | None:
+        """Return the `Allow` value for a request path, or None when no spec path matches."""
+        for pattern, allow in self._paths:
+            if pattern.fullmatch(path):
+                return allow
+        return None
+
+
+def _template_pattern(path: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^/{}]+\})", path)
+    return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts))
+
+
+def _allow_value(methods: Iterable[str]) -> str:
+    declared = {method.upper() for method in methods}
+    # Starlette answers HEAD wherever it answers GET.
+    if "GET" in declared:
+        declared.add("HEAD")
+    return ", ".join(sorted(declared))
 
 
 def _challenge(request: ConnexionRequest) -> str:
@@ -39,13 +79,19 @@ def _connexion_problem(request: ConnexionRequest, exc: Exception) -> ConnexionRe
     )
 
 
-def _http_exception(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    assert isinstance(exc, HTTPException)
-    title = HTTP_STATUS_CODES.get(exc.status_code, "Error")
-    detail = {404: "No such resource.", 405: "Method not allowed for this resource."}.get(
-        exc.status_code, title
-    )
-    return problem(exc.status_code, title, detail, headers=dict(exc.headers or {}))
+def _http_exception(allowed: AllowedMethods) -> Any:
+    def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        assert isinstance(exc, HTTPException)
+        title = HTTP_STATUS_CODES.get(exc.status_code, "Error")
+        detail = {404: "No such resource.", 405: "Method not allowed for this resource."}.get(
+            exc.status_code, title
+        )
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed.for_path(request.url.path) or headers.get("Allow", "")
+        return problem(exc.status_code, title, detail, headers=headers)
+
+    return handle
 
 
 def _unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
@@ -54,9 +100,9 @@ def _unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     return problem(500, "Internal Server Error", "The server could not handle the request.")
 
 
-def register_error_handlers(app: AsyncApp) -> None:
+def register_error_handlers(app: AsyncApp, allowed: AllowedMethods) -> None:
     """Install the mapping on the app; handlers run for HTTP and security errors alike."""
     app.add_error_handler(AuthError, _auth_error)
     app.add_error_handler(ProblemException, _connexion_problem)
-    app.add_error_handler(HTTPException, _http_exception)
+    app.add_error_handler(HTTPException, _http_exception(allowed))
     app.add_error_handler(Exception, _unexpected)

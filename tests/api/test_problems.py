@@ -24,6 +24,30 @@ def test_unknown_method_is_a_405_problem(api: Api) -> None:
     assert_problem(api.client.delete("/api/v1/auth/login"), 405)
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("OPTIONS", "/api/v1/tasks", "GET, HEAD, POST"),
+        ("DELETE", "/api/v1/tasks", "GET, HEAD, POST"),
+        (
+            "OPTIONS",
+            "/api/v1/tasks/7d9f3c2e-0000-4000-8000-000000000000",
+            "DELETE, GET, HEAD, PATCH, PUT",
+        ),
+        ("POST", "/api/v1/auth/sessions", "GET, HEAD"),
+        ("GET", "/api/v1/auth/login", "POST"),
+        ("PUT", "/health", "GET, HEAD"),
+    ],
+)
+def test_a_405_allows_every_method_the_resource_supports(
+    api: Api, method: str, path: str, allow: str
+) -> None:
+    # RFC 9110 §15.5.6: every method of the resource, not only those of one route.
+    response = api.client.request(method, path)
+    assert_problem(response, 405)
+    assert response.headers["allow"] == allow
+
+
 def test_non_json_body_is_a_415_problem(api: Api) -> None:
     response = api.client.post(
         "/api/v1/auth/login", content=b"email=a", headers={"Content-Type": "text/plain"}
