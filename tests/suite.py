@@ -3,7 +3,7 @@
 Each step is the Makefile target of the same name, so a developer can run any one alone.
 Every step runs even after one fails, and the last line always reads
 `all: N passed, M failed`, adding pytest tests, behave scenarios and contract cases, with
-lint, type check and load smoke counted as one check each. The exit status is non-zero
+lint, spec lint, type check and load smoke counted as one check each. The exit status is non-zero
 when anything failed.
 """
 
@@ -78,6 +78,7 @@ class Step:
 
 STEPS = [
     Step("lint"),
+    Step("speclint"),
     Step("typecheck"),
     Step("unit", pytest_count),
     Step("features", behave_count),
