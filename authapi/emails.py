@@ -20,7 +20,12 @@ def normalize_email(raw: str) -> str:
     if len(candidate) > MAX_EMAIL_LENGTH:
         raise InvalidInput("email", f"must be at most {MAX_EMAIL_LENGTH} characters long")
     try:
-        result = validate_email(candidate, check_deliverability=False)
+        # `.test` is reserved for testing (RFC 6761), which is what developers trying the API
+        # use; the other special-use names (`.localhost`, `.invalid`, `.onion`...) stay refused.
+        result = validate_email(candidate, check_deliverability=False, test_environment=True)
     except EmailNotValidError:
         raise InvalidInput("email", "must be a valid email address") from None
+    if "." not in result.ascii_domain:
+        # test_environment would also admit a bare `@test`.
+        raise InvalidInput("email", "must be a valid email address")
     return result.normalized.lower()

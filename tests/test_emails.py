@@ -15,6 +15,9 @@ from authapi.errors import InvalidInput
         ("  Ada@Example.COM \t", "ada@example.com"),
         ("ａｄａ@ｅｘａｍｐｌｅ.ｃｏｍ", "ada@example.com"),
         ("ada+tag@sub.example.org", "ada+tag@sub.example.org"),
+        # `.test` is reserved for testing (RFC 6761), and testing is what it is used for here.
+        ("3@2.test", "3@2.test"),
+        ("Dev@App.Test", "dev@app.test"),
     ],
 )
 def test_email_is_trimmed_folded_and_lowercased(raw: str, normalized: str) -> None:
@@ -31,6 +34,12 @@ def test_email_is_trimmed_folded_and_lowercased(raw: str, normalized: str) -> No
         "ada@",
         "ada@@example.com",
         "ada@example",
+        "ada@test",
+        "ada@localhost",
+        "ada@app.localhost",
+        "ada@x.invalid",
+        "ada@x.onion",
+        "ada@[127.0.0.1]",
         "ada example@example.com",
         "ada@exa mple.com",
         "a" * 250 + "@example.com",
