@@ -33,6 +33,17 @@ class InvalidInput(AuthError):
         self.rule = rule
 
 
+class WrongPassword(AuthError):
+    """Refuse a request whose caller re-entered a password that is not the account's."""
+
+    status = 403
+    title = "Forbidden"
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"{field}: is not the account's password")
+        self.field = field
+
+
 class EmailTaken(AuthError):
     """Refuse a registration for an email that already has an account."""
 

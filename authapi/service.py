@@ -10,7 +10,14 @@ from datetime import UTC, datetime
 from typing import NoReturn
 
 from authapi.emails import normalize_email
-from authapi.errors import EmailTaken, InvalidCredentials, InvalidInput, InvalidToken, NotFound
+from authapi.errors import (
+    EmailTaken,
+    InvalidCredentials,
+    InvalidInput,
+    InvalidToken,
+    NotFound,
+    WrongPassword,
+)
 from authapi.logs import log_event
 from authapi.passwords import PasswordHasher, check_password_policy
 from authapi.settings import MAX_PASSWORD_LENGTH, Settings
@@ -182,7 +189,7 @@ class AuthService:
         if not await self.hasher.verify(current_password, user.password_hash):
             await self.throttle.record_failure(account, now)
             log_event("password_change_failed", user_id=user.id)
-            raise InvalidInput("current_password", "is not the account's password")
+            raise WrongPassword("current_password")
         normalized = self._check_policy(new_password, user.email, field="new_password")
         await self.store.set_password_hash(user.id, await self.hasher.hash(normalized))
         revoked = await self.store.revoke_user_sessions(user.id, now, keep=claims.sid)

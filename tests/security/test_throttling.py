@@ -98,7 +98,7 @@ def test_guessing_the_current_password_at_password_change_is_throttled(api: Api)
     change = {"current_password": WRONG, "new_password": "a brand new passphrase"}
     for _ in range(MAX_FAILURES):
         response = api.client.post("/api/v1/auth/password", headers=account.headers, json=change)
-        assert response.status_code == 400
+        assert response.status_code == 403
     right = {**change, "current_password": PASSWORD}
     response = api.client.post("/api/v1/auth/password", headers=account.headers, json=right)
     assert_too_many(response, FAILURE_WINDOW)
