@@ -61,7 +61,7 @@ class Settings:
     metrics_token: str = field(default="", repr=False)
     # True when no secret was configured and a random one stands in (development only).
     secret_is_ephemeral: bool = False
-    # Failed logins per account per hour from addresses it never logged in from (0 disables).
+    # Password checks per account per hour from addresses it never logged in from (0: off).
     login_max_failures_per_account: int = 50
 
     def __post_init__(self) -> None:
@@ -208,7 +208,7 @@ class Settings:
             raise ConfigError("HASH_CONCURRENCY must not be negative (0: one per core).")
         if not 0 <= self.login_max_failures_per_account <= MAX_FAILURES_PER_HOUR:
             raise ConfigError(
-                f"LOGIN_MAX_FAILURES_PER_ACCOUNT must be between 0 (off) and "
+                "LOGIN_MAX_FAILURES_PER_ACCOUNT must be between 0 (off) and "
                 f"{MAX_FAILURES_PER_HOUR} failed logins per account per hour."
             )
 
