@@ -91,15 +91,18 @@ class AuthService:
         now = self.now()
         await self.throttle.admit_address(client.address, now)
         account = _account_key(email)
-        await self.throttle.admit_account(account, now)
         user = await self._find_user(email)
+        # Counted before bcrypt, in one store operation: parallel guesses cannot all get past.
+        await self.throttle.admit_password_check(
+            account, None if user is None else user.id, client.address, now
+        )
         too_long = len(password) > MAX_PASSWORD_LENGTH
         valid = await self.hasher.verify(password, None if user is None else user.password_hash)
         if user is None or not valid or too_long:
-            await self.throttle.record_failure(account, now)
             log_event("login_failed", user_id=None if user is None else user.id)
             raise InvalidCredentials()
-        await self.throttle.record_success(account)
+        await self.throttle.forget_failures(account, client.address)
+        await self.throttle.remember_address(user.id, client.address, now)
         if self.hasher.needs_rehash(user.password_hash):
             # BCRYPT_ROUNDS changed since this hash was made: upgrade it while we hold the password.
             await self.store.set_password_hash(user.id, await self.hasher.hash(password))
@@ -179,17 +182,22 @@ class AuthService:
             log_event("logout", user_id=other.sub, session_id=other.sid)
 
     async def change_password(
-        self, claims: Claims, current_password: str, new_password: str
+        self,
+        claims: Claims,
+        current_password: str,
+        new_password: str,
+        client: Client = NO_CLIENT,
     ) -> None:
         """Replace the password after checking the current one; end every other session."""
         user = await self.profile(claims)
         now = self.now()
         account = user.email
-        await self.throttle.admit_account(account, now)
+        # The same counter as login's: a guess costs the same whichever door it knocks on.
+        await self.throttle.admit_password_check(account, user.id, client.address, now)
         if not await self.hasher.verify(current_password, user.password_hash):
-            await self.throttle.record_failure(account, now)
             log_event("password_change_failed", user_id=user.id)
             raise WrongPassword("current_password")
+        await self.throttle.forget_failures(account, client.address)
         normalized = self._check_policy(new_password, user.email, field="new_password")
         await self.store.set_password_hash(user.id, await self.hasher.hash(normalized))
         revoked = await self.store.revoke_user_sessions(user.id, now, keep=claims.sid)

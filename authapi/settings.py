@@ -61,6 +61,8 @@ class Settings:
     metrics_token: str = field(default="", repr=False)
     # True when no secret was configured and a random one stands in (development only).
     secret_is_ephemeral: bool = False
+    # Password checks per account per hour from addresses it never logged in from (0: off).
+    login_max_failures_per_account: int = 50
 
     def __post_init__(self) -> None:
         self._check()
@@ -137,6 +139,7 @@ class Settings:
             metrics_enabled=_bool(values, "METRICS_ENABLED", True),
             metrics_token=values.get("METRICS_TOKEN", "").strip(),
             secret_is_ephemeral=ephemeral,
+            login_max_failures_per_account=_int(values, "LOGIN_MAX_FAILURES_PER_ACCOUNT", 50),
         )
 
     def _check(self) -> None:
@@ -195,7 +198,7 @@ class Settings:
         if self.login_max_failures * windows_per_hour > MAX_FAILURES_PER_HOUR:
             raise ConfigError(
                 "LOGIN_MAX_FAILURES and LOGIN_FAILURE_WINDOW_SECONDS would allow more than "
-                f"{MAX_FAILURES_PER_HOUR} failed logins per account per hour."
+                f"{MAX_FAILURES_PER_HOUR} failed logins per account per hour from one address."
             )
         if self.max_body_bytes < 1024:
             raise ConfigError("MAX_BODY_BYTES must be at least 1024.")
@@ -203,6 +206,11 @@ class Settings:
             raise ConfigError("HASH_QUEUE_TIMEOUT_SECONDS must be positive.")
         if self.hash_concurrency < 0:
             raise ConfigError("HASH_CONCURRENCY must not be negative (0: one per core).")
+        if not 0 <= self.login_max_failures_per_account <= MAX_FAILURES_PER_HOUR:
+            raise ConfigError(
+                "LOGIN_MAX_FAILURES_PER_ACCOUNT must be between 0 (off) and "
+                f"{MAX_FAILURES_PER_HOUR} failed logins per account per hour."
+            )
 
     @property
     def uses_hmac(self) -> bool:

@@ -1,8 +1,16 @@
-"""Login and registration throttling, with counters kept in the store so workers share them."""
+"""Login and registration throttling, with counters kept in the store so workers share them.
+
+Every password check is counted before bcrypt runs, by the store's atomic `hit`: the count
+and the decision are one operation, so parallel guesses cannot all slip past one reading.
+Failures count per (account, client address), so a stranger's guesses elsewhere never lock
+the owner out of an address the account has logged in from; a per-account ceiling over
+every other address keeps the total bounded.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
 
 from authapi.errors import TooManyRequests
 from authapi.logs import log_event
@@ -10,11 +18,24 @@ from authapi.settings import Settings
 from authapi.store.base import Store
 
 ADDRESS_WINDOW_SECONDS = 60
+ACCOUNT_WINDOW_SECONDS = 3600
+# Every peer without an address (a Unix socket, say) shares this one: none goes unlimited.
+NO_ADDRESS = "unknown"
 
 
 def _key(kind: str, value: str) -> str:
     # Hashed, so counters never store an email or an address in the clear.
     return f"{kind}:{hashlib.sha256(value.encode()).hexdigest()[:64]}"
+
+
+def address_key(address: str | None) -> str:
+    """Return the hashed key of a client address, the same for every address-less peer."""
+    return _key("addr", NO_ADDRESS if address is None else address)
+
+
+def _pair_key(account: str, address: str | None) -> str:
+    # JSON keeps the two parts apart whatever characters an unparsable email holds.
+    return _key("fail", json.dumps([account, NO_ADDRESS if address is None else address]))
 
 
 class Throttle:
@@ -23,33 +44,55 @@ class Throttle:
     def __init__(self, settings: Settings, store: Store) -> None:
         self.max_failures = settings.login_max_failures
         self.failure_window = settings.login_failure_window_seconds
+        self.max_per_account = settings.login_max_failures_per_account
         self.per_minute = settings.auth_rate_limit_per_minute
         self.store = store
 
     async def admit_address(self, address: str | None, now: int) -> None:
         """Count one login or registration attempt from `address`; refuse past the limit."""
-        if not self.per_minute or address is None:
+        if not self.per_minute:
             return
-        hits = await self.store.hit(_key("addr", address), ADDRESS_WINDOW_SECONDS, now)
+        hits = await self.store.hit(address_key(address), ADDRESS_WINDOW_SECONDS, now)
         if hits.count > self.per_minute:
             log_event("throttled", scope="address")
             raise TooManyRequests(hits.resets_at - now)
 
-    async def admit_account(self, account: str, now: int) -> None:
-        """Refuse a login for an account with too many recent failures, even a right one."""
+    async def admit_password_check(
+        self, account: str, user_id: str | None, address: str | None, now: int
+    ) -> None:
+        """Count one password check for `account` from `address`; refuse past either limit.
+
+        `user_id` is None for an unknown email, which is counted like any stranger.
+        """
         if not self.max_failures:
             return
-        hits = await self.store.peek(_key("fail", account), self.failure_window, now)
-        if hits.count >= self.max_failures:
+        pair = await self.store.hit(_pair_key(account, address), self.failure_window, now)
+        if pair.count > self.max_failures:
+            log_event("throttled", scope="account_address")
+            raise TooManyRequests(pair.resets_at - now)
+        # Counted only once the pair admitted it: one stranger hammering from one address
+        # must not spend the budget that every other new address shares.
+        if not self.max_per_account or await self._is_familiar(user_id, address):
+            return
+        ceiling = await self.store.hit(_key("acct", account), ACCOUNT_WINDOW_SECONDS, now)
+        if ceiling.count > self.max_per_account:
             log_event("throttled", scope="account")
-            raise TooManyRequests(hits.resets_at - now)
+            raise TooManyRequests(ceiling.resets_at - now)
 
-    async def record_failure(self, account: str, now: int) -> None:
-        """Count a failed login for the account."""
+    async def forget_failures(self, account: str, address: str | None) -> None:
+        """Clear the count of `account` from `address` after its password was right."""
         if self.max_failures:
-            await self.store.hit(_key("fail", account), self.failure_window, now)
+            await self.store.clear(_pair_key(account, address))
 
-    async def record_success(self, account: str) -> None:
-        """Forget the account's failures after a successful login."""
-        if self.max_failures:
-            await self.store.clear(_key("fail", account))
+    async def remember_address(self, user_id: str, address: str | None, now: int) -> None:
+        """Make `address` familiar to the account after a successful login from it."""
+        # An address-less peer is anyone at all: it never earns an exemption.
+        if self.max_failures and address is not None:
+            await self.store.remember_address(user_id, address_key(address), now)
+
+    async def _is_familiar(self, user_id: str | None, address: str | None) -> bool:
+        if address is None:
+            return False
+        # An unknown email asks the store too (under an id no account has), so that the
+        # answer's timing does not tell whether the email is registered.
+        return await self.store.is_known_address(user_id or "", address_key(address))

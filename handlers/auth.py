@@ -38,7 +38,7 @@ async def logout(token_info: dict[str, Any], body: dict[str, Any] | None = None)
 async def change_password(token_info: dict[str, Any], body: dict[str, Any]) -> Response:
     """Replace the caller's password and end their other sessions."""
     await auth_service().change_password(
-        claims_of(token_info), body["current_password"], body["new_password"]
+        claims_of(token_info), body["current_password"], body["new_password"], client()
     )
     return no_content()
 

@@ -9,6 +9,7 @@ from authapi.passwords import PasswordHasher
 from authapi.service import AuthService, Client
 from authapi.settings import Settings
 from authapi.store import MemoryStore
+from authapi.throttle import address_key
 from authapi.tokens import TokenCodec
 from tests.conftest import PASSWORD, SECRET
 
@@ -42,17 +43,18 @@ async def test_login_at_the_same_cost_keeps_the_hash() -> None:
     assert await stored_hash(store) == before
 
 
-async def test_locked_account_is_refused_without_bcrypt_work_even_with_the_right_password() -> None:
+async def test_locked_address_is_refused_without_bcrypt_work_even_with_the_right_password() -> None:
     store = MemoryStore()
     service = service_with(store, 4, login_max_failures=3)
+    stranger = Client(address="198.51.100.7")
     await service.register("ada@example.com", PASSWORD)
     for _ in range(3):
         with pytest.raises(InvalidCredentials):
-            await service.login("ada@example.com", "wrong password!")
+            await service.login("ada@example.com", "wrong password!", stranger)
     calls: list[str] = []
     service.hasher.verify_sync = lambda *args: calls.append("bcrypt") or True  # type: ignore[method-assign]
     with pytest.raises(TooManyRequests) as refused:
-        await service.login("ADA@example.com", PASSWORD)
+        await service.login("ADA@example.com", PASSWORD, stranger)
     assert calls == []
     assert 0 < refused.value.retry_after_seconds <= 900
 
@@ -87,3 +89,39 @@ async def test_zero_disables_the_limits() -> None:
     for _ in range(12):
         with pytest.raises(InvalidCredentials):
             await service.login("ada@example.com", "wrong password!", Client("203.0.113.9"))
+
+
+async def test_peers_without_an_address_share_one_address_limit() -> None:
+    service = service_with(MemoryStore(), 4, auth_rate_limit_per_minute=2)
+    await service.register("ada@example.com", PASSWORD)
+    await service.login("ada@example.com", PASSWORD)
+    with pytest.raises(TooManyRequests):
+        await service.login("ada@example.com", PASSWORD, Client(user_agent="another peer"))
+
+
+async def test_only_a_successful_login_makes_an_address_familiar() -> None:
+    store = MemoryStore()
+    service = service_with(store, 4)
+    home = Client(address="192.0.2.10")
+    user = await service.register("ada@example.com", PASSWORD, home)
+    with pytest.raises(InvalidCredentials):
+        await service.login("ada@example.com", "wrong password!", home)
+    assert not await store.is_known_address(user.id, address_key(home.address))
+    await service.login("ada@example.com", PASSWORD, home)
+    assert await store.is_known_address(user.id, address_key(home.address))
+    # Nothing is remembered in the clear.
+    assert home.address not in repr(store._known_addresses)
+
+
+async def test_a_peer_without_an_address_never_becomes_familiar() -> None:
+    store = MemoryStore()
+    service = service_with(store, 4, login_max_failures_per_account=3)
+    await service.register("ada@example.com", PASSWORD)
+    await service.login("ada@example.com", PASSWORD)
+    for _ in range(2):
+        with pytest.raises(InvalidCredentials):
+            await service.login("ada@example.com", "wrong password!")
+    # Anyone at all may be behind a missing address: it stays under the account's ceiling.
+    with pytest.raises(TooManyRequests) as refused:
+        await service.login("ada@example.com", PASSWORD)
+    assert 900 < refused.value.retry_after_seconds <= 3600

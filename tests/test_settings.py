@@ -127,3 +127,17 @@ def test_more_than_100_failures_per_hour_per_account_is_refused(environ: dict[st
 def test_lists_are_read_from_commas() -> None:
     settings = Settings.from_env({"TRUSTED_PROXIES": "10.0.0.1, 10.1.0.0/16"}, env_file=None)
     assert settings.trusted_proxies == ("10.0.0.1", "10.1.0.0/16")
+
+
+def test_account_ceiling_defaults_to_50_an_hour_and_0_turns_it_off() -> None:
+    assert Settings.from_env({}, env_file=None).login_max_failures_per_account == 50
+    off = Settings.from_env({"LOGIN_MAX_FAILURES_PER_ACCOUNT": "0"}, env_file=None)
+    assert off.login_max_failures_per_account == 0
+    most = Settings.from_env({"LOGIN_MAX_FAILURES_PER_ACCOUNT": "100"}, env_file=None)
+    assert most.login_max_failures_per_account == 100
+
+
+@pytest.mark.parametrize("value", ["101", "-1", "fifty"])
+def test_account_ceiling_beyond_100_failures_per_hour_is_refused(value: str) -> None:
+    with pytest.raises(ConfigError, match="LOGIN_MAX_FAILURES_PER_ACCOUNT"):
+        Settings.from_env({"LOGIN_MAX_FAILURES_PER_ACCOUNT": value}, env_file=None)

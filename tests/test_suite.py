@@ -27,10 +27,11 @@ def test_junit_reports_are_added_up_without_counting_skips_as_passes(tmp_path: P
 def test_contract_cases_passed_are_those_generated_minus_failures(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    report = tmp_path / "report.json"
-    report.write_text(json.dumps({"test_cases": {"generated": 1200, "unique_failures": 2}}))
-    monkeypatch.setattr(suite, "CONTRACT_REPORT", report)
-    assert suite.contract_count() == suite.Count(1198, 2)
+    ours, outside = tmp_path / "report.json", tmp_path / "outside-report.json"
+    ours.write_text(json.dumps({"test_cases": {"generated": 1200, "unique_failures": 2}}))
+    outside.write_text(json.dumps({"test_cases": {"generated": 800, "unique_failures": 0}}))
+    monkeypatch.setattr(suite, "CONTRACT_REPORTS", [ours, outside, tmp_path / "missing.json"])
+    assert suite.contract_count() == suite.Count(1998, 2)
 
 
 @pytest.mark.parametrize(

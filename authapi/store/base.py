@@ -124,6 +124,12 @@ class Store(Protocol):
     async def clear(self, key: str) -> None:
         """Forget the count under `key`."""
 
+    async def remember_address(self, user_id: str, address_key: str, now: int) -> None:
+        """Record a login of the user from this hashed address, or move its `last_seen` on."""
+
+    async def is_known_address(self, user_id: str, address_key: str) -> bool:
+        """Tell whether the user has logged in from this hashed address before."""
+
     async def add_task(self, task: Task) -> None:
         """Record a new task."""
 

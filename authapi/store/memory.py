@@ -22,6 +22,8 @@ class MemoryStore:
         self._sessions: dict[str, Session] = {}
         self._tasks: dict[str, Task] = {}
         self._hits: dict[str, Hits] = {}
+        # (user id, hashed address) -> last seen, epoch seconds.
+        self._known_addresses: dict[tuple[str, str], int] = {}
         # The event loop already serializes coroutines; the lock also covers threads.
         self._lock = threading.Lock()
 
@@ -115,6 +117,13 @@ class MemoryStore:
     async def clear(self, key: str) -> None:
         with self._lock:
             self._hits.pop(key, None)
+
+    async def remember_address(self, user_id: str, address_key: str, now: int) -> None:
+        with self._lock:
+            self._known_addresses[user_id, address_key] = now
+
+    async def is_known_address(self, user_id: str, address_key: str) -> bool:
+        return (user_id, address_key) in self._known_addresses
 
     def _current(self, key: str, now: int) -> Hits | None:
         hits = self._hits.get(key)

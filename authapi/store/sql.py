@@ -44,7 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from authapi.errors import EmailTaken, StoreUnavailable
 from authapi.store.base import Hits, Session, Task, TaskPage, User
-from authapi.store.schema import sessions, tasks, throttles, users
+from authapi.store.schema import known_addresses, sessions, tasks, throttles, users
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -321,6 +321,24 @@ class SqlStore:
     async def clear(self, key: str) -> None:
         async with self._connect(write=True) as connection:
             await connection.execute(throttles.delete().where(throttles.c.key == key))
+
+    async def remember_address(self, user_id: str, address_key: str, now: int) -> None:
+        insert = (sqlite_insert if self._is_sqlite else pg_insert)(known_addresses)
+        statement = insert.values(
+            user_id=user_id, address_key=address_key, last_seen=now
+        ).on_conflict_do_update(
+            index_elements=[known_addresses.c.user_id, known_addresses.c.address_key],
+            set_={"last_seen": insert.excluded.last_seen},
+        )
+        async with self._connect(write=True) as connection:
+            await connection.execute(statement)
+
+    async def is_known_address(self, user_id: str, address_key: str) -> bool:
+        query = select(known_addresses.c.last_seen).where(
+            known_addresses.c.user_id == user_id, known_addresses.c.address_key == address_key
+        )
+        async with self._connect() as connection:
+            return (await connection.execute(query)).first() is not None
 
     async def add_task(self, task: Task) -> None:
         async with self._connect(write=True) as connection:

@@ -1,11 +1,16 @@
 """Fuzz a freshly started server against openapi/auth.yaml with schemathesis (`make contract`).
 
-Every operation is exercised by the examples, coverage, fuzzing and stateful phases, with
-every built-in check plus `use_after_logout` (hooks.py); `schemathesis.toml` holds the run's
-configuration and the reason for each narrowing. The run fails on any failure, on an
-operation left untested, on fewer than MIN_CASES generated cases, and when the logout check
-never got to probe a session. Extra arguments go to `st run`: a failure found with seed N
-comes back with `python -m tests.contract --seed N`.
+Two runs against the same server:
+- the project's run: every operation through the examples, coverage, fuzzing and stateful
+  phases, with every built-in check plus `use_after_logout` (hooks.py); `schemathesis.toml`
+  holds its configuration and the reason for each narrowing. It fails on any failure, on an
+  operation left untested, on fewer than MIN_CASES generated cases, and when the logout
+  check never got to probe a session;
+- the outside run: what someone who only has the URL would run, `st run .../openapi.json
+  --checks all` with a bearer token and none of the project's configuration. It fails on
+  any failure.
+Extra arguments go to the project's `st run`: a failure found with seed N comes back with
+`python -m tests.contract --seed N`.
 """
 
 from __future__ import annotations
@@ -14,7 +19,10 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+
+import requests
 
 from authapi.devserver import running_server
 
@@ -22,7 +30,13 @@ ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 BUILD = ROOT / "build" / "contract"
 MIN_CASES = 1000
-TIMEOUT_SECONDS = 170
+# Generous: a busy shared machine runs each in one to three minutes.
+TIMEOUT_SECONDS = 600
+OUTSIDE_TIMEOUT_SECONDS = 600
+OUTSIDE_ACCOUNT = {
+    "email": "outside-fuzzer@example.com",
+    "password": "an outside fuzzer's passphrase",
+}
 # Throttling answers 429 by design; fuzzing thousands of logins from one address would meet it
 # everywhere. 0 disables both limits (authapi/throttle.py); tests/security covers them.
 SERVER_ENV = {
@@ -53,6 +67,54 @@ def schemathesis_command(base_url: str, report: Path, extra: list[str]) -> list[
     ]
 
 
+def outside_command(base_url: str, access_token: str, report: Path) -> list[str]:
+    """Return the outside run's command line: the published spec, every check, a token."""
+    return [
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "run",
+        f"{base_url}/openapi.json",
+        "--checks",
+        "all",
+        "--header",
+        f"Authorization: Bearer {access_token}",
+        "--no-color",
+        "--report",
+        "json",
+        "--report-json-path",
+        str(report),
+    ]
+
+
+def outside_token(base_url: str) -> str:
+    """Register the outside run's account and return an access token for it."""
+    requests.post(f"{base_url}/api/v1/auth/register", json=OUTSIDE_ACCOUNT, timeout=10)
+    response = requests.post(f"{base_url}/api/v1/auth/login", json=OUTSIDE_ACCOUNT, timeout=10)
+    response.raise_for_status()
+    token: str = response.json()["access_token"]
+    return token
+
+
+def run_outside(base_url: str, report: Path) -> list[str]:
+    """Fuzz as an outsider would; return what is wrong with the run, empty when it passed."""
+    command = outside_command(base_url, outside_token(base_url), report)
+    # From an empty directory, so that no schemathesis.toml of ours is found.
+    with tempfile.TemporaryDirectory() as nowhere:
+        env = {**os.environ, "HYPOTHESIS_STORAGE_DIRECTORY": str(BUILD / "hypothesis-outside")}
+        completed = subprocess.run(
+            command, cwd=nowhere, env=env, check=False, timeout=OUTSIDE_TIMEOUT_SECONDS
+        )
+    cases = json.loads(report.read_text()).get("test_cases", {}) if report.exists() else {}
+    print(
+        f"contract (outside): {cases.get('generated', 0)} cases generated, "
+        f"{cases.get('unique_failures', 0)} unique failures"
+    )
+    if completed.returncode != 0:
+        return [f"the outside run exited with {completed.returncode} (see the failures above)"]
+    return []
+
+
 def verdict(exit_code: int, report: dict[str, object], stats: dict[str, int]) -> list[str]:
     """Return what is wrong with a finished run; empty when it passed."""
     problems = []
@@ -74,8 +136,9 @@ def main(extra: list[str]) -> int:
     """Start a server, fuzz it, and return 0 only for a clean, large enough run."""
     BUILD.mkdir(parents=True, exist_ok=True)
     report_path, stats_path = BUILD / "report.json", BUILD / "hooks.json"
-    report_path.unlink(missing_ok=True)
-    stats_path.unlink(missing_ok=True)
+    outside_path = BUILD / "outside-report.json"
+    for path in (report_path, stats_path, outside_path):
+        path.unlink(missing_ok=True)
     with running_server(SERVER_ENV, log_path=BUILD / "server.log") as base_url:
         completed = subprocess.run(
             schemathesis_command(base_url, report_path, extra),
@@ -89,6 +152,7 @@ def main(extra: list[str]) -> int:
             check=False,
             timeout=TIMEOUT_SECONDS,
         )
+        outside_problems = run_outside(base_url, outside_path)
     report = json.loads(report_path.read_text()) if report_path.exists() else {}
     stats = json.loads(stats_path.read_text()) if stats_path.exists() else {}
     cases = report.get("test_cases", {})
@@ -96,7 +160,7 @@ def main(extra: list[str]) -> int:
         f"contract: {cases.get('generated', 0)} cases generated, "
         f"{cases.get('unique_failures', 0)} unique failures; use_after_logout: {stats}"
     )
-    problems = verdict(completed.returncode, report, stats)
+    problems = verdict(completed.returncode, report, stats) + outside_problems
     for problem in problems:
         print(f"contract: FAILED: {problem}", file=sys.stderr)
     return 1 if problems else 0

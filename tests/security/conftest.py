@@ -18,6 +18,7 @@ import jwt
 import pytest
 
 from authapi.logs import JsonFormatter
+from authapi.passwords import PasswordHasher
 
 # Every refused token gets exactly this, whatever was wrong with it: no oracle for attackers.
 TOKEN_REFUSED = {
@@ -97,3 +98,17 @@ def log_lines(app: Any) -> Iterator[list[str]]:
     yield lines
     root.removeHandler(handler)
     root.setLevel(level)
+
+
+@pytest.fixture
+def bcrypt_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Count every bcrypt check the app makes, dummy ones for unknown emails included."""
+    calls: list[str] = []
+    verify = PasswordHasher.verify_sync
+
+    def spy(self: PasswordHasher, password: str, password_hash: str) -> bool:
+        calls.append("verify")
+        return verify(self, password, password_hash)
+
+    monkeypatch.setattr(PasswordHasher, "verify_sync", spy)
+    return calls

@@ -1,4 +1,7 @@
-"""Brute force: account lockout before any bcrypt work, per-address limits, spoofed addresses."""
+"""Brute force: a lock per account and address before any bcrypt work, per-address limits,
+spoofed addresses. What strangers at other addresses cannot do is in test_owner_lockout.py,
+and guesses sent in parallel are in test_parallel_guessing.py.
+"""
 
 from __future__ import annotations
 
@@ -10,27 +13,12 @@ import pytest
 from starlette.testclient import TestClient
 
 from authapi.app import create_app
-from authapi.passwords import PasswordHasher
 from authapi.settings import Settings
 from tests.conftest import PASSWORD, SECRET, Api, Clock
 
 WRONG = "not the password at all"
 MAX_FAILURES = 5  # LOGIN_MAX_FAILURES
 FAILURE_WINDOW = 900  # LOGIN_FAILURE_WINDOW_SECONDS
-
-
-@pytest.fixture
-def bcrypt_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Count every bcrypt check the app makes, dummy ones for unknown emails included."""
-    calls: list[str] = []
-    verify = PasswordHasher.verify_sync
-
-    def spy(self: PasswordHasher, password: str, password_hash: str) -> bool:
-        calls.append("verify")
-        return verify(self, password, password_hash)
-
-    monkeypatch.setattr(PasswordHasher, "verify_sync", spy)
-    return calls
 
 
 @contextmanager
@@ -50,7 +38,7 @@ def assert_too_many(response: Any, window: int) -> None:
     assert 1 <= int(retry_after) <= window
 
 
-# -- the account lock ----------------------------------------------------------------------
+# -- the lock on an account from one address --------------------------------------------
 
 
 def test_sixth_login_after_five_failures_is_429_even_with_the_right_password(
@@ -102,6 +90,17 @@ def test_guessing_the_current_password_at_password_change_is_throttled(api: Api)
     right = {**change, "current_password": PASSWORD}
     response = api.client.post("/api/v1/auth/password", headers=account.headers, json=right)
     assert_too_many(response, FAILURE_WINDOW)
+
+
+def test_password_change_and_login_guesses_share_one_count(api: Api) -> None:
+    account = api.account()
+    change = {"current_password": WRONG, "new_password": "a brand new passphrase"}
+    for _ in range(MAX_FAILURES - 2):
+        assert api.login(password=WRONG).status_code == 401
+    for _ in range(2):
+        response = api.client.post("/api/v1/auth/password", headers=account.headers, json=change)
+        assert response.status_code == 403
+    assert_too_many(api.login(), FAILURE_WINDOW)
 
 
 # -- the per-address limit -----------------------------------------------------------------

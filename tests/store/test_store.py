@@ -8,10 +8,13 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
 from authapi.errors import EmailTaken
-from authapi.store import Session, Store, Task, User
+from authapi.store import MemoryStore, Session, Store, Task, User
 from authapi.store.base import Hits
+from authapi.store.schema import known_addresses
+from authapi.store.sql import SqlStore
 
 NOW = 1_800_000_000
 
@@ -286,3 +289,37 @@ async def test_hits_count_within_a_window_and_restart_after_it(store: Store) -> 
 async def test_concurrent_hits_are_all_counted(store: Store) -> None:
     await asyncio.gather(*(store.hit("k", 60, NOW) for _ in range(25)))
     assert (await store.peek("k", 60, NOW)).count == 25
+
+
+async def test_known_addresses_are_remembered_per_user_and_address(store: Store) -> None:
+    ada, bob = a_user(), a_user("bob@example.com")
+    await store.add_user(ada)
+    await store.add_user(bob)
+    assert not await store.is_known_address(ada.id, "addr:one")
+    await store.remember_address(ada.id, "addr:one", NOW)
+    assert await store.is_known_address(ada.id, "addr:one")
+    assert not await store.is_known_address(ada.id, "addr:two")
+    assert not await store.is_known_address(bob.id, "addr:one")
+    assert not await store.is_known_address("", "addr:one")
+
+
+async def test_remembering_a_known_address_again_moves_its_last_seen_on(store: Store) -> None:
+    user = a_user()
+    await store.add_user(user)
+    await store.remember_address(user.id, "addr:one", NOW)
+    # Logins racing from one address must all succeed: the write is an upsert.
+    await asyncio.gather(*(store.remember_address(user.id, "addr:one", NOW + 5) for _ in range(10)))
+    assert await store.is_known_address(user.id, "addr:one")
+    assert await last_seen(store, user.id, "addr:one") == NOW + 5
+
+
+async def last_seen(store: Store, user_id: str, address_key: str) -> int:
+    """Read `last_seen` straight from the backend: the purge of stale addresses relies on it."""
+    if isinstance(store, MemoryStore):
+        return store._known_addresses[user_id, address_key]
+    assert isinstance(store, SqlStore)
+    query = select(known_addresses.c.last_seen).where(
+        known_addresses.c.user_id == user_id, known_addresses.c.address_key == address_key
+    )
+    async with store._engine.connect() as connection:
+        return int((await connection.execute(query)).scalar_one())
