@@ -83,7 +83,14 @@ def create_app(
         await service.store.close()
         service.hasher.close()
 
-    app = DecorateOnceAsyncApp(
+    # Stock Connexion when the tuning is off: tests/test_app_tuning.py holds both to one answer.
+    tuning: dict[str, Any] = (
+        {"security_map": SECURITY_MAP, "middlewares": list(TUNED_MIDDLEWARES)}
+        if settings.connexion_tuning
+        else {}
+    )
+    app_class = DecorateOnceAsyncApp if settings.connexion_tuning else AsyncApp
+    app = app_class(
         __name__,
         specification_dir=SPEC_DIR,
         lifespan=lifespan,
@@ -94,8 +101,7 @@ def create_app(
             "parameter": SafeParameterValidator,
         },
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"),
-        security_map=SECURITY_MAP,
-        middlewares=list(TUNED_MIDDLEWARES),
+        **tuning,
     )
     app.add_api("auth.yaml", validate_responses=validate_responses)
     register_error_handlers(app, AllowedMethods(_spec_paths()))

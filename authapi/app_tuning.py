@@ -8,15 +8,19 @@ subclasses do it once:
   and hands an operation with no parameters and no body only its security context,
   without parsing a request it has nothing to take from;
 - `BearerHandlerWithFixedSignature` inspects the bearer function's signature once;
-- `ValidateOnceMiddleware` builds each operation's parameter validator once, and skips the
-  content-type parsing of an operation that takes no body (Connexion ignores it there);
+- `ValidateOnceMiddleware`, for an operation that takes no body, validates its parameters
+  with a validator built once, and skips the content-type parsing (Connexion ignores it
+  there); an operation with a body goes through Connexion's own validation, which still
+  builds its validators per request;
 - `DocsOnlySwaggerUIMiddleware` sends a request straight on unless its path is one of the
   Swagger UI's or the spec's, instead of matching every request against their routes.
 
 `TUNED_MIDDLEWARES` is Connexion's default middleware list with those two swapped in.
 
-Validation and security run exactly as declared in the spec; `tests/test_app_tuning.py`
-pins the behaviour these subclasses keep.
+They lean on about a dozen Connexion internals, so they are fenced: `CONNEXION_TUNING=false`
+runs stock Connexion, and `tests/test_app_tuning.py` sends one table of requests to the
+stock and the tuned app and requires the same status, headers and body from both. A
+Connexion upgrade that breaks an assumption fails there as "tuned differs from stock".
 """
 
 from __future__ import annotations
@@ -47,7 +51,6 @@ from connexion.middleware.request_validation import (
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.operations import AbstractOperation
 from connexion.security import NO_VALUE, BearerSecurityHandler
-from starlette._utils import get_route_path
 from starlette.routing import BaseRoute, Mount
 from starlette.types import Receive, Scope, Send
 
@@ -222,10 +225,21 @@ class DocsOnlySwaggerUIMiddleware(SwaggerUIMiddleware):  # type: ignore[misc]
         return tuple(_route_paths(self.router.routes, ""))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not get_route_path(scope).startswith(self._prefixes):
+        if scope["type"] == "http" and not _route_path(scope).startswith(self._prefixes):
             await self.app(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+
+def _route_path(scope: Scope) -> str:
+    # The path below the app's mount point, as Starlette's routing (private) computes it.
+    path: str = scope["path"]
+    root_path: str = scope.get("root_path", "")
+    if not root_path or not path.startswith(root_path):
+        return path
+    if path == root_path:
+        return ""
+    return path[len(root_path) :] if path[len(root_path)] == "/" else path
 
 
 def _route_paths(routes: list[BaseRoute], prefix: str) -> list[str]:

@@ -57,6 +57,9 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     hash_queue_timeout_seconds: float = 5.0
     hash_concurrency: int = 0  # 0: one bcrypt thread per core
+    # Connexion adaptations that spare per-request work (authapi/app_tuning.py); off runs
+    # stock Connexion, for instance while a Connexion upgrade is checked against them.
+    connexion_tuning: bool = True
     metrics_enabled: bool = True
     metrics_token: str = field(default="", repr=False)
     # True when no secret was configured and a random one stands in (development only).
@@ -136,6 +139,7 @@ class Settings:
             max_body_bytes=_int(values, "MAX_BODY_BYTES", 64 * 1024),
             hash_queue_timeout_seconds=_float(values, "HASH_QUEUE_TIMEOUT_SECONDS", 5.0),
             hash_concurrency=_int(values, "HASH_CONCURRENCY", 0),
+            connexion_tuning=_bool(values, "CONNEXION_TUNING", True),
             metrics_enabled=_bool(values, "METRICS_ENABLED", True),
             metrics_token=values.get("METRICS_TOKEN", "").strip(),
             secret_is_ephemeral=ephemeral,

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
 from connexion.options import SwaggerUIOptions
 from connexion.spec import Specification
+from starlette.testclient import TestClient
 
 from authapi import app_tuning
-from authapi.app import SPEC_DIR, app_from_env
+from authapi.app import SPEC_DIR, app_from_env, create_app
+from authapi.settings import Settings
+from authapi.store import MemoryStore
 from authapi.validation import SafeParameterValidator
-from tests.conftest import Api
+from tests.conftest import PASSWORD, Api, Clock
 
 
 @pytest.fixture
@@ -150,3 +155,93 @@ def test_worker_entry_point_freezes_startup_objects_out_of_the_collector(
         assert gc.get_freeze_count() > 10_000
     finally:
         gc.unfreeze()
+
+
+# -- the fence: the tuned app answers exactly as stock Connexion does ----------------------
+
+TASK = "7d9f3c2e-0000-4000-8000-000000000000"
+# Headers that differ between any two answers, whichever app gives them.
+VOLATILE_HEADERS = {"x-request-id", "date"}
+# (method, path, body as JSON or raw bytes, extra headers, whether to send the token)
+PARITY_TABLE: list[tuple[str, str, Any, dict[str, str], bool]] = [
+    ("GET", "/api/v1/protected/profile", None, {}, True),
+    ("GET", "/api/v1/protected/profile", None, {}, False),
+    ("GET", "/api/v1/protected/profile", None, {"Authorization": "Bearer not.a.token"}, False),
+    ("GET", "/api/v1/protected/profile", None, {"Authorization": "Basic YTpi"}, False),
+    ("GET", "/api/v1/protected/profile?unknown=1", None, {}, True),
+    ("GET", "/api/v1/tasks", None, {}, True),
+    ("GET", "/api/v1/tasks?limit=abc", None, {}, True),
+    ("GET", "/api/v1/tasks?limit=0", None, {}, True),
+    ("GET", "/api/v1/tasks?completed=maybe", None, {}, True),
+    ("GET", "/api/v1/tasks?cursor=forged", None, {}, True),
+    ("GET", f"/api/v1/tasks/{TASK}", None, {}, True),
+    ("GET", f"/api/v1/tasks/{'x' * 40}", None, {}, True),
+    ("GET", "/api/v1/tasks", None, {}, False),
+    ("PATCH", f"/api/v1/tasks/{TASK}", {"completed": True}, {}, True),
+    ("PATCH", f"/api/v1/tasks/{TASK}", {"completed": "yes"}, {}, True),
+    ("POST", "/api/v1/tasks", {"title": 5}, {}, True),
+    ("POST", "/api/v1/tasks", {"title": "x", "extra": 1}, {}, True),
+    ("POST", "/api/v1/tasks", b"title=x", {"Content-Type": "text/plain"}, True),
+    ("POST", "/api/v1/tasks", b"{not json", {"Content-Type": "application/json"}, True),
+    ("POST", "/api/v1/auth/login", {"email": "ada@example.com", "password": "wrong!"}, {}, False),
+    ("POST", "/api/v1/auth/login", {"email": "ada@example.com"}, {}, False),
+    ("POST", "/api/v1/auth/login", None, {}, False),
+    (
+        "POST",
+        "/api/v1/auth/register",
+        {"email": "ada@example.com", "password": PASSWORD},
+        {},
+        False,
+    ),
+    ("POST", "/api/v1/auth/register", {"email": "not an email", "password": PASSWORD}, {}, False),
+    ("POST", "/api/v1/auth/refresh", {"refresh_token": "garbage"}, {}, False),
+    ("POST", "/api/v1/auth/logout-all", None, {}, False),
+    ("GET", "/api/v1/auth/sessions?limit=1", None, {}, True),
+    ("DELETE", f"/api/v1/auth/sessions/{TASK}", None, {}, True),
+    ("DELETE", "/api/v1/auth/login", None, {}, False),
+    ("OPTIONS", "/api/v1/tasks", None, {}, False),
+    ("GET", "/api/v1/nothing-here", None, {}, False),
+    ("GET", "/.well-known/jwks.json", None, {}, False),
+    ("GET", "/health", None, {}, False),
+    ("GET", "/health?verbose=1", None, {}, False),
+    ("GET", "/openapi.json", None, {}, False),
+    ("GET", "/docs/", None, {}, False),
+    ("GET", "/docs/swagger-ui.css", None, {}, False),
+]
+
+
+@pytest.fixture
+def stock_and_tuned(settings: Settings, clock: Clock) -> Iterator[tuple[TestClient, TestClient]]:
+    """The stock and the tuned app over one store, so that one account works in both."""
+    store = MemoryStore()
+    stock = create_app(replace(settings, connexion_tuning=False), store=store, clock=clock)
+    tuned = create_app(settings, store=store, clock=clock)
+    assert not isinstance(stock, app_tuning.DecorateOnceAsyncApp)
+    assert isinstance(tuned, app_tuning.DecorateOnceAsyncApp)
+    with stock.test_client() as stock_client, tuned.test_client() as tuned_client:
+        yield stock_client, tuned_client
+
+
+def _answer(
+    client: TestClient, request: tuple[str, str, Any, dict[str, str], bool], token: str
+) -> Any:
+    method, path, body, headers, with_token = request
+    headers = {**headers, **({"Authorization": f"Bearer {token}"} if with_token else {})}
+    raw = body if isinstance(body, bytes) else None
+    response = client.request(
+        method, path, headers=headers, content=raw, json=None if raw is not None else body
+    )
+    kept = sorted((k, v) for k, v in response.headers.items() if k not in VOLATILE_HEADERS)
+    return response.status_code, kept, response.content
+
+
+@pytest.mark.parametrize("request_", PARITY_TABLE, ids=lambda r: f"{r[0]} {r[1]}")
+def test_tuned_app_answers_exactly_as_stock_connexion(
+    stock_and_tuned: tuple[TestClient, TestClient], request_: Any
+) -> None:
+    stock, tuned = stock_and_tuned
+    Api(stock).register()
+    token = Api(stock).login().json()["access_token"]
+    assert _answer(tuned, request_, token) == _answer(stock, request_, token), (
+        "tuned differs from stock"
+    )
