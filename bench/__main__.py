@@ -29,7 +29,10 @@ ROUNDS = 3
 STORM_SECONDS = 15.0
 STORM_USERS = 100
 MEMORY_USERS = 100_000
-# Every scenario with a target, and the in-process timing; `all` adds the py-spy profiles.
+FLAT_ROWS = 1_000_000
+SOAK_SECONDS = 600.0
+SOAK_SETTLE = 90.0
+# The default run, about 6 minutes; `all` adds flat-cost and the py-spy profiles.
 DEFAULT_SCENARIOS = [
     "protected-get",
     "pg-workers",
@@ -38,6 +41,8 @@ DEFAULT_SCENARIOS = [
     "memory",
     "in-process",
 ]
+# Only when named, not even with `all`: the soak lasts --soak-seconds (ten minutes) and more.
+OPT_IN_SCENARIOS = ["soak"]
 OUTPUT_DIR = REPO_ROOT / "build" / "bench"
 
 
@@ -63,10 +68,38 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--storm-users", type=int, default=STORM_USERS, help="login-storm")
     parser.add_argument("--memory-users", type=int, default=MEMORY_USERS, help="memory")
+    parser.add_argument(
+        "--flat-rows",
+        type=int,
+        default=FLAT_ROWS,
+        help="flat-cost: rows of each kind in the large store (the small one holds 1,000)",
+    )
+    parser.add_argument(
+        "--soak-seconds", type=float, default=SOAK_SECONDS, help="soak: seconds of churn"
+    )
+    parser.add_argument(
+        "--soak-settle",
+        type=float,
+        default=SOAK_SETTLE,
+        help="soak: seconds to wait after the churn before the last sample",
+    )
+    parser.add_argument(
+        "--soak-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="soak: an extra variable for its servers, e.g. a purge interval; repeatable",
+    )
     parser.add_argument("--output-dir", type=Path, default=OUTPUT_DIR)
     args = parser.parse_args(argv)
     chosen = args.scenario or DEFAULT_SCENARIOS
-    args.scenario = list(SCENARIOS) if "all" in chosen else list(dict.fromkeys(chosen))
+    every = [name for name in SCENARIOS if name not in OPT_IN_SCENARIOS]
+    args.scenario = every if "all" in chosen else list(dict.fromkeys(chosen))
+    if args.flat_rows < 1000:
+        parser.error("--flat-rows must be at least 1000")
+    for variable in args.soak_env:
+        if "=" not in variable:
+            parser.error(f"--soak-env takes NAME=VALUE, not {variable!r}")
     return args
 
 
@@ -82,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         storm_seconds=args.storm_seconds,
         storm_users=args.storm_users,
         memory_users=args.memory_users,
+        flat_rows=args.flat_rows,
+        soak_seconds=args.soak_seconds,
+        soak_settle=args.soak_settle,
+        soak_env=tuple((name, value) for name, _, value in map(_split, args.soak_env)),
     )
     machine = machine_info()
     settings = {
@@ -95,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
         "storm_seconds": args.storm_seconds,
         "storm_users": args.storm_users,
         "memory_users": args.memory_users,
+        "flat_rows": args.flat_rows,
+        "soak_seconds": args.soak_seconds,
+        "soak_settle": args.soak_settle,
+        "soak_env": args.soak_env,
     }
     print(header(machine, settings), flush=True)
     outcomes = []
@@ -122,6 +163,10 @@ def main(argv: list[str] | None = None) -> int:
     write_chart(args.output_dir / CHART_FILE, outcomes)
     print(f"\nwrote {args.output_dir / RESULTS_FILE} and {args.output_dir / CHART_FILE}")
     return 1 if crashed else 0
+
+
+def _split(variable: str) -> tuple[str, str, str]:
+    return variable.partition("=")
 
 
 def _progress(message: str) -> None:

@@ -1,4 +1,4 @@
-"""Pin processes to cores and read their CPU time from /proc."""
+"""Pin processes to cores and read their CPU time and resident memory from /proc."""
 
 from __future__ import annotations
 
@@ -62,6 +62,21 @@ def tree_cpu_seconds(pid: int) -> float:
         fields = stat.rsplit(")", 1)[1].split()
         total += int(fields[11]) + int(fields[12])
     return total / _TICKS_PER_SECOND
+
+
+def tree_rss_bytes(pid: int) -> int:
+    """Return the resident memory (VmRSS) of a process and all its descendants, in bytes."""
+    total = 0
+    for member in _process_tree(pid):
+        try:
+            status = Path(f"/proc/{member}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+                break
+    return total
 
 
 def machine_busy_seconds() -> float:

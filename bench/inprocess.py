@@ -82,12 +82,12 @@ async def _project(log_path: Path) -> AsyncIterator[tuple[ASGIApp, str, dict[str
     with log_path.open("a") as log, contextlib.redirect_stdout(log):
         # The app's log handler takes stdout as it finds it when the app is built.
         app = create_app(settings)
-        async with _running(app):
+        async with running(app):
             credentials = json.dumps({"email": "bench@company.io", "password": PASSWORD}).encode()
-            await _call(app, "POST", "/api/v1/auth/register", credentials)
-            _, body = await _call(app, "POST", "/api/v1/auth/login", credentials)
+            await call(app, "POST", "/api/v1/auth/register", credentials)
+            _, body = await call(app, "POST", "/api/v1/auth/login", credentials)
             token = json.loads(body)["access_token"]
-            status, body = await _call(app, "GET", PROFILE_PATH, token=token)
+            status, body = await call(app, "GET", PROFILE_PATH, token=token)
             profile = json.loads(body)
             if status != 200 or profile.get("message") != PROFILE_MESSAGE:
                 raise RuntimeError(f"the project did not answer the profile: {status}")
@@ -96,23 +96,23 @@ async def _project(log_path: Path) -> AsyncIterator[tuple[ASGIApp, str, dict[str
 
 
 async def _time(app: ASGIApp, token: str) -> float:
-    status, _ = await _call(app, "GET", PROFILE_PATH, token=token)
+    status, _ = await call(app, "GET", PROFILE_PATH, token=token)
     if status != 200:
         raise RuntimeError(f"{app!r} answered {status}")
     for _ in range(REQUESTS // 4):
-        await _call(app, "GET", PROFILE_PATH, token=token)
+        await call(app, "GET", PROFILE_PATH, token=token)
     best = float("inf")
     for _ in range(REPEATS):
         started = time.perf_counter()
         for _ in range(REQUESTS):
-            await _call(app, "GET", PROFILE_PATH, token=token)
+            await call(app, "GET", PROFILE_PATH, token=token)
         best = min(best, time.perf_counter() - started)
     return best / REQUESTS * 1e6
 
 
 @asynccontextmanager
-async def _running(app: ASGIApp) -> AsyncIterator[None]:
-    # The app's lifespan, as a server runs it: startup before the requests, shutdown after.
+async def running(app: ASGIApp) -> AsyncIterator[None]:
+    """Run the app's lifespan as a server does: startup before the block, shutdown after."""
     inbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
     outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
@@ -128,9 +128,11 @@ async def _running(app: ASGIApp) -> AsyncIterator[None]:
         await lifespan
 
 
-async def _call(
+async def call(
     app: ASGIApp, method: str, path: str, body: bytes = b"", token: str | None = None
 ) -> tuple[int, bytes]:
+    """Send one request straight to the ASGI app; return the status and the body."""
+    path, _, query = path.partition("?")
     headers = [(b"host", b"bench")]
     if token is not None:
         headers.append((b"authorization", f"Bearer {token}".encode()))
@@ -144,7 +146,7 @@ async def _call(
         "scheme": "http",
         "path": path,
         "raw_path": path.encode(),
-        "query_string": b"",
+        "query_string": query.encode(),
         "root_path": "",
         "headers": headers,
         "client": ("127.0.0.1", 50000),

@@ -23,6 +23,12 @@ class Options:
     storm_users: int = 100
     # The in-process memory scenario: how many users the store holds.
     memory_users: int = 100_000
+    # flat-cost: rows of each kind in the large store (the small one holds 1,000).
+    flat_rows: int = 1_000_000
+    # soak: seconds of churn, seconds to wait after it, and extra server variables.
+    soak_seconds: float = 600.0
+    soak_settle: float = 90.0
+    soak_env: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,15 @@ class Chart:
     line_label: str = ""
 
 
+@dataclass(frozen=True)
+class Table:
+    """A small text table: a title, column names, and rows of already formatted cells."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+
+
 @dataclass
 class Outcome:
     """What a scenario reports: per-app medians, ratios, measures, targets, charts and notes."""
@@ -77,6 +92,7 @@ class Outcome:
     targets: list[Target] = field(default_factory=list)
     # Empty: the PNG shows the apps' requests per second, when there are apps.
     charts: list[Chart] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 

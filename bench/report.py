@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.outcome import Bar, Chart, Outcome, Target
+from bench.outcome import Bar, Chart, Outcome, Table, Target
 
 RESULTS_FILE = "results.json"
 CHART_FILE = "throughput.png"
@@ -29,6 +29,8 @@ def header(machine: Mapping[str, Any], settings: Mapping[str, Any]) -> str:
             f"{settings['duration']:g} s measured",
             f"storm     {settings['storm_users']} users, {settings['storm_seconds']:g} s per "
             f"phase; memory {settings['memory_users']:,} users",
+            f"flat-cost {settings['flat_rows']:,} rows; soak {settings['soak_seconds']:g} s "
+            f"of churn + {settings['soak_settle']:g} s to settle",
         ]
     )
 
@@ -48,6 +50,8 @@ def render(outcome: Outcome) -> str:
             f"{measure.label:<{width}}  {_number(measure.value):>10} {measure.unit}"
             for measure in outcome.measures
         ]
+    for table in outcome.tables:
+        lines += ["", *_table_lines(table)]
     if outcome.targets:
         lines += ["", f"{'target':<58} {'measured':>12}  result"]
         lines += [_target_line(target) for target in outcome.targets]
@@ -160,6 +164,19 @@ def _app_table(apps: Mapping[str, Mapping[str, Any]]) -> list[str]:
             f"{by_round}"
         )
     return lines
+
+
+def _table_lines(table: Table) -> list[str]:
+    widths = [
+        max(len(cell) for cell in column) for column in zip(table.columns, *table.rows, strict=True)
+    ]
+
+    # The first column is text, left-aligned; the others are figures, right-aligned.
+    def line(cells: list[str]) -> str:
+        first, *rest = zip(cells, widths, strict=True)
+        return "  ".join([first[0].ljust(first[1]), *(cell.rjust(width) for cell, width in rest)])
+
+    return [f"{table.title}:", line(table.columns), *(line(row) for row in table.rows)]
 
 
 def _hotspot_lines(spots: Mapping[str, Any]) -> list[str]:

@@ -11,6 +11,7 @@ from typing import Any
 from authapi.devserver import TEST_ENV
 from bench.cpu import plan_cores
 from bench.drive import drive
+from bench.flatcost import flat_cost
 from bench.inprocess import in_process
 from bench.memory import memory
 from bench.outcome import Options, Outcome, Target, at_least
@@ -27,6 +28,7 @@ from bench.servers import (
     project_server,
     sign_up,
 )
+from bench.soak import soak
 from bench.storm import login_storm
 
 # Targets from the performance issue.
@@ -207,6 +209,9 @@ SCENARIOS: dict[str, Callable[[Options], list[Outcome]]] = {
     "metrics-overhead": metrics_overhead,
     "memory": memory,
     "in-process": in_process,
+    "flat-cost": flat_cost,
+    # Opt-in: ten minutes and more.
+    "soak": soak,
     "profile": profile_project,
     "profile-pg": profile_pg,
 }

@@ -84,11 +84,15 @@ class Connection:
 def _parse_head(head: bytes) -> tuple[int, int, bool]:
     lowered = head.lower()
     status = int(lowered[9:12])
+    closing = b"\r\nconnection: close" in lowered
+    if status in (204, 304):
+        # These never carry a body, and uvicorn sends them without Content-Length.
+        return status, 0, closing
     at = lowered.find(b"\r\ncontent-length:")
     if at < 0:
         raise ValueError("no Content-Length")
     length = int(lowered[at + 17 : lowered.find(b"\r\n", at + 2)])
-    return status, length, b"\r\nconnection: close" in lowered
+    return status, length, closing
 
 
 @dataclass

@@ -1,0 +1,515 @@
+"""flat-cost: what each endpoint costs per request with 1,000 stored rows and with a million.
+
+In-process, through the app's ASGI callable (as `in-process` does), so that no server or
+load generator adds its noise. Two stores per backend: one with 1,000 rows of each kind
+(users, sessions, tasks, throttle counters) and one with `--flat-rows` of each. The
+memory store is filled through the Store methods (one bcrypt hash at cost 4 shared by
+every filler user: hashing a million times would take hours); PostgreSQL is filled with
+`INSERT ... SELECT generate_series` in a fresh schema, known login addresses included.
+Every filler row is live (sessions and counters end in 30 days), so a background purge
+has nothing to delete while the requests are timed.
+
+The timed requests are those of one user with a normal amount of data (10 sessions,
+50 tasks). Each operation runs `CALLS` times per round, each call timed on its own; a
+round keeps the median, and the result is the best round of `ROUNDS`. The sizes take
+turns call by call (A B, B A, ...), so that drift on the machine hits both alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import statistics
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import IO, Any
+
+from authapi.app import create_app
+from authapi.passwords import PasswordHasher
+from authapi.settings import Settings
+from authapi.store import MemoryStore, Session, Store, Task, User, open_store
+from authapi.tokens import TokenCodec, fingerprint
+from bench.inprocess import ASGIApp, call, running
+from bench.outcome import Bar, Chart, Measure, Options, Outcome, Table, at_most
+from bench.postgres import POSTGRES_URL, fresh_schema, unreachable_note
+from bench.servers import PROFILE_PATH
+
+SMALL_ROWS = 1_000
+# The timed user's data: "a normal amount".
+USER_SESSIONS = 10
+USER_TASKS = 50
+ROUNDS = 5
+CALLS = 20
+# Each logout-all call leaves USER_SESSIONS revoked sessions behind; fewer calls keep the
+# small store near its 1,000 rows.
+LOGOUT_ALL_CALLS = 5
+# A scrape counts every live session: at a million rows in memory, each takes a while.
+SCRAPE_CALLS = 5
+# Target from the issue: the cost per request at a million rows within 1.2x of at 1,000.
+MAX_RATIO = 1.2
+# The memory store's hit() may cost more with every live counter; past this many seconds
+# of filling counters the harness stops and reports how many the store holds.
+COUNTER_FILL_BUDGET = 60.0
+BCRYPT_ROUNDS = 4
+SECRET = "flat-cost-benchmark-secret-" + "x" * 24
+PASSWORD = "Wq9!vLr2-Zp7#kT"
+# Filler sessions and counters outlive any run, so that no purge touches them.
+LIFETIME = 30 * 86400
+EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+TASKS_PATH = "/api/v1/tasks"
+SCRAPE = "GET /metrics"
+ENDPOINTS = (
+    "GET profile",
+    "GET sessions",
+    "GET tasks",
+    "POST tasks",
+    "POST login",
+    "POST refresh",
+    "POST logout",
+    "POST logout-all",
+)
+
+
+def flat_cost(options: Options) -> list[Outcome]:
+    """Time every endpoint at 1,000 and at `--flat-rows` rows, on memory and PostgreSQL."""
+    large = options.flat_rows
+    sizes = (SMALL_ROWS, large)
+    outcome = Outcome(
+        "flat-cost",
+        f"each endpoint in-process at {SMALL_ROWS:,} vs {large:,} rows each of users, "
+        f"sessions, tasks and throttle counters; best of {ROUNDS} medians of {CALLS} calls",
+    )
+    results: dict[str, dict[str, dict[int, float]]] = {}
+    log_path = options.output_dir / "logs" / "flat-cost.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("a") as log:
+        results["memory"] = asyncio.run(_memory(sizes, options, outcome, log))
+        with fresh_schema() as small_url, fresh_schema() as large_url:
+            if small_url is None or large_url is None:
+                outcome.notes.append(unreachable_note())
+            else:
+                urls = {SMALL_ROWS: small_url, large: large_url}
+                results["postgresql"] = asyncio.run(_postgres(urls, options, outcome, log))
+        logging.shutdown()
+    _report(outcome, results, sizes)
+    return [outcome]
+
+
+@dataclass
+class Site:
+    """One app over one filled store, and the user whose requests are timed."""
+
+    app: ASGIApp
+    store: Store
+    codec: TokenCodec
+    email: str
+    token: str
+    leaver_id: str
+
+    async def profile(self) -> dict[str, float]:
+        """Read the caller's profile."""
+        return {"GET profile": (await self._timed("GET", PROFILE_PATH, token=self.token))[0]}
+
+    async def sessions(self) -> dict[str, float]:
+        """List the caller's live sessions."""
+        seconds, _ = await self._timed("GET", "/api/v1/auth/sessions", token=self.token)
+        return {"GET sessions": seconds}
+
+    async def tasks(self) -> dict[str, float]:
+        """List the first page of the caller's tasks."""
+        seconds, _ = await self._timed("GET", f"{TASKS_PATH}?limit=20", token=self.token)
+        return {"GET tasks": seconds}
+
+    async def scrape(self) -> dict[str, float]:
+        """Scrape /metrics, which counts the live sessions of every user."""
+        return {SCRAPE: (await self._timed("GET", "/metrics"))[0]}
+
+    async def create_task(self) -> dict[str, float]:
+        """Create a task, then delete it untimed so the caller keeps USER_TASKS."""
+        seconds, body = await self._timed(
+            "POST", TASKS_PATH, {"title": "A timed task"}, self.token, expect=201
+        )
+        task_id = json.loads(body)["id"]
+        await self._timed("DELETE", f"{TASKS_PATH}/{task_id}", token=self.token, expect=204)
+        return {"POST tasks": seconds}
+
+    async def login_refresh_logout(self) -> dict[str, float]:
+        """Log in, spend the refresh token, and log out of the new session: three timings."""
+        credentials = {"email": self.email, "password": PASSWORD}
+        login, body = await self._timed("POST", "/api/v1/auth/login", credentials)
+        spent = {"refresh_token": json.loads(body)["refresh_token"]}
+        refresh, body = await self._timed("POST", "/api/v1/auth/refresh", spent)
+        token = json.loads(body)["access_token"]
+        logout, _ = await self._timed("POST", "/api/v1/auth/logout", token=token, expect=204)
+        return {"POST login": login, "POST refresh": refresh, "POST logout": logout}
+
+    async def logout_all(self) -> dict[str, float]:
+        """Give the second user USER_SESSIONS live sessions untimed, then end them all."""
+        token = await self._open_sessions(self.leaver_id, USER_SESSIONS)
+        seconds, _ = await self._timed("POST", "/api/v1/auth/logout-all", token=token, expect=204)
+        return {"POST logout-all": seconds}
+
+    async def _open_sessions(self, user_id: str, count: int) -> str:
+        # Straight into the store: logging in over HTTP would pay bcrypt ten times per call.
+        user = await self.store.get_user(user_id)
+        assert user is not None
+        now = int(time.time())
+        token = ""
+        for _ in range(count):
+            session_id = str(uuid.uuid4())
+            pair = self.codec.issue_pair(user_id, session_id, now + LIFETIME, now)
+            await self.store.add_session(
+                Session(
+                    id=session_id,
+                    user_id=user_id,
+                    created_at=now,
+                    expires_at=now + LIFETIME,
+                    refresh_hash=fingerprint(pair.refresh_token),
+                    credential_version=user.credential_version,
+                )
+            )
+            token = pair.access_token
+        return token
+
+    async def _timed(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        token: str | None = None,
+        expect: int = 200,
+    ) -> tuple[float, bytes]:
+        raw = b"" if body is None else json.dumps(body).encode()
+        started = time.perf_counter()
+        status, answer = await call(self.app, method, path, raw, token)
+        seconds = time.perf_counter() - started
+        if status != expect:
+            raise RuntimeError(f"{method} {path} answered {status}, not {expect}: {answer[:300]!r}")
+        return seconds, answer
+
+
+# Each operation with its calls per round; reads first, so that the rows the writes leave
+# behind (revoked sessions) do not pile up under them.
+OPERATIONS: tuple[tuple[Callable[[Site], Awaitable[dict[str, float]]], int], ...] = (
+    (Site.profile, CALLS),
+    (Site.sessions, CALLS),
+    (Site.tasks, CALLS),
+    (Site.scrape, SCRAPE_CALLS),
+    (Site.create_task, CALLS),
+    (Site.login_refresh_logout, CALLS),
+    (Site.logout_all, LOGOUT_ALL_CALLS),
+)
+
+
+def _settings(storage_url: str = "memory://") -> Settings:
+    return Settings(
+        jwt_secret_key=SECRET,
+        bcrypt_rounds=BCRYPT_ROUNDS,
+        # The per-address counter runs on every login, as deployed, but never refuses the
+        # harness's hundreds of logins from one address.
+        auth_rate_limit_per_minute=10**9,
+        log_level="INFO",
+        storage_url=storage_url,
+        metrics_enabled=True,
+    )
+
+
+async def _memory(
+    sizes: tuple[int, ...], options: Options, outcome: Outcome, log: IO[str]
+) -> dict[str, dict[int, float]]:
+    hasher = PasswordHasher(BCRYPT_ROUNDS)
+    shared_hash = hasher.hash_sync("a filler password")
+    hasher.close()
+    stores: dict[int, Store] = {}
+    for size in sizes:
+        store = MemoryStore()
+        started = time.perf_counter()
+        await _fill_records(store, size, shared_hash)
+        filled = time.perf_counter() - started
+        counters = await _fill_counters(store, size)
+        took = time.perf_counter() - started
+        options.progress(
+            f"memory: {size:,} users, sessions and tasks in {filled:.1f} s, "
+            f"{counters:,} counters by {took:.1f} s"
+        )
+        outcome.measures.append(Measure(f"memory: fill {size:,} rows of each", took, "s"))
+        if counters < size:
+            outcome.measures.append(Measure(f"memory: counters held at {size:,}", counters, ""))
+            outcome.notes.append(
+                f"memory: filling throttle counters through hit() stopped after "
+                f"{COUNTER_FILL_BUDGET:g} s at {counters:,} of {size:,}: each hit() cost more "
+                "the more live counters the store held"
+            )
+        stores[size] = store
+    return await _time_sites(
+        {size: (_settings(), store) for size, store in stores.items()}, options, log, "memory"
+    )
+
+
+async def _postgres(
+    urls: dict[int, str], options: Options, outcome: Outcome, log: IO[str]
+) -> dict[str, dict[int, float]]:
+    hasher = PasswordHasher(BCRYPT_ROUNDS)
+    shared_hash = hasher.hash_sync("a filler password")
+    hasher.close()
+    for size, url in urls.items():
+        started = time.perf_counter()
+        await _fill_postgres(url, size, shared_hash)
+        took = time.perf_counter() - started
+        options.progress(f"postgresql: {size:,} rows of each kind by bulk SQL in {took:.1f} s")
+        outcome.measures.append(Measure(f"postgresql: fill {size:,} rows of each", took, "s"))
+    return await _time_sites(
+        {size: (_settings(url), open_store(url)) for size, url in urls.items()},
+        options,
+        log,
+        "postgresql",
+    )
+
+
+async def _fill_records(store: Store, rows: int, password_hash: str) -> None:
+    now = int(time.time())
+    for number in range(rows):
+        user = User(
+            id=str(uuid.uuid4()),
+            email=f"fill{number:07d}@example.com",
+            password_hash=password_hash,
+            created_at=EPOCH + timedelta(seconds=number),
+        )
+        await store.add_user(user)
+        await store.add_session(
+            Session(
+                id=str(uuid.uuid4()),
+                user_id=user.id,
+                created_at=now,
+                expires_at=now + LIFETIME,
+                refresh_hash=os.urandom(32).hex(),
+            )
+        )
+        await store.add_task(
+            Task(
+                id=str(uuid.uuid4()),
+                user_id=user.id,
+                title=f"Filler task {number}",
+                description=None,
+                completed=number % 2 == 0,
+                created_at=user.created_at,
+                updated_at=user.created_at,
+            )
+        )
+
+
+async def _fill_counters(store: Store, rows: int) -> int:
+    """Add live counters under distinct keys shaped like the throttle's; return how many."""
+    now = int(time.time())
+    started = time.perf_counter()
+    for number in range(rows):
+        key = "fail:" + hashlib.sha256(b"filler %d" % number).hexdigest()
+        await store.hit(key, LIFETIME, now)
+        if number % 1000 == 999 and time.perf_counter() - started > COUNTER_FILL_BUDGET:
+            return number + 1
+    return rows
+
+
+_FILL_SQL = (
+    """
+    INSERT INTO users (id, email, password_hash, created_at)
+    SELECT md5('user' || g)::uuid::text, 'fill' || g || '@example.com', $2::text,
+           $3::timestamptz + g * interval '1 second'
+    FROM generate_series(1, $1::int) AS g
+    """,
+    """
+    INSERT INTO sessions (id, user_id, created_at, expires_at, refresh_hash)
+    SELECT md5('session' || g)::uuid::text, md5('user' || g)::uuid::text, $2::bigint, $3::bigint,
+           encode(sha256(('refresh' || g)::bytea), 'hex')
+    FROM generate_series(1, $1::int) AS g
+    """,
+    """
+    INSERT INTO tasks (id, user_id, title, description, completed, created_at, updated_at)
+    SELECT md5('task' || g)::uuid::text, md5('user' || g)::uuid::text, 'Filler task ' || g,
+           NULL, g % 2 = 0, $2::timestamptz + g * interval '1 second',
+           $2::timestamptz + g * interval '1 second'
+    FROM generate_series(1, $1::int) AS g
+    """,
+    """
+    INSERT INTO throttles (key, count, resets_at)
+    SELECT 'fail:' || encode(sha256(('filler ' || g)::bytea), 'hex'), 1, $2::bigint
+    FROM generate_series(1, $1::int) AS g
+    """,
+    """
+    INSERT INTO known_addresses (user_id, address_key, last_seen)
+    SELECT md5('user' || g)::uuid::text,
+           'addr:' || encode(sha256(('address ' || g)::bytea), 'hex'), $2::bigint
+    FROM generate_series(1, $1::int) AS g
+    """,
+)
+
+
+async def _fill_postgres(storage_url: str, rows: int, password_hash: str) -> None:
+    # Imported here: only PostgreSQL needs the driver and the URL parsing.
+    import asyncpg
+
+    from authapi.store.sql import async_url
+
+    _, schema = async_url(storage_url)
+    search_path = {"search_path": schema or ""}
+    try:
+        # As pg_restore does: no foreign-key triggers while loading rows that are consistent
+        # by construction, a third less time at a million rows. Superusers only.
+        connection = await asyncpg.connect(
+            POSTGRES_URL, server_settings={**search_path, "session_replication_role": "replica"}
+        )
+    except asyncpg.InsufficientPrivilegeError:
+        connection = await asyncpg.connect(POSTGRES_URL, server_settings=search_path)
+    now = int(time.time())
+    try:
+        users, sessions, tasks, throttles, addresses = _FILL_SQL
+        await connection.execute(users, rows, password_hash, EPOCH)
+        await connection.execute(sessions, rows, now, now + LIFETIME)
+        await connection.execute(tasks, rows, EPOCH)
+        await connection.execute(throttles, rows, now + LIFETIME)
+        await connection.execute(addresses, rows, now)
+        # Fresh statistics, so the planner sees the tables as they now are.
+        await connection.execute("ANALYZE users, sessions, tasks, throttles, known_addresses")
+    finally:
+        await connection.close()
+
+
+async def _time_sites(
+    backends: dict[int, tuple[Settings, Store]], options: Options, log: IO[str], name: str
+) -> dict[str, dict[int, float]]:
+    async with AsyncExitStack() as stack:
+        sites = {}
+        for size, (settings, store) in backends.items():
+            # The app's log handler takes stdout as it finds it when the app is built.
+            with contextlib.redirect_stdout(log):
+                app = create_app(settings, store=store)
+            await stack.enter_async_context(running(app))
+            sites[size] = await _prepare(app, store, settings)
+        options.progress(f"{name}: timing {len(ENDPOINTS) + 1} requests, {ROUNDS} rounds")
+        return await _measure(sites)
+
+
+async def _prepare(app: ASGIApp, store: Store, settings: Settings) -> Site:
+    """Register the timed user with its sessions and tasks, and a second one for logout-all."""
+    email = "flat-cost@example.com"
+    credentials = json.dumps({"email": email, "password": PASSWORD}).encode()
+    await _expect(app, "POST", "/api/v1/auth/register", credentials, None, 201)
+    token = ""
+    for _ in range(USER_SESSIONS):
+        body = await _expect(app, "POST", "/api/v1/auth/login", credentials, None, 200)
+        token = json.loads(body)["access_token"]
+    for number in range(USER_TASKS):
+        task = json.dumps({"title": f"Task {number}", "description": "Something to do"})
+        await _expect(app, "POST", TASKS_PATH, task.encode(), token, 201)
+    leaver = json.dumps({"email": "flat-cost-leaver@example.com", "password": PASSWORD})
+    body = await _expect(app, "POST", "/api/v1/auth/register", leaver.encode(), None, 201)
+    return Site(app, store, TokenCodec(settings), email, token, json.loads(body)["id"])
+
+
+async def _expect(
+    app: ASGIApp, method: str, path: str, body: bytes, token: str | None, status: int
+) -> bytes:
+    answered, answer = await call(app, method, path, body, token)
+    if answered != status:
+        raise RuntimeError(f"setup: {method} {path} answered {answered}: {answer[:300]!r}")
+    return answer
+
+
+async def _measure(sites: dict[int, Site]) -> dict[str, dict[int, float]]:
+    sizes = sorted(sites)
+    # One unmeasured pass: first calls build caches (routes, validators, token memory).
+    for site in sites.values():
+        for operation, _ in OPERATIONS:
+            await operation(site)
+    medians: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for _ in range(ROUNDS):
+        for operation, calls in OPERATIONS:
+            samples: dict[str, dict[int, list[float]]] = defaultdict(lambda: defaultdict(list))
+            for number in range(calls):
+                # The sizes take turns call by call (A B, B A, ...): drift hits both alike.
+                for size in sizes if number % 2 == 0 else sizes[::-1]:
+                    for name, seconds in (await operation(sites[size])).items():
+                        samples[name][size].append(seconds)
+            for name, by_size in samples.items():
+                for size, values in by_size.items():
+                    medians[name][size].append(statistics.median(values))
+    return {
+        name: {size: min(values) for size, values in by_size.items()}
+        for name, by_size in medians.items()
+    }
+
+
+def _report(
+    outcome: Outcome, results: dict[str, dict[str, dict[int, float]]], sizes: tuple[int, int]
+) -> None:
+    small, large = sizes
+    rows = []
+    for backend, timings in results.items():
+        ratios = {}
+        for endpoint in (*ENDPOINTS, SCRAPE):
+            at_small, at_large = timings[endpoint][small], timings[endpoint][large]
+            ratio = at_large / at_small
+            judged = endpoint != SCRAPE
+            rows.append(
+                [
+                    f"{backend}: {endpoint}",
+                    f"{1000 * at_small:,.3f}",
+                    f"{1000 * at_large:,.3f}",
+                    f"{ratio:,.2f}x",
+                    f"≤ {MAX_RATIO:g}x" if judged else "none (a scrape)",
+                ]
+            )
+            if judged:
+                ratios[endpoint] = ratio
+                outcome.targets.append(
+                    at_most(
+                        f"{backend} {endpoint}, {_short(large)} vs {_short(small)} rows",
+                        ratio,
+                        MAX_RATIO,
+                        "x",
+                    )
+                )
+        outcome.charts.append(
+            Chart(
+                f"flat-cost: {backend}",
+                f"cost at {_short(large)} / at {_short(small)} rows",
+                [Bar(endpoint.replace(" ", "\n", 1), ratio) for endpoint, ratio in ratios.items()],
+                line=MAX_RATIO,
+                line_label=f"target {MAX_RATIO:g}x",
+            )
+        )
+    outcome.tables.append(
+        Table(
+            "ms per request (best round's median)",
+            ["backend: request", f"at {small:,}", f"at {large:,}", "ratio", "target"],
+            rows,
+        )
+    )
+    outcome.extra = {"seconds": results}
+    outcome.notes += [
+        f"the timed user has {USER_SESSIONS} sessions and {USER_TASKS} tasks; bcrypt at cost "
+        f"{BCRYPT_ROUNDS}; login also counts its address (a limit no run reaches) and checks "
+        "the account's failures, as deployed",
+        "each store also holds what the timed writes leave behind: a revoked session per "
+        f"login and {USER_SESSIONS} per logout-all call (about "
+        f"{(ROUNDS + 1) * (CALLS + LOGOUT_ALL_CALLS * USER_SESSIONS):,} rows by the end)",
+        "GET /metrics is a scrape that counts every user's live sessions, not a user's "
+        "request: reported, not judged",
+        "the memory store's known login addresses have no Store method to fill them; "
+        "PostgreSQL's table holds one per filler user",
+    ]
+
+
+def _short(count: int) -> str:
+    if count >= 1_000_000 and count % 1_000_000 == 0:
+        return f"{count // 1_000_000}M"
+    return f"{count // 1000}k" if count >= 1000 else str(count)

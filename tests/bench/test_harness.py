@@ -1,0 +1,76 @@
+"""The benchmark harness's own parts: its HTTP client, its /proc readings, its report."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+from pathlib import Path
+
+import pytest
+
+from bench import flatcost, stormload
+from bench.cpu import tree_rss_bytes
+from bench.outcome import Options, Outcome, Table
+from bench.report import render
+
+
+async def test_the_client_reads_a_no_content_answer_and_keeps_its_connection() -> None:
+    # uvicorn answers 204 without Content-Length, as logout does.
+    answers = [b"HTTP/1.1 204 No Content\r\ndate: now\r\n\r\n", _ok(b'{"a":1}')]
+    connections = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        for answer in answers:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(answer)
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    connection = stormload.Connection(f"http://127.0.0.1:{port}")
+    try:
+        logout = await connection.send(connection.request("POST", "/logout"), 5)
+        profile = await connection.send(connection.request("GET", "/profile"), 5)
+    finally:
+        connection.close()
+        server.close()
+    assert logout == (204, b"")
+    assert profile == (200, b'{"a":1}')
+    assert connections == 1
+
+
+def test_resident_memory_of_this_process_is_read_from_proc() -> None:
+    status = Path("/proc/self/status").read_text()
+    kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
+    measured = tree_rss_bytes(os.getpid())
+    assert 0.5 * kib * 1024 < measured < 2 * kib * 1024
+
+
+def test_a_table_renders_with_its_title_and_aligned_columns() -> None:
+    outcome = Outcome(
+        "soak", "a title", tables=[Table("samples", ["t", "RSS MiB"], [["0 start", "71.6"]])]
+    )
+    lines = render(outcome).splitlines()
+    at = lines.index("samples:")
+    assert lines[at + 1 : at + 3] == ["t        RSS MiB", "0 start     71.6"]
+
+
+@pytest.mark.slow
+def test_flat_cost_times_every_endpoint_on_the_memory_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(flatcost, "ROUNDS", 1)
+    monkeypatch.setattr(flatcost, "OPERATIONS", [(op, 2) for op, _ in flatcost.OPERATIONS])
+    options = Options(load=None, rounds=1, output_dir=tmp_path, progress=lambda _: None)  # type: ignore[arg-type]
+    outcome = Outcome("flat-cost", "")
+    timings = asyncio.run(flatcost._memory((1000, 1500), options, outcome, io.StringIO()))
+    assert set(timings) == {*flatcost.ENDPOINTS, flatcost.SCRAPE}
+    assert all(seconds > 0 for by_size in timings.values() for seconds in by_size.values())
+
+
+def _ok(body: bytes) -> bytes:
+    return b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(body) + body
