@@ -64,3 +64,15 @@ def test_logout_with_a_refresh_token_as_bearer_is_refused(api: Api) -> None:
     account = api.account()
     assert api.logout(account.refresh_token).status_code == 401
     assert api.profile(account.access_token).status_code == 200
+
+
+def test_logout_with_a_json_null_body_is_a_400_and_ends_nothing(api: Api) -> None:
+    account = api.account()
+    response = api.client.post(
+        "/api/v1/auth/logout",
+        headers={**account.headers, "Content-Type": "application/json"},
+        content=b"null",
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert api.profile(account.access_token).status_code == 200
