@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 NODE_STAMP := node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -12,8 +13,13 @@ PORT ?= 8000
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[test,load]"
 	@touch $(STAMP)
+
+# The benchmark's extras (FastAPI, matplotlib, py-spy) only for make bench.
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,load,bench]"
+	@touch $(BENCH_STAMP)
 
 run: $(STAMP)
 	$(BIN)/auth-api --host $(HOST) --port $(PORT)
@@ -61,7 +67,7 @@ load: $(STAMP)
 	$(BIN)/locust --config loadtests/locust.conf --host http://$(HOST):$(PORT)
 
 # The project against bare Starlette and FastAPI; results in build/bench/. Extra flags: BENCH_ARGS=...
-bench: $(STAMP)
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:

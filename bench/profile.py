@@ -26,7 +26,7 @@ def start_recording(pid: int, seconds: float, output: Path, cores: Cores) -> sub
     """Start py-spy sampling `pid`, by function, into collapsed stacks at `output`."""
     executable = py_spy_path()
     if executable is None:
-        raise RuntimeError("py-spy is not installed: pip install -e '.[dev]'")
+        raise RuntimeError("py-spy is not installed: pip install -e '.[bench]' (make bench does)")
     output.parent.mkdir(parents=True, exist_ok=True)
     command = [
         executable,
