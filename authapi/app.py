@@ -22,7 +22,7 @@ from starlette.middleware.cors import CORSMiddleware
 from authapi.app_tuning import SECURITY_MAP, TUNED_MIDDLEWARES, DecorateOnceAsyncApp
 from authapi.errors import StoreUnavailable
 from authapi.guard import RequestGuardMiddleware
-from authapi.logs import configure_logging, events
+from authapi.logs import add_event_listener, configure_logging, remove_event_listener
 from authapi.metrics import EventCounter, Metrics
 from authapi.middleware import RequestContextMiddleware
 from authapi.passwords import PasswordHasher
@@ -66,7 +66,7 @@ def create_app(
     async def lifespan(_app: object) -> AsyncIterator[None]:
         counter = None if metrics is None else EventCounter(metrics)
         if counter is not None:
-            events.addHandler(counter)
+            add_event_listener(counter)
         await service.hasher.warm_up()
         opening = None
         try:
@@ -79,7 +79,7 @@ def create_app(
         if opening is not None:
             opening.cancel()
         if counter is not None:
-            events.removeHandler(counter)
+            remove_event_listener(counter)
         await service.store.close()
         service.hasher.close()
 

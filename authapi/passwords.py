@@ -8,6 +8,7 @@ import functools
 import gzip
 import hashlib
 import os
+import re
 import secrets
 import time
 import unicodedata
@@ -22,6 +23,9 @@ from authapi.errors import InvalidInput, Overloaded
 from authapi.settings import MAX_PASSWORD_LENGTH
 
 T = TypeVar("T")
+# bcrypt's cost range, and the one form of hash its checkpw works through rather than refuses.
+MIN_COST, MAX_COST = 4, 31
+_BCRYPT_HASH = re.compile(r"\$2[aby]\$(\d\d)\$[./A-Za-z0-9]{53}")
 # 30,000 most common passwords from zxcvbn's frequency lists (MIT); see README.
 COMMON_PASSWORDS = Path(__file__).parent / "data" / "common-passwords.txt.gz"
 
@@ -64,6 +68,19 @@ def _bcrypt_input(password: str) -> bytes:
     return base64.b64encode(hashlib.sha256(password.encode("utf-8")).digest())
 
 
+def hash_cost(password_hash: str) -> int | None:
+    """Return the cost a bcrypt hash was made at, or None when it is no bcrypt hash."""
+    parts = password_hash.split("$")
+    return int(parts[2]) if len(parts) >= 4 and parts[2].isdigit() else None
+
+
+def _checkable_cost(password_hash: str) -> int | None:
+    # The cost bcrypt will spend checking this hash; None when it would refuse the hash at once.
+    found = _BCRYPT_HASH.fullmatch(password_hash)
+    cost = None if found is None else int(found[1])
+    return cost if cost is not None and MIN_COST <= cost <= MAX_COST else None
+
+
 class PasswordHasher:
     """Hash and verify passwords with bcrypt in a bounded pool of threads.
 
@@ -86,12 +103,12 @@ class PasswordHasher:
         self._pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="bcrypt")
         self._slots: asyncio.Semaphore | None = None
         self._slots_loop: asyncio.AbstractEventLoop | None = None
-        self._dummy_hash: bytes | None = None
+        # Hashes of random passwords, by cost, for the checks that only spend time.
+        self._dummies: dict[int, str] = {}
 
     def needs_rehash(self, password_hash: str) -> bool:
         """Tell whether a hash was made at another cost than the configured one."""
-        parts = password_hash.split("$")
-        return len(parts) < 4 or not parts[2].isdigit() or int(parts[2]) != self.rounds
+        return hash_cost(password_hash) != self.rounds
 
     def hash_sync(self, password: str) -> str:
         """Hash a normalized password (blocking)."""
@@ -109,34 +126,47 @@ class PasswordHasher:
         return await self._run(self.hash_sync, normalize_password(password))
 
     async def verify(self, password: str, password_hash: str | None) -> bool:
-        """Check a password; with no hash, spend the same time and answer False."""
+        """Check a password with the work of a check at the configured cost, hash or no hash."""
         normalized = normalize_password(password)
-        if password_hash is None:
-            # An unknown email costs as much as a wrong password, so timing reveals nothing.
-            await self._run(self._verify_dummy_sync, normalized)
-            return False
-        return await self._run(self.verify_sync, normalized, password_hash)
+        return await self._run(self._verify_evenly_sync, normalized, password_hash)
+
+    def _verify_evenly_sync(self, password: str, password_hash: str | None) -> bool:
+        # Timing must not tell an unknown email (a dummy check at the configured cost r) from
+        # an account whose hash is older than a raise of BCRYPT_ROUNDS (cost c < r, faster by
+        # 2**(r-c)). A check at cost c is 2**c rounds of bcrypt's key schedule, and
+        # 2**c + (2**c + 2**(c+1) + ... + 2**(r-1)) = 2**r: dummy checks at costs c .. r-1
+        # top the real check up to the work of one at cost r. A hash that bcrypt would refuse
+        # without any work gets the full dummy check instead.
+        cost = None if password_hash is None else _checkable_cost(password_hash)
+        matched = False
+        if password_hash is not None and cost is not None:
+            matched = self.verify_sync(password, password_hash)
+        top_up = range(self.rounds, self.rounds + 1) if cost is None else range(cost, self.rounds)
+        for dummy_cost in top_up:
+            self.verify_sync(password, self._dummy(dummy_cost))
+        return matched
 
     def close(self) -> None:
         """Stop the worker threads."""
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def warm_up(self) -> None:
-        """Make the dummy hash and load the blocklist now, not during the first requests."""
-        await asyncio.get_running_loop().run_in_executor(self._pool, self._dummy)
+        """Make the dummy hashes and load the blocklist now, not during the first requests."""
+        # One per cost up to the configured one: together less work than two hashes at it.
+        for cost in range(MIN_COST, self.rounds + 1):
+            await asyncio.get_running_loop().run_in_executor(self._pool, self._dummy, cost)
         common_passwords()
 
-    def _verify_dummy_sync(self, password: str) -> bool:
-        self.verify_sync(password, self._dummy())
-        return False
-
-    def _dummy(self) -> str:
+    def _dummy(self, cost: int) -> str:
         # Runs in a bcrypt thread; two threads racing here both make a valid dummy.
-        if self._dummy_hash is None:
-            self._dummy_hash = self.hash_sync(secrets.token_urlsafe(16)).encode("ascii")
-        return self._dummy_hash.decode("ascii")
+        dummy = self._dummies.get(cost)
+        if dummy is None:
+            salt = bcrypt.gensalt(cost)
+            dummy = bcrypt.hashpw(_bcrypt_input(secrets.token_urlsafe(16)), salt).decode("ascii")
+            self._dummies[cost] = dummy
+        return dummy
 
-    async def _run(self, fn: Callable[..., T], *args: str) -> T:
+    async def _run(self, fn: Callable[..., T], *args: str | None) -> T:
         loop = asyncio.get_running_loop()
         slots = self._slots_for(loop)
         started = time.perf_counter()

@@ -129,7 +129,7 @@ class AuthService:
         log_event("login", user_id=user.id, session_id=session_id)
         return pair
 
-    async def refresh(self, refresh_token: str) -> TokenPair:
+    async def refresh(self, refresh_token: str, client: Client = NO_CLIENT) -> TokenPair:
         """Spend a refresh token for a new pair; a spent one presented again revokes the session."""
         claims = self._decode(refresh_token, "refresh")
         now = self.now()
@@ -139,7 +139,14 @@ class AuthService:
         if await self.store.rotate_refresh(
             session.id, presented, fingerprint(pair.refresh_token), now
         ):
-            log_event("refresh", user_id=claims.sub, session_id=session.id)
+            # The client is logged so that a later replay can be laid against who rotated.
+            log_event(
+                "refresh",
+                user_id=claims.sub,
+                session_id=session.id,
+                address=client.address,
+                user_agent=client.user_agent,
+            )
             return pair
         # The signature is ours and the session matches, so this token was issued and spent.
         session = await self._live_session(claims, now)
@@ -151,6 +158,18 @@ class AuthService:
             and session.rotated_at is not None
             and now - session.rotated_at <= grace
         ):
+            # Two tabs racing, or a thief who refreshed first: the session lives either way,
+            # so the replay is an event of its own. The session row keeps the client of the
+            # login, not of the last rotation; the `refresh` event before this one names that.
+            log_event(
+                "refresh_replayed",
+                user_id=claims.sub,
+                session_id=session.id,
+                login_address=session.client_ip,
+                login_user_agent=session.user_agent,
+                replayer_address=client.address,
+                replayer_user_agent=client.user_agent,
+            )
             self._refuse(claims, "spent_within_grace")
         await self.store.revoke_session(session.id, now)
         log_event("reuse_detected", user_id=claims.sub, session_id=session.id)

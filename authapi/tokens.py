@@ -6,6 +6,7 @@ import base64
 import binascii
 import hashlib
 import json
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -20,6 +21,14 @@ from authapi.keys import KeyRing, VerificationKey, load_keyring
 from authapi.settings import Settings
 
 TokenType = Literal["access", "refresh"]
+# Explicit typing (RFC 8725 §3.11): the JOSE header says what a token is, so a verifier that
+# checks it can never take one kind for the other. Access tokens follow RFC 9068.
+TOKEN_TYP: dict[TokenType, str] = {"access": "at+jwt", "refresh": "rt+jwt"}
+# A refresh token is meant for this service's refresh endpoint only; under its own audience
+# it fails the standard check (`aud` == JWT_AUDIENCE) of every service that takes access tokens.
+REFRESH_AUDIENCE_SUFFIX = "/refresh"
+# RFC 7519 NumericDate: a JSON number. PyJWT would also take a string of digits.
+TIME_CLAIMS = ("exp", "iat", "nbf")
 # A real token is a few hundred bytes; anything far larger is refused before decoding.
 MAX_TOKEN_LENGTH = 4096
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti", "type", "sid", "iss", "aud"]
@@ -72,7 +81,10 @@ class TokenCodec:
         # Prepared once: PyJWT would otherwise re-parse the key on every decode.
         self._prepared = {kid: _prepared(key) for kid, key in self.keyring.verifiers.items()}
         self._issuer = settings.jwt_issuer
-        self._audience = settings.jwt_audience
+        self._audiences: dict[TokenType, str] = {
+            "access": settings.jwt_audience,
+            "refresh": refresh_audience(settings.jwt_audience),
+        }
         self._leeway = settings.jwt_leeway_seconds
         self._access_ttl = settings.access_ttl_seconds
 
@@ -94,7 +106,7 @@ class TokenCodec:
         """Sign one token; tests use it to mint tokens at a chosen time."""
         payload = {
             "iss": self._issuer,
-            "aud": self._audience,
+            "aud": self._audiences[token_type],
             "sub": user_id,
             "sid": session_id,
             "jti": uuid.uuid4().hex,
@@ -107,14 +119,15 @@ class TokenCodec:
             payload,
             ring.signing_key,
             algorithm=ring.signing_algorithm,
-            headers={"kid": ring.signing_kid},
+            headers={"kid": ring.signing_kid, "typ": TOKEN_TYP[token_type]},
         )
 
     def decode(self, token: str, expected_type: TokenType) -> Claims:
         """Verify a token of the expected type, or raise `InvalidToken` with a reason category."""
         remembered = self._verified.get(token)
         if remembered is not None:
-            # Same bytes, so same signature, issuer, audience and claims: only time moved on.
+            # Same bytes, so same signature, header, issuer, audience and claims: only time
+            # moved on. A token is remembered only once its typ, aud and type all agreed.
             claims, not_before = remembered
             now = self._clock()
             if claims.exp <= now - self._leeway:
@@ -132,14 +145,15 @@ class TokenCodec:
     def _verify(self, token: str, expected_type: TokenType) -> tuple[Claims, float]:
         if len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken("malformed")
-        kid, key = self._verification_key(token)
+        header = _unverified_header(token)
+        kid, key = self._verification_key(header)
         try:
-            payload: dict[str, Any] = jwt.decode(
+            decoded: dict[str, Any] = jwt.decode_complete(
                 token,
                 self._prepared[kid],
                 # Pinned per key: a token can never choose its own algorithm.
                 algorithms=[key.algorithm],
-                audience=self._audience,
+                audience=self._audiences[expected_type],
                 issuer=self._issuer,
                 leeway=self._leeway,
                 options={"require": REQUIRED_CLAIMS, "strict_aud": True},
@@ -150,23 +164,32 @@ class TokenCodec:
             raise InvalidToken("bad_signature") from None
         except jwt.ImmatureSignatureError:
             raise InvalidToken("not_yet_valid") from None
+        except jwt.InvalidAudienceError:
+            # Only the log's reason reads the unverified header: the token is refused anyway.
+            raise InvalidToken(_mismatch(header.get("typ"), expected_type)) from None
         except (
             jwt.MissingRequiredClaimError,
-            jwt.InvalidAudienceError,
             jwt.InvalidIssuerError,
             jwt.InvalidIssuedAtError,
             InvalidSubjectError,
             InvalidJTIError,
         ):
             raise InvalidToken("invalid_claims") from None
-        except (jwt.PyJWTError, ValueError, TypeError):
+        except (jwt.PyJWTError, ValueError, TypeError, ArithmeticError):
             raise InvalidToken("malformed") from None
+        # The header is covered by the signature, so its typ is now as trustworthy as the claims.
+        typ = decoded["header"].get("typ")
+        if typ != TOKEN_TYP[expected_type]:
+            raise InvalidToken(_mismatch(typ, expected_type))
+        payload: dict[str, Any] = decoded["payload"]
+        if not all(_is_numeric_date(payload[name]) for name in TIME_CLAIMS if name in payload):
+            raise InvalidToken("invalid_claims")
         claims = _claims(payload, expected_type)
         # PyJWT refuses an iat or nbf in the future; a remembered token is held to the later.
         return claims, max(payload["iat"], payload.get("nbf", payload["iat"]))
 
-    def _verification_key(self, token: str) -> tuple[str, VerificationKey]:
-        kid = _unverified_kid(token)
+    def _verification_key(self, header: dict[str, Any]) -> tuple[str, VerificationKey]:
+        kid = header.get("kid")
         # The kid is only ever a dictionary key: never a path, a URL or a query.
         key = self.keyring.verifiers.get(kid) if isinstance(kid, str) else None
         if key is None:
@@ -202,8 +225,13 @@ def _prepared(key: VerificationKey) -> jwt.PyJWK:
     return jwt.PyJWK({"kty": "oct", "k": secret}, algorithm=key.algorithm)
 
 
-def _unverified_kid(token: str) -> object:
-    # Read only the kid, to pick a key; PyJWT then verifies the whole token, header included.
+def refresh_audience(audience: str) -> str:
+    """Return the `aud` of refresh tokens: never the access tokens' audience itself."""
+    return audience + REFRESH_AUDIENCE_SUFFIX
+
+
+def _unverified_header(token: str) -> dict[str, Any]:
+    # Read to pick a key by its kid; PyJWT then verifies the whole token, header included.
     # Parsing the header here once is cheaper than asking PyJWT to parse the token twice.
     segment = token.partition(".")[0]
     try:
@@ -212,7 +240,20 @@ def _unverified_kid(token: str) -> object:
         raise InvalidToken("malformed") from None
     if not isinstance(header, dict):
         raise InvalidToken("malformed")
-    return header.get("kid")
+    return header
+
+
+def _mismatch(typ: object, expected_type: TokenType) -> str:
+    # A token of ours of the other kind is a client's mix-up worth naming in the log.
+    other: TokenType = "refresh" if expected_type == "access" else "access"
+    return "wrong_type" if typ == TOKEN_TYP[other] else "invalid_claims"
+
+
+def _is_numeric_date(value: object) -> bool:
+    # bool is an int in Python but not a number in JSON; NaN and infinities are no dates.
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
 
 
 def _claims(payload: dict[str, Any], expected_type: TokenType) -> Claims:

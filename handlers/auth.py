@@ -24,7 +24,7 @@ async def login(body: dict[str, Any]) -> Response:
 
 async def refresh(body: dict[str, Any]) -> Response:
     """Rotate a refresh token."""
-    pair = await auth_service().refresh(body["refresh_token"])
+    pair = await auth_service().refresh(body["refresh_token"], client())
     return json_reply(_tokens(pair), headers=NO_STORE)
 
 

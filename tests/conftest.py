@@ -18,6 +18,7 @@ from starlette.testclient import TestClient
 from authapi.app import create_app
 from authapi.keys import hmac_kid
 from authapi.settings import Settings
+from authapi.tokens import TOKEN_TYP
 from tests.backends import BACKENDS, storage_url
 
 SECRET = "test-secret-key-that-is-at-least-32-bytes-long"
@@ -27,8 +28,13 @@ PASSWORD = "correct horse battery staple"
 def forge(
     claims: dict[str, Any], key: str = SECRET, algorithm: str = "HS256", **header: Any
 ) -> str:
-    """Sign arbitrary claims the way the server would (its kid included, unless overridden)."""
-    return jwt.encode(claims, key, algorithm=algorithm, headers={"kid": hmac_kid(SECRET), **header})
+    """Sign arbitrary claims the way the server would (its kid and typ, unless overridden).
+
+    The typ follows the `type` claim, as on the server's own tokens; `typ=None` leaves it out.
+    """
+    typ = TOKEN_TYP.get(claims.get("type"), "JWT")
+    headers = {"kid": hmac_kid(SECRET), "typ": typ, **header}
+    return jwt.encode(claims, key, algorithm=algorithm, headers=headers)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -60,6 +60,16 @@ def test_jwks_publishes_the_public_key_and_verifies_tokens(algorithm: str) -> No
     key = jwt.PyJWKSet.from_dict(jwks)[jwt.get_unverified_header(token)["kid"]]
     claims = jwt.decode(token, key, algorithms=[algorithm], audience="auth-api")
     assert claims["type"] == "access"
+    assert jwt.get_unverified_header(token)["typ"] == "at+jwt"
+
+
+@pytest.mark.parametrize("algorithm", ["EdDSA", "ES256", "RS256"])
+def test_refresh_token_fails_the_jwks_verification_of_an_access_token(algorithm: str) -> None:
+    codec = codec_for(algorithm, generate_private_key_pem(algorithm))
+    token = codec.issue_pair("u", "s", NOW + 3600, NOW).refresh_token
+    key = jwt.PyJWKSet.from_dict(codec.keyring.jwks())[jwt.get_unverified_header(token)["kid"]]
+    with pytest.raises(jwt.InvalidAudienceError):
+        jwt.decode(token, key, algorithms=[algorithm], audience="auth-api", issuer="auth-api")
 
 
 def test_jwks_is_empty_for_shared_secrets() -> None:
@@ -114,7 +124,7 @@ def test_unknown_or_hostile_kid_is_refused(kid: object) -> None:
     codec = TokenCodec(Settings(jwt_secret_key=SECRET))
     claims: dict[str, object] = {"iss": "auth-api", "aud": "auth-api", "sub": "u", "sid": "s"}
     claims |= {"jti": "j", "type": "access", "iat": NOW, "exp": NOW + 3600}
-    token = hand_signed({"alg": "HS256", "typ": "JWT", "kid": kid}, claims)
+    token = hand_signed({"alg": "HS256", "typ": "at+jwt", "kid": kid}, claims)
     with pytest.raises(InvalidToken) as refused:
         codec.decode(token, "access")
     # PyJWT itself rejects a kid that is not a string; either way nothing is looked up.

@@ -9,7 +9,14 @@ import time
 
 import pytest
 
-from authapi.logs import JsonFormatter, JsonLinesHandler
+from authapi.logs import (
+    JsonFormatter,
+    JsonLinesHandler,
+    add_event_listener,
+    events,
+    log_event,
+    remove_event_listener,
+)
 
 
 class CountingStream(io.StringIO):
@@ -81,3 +88,18 @@ def test_info_lines_are_flushed_within_the_interval_when_the_server_goes_quiet(
         assert "quiet spell" in stream.flushed
     finally:
         logging.getLogger().removeHandler(logger.handlers[0])
+
+
+def test_event_listeners_hear_every_event_whatever_the_log_level() -> None:
+    heard: list[str] = []
+    level = events.level
+    events.setLevel(logging.CRITICAL)
+    add_event_listener(heard.append)
+    try:
+        log_event("login", user_id="u")
+        log_event("refresh_replayed", user_id="u")
+    finally:
+        remove_event_listener(heard.append)
+        events.setLevel(level)
+    log_event("logout", user_id="u")  # no longer listening
+    assert heard == ["login", "refresh_replayed"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import bcrypt
 import pytest
 
 from authapi.errors import InvalidInput
@@ -105,6 +106,95 @@ def test_unknown_account_still_runs_a_bcrypt_check(hasher: PasswordHasher) -> No
         del hasher.verify_sync
     assert len(calls) == 1
     assert calls[0].startswith("$2b$04$")
+
+
+@pytest.fixture
+def bcrypt_costs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The cost of every bcrypt check made, in the order made: the work a login spends."""
+    costs: list[int] = []
+    checkpw = bcrypt.checkpw
+
+    def spy(password: bytes, hashed_password: bytes) -> bool:
+        matched = checkpw(password, hashed_password)  # a malformed hash raises, with no work
+        costs.append(int(hashed_password.split(b"$")[2]))
+        return matched
+
+    monkeypatch.setattr(bcrypt, "checkpw", spy)
+    return costs
+
+
+def work(costs: list[int]) -> int:
+    """Units of bcrypt work: a check at cost c runs 2**c rounds of its key schedule."""
+    return sum(2**cost for cost in costs)
+
+
+ROUNDS = 7
+
+
+@pytest.mark.parametrize("stored_cost", [4, 5, 6, 7])
+def test_an_account_at_any_cost_up_to_the_configured_one_costs_what_an_unknown_email_does(
+    bcrypt_costs: list[int], stored_cost: int
+) -> None:
+    hasher = PasswordHasher(rounds=ROUNDS, max_workers=1)
+    stored = PasswordHasher(rounds=stored_cost).hash_sync("the account's password")
+
+    async def scenario() -> tuple[list[int], list[int]]:
+        await hasher.warm_up()
+        bcrypt_costs.clear()
+        await hasher.verify("a wrong guess", None)
+        unknown = bcrypt_costs[:]
+        bcrypt_costs.clear()
+        assert not await hasher.verify("a wrong guess", stored)
+        return unknown, bcrypt_costs[:]
+
+    unknown, account = asyncio.run(scenario())
+    assert unknown == [ROUNDS]
+    # A dormant account's hash predates a raise of BCRYPT_ROUNDS: its check is topped up
+    # with dummy checks at costs stored_cost .. ROUNDS-1, whose work adds up exactly.
+    assert account[0] == stored_cost
+    assert work(account) == work(unknown) == 2**ROUNDS
+    assert max(account) <= ROUNDS
+
+
+def test_an_old_cost_account_still_accepts_its_password(bcrypt_costs: list[int]) -> None:
+    hasher = PasswordHasher(rounds=6, max_workers=1)
+    stored = PasswordHasher(rounds=4).hash_sync("the account's password")
+    assert asyncio.run(hasher.verify("the account's password", stored)) is True
+    assert work(bcrypt_costs) == 2**6
+
+
+@pytest.mark.parametrize(
+    "stored", ["not-a-bcrypt-hash", "$2b$05$short", "$2b$03$" + "a" * 53, "", "$2b$99$x"]
+)
+def test_a_malformed_stored_hash_costs_a_full_check_and_never_matches(
+    bcrypt_costs: list[int], stored: str
+) -> None:
+    hasher = PasswordHasher(rounds=6, max_workers=1)
+    assert asyncio.run(hasher.verify("whatever", stored)) is False
+    assert work(bcrypt_costs) == 2**6
+
+
+def test_dummy_hashes_are_made_at_warm_up_not_during_a_login(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hasher = PasswordHasher(rounds=6, max_workers=1)
+    stored = PasswordHasher(rounds=4).hash_sync("the account's password")
+    salts: list[int] = []
+    gensalt = bcrypt.gensalt
+
+    def counting(rounds: int = 12, prefix: bytes = b"2b") -> bytes:
+        salts.append(rounds)
+        return gensalt(rounds, prefix)
+
+    async def scenario() -> None:
+        await hasher.warm_up()
+        monkeypatch.setattr(bcrypt, "gensalt", counting)
+        await hasher.verify("a wrong guess", None)
+        await hasher.verify("a wrong guess", stored)
+
+    asyncio.run(scenario())
+    # Making a dummy hash mid-login would make the first login at each cost the slower one.
+    assert salts == []
 
 
 def test_hash_that_cannot_start_in_time_is_shed() -> None:

@@ -16,6 +16,7 @@ from authapi.tokens import MAX_TOKEN_LENGTH, TokenCodec, fingerprint
 from tests.conftest import SECRET, forge
 
 USER, SESSION = "3f1c2b8e-0000-4000-8000-000000000001", "session-1"
+REFRESH_AUDIENCE = "auth-api/refresh"
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def claims_for(codec: TokenCodec, token_type: str = "access", **overrides: objec
     now = int(time.time())
     payload = {
         "iss": "auth-api",
-        "aud": "auth-api",
+        "aud": REFRESH_AUDIENCE if token_type == "refresh" else "auth-api",
         "sub": USER,
         "sid": SESSION,
         "jti": "j1",
@@ -57,6 +58,110 @@ def test_issued_pair_carries_every_required_claim(codec: TokenCodec) -> None:
     assert access["sub"] == USER
     assert access["type"] == "access"
     assert codec.decode(pair.refresh_token, "refresh").sid == SESSION
+
+
+def test_access_token_is_typed_at_jwt_and_refresh_token_has_its_own_type_and_audience(
+    codec: TokenCodec,
+) -> None:
+    now = int(time.time())
+    pair = codec.issue_pair(USER, SESSION, now + 3600, now)
+    assert jwt.get_unverified_header(pair.access_token)["typ"] == "at+jwt"
+    assert jwt.get_unverified_header(pair.refresh_token)["typ"] == "rt+jwt"
+    refresh = jwt.decode(pair.refresh_token, options={"verify_signature": False})
+    assert refresh["aud"] == REFRESH_AUDIENCE
+
+
+def resource_server_check(token: str) -> dict:
+    """Verify an access token the way README tells another service to, typ included."""
+    decoded = jwt.decode_complete(
+        token, SECRET, algorithms=["HS256"], audience="auth-api", issuer="auth-api"
+    )
+    if decoded["header"].get("typ") != "at+jwt":
+        raise jwt.InvalidTokenError("not an access token")
+    return decoded["payload"]
+
+
+def test_refresh_token_fails_a_resource_servers_standard_access_token_check(
+    codec: TokenCodec,
+) -> None:
+    now = int(time.time())
+    pair = codec.issue_pair(USER, SESSION, now + 3600, now)
+    assert resource_server_check(pair.access_token)["sub"] == USER  # the control
+    # Signature, iss, aud and exp, checked the standard way: the audience alone refuses it.
+    with pytest.raises(jwt.InvalidAudienceError):
+        jwt.decode(
+            pair.refresh_token, SECRET, algorithms=["HS256"], audience="auth-api", issuer="auth-api"
+        )
+    with pytest.raises(jwt.InvalidTokenError):
+        resource_server_check(pair.refresh_token)
+    # A verifier that checks the typ but forgets the audience refuses it too.
+    unchecked_audience = jwt.decode_complete(
+        pair.refresh_token, SECRET, algorithms=["HS256"], options={"verify_aud": False}
+    )
+    assert unchecked_audience["header"]["typ"] != "at+jwt"
+
+
+@pytest.mark.parametrize("typ", [None, "JWT", "jwt", "rt+jwt", "application/jwt"])
+def test_access_token_without_the_access_typ_is_refused(codec: TokenCodec, typ: str | None) -> None:
+    token = forge(claims_for(codec), typ=typ)
+    assert reason_for(codec, token) in ("invalid_claims", "wrong_type")
+
+
+@pytest.mark.parametrize("typ", [None, "JWT", "at+jwt"])
+def test_refresh_token_without_the_refresh_typ_is_refused(
+    codec: TokenCodec, typ: str | None
+) -> None:
+    token = forge(claims_for(codec, "refresh"), typ=typ)
+    assert reason_for(codec, token, "refresh") in ("invalid_claims", "wrong_type")
+
+
+@pytest.mark.parametrize(
+    ("token_type", "audience"),
+    [
+        ("refresh", "auth-api"),
+        ("refresh", ["auth-api/refresh"]),
+        ("refresh", ["auth-api", "auth-api/refresh"]),
+        ("access", "auth-api/refresh"),
+    ],
+)
+def test_token_under_the_other_kinds_audience_is_refused(
+    codec: TokenCodec, token_type: str, audience: object
+) -> None:
+    token = sign(claims_for(codec, token_type, aud=audience))
+    assert reason_for(codec, token, token_type) in ("invalid_claims", "wrong_type")
+
+
+def test_remembered_access_token_is_still_refused_as_a_refresh_token(codec: TokenCodec) -> None:
+    now = int(time.time())
+    pair = codec.issue_pair(USER, SESSION, now + 3600, now)
+    codec.decode(pair.access_token, "access")
+    codec.decode(pair.refresh_token, "refresh")
+    assert reason_for(codec, pair.access_token, "refresh") == "wrong_type"
+    assert reason_for(codec, pair.refresh_token, "access") == "wrong_type"
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+@pytest.mark.parametrize(
+    "value",
+    ["9999999999", "now", True, False, None, [1], {"n": 1}, float("nan"), float("inf")],
+    ids=repr,
+)
+def test_time_claim_that_is_not_a_json_number_is_refused(
+    codec: TokenCodec, claim: str, value: object
+) -> None:
+    now = int(time.time())
+    numeric = {"exp": now + 60, "iat": now, "nbf": now}
+    payload = {**claims_for(codec), **numeric, claim: value}
+    if value == "now":
+        payload[claim] = str(numeric[claim])  # digits PyJWT alone would take for a number
+    reason_for(codec, sign(payload))
+
+
+@pytest.mark.parametrize("value", [1.5, 10**30])
+def test_time_claims_may_be_any_finite_json_number(codec: TokenCodec, value: float) -> None:
+    now = int(time.time())
+    token = sign(claims_for(codec, exp=now + 60 + value, iat=now - 1.5, nbf=now - 0.5))
+    assert codec.decode(token, "access").sub == USER
 
 
 def test_access_token_lives_for_the_configured_minutes(codec: TokenCodec) -> None:

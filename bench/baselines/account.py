@@ -16,6 +16,7 @@ import jwt
 PROFILE_MESSAGE = "This is protected data"
 # The claims the project requires too; `exp` is verified, with no leeway.
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "iss", "aud"]
+ACCESS_TOKEN_TYP = "at+jwt"
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class Account:
     def profile(self, token: str) -> dict[str, str] | None:
         """Return the profile of the token's user, or None when the token is refused."""
         try:
-            claims: dict[str, Any] = jwt.decode(
+            decoded: dict[str, Any] = jwt.decode_complete(
                 token,
                 self.secret,
                 algorithms=["HS256"],
@@ -51,6 +52,10 @@ class Account:
             )
         except jwt.PyJWTError:
             return None
+        # The project checks the token's type too (RFC 9068): only access tokens are taken.
+        if decoded["header"].get("typ") != ACCESS_TOKEN_TYP:
+            return None
+        claims: dict[str, Any] = decoded["payload"]
         user = self.users.get(claims["sub"])
         if user is None:
             return None

@@ -51,3 +51,15 @@ def test_metrics_can_be_switched_off() -> None:
     settings = Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, metrics_enabled=False)
     with TestClient(create_app(settings)) as client:
         assert client.get("/metrics").status_code == 404
+
+
+@pytest.mark.parametrize("log_level", ["WARNING", "ERROR", "CRITICAL"])
+def test_auth_events_are_counted_whatever_the_log_level(log_level: str) -> None:
+    settings = Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, log_level=log_level)
+    with TestClient(create_app(settings)) as client:
+        api = Api(client)
+        api.account()
+        api.login("ada@example.com", "wrong password!")
+        text = client.get("/metrics").text
+    for event in ("register", "login", "login_failed"):
+        assert f'authapi_auth_events_total{{event="{event}"}} 1.0' in text

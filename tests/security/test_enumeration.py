@@ -6,11 +6,13 @@ import statistics
 import time
 from collections.abc import Iterator
 
+import bcrypt
 import pytest
 from starlette.testclient import TestClient
 
 from authapi.app import create_app
 from authapi.settings import Settings
+from authapi.store import MemoryStore
 from tests.conftest import PASSWORD, SECRET, Api, Clock
 
 ROUNDS = 10  # production uses 12; 10 keeps the difference measurable and the test short
@@ -79,3 +81,39 @@ def test_unknown_email_and_wrong_password_take_the_same_time(costly_client: Test
     # A login without bcrypt would take well under a tenth of these; 25% is the tolerance.
     assert abs(unknown - wrong) <= 0.25 * max(unknown, wrong), (unknown, wrong)
     assert min(unknown, wrong) > 0.01, "bcrypt at cost 10 should take tens of milliseconds"
+
+
+def serve(store: MemoryStore, rounds: int, clock: Clock) -> TestClient:
+    settings = Settings(
+        jwt_secret_key=SECRET,
+        bcrypt_rounds=rounds,
+        login_max_failures=0,
+        auth_rate_limit_per_minute=0,
+    )
+    return create_app(settings, store=store, clock=clock).test_client()
+
+
+def test_dormant_account_from_before_a_rounds_raise_costs_what_an_unknown_email_does(
+    monkeypatch: pytest.MonkeyPatch, clock: Clock
+) -> None:
+    # Ada registered at cost 4 and has not logged in since BCRYPT_ROUNDS went up to 6.
+    store = MemoryStore()
+    with serve(store, 4, clock) as before_the_raise:
+        assert Api(before_the_raise).register().status_code == 201
+    costs: list[int] = []
+    checkpw = bcrypt.checkpw
+
+    def spy(password: bytes, hashed_password: bytes) -> bool:
+        matched = checkpw(password, hashed_password)
+        costs.append(int(hashed_password.split(b"$")[2]))
+        return matched
+
+    work: dict[str, int] = {}
+    with serve(store, 6, clock) as after_the_raise:
+        monkeypatch.setattr(bcrypt, "checkpw", spy)
+        for email in ("nobody@example.com", "ada@example.com"):
+            costs.clear()
+            assert Api(after_the_raise).login(email, "not the password at all").status_code == 401
+            # A check at cost c is 2**c rounds of bcrypt's key schedule.
+            work[email] = sum(2**cost for cost in costs)
+    assert work["nobody@example.com"] == work["ada@example.com"] == 2**6

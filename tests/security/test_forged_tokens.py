@@ -318,6 +318,10 @@ def test_refresh_token_missing_a_required_claim_is_refused(
         {"sub": 12345},
         {"sid": "no-such-session"},
         {"exp": "tomorrow"},
+        {"exp": "9999999999"},
+        {"iat": True},
+        {"nbf": False},
+        {"aud": "auth-api/refresh"},
     ],
     ids=lambda changes: "-".join(f"{k}={v}" for k, v in changes.items())[:40],
 )
@@ -341,6 +345,54 @@ def test_refresh_token_is_refused_as_access_token(api: Api, victim: Account) -> 
 def test_access_token_is_refused_as_refresh_token(api: Api, victim: Account) -> None:
     assert_token_refused(api.refresh(victim.access_token))
     assert api.refresh(victim.refresh_token).status_code == 200
+
+
+def test_refresh_token_fails_a_resource_servers_standard_access_token_check(
+    victim: Account,
+) -> None:
+    # What a service holding the key checks: signature, iss, aud and exp, the standard way.
+    def standard_check(token: str) -> dict[str, Any]:
+        return jwt.decode(
+            token, SECRET, algorithms=["HS256"], audience="auth-api", issuer="auth-api"
+        )
+
+    assert standard_check(victim.access_token)["sub"] == claims_of(victim.access_token)["sub"]
+    with pytest.raises(jwt.InvalidAudienceError):
+        standard_check(victim.refresh_token)
+    assert header_of(victim.access_token)["typ"] == "at+jwt"
+    assert header_of(victim.refresh_token)["typ"] != "at+jwt"
+
+
+@pytest.mark.parametrize("typ", [None, "JWT", "rt+jwt", "AT+JWT"])
+def test_access_token_without_the_access_typ_is_refused(
+    api: Api, victim: Account, typ: str | None
+) -> None:
+    assert_token_refused(api.profile(forge(claims_of(victim.access_token), typ=typ)))
+
+
+@pytest.mark.parametrize("typ", [None, "JWT", "at+jwt"])
+def test_refresh_token_without_the_refresh_typ_is_refused(
+    api: Api, victim: Account, typ: str | None
+) -> None:
+    assert_token_refused(api.refresh(forge(claims_of(victim.refresh_token), typ=typ)))
+    assert api.refresh(victim.refresh_token).status_code == 200
+
+
+def test_refresh_claims_under_the_access_audience_and_typ_are_refused_everywhere(
+    api: Api, victim: Account
+) -> None:
+    # A refresh token dressed up as an access token: the type claim still says refresh.
+    claims = {**claims_of(victim.refresh_token), "aud": "auth-api"}
+    assert_token_refused(api.profile(forge(claims, typ="at+jwt")))
+    assert_token_refused(api.refresh(forge(claims, typ="rt+jwt")))
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+def test_time_claim_written_as_a_string_is_refused(api: Api, victim: Account, claim: str) -> None:
+    claims = claims_of(victim.access_token)
+    value = {"exp": claims["exp"], "iat": claims["iat"], "nbf": claims["iat"]}[claim]
+    assert_token_refused(api.profile(forge({**claims, claim: str(value)})))
+    assert api.profile(forge({**claims, claim: value})).status_code == 200  # the control
 
 
 # -- malformed tokens ----------------------------------------------------------------------
