@@ -61,6 +61,10 @@ class Settings:
     metrics_token: str = field(default="", repr=False)
     # True when no secret was configured and a random one stands in (development only).
     secret_is_ephemeral: bool = False
+    # A login past this ends the user's oldest live sessions.
+    max_sessions_per_user: int = 50
+    # A task past this is refused; nothing stored is lost.
+    max_tasks_per_user: int = 10_000
 
     def __post_init__(self) -> None:
         self._check()
@@ -137,6 +141,8 @@ class Settings:
             metrics_enabled=_bool(values, "METRICS_ENABLED", True),
             metrics_token=values.get("METRICS_TOKEN", "").strip(),
             secret_is_ephemeral=ephemeral,
+            max_sessions_per_user=_int(values, "MAX_SESSIONS_PER_USER", 50),
+            max_tasks_per_user=_int(values, "MAX_TASKS_PER_USER", 10_000),
         )
 
     def _check(self) -> None:
@@ -203,6 +209,10 @@ class Settings:
             raise ConfigError("HASH_QUEUE_TIMEOUT_SECONDS must be positive.")
         if self.hash_concurrency < 0:
             raise ConfigError("HASH_CONCURRENCY must not be negative (0: one per core).")
+        if not 1 <= self.max_sessions_per_user <= 1000:
+            raise ConfigError("MAX_SESSIONS_PER_USER must be between 1 and 1000.")
+        if not 1 <= self.max_tasks_per_user <= 1_000_000:
+            raise ConfigError("MAX_TASKS_PER_USER must be between 1 and 1000000.")
 
     @property
     def uses_hmac(self) -> bool:
