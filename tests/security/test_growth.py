@@ -22,7 +22,7 @@ from authapi.settings import Settings
 from authapi.store import Session, Store
 from tests.backends import BACKENDS, opened_store, storage_url
 from tests.conftest import PASSWORD, SECRET, Api, Clock
-from tests.security.conftest import assert_token_refused
+from tests.security.conftest import assert_token_refused, claims_of
 
 MAX_SESSIONS = 3
 MAX_TASKS = 5
@@ -171,3 +171,38 @@ async def test_ended_sessions_and_counters_are_purged_in_the_background(
         for task in asyncio.all_tasks()
         if task.get_coro().__qualname__ == purge_periodically.__qualname__  # type: ignore[union-attr]
     ]
+
+
+async def test_tokens_of_a_purged_session_get_the_same_refusal_as_a_revoked_ones(
+    settings: Settings, clock: Clock, store: Store
+) -> None:
+    app = create_app(settings, store=store, validate_responses=True, clock=clock)
+    credentials = {"email": "ada@example.com", "password": PASSWORD}
+    async with (
+        LifespanManager(app) as manager,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://test"
+        ) as client,
+    ):
+        await client.post("/api/v1/auth/register", json=credentials)
+        tokens = (await client.post("/api/v1/auth/login", json=credentials)).json()
+        assert (
+            await client.post("/api/v1/auth/logout", headers=headers(tokens))
+        ).status_code == 204
+
+        async def answers() -> list[httpx.Response]:
+            return [
+                await client.get("/api/v1/protected/profile", headers=headers(tokens)),
+                await client.post(
+                    "/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+                ),
+            ]
+
+        revoked = await answers()
+        # (The app's own purge pass may have come first; either way the row must be gone.)
+        await store.purge(int(clock()), batch=100)
+        assert await store.get_session(claims_of(tokens["access_token"])["sid"]) is None
+        purged = await answers()
+    for before, after in zip(revoked, purged, strict=True):
+        assert_token_refused(after)
+        assert (after.status_code, after.json()) == (before.status_code, before.json())
