@@ -91,6 +91,16 @@ class InvalidToken(Unauthenticated):
         self.reason = reason
 
 
+class TooManyTasks(AuthError):
+    """Refuse a task past MAX_TASKS_PER_USER; the user's tasks stay as they were."""
+
+    status = 409
+    title = "Conflict"
+
+    def __init__(self, max_tasks: int) -> None:
+        super().__init__(f"A user may keep at most {max_tasks} tasks; delete some first.")
+
+
 class NotFound(AuthError):
     """Answer a resource that does not exist, or that the caller may not see."""
 

@@ -66,6 +66,10 @@ class Settings:
     secret_is_ephemeral: bool = False
     # Password checks per account per hour from addresses it never logged in from (0: off).
     login_max_failures_per_account: int = 50
+    # A login past this ends the user's oldest live sessions.
+    max_sessions_per_user: int = 50
+    # A task past this is refused; nothing stored is lost.
+    max_tasks_per_user: int = 10_000
 
     def __post_init__(self) -> None:
         self._check()
@@ -144,6 +148,8 @@ class Settings:
             metrics_token=values.get("METRICS_TOKEN", "").strip(),
             secret_is_ephemeral=ephemeral,
             login_max_failures_per_account=_int(values, "LOGIN_MAX_FAILURES_PER_ACCOUNT", 50),
+            max_sessions_per_user=_int(values, "MAX_SESSIONS_PER_USER", 50),
+            max_tasks_per_user=_int(values, "MAX_TASKS_PER_USER", 10_000),
         )
 
     def _check(self) -> None:
@@ -215,6 +221,10 @@ class Settings:
                 "LOGIN_MAX_FAILURES_PER_ACCOUNT must be between 0 (off) and "
                 f"{MAX_FAILURES_PER_HOUR} failed logins per account per hour."
             )
+        if not 1 <= self.max_sessions_per_user <= 1000:
+            raise ConfigError("MAX_SESSIONS_PER_USER must be between 1 and 1000.")
+        if not 1 <= self.max_tasks_per_user <= 1_000_000:
+            raise ConfigError("MAX_TASKS_PER_USER must be between 1 and 1000000.")
 
     @property
     def uses_hmac(self) -> bool:

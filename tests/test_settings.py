@@ -93,6 +93,11 @@ def test_development_allows_low_bcrypt_cost() -> None:
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({"STORAGE_POOL_SIZE": "0"}, "STORAGE_POOL_SIZE"),
         ({"STORAGE_POOL_SIZE": "500"}, "STORAGE_POOL_SIZE"),
+        ({"MAX_SESSIONS_PER_USER": "0"}, "MAX_SESSIONS_PER_USER"),
+        ({"MAX_SESSIONS_PER_USER": "1001"}, "MAX_SESSIONS_PER_USER"),
+        ({"MAX_TASKS_PER_USER": "0"}, "MAX_TASKS_PER_USER"),
+        ({"MAX_TASKS_PER_USER": "1000001"}, "MAX_TASKS_PER_USER"),
+        ({"MAX_TASKS_PER_USER": "lots"}, "MAX_TASKS_PER_USER"),
     ],
 )
 def test_invalid_values_are_refused_naming_the_variable(
@@ -109,6 +114,8 @@ def test_abuse_limits_have_documented_defaults() -> None:
     assert settings.auth_rate_limit_per_minute == 60
     assert settings.max_body_bytes == 64 * 1024
     assert settings.trusted_proxies == ()
+    assert settings.max_sessions_per_user == 50
+    assert settings.max_tasks_per_user == 10_000
 
 
 @pytest.mark.parametrize(
