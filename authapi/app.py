@@ -118,6 +118,7 @@ def create_app(
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         max_body_bytes=settings.max_body_bytes,
         trusted_proxies=settings.trusted_proxies,
+        ipv6_prefix=settings.client_ipv6_prefix,
     )
     return app
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -23,6 +24,9 @@ MAX_FAILURES_PER_HOUR = 100
 MIN_SECRET_BYTES = 32
 MIN_PRODUCTION_ROUNDS = 12
 MAX_PASSWORD_LENGTH = 128
+# Coarser than a /32 would put a whole provider's customers under one per-address limit.
+MIN_IPV6_PREFIX = 32
+MAX_READ_TIMEOUT_SECONDS = 300
 _STORAGE_URL = re.compile(r"^(memory://|sqlite:///.+|postgresql://[^/]+/\w+(\?.*)?)$")
 
 
@@ -61,6 +65,8 @@ class Settings:
     metrics_token: str = field(default="", repr=False)
     # True when no secret was configured and a random one stands in (development only).
     secret_is_ephemeral: bool = False
+    client_ipv6_prefix: int = 64
+    request_read_timeout_seconds: int = 30
 
     def __post_init__(self) -> None:
         self._check()
@@ -137,6 +143,8 @@ class Settings:
             metrics_enabled=_bool(values, "METRICS_ENABLED", True),
             metrics_token=values.get("METRICS_TOKEN", "").strip(),
             secret_is_ephemeral=ephemeral,
+            client_ipv6_prefix=_int(values, "CLIENT_IPV6_PREFIX", 64),
+            request_read_timeout_seconds=_int(values, "REQUEST_READ_TIMEOUT_SECONDS", 30),
         )
 
     def _check(self) -> None:
@@ -203,6 +211,22 @@ class Settings:
             raise ConfigError("HASH_QUEUE_TIMEOUT_SECONDS must be positive.")
         if self.hash_concurrency < 0:
             raise ConfigError("HASH_CONCURRENCY must not be negative (0: one per core).")
+        self._check_edges()
+
+    def _check_edges(self) -> None:
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    "TRUSTED_PROXIES must list IP addresses or CIDR networks."
+                ) from None
+        if not MIN_IPV6_PREFIX <= self.client_ipv6_prefix <= 128:
+            raise ConfigError(f"CLIENT_IPV6_PREFIX must be between {MIN_IPV6_PREFIX} and 128.")
+        if not 1 <= self.request_read_timeout_seconds <= MAX_READ_TIMEOUT_SECONDS:
+            raise ConfigError(
+                f"REQUEST_READ_TIMEOUT_SECONDS must be between 1 and {MAX_READ_TIMEOUT_SECONDS}."
+            )
 
     @property
     def uses_hmac(self) -> bool:
