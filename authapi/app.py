@@ -119,6 +119,7 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         trusted_proxies=settings.trusted_proxies,
         ipv6_prefix=settings.client_ipv6_prefix,
+        read_timeout_seconds=settings.request_read_timeout_seconds,
     )
     return app
 

@@ -9,12 +9,13 @@ Never a raw header value.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from authapi.errors import PayloadTooLarge
+from authapi.errors import PayloadTooLarge, RequestTimeout
 
 # A real access token is well under 1 KiB; 8 KiB leaves room for any sane header.
 MAX_AUTHORIZATION_BYTES = 8192
@@ -25,7 +26,10 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class RequestGuardMiddleware:
-    """Apply MAX_BODY_BYTES while the body streams in, and refuse malformed credentials."""
+    """Apply MAX_BODY_BYTES and REQUEST_READ_TIMEOUT_SECONDS to the body as it streams in.
+
+    It also refuses malformed credentials before anything else reads them.
+    """
 
     def __init__(
         self,
@@ -33,10 +37,12 @@ class RequestGuardMiddleware:
         max_body_bytes: int,
         trusted_proxies: tuple[str, ...],
         ipv6_prefix: int = 64,
+        read_timeout_seconds: float = 30,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.ipv6_prefix = ipv6_prefix
+        self.read_timeout_seconds = read_timeout_seconds
         self.trusted: tuple[Network, ...] = tuple(
             ipaddress.ip_network(proxy, strict=False) for proxy in trusted_proxies
         )
@@ -76,13 +82,14 @@ class RequestGuardMiddleware:
             )
             return
         scope.setdefault("state", {})["client_address"] = self._client_address(scope)
+        receive = self._timed(receive)
         if declared is None and _is_chunked(scope):
             # Connexion reads a body only when Content-Length is set, so a chunked body is
             # gathered here (never past MAX_BODY_BYTES) and handed on with its length.
             try:
                 body = await _read_all(self._limited(receive))
-            except PayloadTooLarge as error:
-                await _refuse(send, 413, error.title, error.detail)
+            except (PayloadTooLarge, RequestTimeout) as error:
+                await _refuse(send, error.status, error.title, error.detail, error.headers)
                 return
             scope = {
                 **scope,
@@ -90,6 +97,30 @@ class RequestGuardMiddleware:
             }
             receive = _replay(body, receive)
         await self.app(scope, self._limited(receive), send)
+
+    def _timed(self, receive: Receive) -> Receive:
+        # One deadline for the whole body, from the moment the headers were in: a client
+        # that trickles a byte at a time cannot stretch it the way a per-read timeout could.
+        deadline = asyncio.get_running_loop().time() + self.read_timeout_seconds
+        complete = False
+
+        async def timed_receive() -> Message:
+            nonlocal complete
+            if complete:
+                # Past the body, a receive waits for the disconnect, for as long as it takes.
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                seconds = f"{self.read_timeout_seconds:g}"
+                raise RequestTimeout(
+                    f"The request body must arrive within {seconds} seconds."
+                ) from None
+            complete = message["type"] != "http.request" or not message.get("more_body", False)
+            return message
+
+        return timed_receive
 
     def _limited(self, receive: Receive) -> Receive:
         received = 0
