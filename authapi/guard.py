@@ -81,9 +81,20 @@ class RequestGuardMiddleware:
                 f"The body must be at most {self.max_body_bytes} bytes.",
             )
             return
+        chunked = declared is None and _is_chunked(scope)
+        if (chunked or (declared or 0) > 0) and not _has_header(scope, b"content-type"):
+            # Connexion validates a body without a type as JSON, then hands the handler raw
+            # bytes: refused here, before either can disagree about what the body is.
+            await _refuse(
+                send,
+                415,
+                "Unsupported Media Type",
+                "A request body needs a Content-Type header: application/json.",
+            )
+            return
         scope.setdefault("state", {})["client_address"] = self._client_address(scope)
         receive = self._timed(receive)
-        if declared is None and _is_chunked(scope):
+        if chunked:
             # Connexion reads a body only when Content-Length is set, so a chunked body is
             # gathered here (never past MAX_BODY_BYTES) and handed on with its length.
             try:
@@ -190,6 +201,10 @@ def _parse_ip(text: str) -> Address | None:
         # Without its zone (`%eth0`): the zone is local to the host that wrote it.
         return ipaddress.IPv6Address(int(address))
     return address
+
+
+def _has_header(scope: Scope, name: bytes) -> bool:
+    return any(key == name for key, _ in scope["headers"])
 
 
 def _is_chunked(scope: Scope) -> bool:
