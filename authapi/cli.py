@@ -9,6 +9,7 @@ import sys
 import uvicorn
 
 from authapi.errors import ConfigError, StoreUnavailable
+from authapi.keys import load_keyring
 from authapi.settings import Settings
 from authapi.store import open_store
 
@@ -31,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
+        # Reading the keys now turns a bad one into one sentence here, not a worker's traceback.
+        load_keyring(settings)
         if args.command == "migrate":
             return _migrate(settings)
         _check_workers(settings, args.workers)
@@ -89,8 +92,9 @@ def _check_workers(settings: Settings, workers: int) -> None:
             "store each worker would keep its own users and sessions, silently diverging."
         )
     if settings.secret_is_ephemeral:
+        variable = "JWT_SECRET_KEY" if settings.uses_hmac else "JWT_PRIVATE_KEY"
         raise ConfigError(
-            "--workers above 1 needs JWT_SECRET_KEY from the environment: a random "
+            f"--workers above 1 needs {variable} from the environment: a random "
             "development key would differ in every worker."
         )
 

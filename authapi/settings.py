@@ -14,7 +14,8 @@ from dotenv import dotenv_values
 
 from authapi.errors import ConfigError
 
-# The value `.env.example` ships with; it must never sign a production token.
+# The secret `.env.example` once shipped with: public, and still in copied `.env` files, so
+# it is refused everywhere (`.env.example` now leaves JWT_SECRET_KEY empty).
 PLACEHOLDER_SECRET = "change-me-to-a-random-string-of-at-least-32-bytes"
 HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
 ASYMMETRIC_ALGORITHMS = ("EdDSA", "ES256", "RS256")
@@ -23,6 +24,8 @@ SUPPORTED_ALGORITHMS = HMAC_ALGORITHMS + ASYMMETRIC_ALGORITHMS
 MAX_FAILURES_PER_HOUR = 100
 MIN_SECRET_BYTES = 32
 MIN_PRODUCTION_ROUNDS = 12
+MAX_LEEWAY_SECONDS = 300
+MAX_GRACE_SECONDS = 60
 MAX_PASSWORD_LENGTH = 128
 # Coarser than a /32 would put a whole provider's customers under one per-address limit.
 MIN_IPV6_PREFIX = 32
@@ -162,12 +165,12 @@ class Settings:
         ):
             if value < 1:
                 raise ConfigError(f"{name} must be at least 1.")
-        for name, value in (
-            ("JWT_LEEWAY_SECONDS", self.jwt_leeway_seconds),
-            ("REFRESH_REUSE_GRACE_SECONDS", self.refresh_reuse_grace_seconds),
+        for name, value, most in (
+            ("JWT_LEEWAY_SECONDS", self.jwt_leeway_seconds, MAX_LEEWAY_SECONDS),
+            ("REFRESH_REUSE_GRACE_SECONDS", self.refresh_reuse_grace_seconds, MAX_GRACE_SECONDS),
         ):
-            if value < 0:
-                raise ConfigError(f"{name} must not be negative.")
+            if not 0 <= value <= most:
+                raise ConfigError(f"{name} must be between 0 and {most}.")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ConfigError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL.")
         if not _STORAGE_URL.match(self.storage_url):
@@ -185,6 +188,11 @@ class Settings:
     def _check_keys(self) -> None:
         if self.uses_hmac and not self.jwt_secret_key:
             raise ConfigError("JWT_SECRET_KEY must be set.")
+        # Published in .env.example, so known to everyone: it would sign tokens for anyone.
+        if self.uses_hmac and self.jwt_secret_key == PLACEHOLDER_SECRET:
+            raise ConfigError("JWT_SECRET_KEY is still the .env.example placeholder.")
+        if PLACEHOLDER_SECRET in self.jwt_previous_secret_keys:
+            raise ConfigError("JWT_PREVIOUS_SECRET_KEYS holds the .env.example placeholder.")
         if not self.uses_hmac and not self.jwt_private_key:
             raise ConfigError(
                 f"JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE must be set for {self.jwt_algorithm}."
@@ -235,16 +243,24 @@ class Settings:
 
     def _check_production(self) -> None:
         if self.uses_hmac:
-            if self.jwt_secret_key == PLACEHOLDER_SECRET:
-                raise ConfigError("JWT_SECRET_KEY is still the .env.example placeholder.")
             if len(self.jwt_secret_key.encode()) < MIN_SECRET_BYTES:
                 raise ConfigError(f"JWT_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes.")
+            # A retired secret still verifies: a weak one forges tokens as well as a weak current.
+            if any(len(key.encode()) < MIN_SECRET_BYTES for key in self.jwt_previous_secret_keys):
+                raise ConfigError(
+                    f"JWT_PREVIOUS_SECRET_KEYS must each be at least {MIN_SECRET_BYTES} bytes."
+                )
         if self.bcrypt_rounds < MIN_PRODUCTION_ROUNDS:
             raise ConfigError(
                 f"BCRYPT_ROUNDS must be at least {MIN_PRODUCTION_ROUNDS} in production."
             )
         if "*" in self.cors_origins:
             raise ConfigError("CORS_ORIGINS must list explicit origins, not '*', in production.")
+        if self.metrics_enabled and not self.metrics_token:
+            raise ConfigError(
+                "METRICS_TOKEN must be set in production (or METRICS_ENABLED=false): /metrics "
+                "would be open to anyone who reaches the API port."
+            )
 
 
 def _list(values: Mapping[str, str], name: str) -> tuple[str, ...]:

@@ -14,8 +14,11 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from authapi.devserver import running_server
+from authapi.settings import PLACEHOLDER_SECRET
 
 STRONG = "k" * 48
 
@@ -100,3 +103,33 @@ def test_requests_past_the_concurrency_limit_get_503_at_once() -> None:
             assert refused.status_code == 503
         time.sleep(0.2)  # and noticed that they closed
         assert requests.get(f"{url}/health", timeout=5).status_code == 200
+
+
+def test_production_with_open_metrics_stops_startup_naming_metrics_token() -> None:
+    result = auth_api("--port", "1", APP_ENV="production", JWT_SECRET_KEY=STRONG)
+    assert result.returncode == 2
+    assert "METRICS_TOKEN" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_placeholder_secret_stops_startup_in_development() -> None:
+    result = auth_api("--port", "1", JWT_SECRET_KEY=PLACEHOLDER_SECRET)
+    assert result.returncode == 2
+    assert "JWT_SECRET_KEY" in result.stderr
+    assert PLACEHOLDER_SECRET not in result.stderr
+
+
+def test_weak_rsa_key_stops_startup_with_one_sentence(tmp_path: Path) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    pem = tmp_path / "weak.pem"
+    pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    result = auth_api("--port", "1", JWT_ALGORITHM="RS256", JWT_PRIVATE_KEY_FILE=str(pem))
+    assert result.returncode == 2
+    assert "JWT_PRIVATE_KEY" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
