@@ -136,6 +136,8 @@ def create_app(
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         max_body_bytes=settings.max_body_bytes,
         trusted_proxies=settings.trusted_proxies,
+        ipv6_prefix=settings.client_ipv6_prefix,
+        read_timeout_seconds=settings.request_read_timeout_seconds,
     )
     return app
 
@@ -179,9 +181,12 @@ def app_from_env() -> AsyncApp:
 
 def _warn_about_development_defaults(settings: Settings) -> None:
     if settings.secret_is_ephemeral:
+        variable = "JWT_SECRET_KEY" if settings.uses_hmac else "JWT_PRIVATE_KEY"
         logger.warning(
-            "JWT_SECRET_KEY is not set: using a random key for this process only. "
-            "Every token dies with the process. Set JWT_SECRET_KEY for anything but a trial."
+            "%s is not set: using a random key for this process only. "
+            "Every token dies with the process. Set %s for anything but a trial.",
+            variable,
+            variable,
         )
     if settings.bcrypt_rounds < MIN_PRODUCTION_ROUNDS:
         logger.warning(

@@ -155,3 +155,16 @@ class Overloaded(RetryLater):
     title = "Service Unavailable"
     detail = "The service is busy; retry shortly."
     retry_after_seconds = 1
+
+
+class RequestTimeout(AuthError):
+    """Refuse a request whose body did not arrive within REQUEST_READ_TIMEOUT_SECONDS."""
+
+    status = 408
+    title = "Request Timeout"
+    detail = "The request body did not arrive in time."
+
+    @property
+    def headers(self) -> dict[str, str]:
+        # The rest of the body may still arrive: the connection cannot carry another request.
+        return {"Connection": "close"}

@@ -121,9 +121,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         moment = datetime.fromisoformat(created_at)
         if moment.tzinfo is None or not isinstance(task_id, str) or not is_storable(task_id):
             raise ValueError
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        # Inside the try: an offset that moves year 1 or 9999 out of range overflows here.
+        moment = moment.astimezone(UTC)
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise InvalidInput("cursor", "is not a cursor this API issued") from None
-    return moment.astimezone(UTC), task_id
+    return moment, task_id
 
 
 def _title(title: str) -> str:

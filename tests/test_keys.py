@@ -10,6 +10,8 @@ import time
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from authapi.errors import ConfigError, InvalidToken
 from authapi.keys import generate_private_key_pem, hmac_kid, load_keyring, public_key_pem
@@ -151,3 +153,32 @@ def test_development_without_a_private_key_generates_one() -> None:
 def test_production_needs_a_private_key_for_asymmetric_algorithms() -> None:
     with pytest.raises(ConfigError, match="JWT_PRIVATE_KEY"):
         Settings.from_env({"APP_ENV": "production", "JWT_ALGORITHM": "EdDSA"}, env_file=None)
+
+
+def rsa_pem(bits: int) -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+@pytest.mark.parametrize("app_env", ["development", "production"])
+def test_rsa_signing_key_under_2048_bits_is_refused_naming_the_variable(app_env: str) -> None:
+    settings = Settings(
+        app_env=app_env, jwt_algorithm="RS256", jwt_private_key=rsa_pem(1024), metrics_token="t"
+    )
+    with pytest.raises(ConfigError, match=r"JWT_PRIVATE_KEY.*2048"):
+        load_keyring(settings)
+
+
+@pytest.mark.parametrize("retired", [rsa_pem(1024), public_key_pem(rsa_pem(1024))])
+def test_rsa_verification_key_under_2048_bits_is_refused_naming_the_variable(retired: str) -> None:
+    with pytest.raises(ConfigError, match=r"JWT_VERIFICATION_KEY_FILES.*2048"):
+        codec_for("RS256", rsa_pem(2048), retired)
+
+
+def test_rsa_key_of_2048_bits_is_accepted() -> None:
+    codec = codec_for("RS256", rsa_pem(2048), public_key_pem(rsa_pem(2048)))
+    assert len(codec.keyring.jwks()["keys"]) == 2
