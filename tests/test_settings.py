@@ -162,6 +162,8 @@ def test_account_ceiling_defaults_to_50_an_hour_and_0_turns_it_off() -> None:
 def test_account_ceiling_beyond_100_failures_per_hour_is_refused(value: str) -> None:
     with pytest.raises(ConfigError, match="LOGIN_MAX_FAILURES_PER_ACCOUNT"):
         Settings.from_env({"LOGIN_MAX_FAILURES_PER_ACCOUNT": value}, env_file=None)
+
+
 @pytest.mark.parametrize("app_env", ["development", "production"])
 def test_placeholder_secret_is_refused_in_every_environment(app_env: str) -> None:
     environ = {"APP_ENV": app_env, "JWT_SECRET_KEY": PLACEHOLDER_SECRET, "METRICS_TOKEN": "t"}
