@@ -46,7 +46,11 @@ class MemoryStore:
         # Per user, the ids of their sessions in the order they were added.
         self._session_ids_by_user: dict[str, dict[str, None]] = {}
         # (expires_at, session id) for every stored session; revoked ones wait in a queue.
-        self._session_expiry: list[tuple[int, str]] = []
+        # Sessions by the second they expire in, and a heap of those seconds. A deleted
+        # session leaves its bucket at once, so a revoked one costs nothing until it would
+        # have expired; the heap holds at most one entry per second a session expires in.
+        self._expiring: dict[int, dict[str, None]] = {}
+        self._expiry_seconds: list[int] = []
         self._revoked: deque[str] = deque()
         self._unrevoked = 0
         self._tasks: dict[str, Task] = {}
@@ -83,7 +87,7 @@ class MemoryStore:
                 return False
             self._sessions[session.id] = session
             self._session_ids_by_user.setdefault(session.user_id, {})[session.id] = None
-            heapq.heappush(self._session_expiry, (session.expires_at, session.id))
+            self._expiring_at(session.expires_at)[session.id] = None
             if session.revoked_at is None:
                 self._unrevoked += 1
             if max_sessions is not None:
@@ -106,7 +110,19 @@ class MemoryStore:
         self._revoked.append(session.id)
         self._unrevoked -= 1
 
+    def _expiring_at(self, second: int) -> dict[str, None]:
+        bucket = self._expiring.get(second)
+        if bucket is None:
+            bucket = self._expiring[second] = {}
+            heapq.heappush(self._expiry_seconds, second)
+        return bucket
+
     def _delete_session(self, session: Session) -> None:
+        bucket = self._expiring[session.expires_at]
+        del bucket[session.id]
+        if not bucket:
+            # Its second stays in the heap until it comes up, then finds no bucket.
+            del self._expiring[session.expires_at]
         del self._sessions[session.id]
         ids = self._session_ids_by_user[session.user_id]
         del ids[session.id]
@@ -201,18 +217,16 @@ class MemoryStore:
             return self._unrevoked - self._expired_unrevoked(now)
 
     def _expired_unrevoked(self, now: int) -> int:
-        # The entries that have ended form the top of the heap (a parent ends no later than
+        # The seconds that have ended form the top of the heap (a parent ends no later than
         # its children): walking them costs what has expired since the last purge, no more.
-        heap, count = self._session_expiry, 0
+        heap, count = self._expiry_seconds, 0
         pending = [0] if heap else []
         while pending:
             index = pending.pop()
-            expires_at, session_id = heap[index]
-            if expires_at > now:
+            if heap[index] > now:
                 continue
-            session = self._sessions.get(session_id)
-            if session is not None and session.revoked_at is None:
-                count += 1
+            for session_id in self._expiring.get(heap[index], ()):
+                count += self._sessions[session_id].revoked_at is None
             pending += [child for child in (2 * index + 1, 2 * index + 2) if child < len(heap)]
         return count
 
@@ -239,20 +253,22 @@ class MemoryStore:
 
     def _purge_expired_sessions(self, now: int, batch: int) -> int:
         deleted = 0
-        heap = self._session_expiry
-        while heap and heap[0][0] <= now and deleted < batch:
-            _, session_id = heapq.heappop(heap)
-            session = self._sessions.get(session_id)
-            if session is not None:
-                self._delete_session(session)
-                deleted += 1
+        heap = self._expiry_seconds
+        while heap and heap[0] <= now and deleted < batch:
+            bucket = self._expiring.get(heap[0])
+            if not bucket:
+                heapq.heappop(heap)
+                continue
+            # Deleting the last session of the bucket drops the bucket; the loop then pops.
+            self._delete_session(self._sessions[next(iter(bucket))])
+            deleted += 1
         return deleted
 
     def _purge_revoked_sessions(self, batch: int) -> int:
         deleted = 0
         while self._revoked and deleted < batch:
             session = self._sessions.get(self._revoked.popleft())
-            # Gone already if it expired first; its heap entry is dropped when it comes up.
+            # Gone already if it expired first.
             if session is not None:
                 self._delete_session(session)
                 deleted += 1

@@ -133,3 +133,25 @@ async def test_count_of_live_sessions_skips_expired_ones_not_yet_purged() -> Non
     assert [await store.count_live_sessions(NOW + t) for t in (0, 5, 9, 10)] == [10, 5, 1, 0]
     await store.purge(NOW + 5, batch=100)
     assert [await store.count_live_sessions(NOW + t) for t in (0, 5, 9, 10)] == [5, 5, 1, 0]
+
+
+async def test_a_revoked_and_purged_session_leaves_nothing_behind() -> None:
+    # A revoked session used to keep its entry in the expiry heap until it would have
+    # expired: at a steady churn of logouts, memory grew for a whole refresh lifetime.
+    store = MemoryStore()
+    user = a_user()
+    await store.add_user(user)
+    kept = a_session(user.id, expires_at=NOW + 86_400)
+    await store.add_session(kept)
+    for _ in range(1000):
+        session = a_session(user.id, expires_at=NOW + 86_400)
+        await store.add_session(session)
+        await store.revoke_session(session.id, NOW)
+    await store.purge(NOW, 10_000)
+    assert list(store._sessions) == [kept.id]
+    assert store._expiring == {NOW + 86_400: {kept.id: None}}
+    assert len(store._expiry_seconds) == 1
+    assert await store.count_live_sessions(NOW) == 1
+    assert await store.count_live_sessions(NOW + 86_400) == 0
+    await store.purge(NOW + 86_400, 10_000)
+    assert store._sessions == {} and store._expiring == {} and store._expiry_seconds == []
