@@ -46,6 +46,9 @@ class RequestGuardMiddleware:
         self.trusted: tuple[Network, ...] = tuple(
             ipaddress.ip_network(proxy, strict=False) for proxy in trusted_proxies
         )
+        # Peer text -> (its key, itself if a trusted proxy): parsing an address costs more
+        # than the rest of the guard, and a server sees the same peers again and again.
+        self._peers: dict[str, tuple[str | None, Address | None]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -149,13 +152,26 @@ class RequestGuardMiddleware:
 
     def _client_address(self, scope: Scope) -> str | None:
         peer = scope.get("client")
-        address = _parse_ip(peer[0]) if peer else None
+        if not peer:
+            return None
+        known = self._peers.get(peer[0])
+        if known is None:
+            known = self._peers[peer[0]] = self._peer(peer[0])
+            if len(self._peers) > MAX_REMEMBERED_PEERS:
+                self._peers.clear()
+        key, proxy = known
+        if proxy is not None:
+            return self._key(self._forwarded_client(scope, proxy))
+        return key
+
+    def _peer(self, text: str) -> tuple[str | None, Address | None]:
+        address = _parse_ip(text)
         # A peer without an IP address (a Unix socket) is keyed as None, never by a name.
         if address is None:
-            return None
+            return None, None
         if self.trusted and self._is_trusted(address):
-            address = self._forwarded_client(scope, address)
-        return self._key(address)
+            return None, address
+        return self._key(address), None
 
     def _forwarded_client(self, scope: Scope, peer: Address) -> Address:
         forwarded = [
@@ -185,6 +201,10 @@ class RequestGuardMiddleware:
         # One IPv6 subscriber usually holds a whole /64: keying single addresses would let
         # it rotate through 2**64 of them, each with a fresh per-address limit.
         return str(ipaddress.IPv6Network((address, self.ipv6_prefix), strict=False))
+
+
+# Enough for every peer a busy server talks to; past it, the memory starts afresh.
+MAX_REMEMBERED_PEERS = 10_000
 
 
 def _parse_ip(text: str) -> Address | None:
