@@ -23,6 +23,7 @@ MAX_FAILURES_PER_HOUR = 100
 MIN_SECRET_BYTES = 32
 MIN_PRODUCTION_ROUNDS = 12
 MAX_PASSWORD_LENGTH = 128
+_UNRESERVED = re.compile(r"^[A-Za-z0-9._~-]+$")
 _STORAGE_URL = re.compile(r"^(memory://|sqlite:///.+|postgresql://[^/]+/\w+(\?.*)?)$")
 
 
@@ -66,6 +67,8 @@ class Settings:
     secret_is_ephemeral: bool = False
     # Password checks per account per hour from addresses it never logged in from (0: off).
     login_max_failures_per_account: int = 50
+    # Resource servers allowed to call introspection: (client_id, secret) pairs.
+    introspection_clients: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         self._check()
@@ -144,6 +147,7 @@ class Settings:
             metrics_token=values.get("METRICS_TOKEN", "").strip(),
             secret_is_ephemeral=ephemeral,
             login_max_failures_per_account=_int(values, "LOGIN_MAX_FAILURES_PER_ACCOUNT", 50),
+            introspection_clients=_clients(values, "INTROSPECTION_CLIENTS"),
         )
 
     def _check(self) -> None:
@@ -180,6 +184,7 @@ class Settings:
         self._check_limits()
         if self.is_production:
             self._check_production()
+        self._check_introspection_clients()
 
     def _check_keys(self) -> None:
         if self.uses_hmac and not self.jwt_secret_key:
@@ -216,6 +221,29 @@ class Settings:
                 f"{MAX_FAILURES_PER_HOUR} failed logins per account per hour."
             )
 
+    def _check_introspection_clients(self) -> None:
+        ids = [client_id for client_id, _ in self.introspection_clients]
+        if any(not client_id or not secret for client_id, secret in self.introspection_clients):
+            raise ConfigError("INTROSPECTION_CLIENTS must list client_id:secret pairs.")
+        if not all(
+            _UNRESERVED.match(client_id) and _UNRESERVED.match(secret)
+            for client_id, secret in self.introspection_clients
+        ):
+            # Characters that HTTP Basic credentials carry the same whether or not a client
+            # form-encodes them first, as RFC 6749 §2.3.1 asks and most clients do not.
+            raise ConfigError(
+                "INTROSPECTION_CLIENTS ids and secrets may hold only letters, digits and -._~."
+            )
+        if len(set(ids)) != len(ids):
+            raise ConfigError("INTROSPECTION_CLIENTS must not name a client_id twice.")
+        if self.is_production and any(
+            len(secret.encode()) < MIN_SECRET_BYTES for _, secret in self.introspection_clients
+        ):
+            raise ConfigError(
+                f"INTROSPECTION_CLIENTS secrets must be at least {MIN_SECRET_BYTES} bytes "
+                "in production."
+            )
+
     @property
     def uses_hmac(self) -> bool:
         """Tell whether tokens are signed with a shared secret rather than a key pair."""
@@ -237,6 +265,16 @@ class Settings:
 
 def _list(values: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in values.get(name, "").split(",") if item.strip())
+
+
+def _clients(values: Mapping[str, str], name: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in _list(values, name):
+        client_id, colon, secret = item.partition(":")
+        if not colon:
+            raise ConfigError(f"{name} must list client_id:secret pairs.")
+        pairs.append((client_id.strip(), secret.strip()))
+    return tuple(pairs)
 
 
 def _read(values: Mapping[str, str], name: str) -> str:

@@ -33,6 +33,10 @@ def address_key(address: str | None) -> str:
     return _key("addr", NO_ADDRESS if address is None else address)
 
 
+def _address(address: str | None) -> str:
+    return NO_ADDRESS if address is None else address
+
+
 def _pair_key(account: str, address: str | None) -> str:
     # JSON keeps the two parts apart whatever characters an unparsable email holds.
     return _key("fail", json.dumps([account, NO_ADDRESS if address is None else address]))
@@ -55,6 +59,26 @@ class Throttle:
         hits = await self.store.hit(address_key(address), ADDRESS_WINDOW_SECONDS, now)
         if hits.count > self.per_minute:
             log_event("throttled", scope="address")
+            raise TooManyRequests(hits.resets_at - now)
+
+    async def refuse_locked_client_address(self, address: str | None, now: int) -> None:
+        """Refuse any client authentication from `address` while its failures are over the limit."""
+        # Right credentials are refused too: otherwise the limit would slow down nothing
+        # but the wrong guesses, and the right one would still be recognised.
+        if not self.per_minute:
+            return
+        hits = await self.store.peek(_key("client", _address(address)), ADDRESS_WINDOW_SECONDS, now)
+        if hits.count >= self.per_minute:
+            log_event("throttled", scope="client_address")
+            raise TooManyRequests(hits.resets_at - now)
+
+    async def count_client_failure(self, address: str | None, now: int) -> None:
+        """Count one failed client authentication from `address`; refuse past the limit."""
+        if not self.per_minute:
+            return
+        hits = await self.store.hit(_key("client", _address(address)), ADDRESS_WINDOW_SECONDS, now)
+        if hits.count > self.per_minute:
+            log_event("throttled", scope="client_address")
             raise TooManyRequests(hits.resets_at - now)
 
     async def admit_password_check(
