@@ -276,15 +276,15 @@ class AuthService:
     ) -> BrowserLogin:
         """Log in as `login` does, and add the CSRF token of the new session."""
         pair = await self.login(email, password, client)
-        return BrowserLogin(pair, self._csrf_token_of(pair))
+        return BrowserLogin(pair, self.codec.csrf_token(pair.session_id))
 
     async def browser_refresh(
         self, refresh_token: str, csrf_token: str | None, client: Client = NO_CLIENT
     ) -> BrowserLogin:
         """Rotate a browser session's refresh token once its CSRF token checks out."""
-        await self._check_browser_session(refresh_token, csrf_token)
+        claims = await self._check_browser_session(refresh_token, csrf_token)
         pair = await self.refresh(refresh_token, client)
-        return BrowserLogin(pair, self._csrf_token_of(pair))
+        return BrowserLogin(pair, self.codec.csrf_token(claims.sid))
 
     async def browser_logout(self, refresh_token: str, csrf_token: str | None) -> None:
         """End a browser session once its CSRF token checks out."""
@@ -345,10 +345,6 @@ class AuthService:
             log_event("csrf_refused", user_id=claims.sub, session_id=claims.sid)
             raise CsrfRefused()
         return claims
-
-    def _csrf_token_of(self, pair: TokenPair) -> str:
-        # The pair was just signed here; decoding it (then remembered) names its session.
-        return self.codec.csrf_token(self.codec.decode(pair.refresh_token, "refresh").sid)
 
     async def _current_refresh_session(self, claims: Claims, refresh_token: str) -> Session:
         session = await self._live_session(claims, self.now())

@@ -58,6 +58,8 @@ class TokenPair:
     refresh_token: str
     expires_in: int
     refresh_expires_in: int
+    # The session both tokens belong to (a browser login derives its CSRF token from it).
+    session_id: str = ""
 
 
 def fingerprint(token: str) -> str:
@@ -99,6 +101,7 @@ class TokenCodec:
             refresh_token=self.encode(user_id, session_id, "refresh", now, session_expires_at),
             expires_in=access_exp - now,
             refresh_expires_in=session_expires_at - now,
+            session_id=session_id,
         )
 
     @property
