@@ -141,3 +141,29 @@ def test_account_ceiling_defaults_to_50_an_hour_and_0_turns_it_off() -> None:
 def test_account_ceiling_beyond_100_failures_per_hour_is_refused(value: str) -> None:
     with pytest.raises(ConfigError, match="LOGIN_MAX_FAILURES_PER_ACCOUNT"):
         Settings.from_env({"LOGIN_MAX_FAILURES_PER_ACCOUNT": value}, env_file=None)
+
+
+def test_introspection_clients_are_read_as_id_secret_pairs() -> None:
+    settings = Settings.from_env(
+        {"INTROSPECTION_CLIENTS": " notes:s3cret , billing:an0ther-secret "}, env_file=None
+    )
+    assert settings.introspection_clients == (("notes", "s3cret"), ("billing", "an0ther-secret"))
+    assert "s3cret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["notes", "notes:", ":secret", "notes:a,notes:b", "notes:sécret", "notes:has space"],
+)
+def test_malformed_introspection_clients_are_refused_naming_the_variable(value: str) -> None:
+    with pytest.raises(ConfigError, match="INTROSPECTION_CLIENTS") as refused:
+        Settings.from_env({"INTROSPECTION_CLIENTS": value}, env_file=None)
+    assert "secret" not in str(refused.value).replace("secrets", "").replace(":secret", "")
+
+
+def test_production_wants_introspection_secrets_of_at_least_32_bytes() -> None:
+    production = {"APP_ENV": "production", "JWT_SECRET_KEY": STRONG}
+    with pytest.raises(ConfigError, match="INTROSPECTION_CLIENTS"):
+        Settings.from_env({**production, "INTROSPECTION_CLIENTS": "notes:short"}, None)
+    accepted = Settings.from_env({**production, "INTROSPECTION_CLIENTS": "notes:" + "s" * 32}, None)
+    assert accepted.introspection_clients == (("notes", "s" * 32),)
