@@ -314,12 +314,11 @@ class AuthService:
         self, client_id: str, secret: str, client: Client = NO_CLIENT
     ) -> str:
         """Accept a resource server of INTROSPECTION_CLIENTS; failures are throttled per address."""
-        now = self.now()
-        await self.throttle.refuse_locked_client_address(client.address, now)
+        await self.throttle.admit_client_check(client.address, self.now())
         if _is_listed_client(self.settings.introspection_clients, client_id, secret):
+            await self.throttle.forget_client_failures(client.address)
             return client_id
         log_event("client_auth_failed", address=client.address)
-        await self.throttle.count_client_failure(client.address, now)
         raise InvalidClient()
 
     async def revoke(self, token: str, hint: str | None = None, client: Client = NO_CLIENT) -> None:

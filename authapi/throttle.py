@@ -33,8 +33,8 @@ def address_key(address: str | None) -> str:
     return _key("addr", NO_ADDRESS if address is None else address)
 
 
-def _address(address: str | None) -> str:
-    return NO_ADDRESS if address is None else address
+def _client_key(address: str | None) -> str:
+    return _key("client", NO_ADDRESS if address is None else address)
 
 
 def _pair_key(account: str, address: str | None) -> str:
@@ -61,25 +61,22 @@ class Throttle:
             log_event("throttled", scope="address")
             raise TooManyRequests(hits.resets_at - now)
 
-    async def refuse_locked_client_address(self, address: str | None, now: int) -> None:
-        """Refuse any client authentication from `address` while its failures are over the limit."""
-        # Right credentials are refused too: otherwise the limit would slow down nothing
-        # but the wrong guesses, and the right one would still be recognised.
+    async def admit_client_check(self, address: str | None, now: int) -> None:
+        """Count a client authentication from `address` before the check; refuse past the limit."""
+        # Counted first, in one store operation, so a burst of parallel guesses gets no more
+        # checks than the limit; past it the right secret is refused too, or the limit would
+        # slow down nothing but the wrong guesses.
         if not self.per_minute:
             return
-        hits = await self.store.peek(_key("client", _address(address)), ADDRESS_WINDOW_SECONDS, now)
-        if hits.count >= self.per_minute:
-            log_event("throttled", scope="client_address")
-            raise TooManyRequests(hits.resets_at - now)
-
-    async def count_client_failure(self, address: str | None, now: int) -> None:
-        """Count one failed client authentication from `address`; refuse past the limit."""
-        if not self.per_minute:
-            return
-        hits = await self.store.hit(_key("client", _address(address)), ADDRESS_WINDOW_SECONDS, now)
+        hits = await self.store.hit(_client_key(address), ADDRESS_WINDOW_SECONDS, now)
         if hits.count > self.per_minute:
             log_event("throttled", scope="client_address")
             raise TooManyRequests(hits.resets_at - now)
+
+    async def forget_client_failures(self, address: str | None) -> None:
+        """Clear the count of `address` after a client authenticated from it."""
+        if self.per_minute:
+            await self.store.clear(_client_key(address))
 
     async def admit_password_check(
         self, account: str, user_id: str | None, address: str | None, now: int

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -201,3 +203,20 @@ def test_bad_request_is_a_problem_with_the_oauth_error_code(
     problem = response.json()
     assert problem["error"] == "invalid_request"
     assert problem["detail"].startswith(named)
+
+
+async def test_a_burst_of_parallel_guesses_gets_no_more_checks_than_the_limit(
+    async_client: httpx.AsyncClient,
+) -> None:
+    # Nine wrong secrets and then the right one, all in flight at once: the limit is three
+    # checks, so the right secret arrives past it and must be refused, not recognised.
+    guesses = [basic(secret=f"guess-{n}") for n in range(9)] + [basic()]
+    responses = await asyncio.gather(
+        *(
+            async_client.post("/api/v1/auth/introspect", data={"token": "x"}, headers=headers)
+            for headers in guesses
+        )
+    )
+    statuses = [response.status_code for response in responses]
+    assert statuses.count(401) + statuses.count(200) <= 3, statuses
+    assert statuses[-1] == 429, statuses
