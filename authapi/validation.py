@@ -114,8 +114,8 @@ class SafeJSONBodyValidator(JSONRequestBodyValidator):  # type: ignore[misc]
 class SafeFormBodyValidator(FormDataValidator):  # type: ignore[misc]
     """Validate `application/x-www-form-urlencoded` bodies with value-free messages.
 
-    Parameters the spec does not name are let through, as RFC 7009 §2.1 and RFC 7662 §2.1
-    allow; a parameter given twice is refused (RFC 6749 §3.1).
+    Parameters the spec does not name are ignored, as RFC 7009 §2.1 and RFC 7662 §2.1
+    allow; one it names given twice is refused (RFC 6749 §3.1).
     """
 
     @cached_property
@@ -138,11 +138,14 @@ class SafeFormBodyValidator(FormDataValidator):  # type: ignore[misc]
             raise BadRequestProblem(
                 detail=f"body: must have at most {MAX_FORM_FIELDS} parameters"
             ) from None
+        named = self._schema.get("properties", {})
         body: dict[str, str] = {}
         for name, value in pairs:
+            # Unknown parameters are ignored, repeated or not; only ours must come once.
+            if name not in named:
+                continue
             if name in body:
-                shown = name if _SAFE_NAME.match(name) else "a parameter"
-                raise BadRequestProblem(detail=f"{shown}: must not be repeated")
+                raise BadRequestProblem(detail=f"{name}: must not be repeated")
             body[name] = value
         return body
 

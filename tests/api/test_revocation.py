@@ -116,3 +116,16 @@ def test_unknown_parameters_are_ignored(api: Api, client: TestClient) -> None:
     )
     assert response.status_code == 200
     assert api.profile(account.access_token).status_code == 401
+
+
+def test_unknown_parameters_given_twice_are_ignored_too(api: Api, client: TestClient) -> None:
+    account = api.account()
+    # Found by schemathesis: any extra parameter is allowed, and so is any repetition of it.
+    body = f"x=1&x=2&%F0%9F%94%91=&token={account.access_token}".encode()
+    response = client.post(
+        "/api/v1/auth/revoke",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 200, response.text
+    assert api.profile(account.access_token).status_code == 401
