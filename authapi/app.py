@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import time
@@ -22,6 +23,7 @@ from starlette.middleware.cors import CORSMiddleware
 from authapi.app_tuning import SECURITY_MAP, TUNED_MIDDLEWARES, DecorateOnceAsyncApp
 from authapi.errors import StoreUnavailable
 from authapi.guard import RequestGuardMiddleware
+from authapi.housekeeping import purge_periodically
 from authapi.logs import add_event_listener, configure_logging, remove_event_listener
 from authapi.metrics import EventCounter, Metrics
 from authapi.middleware import RequestContextMiddleware
@@ -79,7 +81,12 @@ def create_app(
             # A database that is down at startup must not keep the process from starting:
             # requests answer 503 meanwhile, and the store opens as soon as it can.
             opening = asyncio.create_task(_open_when_reachable(service.store))
+        # Ended sessions, counters and addresses are deleted in the background, from the start.
+        purging = asyncio.create_task(purge_periodically(service.store, service.now, ready=opening))
         yield
+        purging.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await purging
         if opening is not None:
             opening.cancel()
         if counter is not None:
@@ -119,7 +126,10 @@ def create_app(
     app.add_middleware(
         RequestContextMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
-        services={"auth": service, "tasks": TaskService(service.store, clock)},
+        services={
+            "auth": service,
+            "tasks": TaskService(service.store, clock, settings.max_tasks_per_user),
+        },
         metrics=metrics,
     )
     if settings.cors_origins:
@@ -139,6 +149,8 @@ def create_app(
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         max_body_bytes=settings.max_body_bytes,
         trusted_proxies=settings.trusted_proxies,
+        ipv6_prefix=settings.client_ipv6_prefix,
+        read_timeout_seconds=settings.request_read_timeout_seconds,
     )
     return app
 
@@ -182,9 +194,12 @@ def app_from_env() -> AsyncApp:
 
 def _warn_about_development_defaults(settings: Settings) -> None:
     if settings.secret_is_ephemeral:
+        variable = "JWT_SECRET_KEY" if settings.uses_hmac else "JWT_PRIVATE_KEY"
         logger.warning(
-            "JWT_SECRET_KEY is not set: using a random key for this process only. "
-            "Every token dies with the process. Set JWT_SECRET_KEY for anything but a trial."
+            "%s is not set: using a random key for this process only. "
+            "Every token dies with the process. Set %s for anything but a trial.",
+            variable,
+            variable,
         )
     if settings.bcrypt_rounds < MIN_PRODUCTION_ROUNDS:
         logger.warning(

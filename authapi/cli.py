@@ -9,8 +9,15 @@ import sys
 import uvicorn
 
 from authapi.errors import ConfigError, StoreUnavailable
+from authapi.keys import load_keyring
 from authapi.settings import Settings
 from authapi.store import open_store
+
+# Per worker: with this many connections open or requests in flight, uvicorn answers any
+# further request 503 at once instead of taking on work it cannot finish in time.
+LIMIT_CONCURRENCY = 1000
+# uvicorn's own default, stated here: an idle keep-alive connection is closed after it.
+TIMEOUT_KEEP_ALIVE_SECONDS = 5
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,12 +27,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--limit-concurrency", type=int, default=LIMIT_CONCURRENCY)
+    parser.add_argument("--timeout-keep-alive", type=int, default=TIMEOUT_KEEP_ALIVE_SECONDS)
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
+        # Reading the keys now turns a bad one into one sentence here, not a worker's traceback.
+        load_keyring(settings)
         if args.command == "migrate":
             return _migrate(settings)
         _check_workers(settings, args.workers)
+        _check_server_limits(args.limit_concurrency, args.timeout_keep_alive)
     except ConfigError as error:
         print(f"auth-api: {error}", file=sys.stderr)
         return 2
@@ -38,6 +50,12 @@ def main(argv: list[str] | None = None) -> int:
         access_log=False,
         log_config=None,
         server_header=False,
+        # The client's address is the guard's to decide, from TRUSTED_PROXIES alone: uvicorn's
+        # own handling would believe X-Forwarded-For from 127.0.0.1, or from anyone with
+        # FORWARDED_ALLOW_IPS=*, and let any client reset its per-address limit at will.
+        proxy_headers=False,
+        limit_concurrency=args.limit_concurrency,
+        timeout_keep_alive=args.timeout_keep_alive,
     )
     return 0
 
@@ -74,7 +92,15 @@ def _check_workers(settings: Settings, workers: int) -> None:
             "store each worker would keep its own users and sessions, silently diverging."
         )
     if settings.secret_is_ephemeral:
+        variable = "JWT_SECRET_KEY" if settings.uses_hmac else "JWT_PRIVATE_KEY"
         raise ConfigError(
-            "--workers above 1 needs JWT_SECRET_KEY from the environment: a random "
+            f"--workers above 1 needs {variable} from the environment: a random "
             "development key would differ in every worker."
         )
+
+
+def _check_server_limits(limit_concurrency: int, timeout_keep_alive: int) -> None:
+    if limit_concurrency < 1:
+        raise ConfigError("--limit-concurrency must be at least 1.")
+    if timeout_keep_alive < 1:
+        raise ConfigError("--timeout-keep-alive must be at least 1.")

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -41,10 +41,12 @@ def start_server(
     port: int | None = None,
     log: IO[bytes] | int = subprocess.DEVNULL,
     startup_timeout: float = 30.0,
+    args: Sequence[str] = (),
 ) -> tuple[str, subprocess.Popen[bytes]]:
     """Start `auth-api` with `env` on top of `TEST_ENV`; return its URL once it is healthy."""
     port = port or free_port()
     command = [sys.executable, "-m", "authapi", "--port", str(port), "--workers", str(workers)]
+    command += args
     process = subprocess.Popen(
         command, env={**os.environ, **TEST_ENV, **(env or {})}, stdout=log, stderr=log
     )
@@ -74,6 +76,7 @@ def running_server(
     workers: int = 1,
     log_path: Path | None = None,
     startup_timeout: float = 30.0,
+    args: Sequence[str] = (),
 ) -> Iterator[str]:
     """Start `auth-api` with `env` on top of `TEST_ENV`, yield its base URL, then stop it."""
     log: IO[bytes] | int = subprocess.DEVNULL
@@ -82,7 +85,7 @@ def running_server(
         log = log_path.open("wb")
     try:
         base_url, process = start_server(
-            env, workers=workers, log=log, startup_timeout=startup_timeout
+            env, workers=workers, log=log, startup_timeout=startup_timeout, args=args
         )
         try:
             yield base_url

@@ -91,6 +91,16 @@ class InvalidToken(Unauthenticated):
         self.reason = reason
 
 
+class TooManyTasks(AuthError):
+    """Refuse a task past MAX_TASKS_PER_USER; the user's tasks stay as they were."""
+
+    status = 409
+    title = "Conflict"
+
+    def __init__(self, max_tasks: int) -> None:
+        super().__init__(f"A user may keep at most {max_tasks} tasks; delete some first.")
+
+
 class NotFound(AuthError):
     """Answer a resource that does not exist, or that the caller may not see."""
 
@@ -145,6 +155,19 @@ class Overloaded(RetryLater):
     title = "Service Unavailable"
     detail = "The service is busy; retry shortly."
     retry_after_seconds = 1
+
+
+class RequestTimeout(AuthError):
+    """Refuse a request whose body did not arrive within REQUEST_READ_TIMEOUT_SECONDS."""
+
+    status = 408
+    title = "Request Timeout"
+    detail = "The request body did not arrive in time."
+
+    @property
+    def headers(self) -> dict[str, str]:
+        # The rest of the body may still arrive: the connection cannot carry another request.
+        return {"Connection": "close"}
 
 
 class MissingSessionCookie(Unauthenticated):

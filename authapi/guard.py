@@ -1,29 +1,48 @@
 """Refuse abusive requests before any parsing: oversized bodies and headers, doubled credentials.
 
-It also decides the client's address: the socket's peer, or the `X-Forwarded-For` entry
-that a trusted proxy reported.
+It also decides the client's address, as the key its limits are counted under: the socket's
+peer, or the `X-Forwarded-For` entry that a trusted proxy reported; IPv4 dotted (an
+IPv4-mapped IPv6 address counts as its IPv4 address), IPv6 as its network of
+CLIENT_IPV6_PREFIX bits (`2001:db8:1:2::/64`), and None for a peer without an IP address.
+Never a raw header value.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from authapi.errors import PayloadTooLarge
+from authapi.errors import PayloadTooLarge, RequestTimeout
 
 # A real access token is well under 1 KiB; 8 KiB leaves room for any sane header.
 MAX_AUTHORIZATION_BYTES = 8192
+# The longest IPv6 text is 45 characters, plus a zone (`%eth0`); anything longer is garbage.
+MAX_ADDRESS_LENGTH = 64
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class RequestGuardMiddleware:
-    """Apply MAX_BODY_BYTES while the body streams in, and refuse malformed credentials."""
+    """Apply MAX_BODY_BYTES and REQUEST_READ_TIMEOUT_SECONDS to the body as it streams in.
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, trusted_proxies: tuple[str, ...]) -> None:
+    It also refuses malformed credentials before anything else reads them.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        trusted_proxies: tuple[str, ...],
+        ipv6_prefix: int = 64,
+        read_timeout_seconds: float = 30,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.ipv6_prefix = ipv6_prefix
+        self.read_timeout_seconds = read_timeout_seconds
         self.trusted: tuple[Network, ...] = tuple(
             ipaddress.ip_network(proxy, strict=False) for proxy in trusted_proxies
         )
@@ -62,14 +81,26 @@ class RequestGuardMiddleware:
                 f"The body must be at most {self.max_body_bytes} bytes.",
             )
             return
+        chunked = declared is None and _is_chunked(scope)
+        if (chunked or (declared or 0) > 0) and not _has_header(scope, b"content-type"):
+            # Connexion validates a body without a type as JSON, then hands the handler raw
+            # bytes: refused here, before either can disagree about what the body is.
+            await _refuse(
+                send,
+                415,
+                "Unsupported Media Type",
+                "A request body needs a Content-Type header: application/json.",
+            )
+            return
         scope.setdefault("state", {})["client_address"] = self._client_address(scope)
-        if declared is None and _is_chunked(scope):
+        receive = self._timed(receive)
+        if chunked:
             # Connexion reads a body only when Content-Length is set, so a chunked body is
             # gathered here (never past MAX_BODY_BYTES) and handed on with its length.
             try:
                 body = await _read_all(self._limited(receive))
-            except PayloadTooLarge as error:
-                await _refuse(send, 413, error.title, error.detail)
+            except (PayloadTooLarge, RequestTimeout) as error:
+                await _refuse(send, error.status, error.title, error.detail, error.headers)
                 return
             scope = {
                 **scope,
@@ -77,6 +108,30 @@ class RequestGuardMiddleware:
             }
             receive = _replay(body, receive)
         await self.app(scope, self._limited(receive), send)
+
+    def _timed(self, receive: Receive) -> Receive:
+        # One deadline for the whole body, from the moment the headers were in: a client
+        # that trickles a byte at a time cannot stretch it the way a per-read timeout could.
+        deadline = asyncio.get_running_loop().time() + self.read_timeout_seconds
+        complete = False
+
+        async def timed_receive() -> Message:
+            nonlocal complete
+            if complete:
+                # Past the body, a receive waits for the disconnect, for as long as it takes.
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                seconds = f"{self.read_timeout_seconds:g}"
+                raise RequestTimeout(
+                    f"The request body must arrive within {seconds} seconds."
+                ) from None
+            complete = message["type"] != "http.request" or not message.get("more_body", False)
+            return message
+
+        return timed_receive
 
     def _limited(self, receive: Receive) -> Receive:
         received = 0
@@ -94,33 +149,62 @@ class RequestGuardMiddleware:
 
     def _client_address(self, scope: Scope) -> str | None:
         peer = scope.get("client")
-        address: str | None = peer[0] if peer else None
-        if address is None or not self.trusted:
-            return address
+        address = _parse_ip(peer[0]) if peer else None
+        # A peer without an IP address (a Unix socket) is keyed as None, never by a name.
+        if address is None:
+            return None
+        if self.trusted and self._is_trusted(address):
+            address = self._forwarded_client(scope, address)
+        return self._key(address)
+
+    def _forwarded_client(self, scope: Scope, peer: Address) -> Address:
         forwarded = [
-            hop.strip()
+            hop
             for k, v in scope["headers"]
             if k == b"x-forwarded-for"
             for hop in v.decode("latin-1").split(",")
         ]
         # Walk back from our peer through trusted proxies; the first other hop is the client.
-        for hop in reversed([*forwarded, address]):
-            if not self._is_trusted(hop):
-                return hop if _is_ip(hop) else address
-        return address
+        client = peer
+        for hop in reversed(forwarded):
+            address = _parse_ip(hop)
+            if address is None:
+                # What a trusted proxy passed on is not an address: only the peer is known.
+                return peer
+            client = address
+            if not self._is_trusted(address):
+                return address
+        return client
 
-    def _is_trusted(self, address: str) -> bool:
-        return _is_ip(address) and any(
-            ipaddress.ip_address(address) in network for network in self.trusted
-        )
+    def _is_trusted(self, address: Address) -> bool:
+        return any(address in network for network in self.trusted)
+
+    def _key(self, address: Address) -> str:
+        if isinstance(address, ipaddress.IPv4Address):
+            return str(address)
+        # One IPv6 subscriber usually holds a whole /64: keying single addresses would let
+        # it rotate through 2**64 of them, each with a fresh per-address limit.
+        return str(ipaddress.IPv6Network((address, self.ipv6_prefix), strict=False))
 
 
-def _is_ip(text: str) -> bool:
+def _parse_ip(text: str) -> Address | None:
+    text = text.strip()
+    if len(text) > MAX_ADDRESS_LENGTH:
+        return None
     try:
-        ipaddress.ip_address(text)
+        address = ipaddress.ip_address(text)
     except ValueError:
-        return False
-    return True
+        return None
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address.ipv4_mapped
+        # Without its zone (`%eth0`): the zone is local to the host that wrote it.
+        return ipaddress.IPv6Address(int(address))
+    return address
+
+
+def _has_header(scope: Scope, name: bytes) -> bool:
+    return any(key == name for key, _ in scope["headers"])
 
 
 def _is_chunked(scope: Scope) -> bool:

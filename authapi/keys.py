@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from authapi.errors import ConfigError
 from authapi.settings import Settings
 
+MIN_RSA_BITS = 2048
 PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 CSRF_PURPOSE = "browser-csrf"
@@ -145,6 +146,9 @@ def _load_public(pem: str) -> PublicKey:
 
 
 def _verification_key(public: PublicKey, variable: str) -> VerificationKey:
+    if isinstance(public, rsa.RSAPublicKey) and public.key_size < MIN_RSA_BITS:
+        # NIST SP 800-131A: RSA under 2048 bits is disallowed for signatures.
+        raise ConfigError(f"{variable} must be an RSA key of at least {MIN_RSA_BITS} bits.")
     jwk = _jwk(public, variable)
     kid = _thumbprint(jwk)
     algorithm = {"OKP": "EdDSA", "EC": "ES256", "RSA": "RS256"}[jwk["kty"]]

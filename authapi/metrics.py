@@ -74,11 +74,12 @@ class Metrics:
         count.inc()
         latency.observe(seconds)
 
-    def allows(self, authorization: str | None) -> bool:
-        """Tell whether a scrape may read the metrics."""
+    def allows(self, authorization: bytes | None) -> bool:
+        """Tell whether a scrape may read the metrics, given its raw Authorization header."""
         if not self.token:
             return True
-        expected = f"Bearer {self.token}"
+        # Bytes on both sides: compare_digest refuses a str with non-ASCII characters.
+        expected = b"Bearer " + self.token.encode()
         return authorization is not None and hmac.compare_digest(authorization, expected)
 
     def render(self, live_sessions: int | None) -> tuple[bytes, str]:

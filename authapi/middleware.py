@@ -88,9 +88,7 @@ class RequestContextMiddleware:
 
     async def _serve_metrics(self, scope: Scope, send: Send) -> None:
         assert self.metrics is not None
-        authorization = next(
-            (v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"), None
-        )
+        authorization = next((v for k, v in scope["headers"] if k == b"authorization"), None)
         if not self.metrics.allows(authorization):
             await _send(
                 send, 401, b"", "text/plain", {"WWW-Authenticate": 'Bearer realm="metrics"'}

@@ -128,9 +128,11 @@ class AuthService:
         await self.throttle.forget_failures(account, client.address)
         await self.throttle.remember_address(user.id, client.address, now)
         if self.hasher.needs_rehash(user.password_hash):
-            # BCRYPT_ROUNDS changed since this hash was made: upgrade it while we hold the password.
-            await self.store.set_password_hash(user.id, await self.hasher.hash(password))
-            log_event("rehashed", user_id=user.id)
+            # BCRYPT_ROUNDS changed since this hash was made: upgrade it while we hold the password,
+            # unless a password change replaced the hash meanwhile (then it must stay replaced).
+            new_hash = await self.hasher.hash(password)
+            if await self.store.set_password_hash(user.id, user.password_hash, new_hash):
+                log_event("rehashed", user_id=user.id)
         return await self._start_session(user, client)
 
     async def _start_session(self, user: User, client: Client) -> TokenPair:
@@ -139,17 +141,21 @@ class AuthService:
         # The session's absolute lifetime is fixed here; rotation never extends it.
         expires_at = now + self.settings.refresh_ttl_seconds
         pair = self.codec.issue_pair(user.id, session_id, expires_at, now)
-        await self.store.add_session(
-            Session(
-                id=session_id,
-                user_id=user.id,
-                created_at=now,
-                expires_at=expires_at,
-                refresh_hash=fingerprint(pair.refresh_token),
-                user_agent=client.user_agent,
-                client_ip=client.address,
-            )
+        session = Session(
+            id=session_id,
+            user_id=user.id,
+            created_at=now,
+            expires_at=expires_at,
+            refresh_hash=fingerprint(pair.refresh_token),
+            user_agent=client.user_agent,
+            client_ip=client.address,
+            # The version read with the password: a change since then refuses this login.
+            credential_version=user.credential_version,
         )
+        if not await self.store.add_session(session, self.settings.max_sessions_per_user):
+            # A password change or a logout-all landed while the password was being checked.
+            log_event("login_failed", user_id=user.id, reason="credentials_changed")
+            raise InvalidCredentials()
         log_event("login", user_id=user.id, session_id=session_id)
         return pair
 
@@ -206,7 +212,7 @@ class AuthService:
         if found is None:
             self._refuse(claims, "revoked")
         session, user = found
-        self._require_live(claims, session, self.now())
+        self._require_live(claims, session, user, self.now())
         return Caller(claims, user)
 
     async def logout(self, claims: Claims, refresh_token: str | None = None) -> None:
@@ -242,8 +248,9 @@ class AuthService:
             raise WrongPassword("current_password")
         await self.throttle.forget_failures(account, client.address)
         normalized = self._check_policy(new_password, user.email, field="new_password")
-        await self.store.set_password_hash(user.id, await self.hasher.hash(normalized))
-        revoked = await self.store.revoke_user_sessions(user.id, now, keep=claims.sid)
+        # One step: the new hash, a new credential version, every other session revoked.
+        new_hash = await self.hasher.hash(normalized)
+        revoked = await self.store.replace_password(user.id, new_hash, now, keep=claims.sid)
         log_event("password_changed", user_id=user.id, sessions_revoked=revoked)
 
     async def sessions(self, claims: Claims) -> list[Session]:
@@ -377,11 +384,19 @@ class AuthService:
             raise
 
     async def _live_session(self, claims: Claims, now: int) -> Session:
-        session = await self.store.get_session(claims.sid)
-        return self._require_live(claims, session, now)
+        found = await self.store.get_session_and_user(claims.sid)
+        if found is None:
+            self._refuse(claims, "revoked")
+        return self._require_live(claims, *found, now)
 
-    def _require_live(self, claims: Claims, session: Session | None, now: int) -> Session:
-        if session is None or session.user_id != claims.sub or not session.is_live(now):
+    def _require_live(self, claims: Claims, session: Session, user: User, now: int) -> Session:
+        # A session begun under older credentials (a password change or a logout-all since)
+        # is dead, whatever its own record says.
+        if (
+            session.user_id != claims.sub
+            or not session.is_live(now)
+            or session.credential_version != user.credential_version
+        ):
             self._refuse(claims, "revoked")
         return session
 

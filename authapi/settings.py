@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -13,7 +14,8 @@ from dotenv import dotenv_values
 
 from authapi.errors import ConfigError
 
-# The value `.env.example` ships with; it must never sign a production token.
+# The secret `.env.example` once shipped with: public, and still in copied `.env` files, so
+# it is refused everywhere (`.env.example` now leaves JWT_SECRET_KEY empty).
 PLACEHOLDER_SECRET = "change-me-to-a-random-string-of-at-least-32-bytes"
 HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
 ASYMMETRIC_ALGORITHMS = ("EdDSA", "ES256", "RS256")
@@ -22,7 +24,12 @@ SUPPORTED_ALGORITHMS = HMAC_ALGORITHMS + ASYMMETRIC_ALGORITHMS
 MAX_FAILURES_PER_HOUR = 100
 MIN_SECRET_BYTES = 32
 MIN_PRODUCTION_ROUNDS = 12
+MAX_LEEWAY_SECONDS = 300
+MAX_GRACE_SECONDS = 60
 MAX_PASSWORD_LENGTH = 128
+# Coarser than a /32 would put a whole provider's customers under one per-address limit.
+MIN_IPV6_PREFIX = 32
+MAX_READ_TIMEOUT_SECONDS = 300
 _UNRESERVED = re.compile(r"^[A-Za-z0-9._~-]+$")
 _STORAGE_URL = re.compile(r"^(memory://|sqlite:///.+|postgresql://[^/]+/\w+(\?.*)?)$")
 
@@ -67,6 +74,12 @@ class Settings:
     secret_is_ephemeral: bool = False
     # Password checks per account per hour from addresses it never logged in from (0: off).
     login_max_failures_per_account: int = 50
+    # A login past this ends the user's oldest live sessions.
+    max_sessions_per_user: int = 50
+    # A task past this is refused; nothing stored is lost.
+    max_tasks_per_user: int = 10_000
+    client_ipv6_prefix: int = 64
+    request_read_timeout_seconds: int = 30
     # Resource servers allowed to call introspection: (client_id, secret) pairs.
     introspection_clients: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
@@ -147,6 +160,10 @@ class Settings:
             metrics_token=values.get("METRICS_TOKEN", "").strip(),
             secret_is_ephemeral=ephemeral,
             login_max_failures_per_account=_int(values, "LOGIN_MAX_FAILURES_PER_ACCOUNT", 50),
+            max_sessions_per_user=_int(values, "MAX_SESSIONS_PER_USER", 50),
+            max_tasks_per_user=_int(values, "MAX_TASKS_PER_USER", 10_000),
+            client_ipv6_prefix=_int(values, "CLIENT_IPV6_PREFIX", 64),
+            request_read_timeout_seconds=_int(values, "REQUEST_READ_TIMEOUT_SECONDS", 30),
             introspection_clients=_clients(values, "INTROSPECTION_CLIENTS"),
         )
 
@@ -165,12 +182,12 @@ class Settings:
         ):
             if value < 1:
                 raise ConfigError(f"{name} must be at least 1.")
-        for name, value in (
-            ("JWT_LEEWAY_SECONDS", self.jwt_leeway_seconds),
-            ("REFRESH_REUSE_GRACE_SECONDS", self.refresh_reuse_grace_seconds),
+        for name, value, most in (
+            ("JWT_LEEWAY_SECONDS", self.jwt_leeway_seconds, MAX_LEEWAY_SECONDS),
+            ("REFRESH_REUSE_GRACE_SECONDS", self.refresh_reuse_grace_seconds, MAX_GRACE_SECONDS),
         ):
-            if value < 0:
-                raise ConfigError(f"{name} must not be negative.")
+            if not 0 <= value <= most:
+                raise ConfigError(f"{name} must be between 0 and {most}.")
         if self.log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ConfigError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL.")
         if not _STORAGE_URL.match(self.storage_url):
@@ -189,6 +206,11 @@ class Settings:
     def _check_keys(self) -> None:
         if self.uses_hmac and not self.jwt_secret_key:
             raise ConfigError("JWT_SECRET_KEY must be set.")
+        # Published in .env.example, so known to everyone: it would sign tokens for anyone.
+        if self.uses_hmac and self.jwt_secret_key == PLACEHOLDER_SECRET:
+            raise ConfigError("JWT_SECRET_KEY is still the .env.example placeholder.")
+        if PLACEHOLDER_SECRET in self.jwt_previous_secret_keys:
+            raise ConfigError("JWT_PREVIOUS_SECRET_KEYS holds the .env.example placeholder.")
         if not self.uses_hmac and not self.jwt_private_key:
             raise ConfigError(
                 f"JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE must be set for {self.jwt_algorithm}."
@@ -219,6 +241,26 @@ class Settings:
             raise ConfigError(
                 "LOGIN_MAX_FAILURES_PER_ACCOUNT must be between 0 (off) and "
                 f"{MAX_FAILURES_PER_HOUR} failed logins per account per hour."
+            )
+        if not 1 <= self.max_sessions_per_user <= 1000:
+            raise ConfigError("MAX_SESSIONS_PER_USER must be between 1 and 1000.")
+        if not 1 <= self.max_tasks_per_user <= 1_000_000:
+            raise ConfigError("MAX_TASKS_PER_USER must be between 1 and 1000000.")
+        self._check_edges()
+
+    def _check_edges(self) -> None:
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    "TRUSTED_PROXIES must list IP addresses or CIDR networks."
+                ) from None
+        if not MIN_IPV6_PREFIX <= self.client_ipv6_prefix <= 128:
+            raise ConfigError(f"CLIENT_IPV6_PREFIX must be between {MIN_IPV6_PREFIX} and 128.")
+        if not 1 <= self.request_read_timeout_seconds <= MAX_READ_TIMEOUT_SECONDS:
+            raise ConfigError(
+                f"REQUEST_READ_TIMEOUT_SECONDS must be between 1 and {MAX_READ_TIMEOUT_SECONDS}."
             )
 
     def _check_introspection_clients(self) -> None:
@@ -251,16 +293,24 @@ class Settings:
 
     def _check_production(self) -> None:
         if self.uses_hmac:
-            if self.jwt_secret_key == PLACEHOLDER_SECRET:
-                raise ConfigError("JWT_SECRET_KEY is still the .env.example placeholder.")
             if len(self.jwt_secret_key.encode()) < MIN_SECRET_BYTES:
                 raise ConfigError(f"JWT_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes.")
+            # A retired secret still verifies: a weak one forges tokens as well as a weak current.
+            if any(len(key.encode()) < MIN_SECRET_BYTES for key in self.jwt_previous_secret_keys):
+                raise ConfigError(
+                    f"JWT_PREVIOUS_SECRET_KEYS must each be at least {MIN_SECRET_BYTES} bytes."
+                )
         if self.bcrypt_rounds < MIN_PRODUCTION_ROUNDS:
             raise ConfigError(
                 f"BCRYPT_ROUNDS must be at least {MIN_PRODUCTION_ROUNDS} in production."
             )
         if "*" in self.cors_origins:
             raise ConfigError("CORS_ORIGINS must list explicit origins, not '*', in production.")
+        if self.metrics_enabled and not self.metrics_token:
+            raise ConfigError(
+                "METRICS_TOKEN must be set in production (or METRICS_ENABLED=false): /metrics "
+                "would be open to anyone who reaches the API port."
+            )
 
 
 def _list(values: Mapping[str, str], name: str) -> tuple[str, ...]:

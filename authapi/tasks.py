@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from authapi.errors import InvalidInput, NotFound
+from authapi.errors import InvalidInput, NotFound, TooManyTasks
 from authapi.store.base import Store, Task, is_storable
 
 MAX_TITLE_LENGTH = 200
@@ -30,9 +30,15 @@ class TaskListing:
 class TaskService:
     """Create, read, change and delete a user's own tasks; others' tasks do not exist."""
 
-    def __init__(self, store: Store, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Callable[[], float] = time.time,
+        max_tasks: int | None = None,
+    ) -> None:
         self.store = store
         self._clock = clock
+        self.max_tasks = max_tasks
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
@@ -40,7 +46,7 @@ class TaskService:
     async def create(
         self, user_id: str, title: str, description: str | None = None, completed: bool = False
     ) -> Task:
-        """Add a task for the user."""
+        """Add a task for the user, unless she already keeps `max_tasks` of them."""
         now = self._now()
         task = Task(
             id=str(uuid.uuid4()),
@@ -51,7 +57,9 @@ class TaskService:
             created_at=now,
             updated_at=now,
         )
-        await self.store.add_task(task)
+        if not await self.store.add_task(task, self.max_tasks):
+            assert self.max_tasks is not None  # only a cap refuses a task
+            raise TooManyTasks(self.max_tasks)
         return task
 
     async def get(self, user_id: str, task_id: str) -> Task:
@@ -113,9 +121,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         moment = datetime.fromisoformat(created_at)
         if moment.tzinfo is None or not isinstance(task_id, str) or not is_storable(task_id):
             raise ValueError
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        # Inside the try: an offset that moves year 1 or 9999 out of range overflows here.
+        moment = moment.astimezone(UTC)
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError):
         raise InvalidInput("cursor", "is not a cursor this API issued") from None
-    return moment.astimezone(UTC), task_id
+    return moment, task_id
 
 
 def _title(title: str) -> str:

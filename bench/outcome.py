@@ -27,7 +27,7 @@ class Options:
     flat_rows: int = 1_000_000
     # soak: seconds of churn, seconds to wait after it, and extra server variables.
     soak_seconds: float = 600.0
-    soak_settle: float = 90.0
+    soak_settle: float = 120.0
     soak_env: tuple[tuple[str, str], ...] = ()
 
 

@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from authapi.cli import LIMIT_CONCURRENCY, TIMEOUT_KEEP_ALIVE_SECONDS
 from authapi.devserver import TEST_ENV, free_port, start_server, stop_server
 from bench import REPO_ROOT
 from bench.cpu import Cores, inherited_affinity
 
 PROFILE_PATH = "/api/v1/protected/profile"
-# The baselines are bare on purpose: no access log, no Server header, warnings only.
+# The baselines are bare on purpose: no access log, no Server header, warnings only; they
+# get the project's server limits and, like it, ignore proxy headers.
 UVICORN_FLAGS = [
     "--workers",
     "1",
@@ -29,6 +31,11 @@ UVICORN_FLAGS = [
     "--no-server-header",
     "--log-level",
     "warning",
+    "--no-proxy-headers",
+    "--limit-concurrency",
+    str(LIMIT_CONCURRENCY),
+    "--timeout-keep-alive",
+    str(TIMEOUT_KEEP_ALIVE_SECONDS),
 ]
 # The project runs as deployed: its JSON access line for every request at INFO, written to
 # a file (`logs/NAME.log`) the way a log collector would take it, the session revocation

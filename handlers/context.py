@@ -17,6 +17,10 @@ from authapi.tokens import Claims
 
 NO_STORE = {"Cache-Control": "no-store"}
 MAX_USER_AGENT = 256
+# Control characters are not allowed in a header value (RFC 9110 §5.5), and PostgreSQL
+# refuses to store a NUL: they are dropped from the user agent a session records.
+_CONTROLS = dict.fromkeys([*range(0x20), 0x7F])
+_CONTROLS.pop(0x09)
 
 
 def json_reply(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
@@ -58,7 +62,8 @@ def timestamp(moment: datetime | int | None) -> str | None:
 
 def client() -> Client:
     """Describe the caller for throttling and the session list."""
-    user_agent = request.headers.get("user-agent", "")[:MAX_USER_AGENT] or None
+    raw = request.headers.get("user-agent", "")
+    user_agent = raw.translate(_CONTROLS)[:MAX_USER_AGENT] or None
     return Client(address=scope["state"].get("client_address"), user_agent=user_agent)
 
 

@@ -83,7 +83,9 @@ def flush_log_lines() -> Iterator[None]:
 
 @pytest.fixture
 def client(app: Any) -> Iterator[TestClient]:
-    with app.test_client() as test_client:
+    # A peer with an IP address, as a TCP client has: the test client's default, the name
+    # "testclient", is no address, and the guard keys such a peer as having none.
+    with app.test_client(client=("127.0.0.1", 50000)) as test_client:
         yield test_client
 
 

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from authapi.devserver import running_server
+from authapi.settings import PLACEHOLDER_SECRET
 
 STRONG = "k" * 48
 
@@ -37,13 +46,17 @@ def auth_api(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         ),
         ({"APP_ENV": "production", "JWT_SECRET_KEY": STRONG, "CORS_ORIGINS": "*"}, "CORS_ORIGINS"),
         ({"STORAGE_URL": "mysql://db/auth"}, "STORAGE_URL"),
+        ({"JWT_SECRET_KEY": STRONG, "LIMIT": "--limit-concurrency=0"}, "--limit-concurrency"),
+        ({"JWT_SECRET_KEY": STRONG, "LIMIT": "--timeout-keep-alive=0"}, "--timeout-keep-alive"),
     ],
 )
 def test_unsafe_configuration_stops_startup_with_one_sentence(
     env: dict[str, str], variable: str
 ) -> None:
     started = time.monotonic()
-    result = auth_api("--port", "1", **env)
+    env = dict(env)
+    flags = [env.pop("LIMIT")] if "LIMIT" in env else []
+    result = auth_api("--port", "1", *flags, **env)
     assert result.returncode == 2
     assert variable in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -68,10 +81,55 @@ def test_migrate_brings_a_fresh_database_to_the_current_schema(tmp_path: Path) -
     result = auth_api("migrate", STORAGE_URL=f"sqlite:///{database}")
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(database) as connection:
-        assert connection.execute("SELECT version_num FROM alembic_version").fetchone() == ("0002",)
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchone() == ("0003",)
 
 
 def test_migrate_reports_an_unreachable_database() -> None:
     result = auth_api("migrate", STORAGE_URL="postgresql://nobody@127.0.0.1:1/none")
     assert result.returncode == 1
     assert "cannot be reached" in result.stderr
+
+
+@pytest.mark.slow
+def test_requests_past_the_concurrency_limit_get_503_at_once() -> None:
+    with running_server(args=["--limit-concurrency", "3"]) as url:
+        address = urlsplit(url)
+        with ExitStack() as held:
+            # Three idle connections fill the server; the next request is refused, not queued.
+            for _ in range(3):
+                held.enter_context(socket.create_connection((address.hostname, address.port)))
+            time.sleep(0.2)  # a real wait: the server must have accepted all three
+            refused = requests.get(f"{url}/health", timeout=5)
+            assert refused.status_code == 503
+        time.sleep(0.2)  # and noticed that they closed
+        assert requests.get(f"{url}/health", timeout=5).status_code == 200
+
+
+def test_production_with_open_metrics_stops_startup_naming_metrics_token() -> None:
+    result = auth_api("--port", "1", APP_ENV="production", JWT_SECRET_KEY=STRONG)
+    assert result.returncode == 2
+    assert "METRICS_TOKEN" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_placeholder_secret_stops_startup_in_development() -> None:
+    result = auth_api("--port", "1", JWT_SECRET_KEY=PLACEHOLDER_SECRET)
+    assert result.returncode == 2
+    assert "JWT_SECRET_KEY" in result.stderr
+    assert PLACEHOLDER_SECRET not in result.stderr
+
+
+def test_weak_rsa_key_stops_startup_with_one_sentence(tmp_path: Path) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    pem = tmp_path / "weak.pem"
+    pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    result = auth_api("--port", "1", JWT_ALGORITHM="RS256", JWT_PRIVATE_KEY_FILE=str(pem))
+    assert result.returncode == 2
+    assert "JWT_PRIVATE_KEY" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

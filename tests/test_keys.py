@@ -10,6 +10,8 @@ import time
 
 import jwt
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from authapi.errors import ConfigError, InvalidToken
 from authapi.keys import generate_private_key_pem, hmac_kid, load_keyring, public_key_pem
@@ -17,7 +19,10 @@ from authapi.settings import Settings
 from authapi.tokens import TokenCodec
 from tests.conftest import SECRET
 
-NOW = int(time.time())
+
+def now() -> int:
+    """Read the clock per test: a token minted at import would expire in a long run."""
+    return int(time.time())
 
 
 def codec_for(algorithm: str, private_pem: str, *verification: str) -> TokenCodec:
@@ -33,7 +38,7 @@ def codec_for(algorithm: str, private_pem: str, *verification: str) -> TokenCode
 @pytest.mark.parametrize("algorithm", ["EdDSA", "ES256", "RS256"])
 def test_asymmetric_tokens_carry_a_kid_and_verify(algorithm: str) -> None:
     codec = codec_for(algorithm, generate_private_key_pem(algorithm))
-    token = codec.issue_pair("u", "s", NOW + 3600, NOW).access_token
+    token = codec.issue_pair("u", "s", now() + 3600, now()).access_token
     header = jwt.get_unverified_header(token)
     assert header["alg"] == algorithm
     assert header["kid"] == codec.keyring.signing_kid
@@ -42,7 +47,7 @@ def test_asymmetric_tokens_carry_a_kid_and_verify(algorithm: str) -> None:
 
 def test_hmac_tokens_carry_a_kid_that_is_not_the_secret() -> None:
     codec = TokenCodec(Settings(jwt_secret_key=SECRET))
-    token = codec.issue_pair("u", "s", NOW + 3600, NOW).access_token
+    token = codec.issue_pair("u", "s", now() + 3600, now()).access_token
     kid = jwt.get_unverified_header(token)["kid"]
     assert kid == hmac_kid(SECRET)
     assert SECRET not in kid
@@ -51,7 +56,7 @@ def test_hmac_tokens_carry_a_kid_that_is_not_the_secret() -> None:
 @pytest.mark.parametrize("algorithm", ["EdDSA", "ES256", "RS256"])
 def test_jwks_publishes_the_public_key_and_verifies_tokens(algorithm: str) -> None:
     codec = codec_for(algorithm, generate_private_key_pem(algorithm))
-    token = codec.issue_pair("u", "s", NOW + 3600, NOW).access_token
+    token = codec.issue_pair("u", "s", now() + 3600, now()).access_token
     jwks = codec.keyring.jwks()
     (jwk,) = jwks["keys"]
     assert jwk["kid"] == codec.keyring.signing_kid
@@ -66,7 +71,7 @@ def test_jwks_publishes_the_public_key_and_verifies_tokens(algorithm: str) -> No
 @pytest.mark.parametrize("algorithm", ["EdDSA", "ES256", "RS256"])
 def test_refresh_token_fails_the_jwks_verification_of_an_access_token(algorithm: str) -> None:
     codec = codec_for(algorithm, generate_private_key_pem(algorithm))
-    token = codec.issue_pair("u", "s", NOW + 3600, NOW).refresh_token
+    token = codec.issue_pair("u", "s", now() + 3600, now()).refresh_token
     key = jwt.PyJWKSet.from_dict(codec.keyring.jwks())[jwt.get_unverified_header(token)["kid"]]
     with pytest.raises(jwt.InvalidAudienceError):
         jwt.decode(token, key, algorithms=[algorithm], audience="auth-api", issuer="auth-api")
@@ -79,17 +84,17 @@ def test_jwks_is_empty_for_shared_secrets() -> None:
 def test_token_signed_by_a_retired_key_stays_valid_until_it_expires() -> None:
     retired_pem = generate_private_key_pem("EdDSA")
     old = codec_for("EdDSA", retired_pem)
-    token = old.issue_pair("u", "s", NOW + 3600, NOW).access_token
+    token = old.issue_pair("u", "s", now() + 3600, now()).access_token
     rotated = codec_for("EdDSA", generate_private_key_pem("EdDSA"), public_key_pem(retired_pem))
     assert rotated.decode(token, "access").sub == "u"
-    new_token = rotated.issue_pair("u", "s", NOW + 3600, NOW).access_token
+    new_token = rotated.issue_pair("u", "s", now() + 3600, now()).access_token
     assert jwt.get_unverified_header(new_token)["kid"] != jwt.get_unverified_header(token)["kid"]
     assert len(rotated.keyring.jwks()["keys"]) == 2
 
 
 def test_token_of_a_key_that_is_no_longer_configured_is_refused() -> None:
     token = codec_for("EdDSA", generate_private_key_pem("EdDSA")).issue_pair(
-        "u", "s", NOW + 3600, NOW
+        "u", "s", now() + 3600, now()
     )
     stranger = codec_for("EdDSA", generate_private_key_pem("EdDSA"))
     with pytest.raises(InvalidToken) as refused:
@@ -99,10 +104,12 @@ def test_token_of_a_key_that_is_no_longer_configured_is_refused() -> None:
 
 def test_previous_hmac_secret_still_verifies_but_never_signs() -> None:
     old_secret = "an-older-secret-that-is-at-least-32-bytes"
-    token = TokenCodec(Settings(jwt_secret_key=old_secret)).issue_pair("u", "s", NOW + 3600, NOW)
+    token = TokenCodec(Settings(jwt_secret_key=old_secret)).issue_pair(
+        "u", "s", now() + 3600, now()
+    )
     rotated = TokenCodec(Settings(jwt_secret_key=SECRET, jwt_previous_secret_keys=(old_secret,)))
     assert rotated.decode(token.access_token, "access").sub == "u"
-    fresh = rotated.issue_pair("u", "s", NOW + 3600, NOW).access_token
+    fresh = rotated.issue_pair("u", "s", now() + 3600, now()).access_token
     assert jwt.get_unverified_header(fresh)["kid"] == hmac_kid(SECRET)
 
 
@@ -123,7 +130,7 @@ def hand_signed(header: dict[str, object], claims: dict[str, object]) -> str:
 def test_unknown_or_hostile_kid_is_refused(kid: object) -> None:
     codec = TokenCodec(Settings(jwt_secret_key=SECRET))
     claims: dict[str, object] = {"iss": "auth-api", "aud": "auth-api", "sub": "u", "sid": "s"}
-    claims |= {"jti": "j", "type": "access", "iat": NOW, "exp": NOW + 3600}
+    claims |= {"jti": "j", "type": "access", "iat": now(), "exp": now() + 3600}
     token = hand_signed({"alg": "HS256", "typ": "at+jwt", "kid": kid}, claims)
     with pytest.raises(InvalidToken) as refused:
         codec.decode(token, "access")
@@ -151,3 +158,32 @@ def test_development_without_a_private_key_generates_one() -> None:
 def test_production_needs_a_private_key_for_asymmetric_algorithms() -> None:
     with pytest.raises(ConfigError, match="JWT_PRIVATE_KEY"):
         Settings.from_env({"APP_ENV": "production", "JWT_ALGORITHM": "EdDSA"}, env_file=None)
+
+
+def rsa_pem(bits: int) -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+@pytest.mark.parametrize("app_env", ["development", "production"])
+def test_rsa_signing_key_under_2048_bits_is_refused_naming_the_variable(app_env: str) -> None:
+    settings = Settings(
+        app_env=app_env, jwt_algorithm="RS256", jwt_private_key=rsa_pem(1024), metrics_token="t"
+    )
+    with pytest.raises(ConfigError, match=r"JWT_PRIVATE_KEY.*2048"):
+        load_keyring(settings)
+
+
+@pytest.mark.parametrize("retired", [rsa_pem(1024), public_key_pem(rsa_pem(1024))])
+def test_rsa_verification_key_under_2048_bits_is_refused_naming_the_variable(retired: str) -> None:
+    with pytest.raises(ConfigError, match=r"JWT_VERIFICATION_KEY_FILES.*2048"):
+        codec_for("RS256", rsa_pem(2048), retired)
+
+
+def test_rsa_key_of_2048_bits_is_accepted() -> None:
+    codec = codec_for("RS256", rsa_pem(2048), public_key_pem(rsa_pem(2048)))
+    assert len(codec.keyring.jwks()["keys"]) == 2

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import sys
 from pathlib import Path
 
 import pytest
 
+from authapi.app import create_app
 from authapi.errors import ConfigError
 from authapi.settings import PLACEHOLDER_SECRET, Settings
 
 STRONG = "s" * 48
+ENV_EXAMPLE = Path(__file__).resolve().parent.parent / ".env.example"
 
 
 def test_defaults_match_the_documented_values() -> None:
@@ -58,6 +62,13 @@ def test_cors_origins_are_split_on_commas() -> None:
         ({"JWT_SECRET_KEY": STRONG, "BCRYPT_ROUNDS": "11"}, "BCRYPT_ROUNDS"),
         ({"JWT_SECRET_KEY": STRONG, "CORS_ORIGINS": "*"}, "CORS_ORIGINS"),
         ({"JWT_SECRET_KEY": STRONG, "CORS_ORIGINS": "https://a.example,*"}, "CORS_ORIGINS"),
+        ({"JWT_SECRET_KEY": STRONG, "JWT_PREVIOUS_SECRET_KEYS": "too-short"}, "JWT_PREVIOUS"),
+        (
+            {"JWT_SECRET_KEY": STRONG, "JWT_PREVIOUS_SECRET_KEYS": f"{'p' * 40},too-short"},
+            "JWT_PREVIOUS_SECRET_KEYS",
+        ),
+        ({"JWT_SECRET_KEY": STRONG}, "METRICS_TOKEN"),
+        ({"JWT_SECRET_KEY": STRONG, "METRICS_ENABLED": "true"}, "METRICS_TOKEN"),
     ],
 )
 def test_production_refuses_unsafe_values_naming_the_variable(
@@ -69,7 +80,8 @@ def test_production_refuses_unsafe_values_naming_the_variable(
 
 
 def test_production_accepts_a_safe_configuration() -> None:
-    settings = Settings.from_env({"APP_ENV": "production", "JWT_SECRET_KEY": STRONG}, None)
+    safe = {"APP_ENV": "production", "JWT_SECRET_KEY": STRONG, "METRICS_TOKEN": "scrape-me"}
+    settings = Settings.from_env(safe, None)
     assert settings.is_production
     assert not settings.secret_is_ephemeral
 
@@ -89,10 +101,17 @@ def test_development_allows_low_bcrypt_cost() -> None:
         ({"REFRESH_TOKEN_EXPIRE_DAYS": "0"}, "REFRESH_TOKEN_EXPIRE_DAYS"),
         ({"JWT_LEEWAY_SECONDS": "-1"}, "JWT_LEEWAY_SECONDS"),
         ({"REFRESH_REUSE_GRACE_SECONDS": "-5"}, "REFRESH_REUSE_GRACE_SECONDS"),
+        ({"JWT_LEEWAY_SECONDS": "301"}, "JWT_LEEWAY_SECONDS"),
+        ({"REFRESH_REUSE_GRACE_SECONDS": "61"}, "REFRESH_REUSE_GRACE_SECONDS"),
         ({"APP_ENV": "staging"}, "APP_ENV"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ({"STORAGE_POOL_SIZE": "0"}, "STORAGE_POOL_SIZE"),
         ({"STORAGE_POOL_SIZE": "500"}, "STORAGE_POOL_SIZE"),
+        ({"MAX_SESSIONS_PER_USER": "0"}, "MAX_SESSIONS_PER_USER"),
+        ({"MAX_SESSIONS_PER_USER": "1001"}, "MAX_SESSIONS_PER_USER"),
+        ({"MAX_TASKS_PER_USER": "0"}, "MAX_TASKS_PER_USER"),
+        ({"MAX_TASKS_PER_USER": "1000001"}, "MAX_TASKS_PER_USER"),
+        ({"MAX_TASKS_PER_USER": "lots"}, "MAX_TASKS_PER_USER"),
     ],
 )
 def test_invalid_values_are_refused_naming_the_variable(
@@ -109,6 +128,8 @@ def test_abuse_limits_have_documented_defaults() -> None:
     assert settings.auth_rate_limit_per_minute == 60
     assert settings.max_body_bytes == 64 * 1024
     assert settings.trusted_proxies == ()
+    assert settings.max_sessions_per_user == 50
+    assert settings.max_tasks_per_user == 10_000
 
 
 @pytest.mark.parametrize(
@@ -143,6 +164,103 @@ def test_account_ceiling_beyond_100_failures_per_hour_is_refused(value: str) -> 
         Settings.from_env({"LOGIN_MAX_FAILURES_PER_ACCOUNT": value}, env_file=None)
 
 
+@pytest.mark.parametrize("app_env", ["development", "production"])
+def test_placeholder_secret_is_refused_in_every_environment(app_env: str) -> None:
+    environ = {"APP_ENV": app_env, "JWT_SECRET_KEY": PLACEHOLDER_SECRET, "METRICS_TOKEN": "t"}
+    with pytest.raises(ConfigError, match="JWT_SECRET_KEY"):
+        Settings.from_env(environ, env_file=None)
+
+
+@pytest.mark.parametrize("app_env", ["development", "production"])
+def test_placeholder_is_refused_among_previous_secrets_in_every_environment(app_env: str) -> None:
+    environ = {
+        "APP_ENV": app_env,
+        "JWT_SECRET_KEY": STRONG,
+        "JWT_PREVIOUS_SECRET_KEYS": f"{'p' * 40},{PLACEHOLDER_SECRET}",
+        "METRICS_TOKEN": "t",
+    }
+    with pytest.raises(ConfigError, match="JWT_PREVIOUS_SECRET_KEYS"):
+        Settings.from_env(environ, env_file=None)
+
+
+def test_env_example_copied_as_is_runs_on_a_random_key() -> None:
+    # `cp .env.example .env && make run`: no shared placeholder, a per-process key instead.
+    settings = Settings.from_env({}, env_file=ENV_EXAMPLE)
+    assert settings.secret_is_ephemeral
+    assert settings.jwt_secret_key != PLACEHOLDER_SECRET
+
+
+def test_development_accepts_short_previous_secrets() -> None:
+    settings = Settings.from_env({"JWT_PREVIOUS_SECRET_KEYS": "old-dev-key"}, env_file=None)
+    assert settings.jwt_previous_secret_keys == ("old-dev-key",)
+
+
+def test_production_may_switch_metrics_off_instead_of_setting_a_token() -> None:
+    environ = {"APP_ENV": "production", "JWT_SECRET_KEY": STRONG, "METRICS_ENABLED": "false"}
+    assert not Settings.from_env(environ, env_file=None).metrics_enabled
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("JWT_LEEWAY_SECONDS", "0"),
+        ("JWT_LEEWAY_SECONDS", "300"),
+        ("REFRESH_REUSE_GRACE_SECONDS", "0"),
+        ("REFRESH_REUSE_GRACE_SECONDS", "60"),
+        ("CLIENT_IPV6_PREFIX", "32"),
+        ("CLIENT_IPV6_PREFIX", "128"),
+        ("REQUEST_READ_TIMEOUT_SECONDS", "1"),
+        ("REQUEST_READ_TIMEOUT_SECONDS", "300"),
+    ],
+)
+def test_bounds_are_inclusive(variable: str, value: str) -> None:
+    Settings.from_env({variable: value}, env_file=None)
+
+
+@pytest.mark.parametrize(
+    ("environ", "variable"),
+    [
+        ({"CLIENT_IPV6_PREFIX": "31"}, "CLIENT_IPV6_PREFIX"),
+        ({"CLIENT_IPV6_PREFIX": "129"}, "CLIENT_IPV6_PREFIX"),
+        ({"CLIENT_IPV6_PREFIX": "/64"}, "CLIENT_IPV6_PREFIX"),
+        ({"REQUEST_READ_TIMEOUT_SECONDS": "0"}, "REQUEST_READ_TIMEOUT_SECONDS"),
+        ({"REQUEST_READ_TIMEOUT_SECONDS": "301"}, "REQUEST_READ_TIMEOUT_SECONDS"),
+        ({"TRUSTED_PROXIES": "10.0.0.1, proxy.internal"}, "TRUSTED_PROXIES"),
+    ],
+)
+def test_edge_limits_are_refused_out_of_bounds_naming_the_variable(
+    environ: dict[str, str], variable: str
+) -> None:
+    with pytest.raises(ConfigError, match=variable):
+        Settings.from_env(environ, env_file=None)
+
+
+def test_edge_limits_have_documented_defaults() -> None:
+    settings = Settings.from_env({}, env_file=None)
+    assert settings.client_ipv6_prefix == 64
+    assert settings.request_read_timeout_seconds == 30
+
+
+@pytest.mark.parametrize(
+    ("environ", "named", "not_named"),
+    [
+        ({}, "JWT_SECRET_KEY", "JWT_PRIVATE_KEY"),
+        ({"JWT_ALGORITHM": "EdDSA"}, "JWT_PRIVATE_KEY", "JWT_SECRET_KEY"),
+        ({"JWT_ALGORITHM": "RS256"}, "JWT_PRIVATE_KEY", "JWT_SECRET_KEY"),
+    ],
+)
+def test_warning_about_a_generated_key_names_the_variable_to_set(
+    environ: dict[str, str], named: str, not_named: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The app's log handler writes to the stdout of the moment it is made: this buffer.
+    stdout = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", stdout)
+    create_app(Settings.from_env({**environ, "BCRYPT_ROUNDS": "12"}, env_file=None))
+    (warning,) = [line for line in stdout.getvalue().splitlines() if "random key" in line]
+    assert named in warning
+    assert not_named not in warning
+
+
 def test_introspection_clients_are_read_as_id_secret_pairs() -> None:
     settings = Settings.from_env(
         {"INTROSPECTION_CLIENTS": " notes:s3cret , billing:an0ther-secret "}, env_file=None
@@ -162,7 +280,7 @@ def test_malformed_introspection_clients_are_refused_naming_the_variable(value: 
 
 
 def test_production_wants_introspection_secrets_of_at_least_32_bytes() -> None:
-    production = {"APP_ENV": "production", "JWT_SECRET_KEY": STRONG}
+    production = {"APP_ENV": "production", "JWT_SECRET_KEY": STRONG, "METRICS_ENABLED": "false"}
     with pytest.raises(ConfigError, match="INTROSPECTION_CLIENTS"):
         Settings.from_env({**production, "INTROSPECTION_CLIENTS": "notes:short"}, None)
     accepted = Settings.from_env({**production, "INTROSPECTION_CLIENTS": "notes:" + "s" * 32}, None)

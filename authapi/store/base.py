@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+# A known login address unseen for this long is forgotten by the purge.
+KNOWN_ADDRESS_RETENTION_SECONDS = 90 * 86400
+
 
 def is_storable(text: str) -> bool:
     """Tell whether every backend can hold this text: PostgreSQL refuses NUL characters."""
@@ -75,7 +78,13 @@ class Hits:
 
 
 class Store(Protocol):
-    """What the service needs from storage. Each method is atomic on its own."""
+    """What the service needs from storage. Each method is atomic on its own.
+
+    Credential versions: every method that bumps a user's version revokes, in the same
+    atomic step, each of the user's sessions that it does not carry over to the new version,
+    and `add_session` refuses a session whose version is no longer the user's. So a session
+    that is not revoked always has its user's current version.
+    """
 
     async def add_user(self, user: User) -> None:
         """Add an account, or raise `EmailTaken` if the email already has one."""
@@ -86,8 +95,12 @@ class Store(Protocol):
     async def get_user_by_email(self, email: str) -> User | None:
         """Return the account with this normalized email, if any."""
 
-    async def add_session(self, session: Session) -> None:
-        """Record a new session."""
+    async def add_session(self, session: Session, max_sessions: int | None = None) -> bool:
+        """Record a session if its user's credential version is still the session's.
+
+        Then revoke the user's oldest live sessions beyond `max_sessions`, never the new one.
+        Return False, storing nothing, when the version has moved on (or the user is gone).
+        """
 
     async def get_session(self, session_id: str) -> Session | None:
         """Return a session by id, revoked or not."""
@@ -103,17 +116,36 @@ class Store(Protocol):
     async def revoke_session(self, session_id: str, now: int) -> None:
         """Revoke a session; revoking twice keeps the first time."""
 
-    async def set_password_hash(self, user_id: str, password_hash: str) -> None:
-        """Replace a user's password hash."""
+    async def set_password_hash(self, user_id: str, expected_hash: str, new_hash: str) -> bool:
+        """Swap a user's password hash if it is still `expected_hash`; tell whether it was."""
+
+    async def replace_password(
+        self, user_id: str, password_hash: str, now: int, keep: str | None = None
+    ) -> int:
+        """Set a new password hash and bump the credential version, with `revoke_user_sessions`.
+
+        One atomic step; returns how many sessions were revoked.
+        """
 
     async def list_sessions(self, user_id: str, now: int) -> list[Session]:
         """Return the user's live sessions, newest first."""
 
     async def revoke_user_sessions(self, user_id: str, now: int, keep: str | None = None) -> int:
-        """Revoke every live session of the user except `keep`; return how many."""
+        """Bump the user's credential version and revoke every session but `keep`.
+
+        `keep`, if it is the user's and not revoked, moves to the new version and lives on.
+        Return how many sessions were revoked.
+        """
 
     async def count_live_sessions(self, now: int) -> int:
         """Count the sessions of every user that are neither expired nor revoked."""
+
+    async def purge(self, now: int, batch: int) -> int:
+        """Delete up to `batch` ended records of each kind; return how many went in all.
+
+        Ended: expired or revoked sessions, counters whose window is over, and known
+        addresses unseen for KNOWN_ADDRESS_RETENTION_SECONDS.
+        """
 
     async def hit(self, key: str, window_seconds: int, now: int) -> Hits:
         """Count one event under `key` in its current fixed window, atomically."""
@@ -130,8 +162,8 @@ class Store(Protocol):
     async def is_known_address(self, user_id: str, address_key: str) -> bool:
         """Tell whether the user has logged in from this hashed address before."""
 
-    async def add_task(self, task: Task) -> None:
-        """Record a new task."""
+    async def add_task(self, task: Task, max_tasks: int | None = None) -> bool:
+        """Record a new task, unless its user already has `max_tasks`; tell whether it was."""
 
     async def get_task(self, user_id: str, task_id: str) -> Task | None:
         """Return the task if it exists and belongs to `user_id`."""

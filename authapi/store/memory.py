@@ -1,29 +1,64 @@
-"""The default store: dictionaries in this process, lost on restart."""
+"""The default store: dictionaries in this process, lost on restart.
+
+Records are indexed by user, so that what one user does costs in proportion to that user's
+data, never to everyone's. Expiry is tracked in heaps, so that finding what has ended costs
+in proportion to what has ended.
+"""
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
+import heapq
 import threading
+from collections import deque
 from datetime import datetime
 
 from authapi.errors import EmailTaken
-from authapi.store.base import Hits, Session, Task, TaskPage, User
+from authapi.store.base import (
+    KNOWN_ADDRESS_RETENTION_SECONDS,
+    Hits,
+    Session,
+    Task,
+    TaskPage,
+    User,
+)
 
-# Counters of ended windows are dropped once there are this many keys.
-_PRUNE_ABOVE = 10_000
+# At most this many throttle counters are kept; past it, the one that ends soonest goes.
+# Evicting a counter resets a limit early, but a flood of new keys big enough to reach it
+# is itself held back by the per-address limit (and an attacker could as well wait out the
+# soonest window). A million counters are some 200 MB; the cap keeps memory bounded.
+MAX_COUNTERS = 1_000_000
+# Each hit() also drops this many counters whose window has ended: expiry keeps pace with
+# creation, and no single call does more than a little of it.
+_EXPIRE_PER_HIT = 2
+
+TaskKey = tuple[datetime, str]
 
 
 class MemoryStore:
     """Keep users and sessions in memory. Safe for one process, whatever its threads do."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_counters: int = MAX_COUNTERS) -> None:
         self._users: dict[str, User] = {}
         self._user_ids_by_email: dict[str, str] = {}
         self._sessions: dict[str, Session] = {}
+        # Per user, the ids of their sessions in the order they were added.
+        self._session_ids_by_user: dict[str, dict[str, None]] = {}
+        # (expires_at, session id) for every stored session; revoked ones wait in a queue.
+        self._session_expiry: list[tuple[int, str]] = []
+        self._revoked: deque[str] = deque()
+        self._unrevoked = 0
         self._tasks: dict[str, Task] = {}
+        # Per user, the (created_at, id) of their tasks, sorted: pages are slices of it.
+        self._task_keys_by_user: dict[str, list[TaskKey]] = {}
         self._hits: dict[str, Hits] = {}
-        # (user id, hashed address) -> last seen, epoch seconds.
+        # (user id, hashed address) -> last seen, epoch seconds; kept in last-seen order,
+        # so that the purge finds the stale ones at the front.
         self._known_addresses: dict[tuple[str, str], int] = {}
+        # (resets_at, key) per window started; entries of cleared or renewed keys are stale.
+        self._hit_expiry: list[tuple[int, str]] = []
+        self._max_counters = max_counters
         # The event loop already serializes coroutines; the lock also covers threads.
         self._lock = threading.Lock()
 
@@ -41,9 +76,44 @@ class MemoryStore:
         user_id = self._user_ids_by_email.get(email)
         return None if user_id is None else self._users.get(user_id)
 
-    async def add_session(self, session: Session) -> None:
+    async def add_session(self, session: Session, max_sessions: int | None = None) -> bool:
         with self._lock:
+            user = self._users.get(session.user_id)
+            if user is None or user.credential_version != session.credential_version:
+                return False
             self._sessions[session.id] = session
+            self._session_ids_by_user.setdefault(session.user_id, {})[session.id] = None
+            heapq.heappush(self._session_expiry, (session.expires_at, session.id))
+            if session.revoked_at is None:
+                self._unrevoked += 1
+            if max_sessions is not None:
+                self._keep_newest(session, max_sessions)
+            return True
+
+    def _keep_newest(self, new: Session, max_sessions: int) -> None:
+        now = new.created_at
+        others = [s for s in self._sessions_of(new.user_id) if s.id != new.id and s.is_live(now)]
+        others.sort(key=lambda session: (session.created_at, session.id), reverse=True)
+        for session in others[max_sessions - 1 :]:
+            self._revoke(session, now)
+
+    def _sessions_of(self, user_id: str) -> list[Session]:
+        ids = self._session_ids_by_user.get(user_id, {})
+        return [self._sessions[session_id] for session_id in ids]
+
+    def _revoke(self, session: Session, now: int) -> None:
+        self._sessions[session.id] = dataclasses.replace(session, revoked_at=now)
+        self._revoked.append(session.id)
+        self._unrevoked -= 1
+
+    def _delete_session(self, session: Session) -> None:
+        del self._sessions[session.id]
+        ids = self._session_ids_by_user[session.user_id]
+        del ids[session.id]
+        if not ids:
+            del self._session_ids_by_user[session.user_id]
+        if session.revoked_at is None:
+            self._unrevoked -= 1
 
     async def get_session(self, session_id: str) -> Session | None:
         return self._sessions.get(session_id)
@@ -69,46 +139,167 @@ class MemoryStore:
         with self._lock:
             session = self._sessions.get(session_id)
             if session is not None and session.revoked_at is None:
-                self._sessions[session_id] = dataclasses.replace(session, revoked_at=now)
+                self._revoke(session, now)
 
-    async def set_password_hash(self, user_id: str, password_hash: str) -> None:
+    async def set_password_hash(self, user_id: str, expected_hash: str, new_hash: str) -> bool:
         with self._lock:
             user = self._users.get(user_id)
-            if user is not None:
-                self._users[user_id] = dataclasses.replace(user, password_hash=password_hash)
+            if user is None or user.password_hash != expected_hash:
+                return False
+            self._users[user_id] = dataclasses.replace(user, password_hash=new_hash)
+            return True
+
+    async def replace_password(
+        self, user_id: str, password_hash: str, now: int, keep: str | None = None
+    ) -> int:
+        with self._lock:
+            return self._new_credentials(user_id, now, keep, password_hash)
 
     async def list_sessions(self, user_id: str, now: int) -> list[Session]:
         with self._lock:
-            live = [s for s in self._sessions.values() if s.user_id == user_id and s.is_live(now)]
+            user = self._users.get(user_id)
+            live = [
+                session
+                for session in self._sessions_of(user_id)
+                if session.is_live(now)
+                and user is not None
+                and session.credential_version == user.credential_version
+            ]
         return sorted(live, key=lambda session: (session.created_at, session.id), reverse=True)
 
     async def revoke_user_sessions(self, user_id: str, now: int, keep: str | None = None) -> int:
         with self._lock:
-            doomed = [
-                s
-                for s in self._sessions.values()
-                if s.user_id == user_id and s.id != keep and s.revoked_at is None
-            ]
-            for session in doomed:
-                self._sessions[session.id] = dataclasses.replace(session, revoked_at=now)
-            return len(doomed)
+            return self._new_credentials(user_id, now, keep)
+
+    def _new_credentials(
+        self, user_id: str, now: int, keep: str | None, password_hash: str | None = None
+    ) -> int:
+        user = self._users.get(user_id)
+        if user is None:
+            return 0
+        version = user.credential_version + 1
+        self._users[user_id] = dataclasses.replace(
+            user,
+            password_hash=user.password_hash if password_hash is None else password_hash,
+            credential_version=version,
+        )
+        revoked = 0
+        for session in self._sessions_of(user_id):
+            if session.revoked_at is not None:
+                continue
+            if session.id == keep:
+                self._sessions[session.id] = dataclasses.replace(
+                    session, credential_version=version
+                )
+            else:
+                self._revoke(session, now)
+                revoked += 1
+        return revoked
 
     async def count_live_sessions(self, now: int) -> int:
         with self._lock:
-            return sum(session.is_live(now) for session in self._sessions.values())
+            return self._unrevoked - self._expired_unrevoked(now)
+
+    def _expired_unrevoked(self, now: int) -> int:
+        # The entries that have ended form the top of the heap (a parent ends no later than
+        # its children): walking them costs what has expired since the last purge, no more.
+        heap, count = self._session_expiry, 0
+        pending = [0] if heap else []
+        while pending:
+            index = pending.pop()
+            expires_at, session_id = heap[index]
+            if expires_at > now:
+                continue
+            session = self._sessions.get(session_id)
+            if session is not None and session.revoked_at is None:
+                count += 1
+            pending += [child for child in (2 * index + 1, 2 * index + 2) if child < len(heap)]
+        return count
+
+    async def purge(self, now: int, batch: int) -> int:
+        with self._lock:
+            return (
+                self._purge_expired_sessions(now, batch)
+                + self._purge_revoked_sessions(batch)
+                + self._expire_counters(now, batch)
+                + self._purge_stale_addresses(now, batch)
+            )
+
+    def _purge_stale_addresses(self, now: int, batch: int) -> int:
+        deleted = 0
+        stale_before = now - KNOWN_ADDRESS_RETENTION_SECONDS
+        addresses = self._known_addresses
+        while addresses and deleted < batch:
+            oldest = next(iter(addresses))
+            if addresses[oldest] >= stale_before:
+                break
+            del addresses[oldest]
+            deleted += 1
+        return deleted
+
+    def _purge_expired_sessions(self, now: int, batch: int) -> int:
+        deleted = 0
+        heap = self._session_expiry
+        while heap and heap[0][0] <= now and deleted < batch:
+            _, session_id = heapq.heappop(heap)
+            session = self._sessions.get(session_id)
+            if session is not None:
+                self._delete_session(session)
+                deleted += 1
+        return deleted
+
+    def _purge_revoked_sessions(self, batch: int) -> int:
+        deleted = 0
+        while self._revoked and deleted < batch:
+            session = self._sessions.get(self._revoked.popleft())
+            # Gone already if it expired first; its heap entry is dropped when it comes up.
+            if session is not None:
+                self._delete_session(session)
+                deleted += 1
+        return deleted
 
     async def hit(self, key: str, window_seconds: int, now: int) -> Hits:
         with self._lock:
+            self._expire_counters(now, _EXPIRE_PER_HIT)
             current = self._current(key, now)
-            hits = (
-                Hits(current.count + 1, current.resets_at)
-                if current is not None
-                else Hits(1, now + window_seconds)
-            )
+            if current is not None:
+                hits = Hits(current.count + 1, current.resets_at)
+            else:
+                if key not in self._hits and len(self._hits) >= self._max_counters:
+                    self._evict_soonest()
+                hits = Hits(1, now + window_seconds)
+                self._push_expiry(hits.resets_at, key)
             self._hits[key] = hits
-            if len(self._hits) > _PRUNE_ABOVE:
-                self._hits = {k: v for k, v in self._hits.items() if now < v.resets_at}
             return hits
+
+    def _push_expiry(self, resets_at: int, key: str) -> None:
+        heapq.heappush(self._hit_expiry, (resets_at, key))
+        # Stale entries leave as their time comes; should they pile up, start afresh.
+        if len(self._hit_expiry) > 2 * len(self._hits) + 1024:
+            self._hit_expiry = [(hits.resets_at, k) for k, hits in self._hits.items()]
+            self._hit_expiry.append((resets_at, key))
+            heapq.heapify(self._hit_expiry)
+
+    def _expire_counters(self, now: int, limit: int) -> int:
+        expired = 0
+        heap = self._hit_expiry
+        for _ in range(limit):
+            if not heap or heap[0][0] > now:
+                break
+            resets_at, key = heapq.heappop(heap)
+            hits = self._hits.get(key)
+            if hits is not None and hits.resets_at == resets_at:
+                del self._hits[key]
+                expired += 1
+        return expired
+
+    def _evict_soonest(self) -> None:
+        while self._hit_expiry:
+            resets_at, key = heapq.heappop(self._hit_expiry)
+            hits = self._hits.get(key)
+            if hits is not None and hits.resets_at == resets_at:
+                del self._hits[key]
+                return
 
     async def peek(self, key: str, window_seconds: int, now: int) -> Hits:
         with self._lock:
@@ -120,6 +311,7 @@ class MemoryStore:
 
     async def remember_address(self, user_id: str, address_key: str, now: int) -> None:
         with self._lock:
+            self._known_addresses.pop((user_id, address_key), None)
             self._known_addresses[user_id, address_key] = now
 
     async def is_known_address(self, user_id: str, address_key: str) -> bool:
@@ -129,9 +321,16 @@ class MemoryStore:
         hits = self._hits.get(key)
         return hits if hits is not None and now < hits.resets_at else None
 
-    async def add_task(self, task: Task) -> None:
+    async def add_task(self, task: Task, max_tasks: int | None = None) -> bool:
         with self._lock:
+            keys = self._task_keys_by_user.get(task.user_id)
+            if max_tasks is not None and keys is not None and len(keys) >= max_tasks:
+                return False
+            if keys is None:
+                keys = self._task_keys_by_user[task.user_id] = []
             self._tasks[task.id] = task
+            bisect.insort(keys, (task.created_at, task.id))
+            return True
 
     async def get_task(self, user_id: str, task_id: str) -> Task | None:
         task = self._tasks.get(task_id)
@@ -146,21 +345,25 @@ class MemoryStore:
         before: tuple[datetime, str] | None = None,
     ) -> TaskPage:
         with self._lock:
-            mine = [
-                task
-                for task in self._tasks.values()
-                if task.user_id == user_id
-                and (completed is None or task.completed == completed)
-                and (before is None or (task.created_at, task.id) < before)
-            ]
-        mine.sort(key=lambda task: (task.created_at, task.id), reverse=True)
-        return TaskPage(items=mine[:limit], more=len(mine) > limit)
+            keys = self._task_keys_by_user.get(user_id, [])
+            end = len(keys) if before is None else bisect.bisect_left(keys, before)
+            found: list[Task] = []
+            # Newest first from the cursor on; one more than the page tells whether more follow.
+            for index in range(end - 1, -1, -1):
+                task = self._tasks[keys[index][1]]
+                if completed is None or task.completed == completed:
+                    found.append(task)
+                    if len(found) > limit:
+                        break
+        return TaskPage(items=found[:limit], more=len(found) > limit)
 
     async def update_task(self, task: Task) -> bool:
         with self._lock:
-            if self._tasks.get(task.id) is None or self._tasks[task.id].user_id != task.user_id:
+            stored = self._tasks.get(task.id)
+            if stored is None or stored.user_id != task.user_id:
                 return False
-            self._tasks[task.id] = task
+            # As in SQL, a task keeps its creation time: its place in the list never moves.
+            self._tasks[task.id] = dataclasses.replace(task, created_at=stored.created_at)
             return True
 
     async def delete_task(self, user_id: str, task_id: str) -> bool:
@@ -169,6 +372,10 @@ class MemoryStore:
             if task is None or task.user_id != user_id:
                 return False
             del self._tasks[task_id]
+            keys = self._task_keys_by_user[user_id]
+            del keys[bisect.bisect_left(keys, (task.created_at, task.id))]
+            if not keys:
+                del self._task_keys_by_user[user_id]
             return True
 
     async def open(self) -> None:

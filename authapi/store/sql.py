@@ -26,9 +26,11 @@ from sqlalchemy import (
     case,
     event,
     func,
+    literal,
     or_,
     select,
     text,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -41,9 +43,18 @@ from sqlalchemy.exc import (
     OperationalError,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.schema import Column, Table
 
 from authapi.errors import EmailTaken, StoreUnavailable
-from authapi.store.base import Hits, Session, Task, TaskPage, User
+from authapi.store.base import (
+    KNOWN_ADDRESS_RETENTION_SECONDS,
+    Hits,
+    Session,
+    Task,
+    TaskPage,
+    User,
+)
 from authapi.store.schema import known_addresses, sessions, tasks, throttles, users
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -191,9 +202,29 @@ class SqlStore:
             row = (await connection.execute(select(users).where(condition))).mappings().first()
         return None if row is None else _user(row)
 
-    async def add_session(self, session: Session) -> None:
+    async def add_session(self, session: Session, max_sessions: int | None = None) -> bool:
+        # Inserted only if the user's credential version is still the session's. On
+        # PostgreSQL the user's row is locked too, so a password change or a logout-all
+        # either commits first (and nothing is inserted) or waits, then revokes this session.
+        # SQLite has one writer at a time, so its statements never interleave anyway.
+        found = self._lock_user(
+            select(*_literals(sessions, session)).where(
+                users.c.id == session.user_id,
+                users.c.credential_version == session.credential_version,
+            )
+        )
+        insert = sessions.insert().from_select([c.name for c in sessions.columns], found)
         async with self._connect(write=True) as connection:
-            await connection.execute(sessions.insert().values(**_row(session)))
+            if (await connection.execute(insert)).rowcount != 1:
+                return False
+            if max_sessions is not None:
+                await connection.execute(_revoke_beyond(session, max_sessions))
+        return True
+
+    def _lock_user(self, query: Any) -> Any:
+        # FOR NO KEY UPDATE: it waits for a credential change on the row, and for another
+        # writer of the user's sessions or tasks, but not for inserts that reference the row.
+        return query if self._is_sqlite else query.with_for_update(key_share=True)
 
     async def get_session(self, session_id: str) -> Session | None:
         async with self._connect() as connection:
@@ -254,14 +285,25 @@ class SqlStore:
         async with self._connect(write=True) as connection:
             await connection.execute(statement)
 
-    async def set_password_hash(self, user_id: str, password_hash: str) -> None:
-        statement = update(users).where(users.c.id == user_id).values(password_hash=password_hash)
+    async def set_password_hash(self, user_id: str, expected_hash: str, new_hash: str) -> bool:
+        # Compare-and-swap: a hash replaced meanwhile (a password change) stays replaced.
+        statement = (
+            update(users)
+            .where(users.c.id == user_id, users.c.password_hash == expected_hash)
+            .values(password_hash=new_hash)
+        )
         async with self._connect(write=True) as connection:
-            await connection.execute(statement)
+            return (await connection.execute(statement)).rowcount == 1
+
+    async def replace_password(
+        self, user_id: str, password_hash: str, now: int, keep: str | None = None
+    ) -> int:
+        return await self._new_credentials(user_id, now, keep, password_hash)
 
     async def list_sessions(self, user_id: str, now: int) -> list[Session]:
         query = (
             select(sessions)
+            .join(users, _current_version)
             .where(
                 sessions.c.user_id == user_id,
                 sessions.c.revoked_at.is_(None),
@@ -274,22 +316,90 @@ class SqlStore:
         return [Session(**row) for row in rows]
 
     async def revoke_user_sessions(self, user_id: str, now: int, keep: str | None = None) -> int:
-        statement = (
+        return await self._new_credentials(user_id, now, keep)
+
+    async def _new_credentials(
+        self, user_id: str, now: int, keep: str | None, password_hash: str | None = None
+    ) -> int:
+        changes: dict[str, Any] = {"credential_version": users.c.credential_version + 1}
+        if password_hash is not None:
+            changes["password_hash"] = password_hash
+        # The user's row first, as in add_session: the two take turns, never deadlock.
+        bump = (
+            update(users)
+            .where(users.c.id == user_id)
+            .values(**changes)
+            .returning(users.c.credential_version)
+        )
+        revoke = (
             update(sessions)
             .where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None))
             .values(revoked_at=now)
         )
         if keep is not None:
-            statement = statement.where(sessions.c.id != keep)
+            revoke = revoke.where(sessions.c.id != keep)
         async with self._connect(write=True) as connection:
-            return (await connection.execute(statement)).rowcount
+            version = (await connection.execute(bump)).scalar_one_or_none()
+            if version is None:
+                return 0
+            revoked = (await connection.execute(revoke)).rowcount
+            if keep is not None:
+                carry = (
+                    update(sessions)
+                    .where(
+                        sessions.c.id == keep,
+                        sessions.c.user_id == user_id,
+                        sessions.c.revoked_at.is_(None),
+                    )
+                    .values(credential_version=version)
+                )
+                await connection.execute(carry)
+        return revoked
 
     async def count_live_sessions(self, now: int) -> int:
-        query = select(func.count()).where(
-            sessions.c.revoked_at.is_(None), sessions.c.expires_at > now
+        query = (
+            select(func.count())
+            .select_from(sessions)
+            .join(users, _current_version)
+            .where(sessions.c.revoked_at.is_(None), sessions.c.expires_at > now)
         )
         async with self._connect() as connection:
             return int((await connection.execute(query)).scalar_one())
+
+    async def purge(self, now: int, batch: int) -> int:
+        forgotten = now - KNOWN_ADDRESS_RETENTION_SECONDS
+        ended: list[tuple[Table, list[Column[Any]], ColumnElement[bool]]] = [
+            (sessions, [sessions.c.id], sessions.c.expires_at <= now),
+            (sessions, [sessions.c.id], sessions.c.revoked_at.is_not(None)),
+            (throttles, [throttles.c.key], throttles.c.resets_at <= now),
+            (
+                known_addresses,
+                [known_addresses.c.user_id, known_addresses.c.address_key],
+                known_addresses.c.last_seen < forgotten,
+            ),
+        ]
+        deleted = 0
+        for table, key, condition in ended:
+            deleted += await self._delete_batch(table, key, condition, batch)
+        return deleted
+
+    async def _delete_batch(
+        self, table: Table, key: list[Column[Any]], condition: ColumnElement[bool], batch: int
+    ) -> int:
+        # Found on a reader, then deleted by key: the search, which may scan the table, holds
+        # no write lock (on SQLite, none that would stall every other write). The delete
+        # checks the condition again: a counter may have started a new window meanwhile.
+        async with self._connect() as connection:
+            rows = (await connection.execute(select(*key).where(condition).limit(batch))).all()
+        if not rows:
+            return 0
+        matches = (
+            key[0].in_([row[0] for row in rows])
+            if len(key) == 1
+            else tuple_(*key).in_([tuple(row) for row in rows])
+        )
+        async with self._connect(write=True) as connection:
+            return (await connection.execute(table.delete().where(matches, condition))).rowcount
 
     async def hit(self, key: str, window_seconds: int, now: int) -> Hits:
         # One atomic upsert: a new window starts when the old one has ended.
@@ -340,9 +450,24 @@ class SqlStore:
         async with self._connect() as connection:
             return (await connection.execute(query)).first() is not None
 
-    async def add_task(self, task: Task) -> None:
+    async def add_task(self, task: Task, max_tasks: int | None = None) -> bool:
+        if max_tasks is None:
+            async with self._connect(write=True) as connection:
+                await connection.execute(tasks.insert().values(**_row(task)))
+            return True
+        held = select(func.count()).where(tasks.c.user_id == task.user_id).scalar_subquery()
+        insert = tasks.insert().from_select(
+            [c.name for c in tasks.columns],
+            select(*_literals(tasks, task)).where(held < max_tasks),
+        )
         async with self._connect(write=True) as connection:
-            await connection.execute(tasks.insert().values(**_row(task)))
+            if not self._is_sqlite:
+                # A user's creates take turns on the user's row, so each one counts the tasks
+                # that the ones before it added (the count is read after the lock is held).
+                await connection.execute(
+                    self._lock_user(select(users.c.id).where(users.c.id == task.user_id))
+                )
+            return (await connection.execute(insert)).rowcount == 1
 
     async def get_task(self, user_id: str, task_id: str) -> Task | None:
         query = select(tasks).where(tasks.c.id == task_id, tasks.c.user_id == user_id)
@@ -439,6 +564,37 @@ def _user(row: RowMapping) -> User:
 
 def _row(record: User | Session | Task) -> dict[str, Any]:
     return {name: getattr(record, name) for name in type(record).__slots__}
+
+
+def _literals(table: Table, record: Session | Task) -> list[Any]:
+    """Return the record's values as typed SQL literals, for an INSERT ... SELECT."""
+    row = _row(record)
+    return [literal(row[column.name], column.type).label(column.name) for column in table.columns]
+
+
+# A session counts only under its user's current credential version.
+_current_version = and_(
+    users.c.id == sessions.c.user_id,
+    users.c.credential_version == sessions.c.credential_version,
+)
+
+
+def _revoke_beyond(new: Session, max_sessions: int) -> Any:
+    """Revoke the user's live sessions beyond the newest `max_sessions`, keeping `new`."""
+    now = new.created_at
+    # `new` is left out of the ranking: a tie on created_at must never rank it out.
+    doomed = (
+        select(sessions.c.id)
+        .where(
+            sessions.c.user_id == new.user_id,
+            sessions.c.id != new.id,
+            sessions.c.revoked_at.is_(None),
+            sessions.c.expires_at > now,
+        )
+        .order_by(sessions.c.created_at.desc(), sessions.c.id.desc())
+        .offset(max_sessions - 1)
+    )
+    return update(sessions).where(sessions.c.id.in_(doomed)).values(revoked_at=now)
 
 
 def _task(row: RowMapping) -> Task:

@@ -47,6 +47,25 @@ def test_metrics_token_is_required_when_set() -> None:
         assert right.headers["content-type"].startswith("text/plain")
 
 
+@pytest.mark.parametrize(
+    "authorization",
+    ["Bearer scrape-mé".encode(), b"Bearer \xff\xfe", "Bearer 🔑".encode(), b"\x80"],
+)
+def test_metrics_token_with_non_ascii_bytes_is_a_401_not_a_500(authorization: bytes) -> None:
+    settings = Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, metrics_token="scrape-me")
+    with TestClient(create_app(settings)) as client:
+        # httpx sends bytes header values as they are, non-ASCII included.
+        response = client.get("/metrics", headers={"Authorization": authorization})
+        assert response.status_code == 401
+
+
+def test_metrics_token_with_non_ascii_characters_is_matched_as_utf8() -> None:
+    settings = Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, metrics_token="clé-secrète")
+    with TestClient(create_app(settings)) as client:
+        right = client.get("/metrics", headers={"Authorization": "Bearer clé-secrète".encode()})
+        assert right.status_code == 200
+
+
 def test_metrics_can_be_switched_off() -> None:
     settings = Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, metrics_enabled=False)
     with TestClient(create_app(settings)) as client:

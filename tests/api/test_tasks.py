@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 
 import pytest
@@ -159,6 +161,25 @@ def test_bad_list_parameters_are_a_400(
     response = api.client.get("/api/v1/tasks", params=query, headers=ada.headers)
     assert response.status_code == 400
     assert field in response.json()["detail"]
+
+
+def forged_cursor(created_at: str) -> str:
+    raw = json.dumps([created_at, str(uuid.uuid4())]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "created_at",
+    ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+23:59"],
+)
+def test_forged_cursor_with_a_date_at_the_edge_of_the_calendar_is_a_400(
+    api: Api, ada: Account, created_at: str
+) -> None:
+    query = {"cursor": forged_cursor(created_at)}
+    response = api.client.get("/api/v1/tasks", params=query, headers=ada.headers)
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "cursor" in response.json()["detail"]
 
 
 @pytest.mark.parametrize(

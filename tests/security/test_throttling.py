@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 
 from authapi.app import create_app
 from authapi.settings import Settings
@@ -22,7 +21,7 @@ FAILURE_WINDOW = 900  # LOGIN_FAILURE_WINDOW_SECONDS
 
 
 @contextmanager
-def serving(clock: Clock, peer: str = "testclient", **settings: Any) -> Iterator[Api]:
+def serving(clock: Clock, peer: str = "192.0.2.10", **settings: Any) -> Iterator[Api]:
     """Serve an app with these settings to a client whose socket peer is `peer`."""
     config = Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, storage_url="memory://", **settings)
     app = create_app(config, validate_responses=True, clock=clock)
@@ -163,8 +162,8 @@ SPOOFED = ["198.51.100.1", "198.51.100.2", "198.51.100.3", "198.51.100.4", "198.
 
 @pytest.mark.parametrize(
     ("peer", "trusted"),
-    [("testclient", ()), ("203.0.113.7", ()), ("203.0.113.7", ("10.0.0.0/8",))],
-    ids=["test-client-peer", "no-trusted-proxies", "peer-not-trusted"],
+    [("203.0.113.7", ()), ("203.0.113.7", ("10.0.0.0/8",))],
+    ids=["no-trusted-proxies", "peer-not-trusted"],
 )
 def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(
     clock: Clock, peer: str, trusted: tuple[str, ...]
@@ -218,10 +217,3 @@ def test_garbage_x_forwarded_for_from_a_trusted_proxy_falls_back_to_the_peer(
         )
         garbage = ["not-an-address", "", "unknown", "300.1.1.1", "::zz"]
         assert logins_from(api, garbage) == [200, 200, 429, 429, 429]
-
-
-def test_test_client_peer_is_not_an_ip_address(api: Api) -> None:
-    # Pins the premise of the spoofing tests: Starlette's TestClient reports this peer.
-    assert isinstance(api.client, TestClient)
-    sessions = api.client.get("/api/v1/auth/sessions", headers=api.account().headers)
-    assert sessions.json()["items"][0]["client_ip"] == "testclient"

@@ -120,3 +120,38 @@ async def test_a_request_that_cannot_get_a_connection_in_time_gets_store_unavail
         assert await store.get_session("any") is None  # and served once it is free
     finally:
         await store.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sql_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with storage_url(request.param, tmp_path) as url:
+        yield url
+
+
+async def test_purge_forgets_known_addresses_unseen_for_ninety_days(sql_url: str) -> None:
+    from sqlalchemy import insert, select
+
+    from authapi.store.base import KNOWN_ADDRESS_RETENTION_SECONDS
+    from authapi.store.schema import known_addresses
+    from tests.store.test_store import NOW, a_user
+
+    store = SqlStore(sql_url)
+    await store.open()
+    try:
+        user = a_user()
+        await store.add_user(user)
+        cutoff = NOW - KNOWN_ADDRESS_RETENTION_SECONDS
+        async with store._connect(write=True) as connection:
+            await connection.execute(
+                insert(known_addresses),
+                [
+                    {"user_id": user.id, "address_key": "stale", "last_seen": cutoff - 1},
+                    {"user_id": user.id, "address_key": "recent", "last_seen": cutoff},
+                ],
+            )
+        assert await store.purge(NOW, batch=10) == 1
+        async with store._connect() as connection:
+            kept = (await connection.execute(select(known_addresses.c.address_key))).all()
+        assert [row[0] for row in kept] == ["recent"]
+    finally:
+        await store.close()

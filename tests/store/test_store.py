@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from authapi.errors import EmailTaken
 from authapi.store import MemoryStore, Session, Store, Task, User
-from authapi.store.base import Hits
+from authapi.store.base import KNOWN_ADDRESS_RETENTION_SECONDS, Hits
 from authapi.store.schema import known_addresses
 from authapi.store.sql import SqlStore
 
@@ -238,12 +238,15 @@ async def test_store_answers_a_ping(store: Store) -> None:
     await store.ping()
 
 
-async def test_password_hash_is_replaced(store: Store) -> None:
+async def test_password_hash_is_swapped_only_while_it_is_the_expected_one(store: Store) -> None:
     user = a_user()
     await store.add_user(user)
-    await store.set_password_hash(user.id, "$2b$05$new")
+    assert await store.set_password_hash(user.id, user.password_hash, "$2b$05$new")
+    # A rehash of the old password arriving after a change must not write it back.
+    assert not await store.set_password_hash(user.id, user.password_hash, "$2b$06$old-again")
     stored = await store.get_user(user.id)
     assert stored is not None and stored.password_hash == "$2b$05$new"
+    assert stored.credential_version == user.credential_version
 
 
 async def test_live_sessions_are_listed_newest_first(store: Store) -> None:
@@ -323,3 +326,187 @@ async def last_seen(store: Store, user_id: str, address_key: str) -> int:
     )
     async with store._engine.connect() as connection:
         return int((await connection.execute(query)).scalar_one())
+
+
+async def test_replacing_the_password_bumps_the_version_and_keeps_only_the_callers_session(
+    store: Store,
+) -> None:
+    user, other = a_user(), a_user("bob@example.com")
+    await store.add_user(user)
+    await store.add_user(other)
+    mine, stolen, theirs = a_session(user), a_session(user), a_session(other)
+    for session in (mine, stolen, theirs):
+        await store.add_session(session)
+    assert await store.replace_password(user.id, "$2b$05$new", NOW + 1, keep=mine.id) == 1
+    stored = await store.get_user(user.id)
+    assert stored is not None
+    assert (stored.password_hash, stored.credential_version) == ("$2b$05$new", 1)
+    kept = await store.get_session(mine.id)
+    assert kept is not None and kept.revoked_at is None and kept.credential_version == 1
+    revoked = await store.get_session(stolen.id)
+    assert revoked is not None and revoked.revoked_at == NOW + 1
+    assert [s.id for s in await store.list_sessions(user.id, NOW + 2)] == [mine.id]
+    assert [s.id for s in await store.list_sessions(other.id, NOW + 2)] == [theirs.id]
+
+
+async def test_revoking_all_sessions_bumps_the_credential_version(store: Store) -> None:
+    user = a_user()
+    await store.add_user(user)
+    await store.add_session(a_session(user))
+    assert await store.revoke_user_sessions(user.id, NOW) == 1
+    stored = await store.get_user(user.id)
+    assert stored is not None and stored.credential_version == 1
+    assert await store.revoke_user_sessions(user.id, NOW) == 0
+    stored = await store.get_user(user.id)
+    assert stored is not None and stored.credential_version == 2
+
+
+async def test_a_session_begun_under_an_older_credential_version_is_not_stored(
+    store: Store,
+) -> None:
+    user = a_user()
+    await store.add_user(user)
+    await store.revoke_user_sessions(user.id, NOW)
+    late = a_session(user)  # read the user (version 0) before the logout-all
+    assert not await store.add_session(late)
+    assert await store.get_session(late.id) is None
+    current = dataclasses.replace(a_session(user), credential_version=1)
+    assert await store.add_session(current)
+    assert await store.count_live_sessions(NOW) == 1
+
+
+async def test_a_login_past_the_cap_ends_the_oldest_live_sessions(store: Store) -> None:
+    user, other = a_user(), a_user("bob@example.com")
+    await store.add_user(user)
+    await store.add_user(other)
+    theirs = a_session(other)
+    await store.add_session(theirs)
+    sessions = [dataclasses.replace(a_session(user), created_at=NOW + i) for i in range(5)]
+    for session in sessions:
+        assert await store.add_session(session, max_sessions=3)
+    live = await store.list_sessions(user.id, NOW + 10)
+    assert [s.id for s in live] == [s.id for s in reversed(sessions[2:])]
+    oldest = await store.get_session(sessions[0].id)
+    # Ended by the login that took it past the cap: the fourth one.
+    assert oldest is not None and oldest.revoked_at == NOW + 3
+    assert len(await store.list_sessions(other.id, NOW + 10)) == 1
+
+
+async def test_the_cap_never_ends_the_new_session_even_when_created_at_ties(
+    store: Store,
+) -> None:
+    user = a_user()
+    await store.add_user(user)
+    for _ in range(6):
+        new = a_session(user)  # all created at NOW: only ids tell them apart
+        assert await store.add_session(new, max_sessions=2)
+        assert new.id in [s.id for s in await store.list_sessions(user.id, NOW)]
+    assert len(await store.list_sessions(user.id, NOW)) == 2
+
+
+async def test_concurrent_logins_past_the_cap_leave_exactly_the_cap_live(store: Store) -> None:
+    user = a_user()
+    await store.add_user(user)
+    await asyncio.gather(*(store.add_session(a_session(user), max_sessions=4) for _ in range(20)))
+    assert len(await store.list_sessions(user.id, NOW)) == 4
+
+
+async def test_tasks_past_the_cap_are_refused_and_nothing_stored_is_lost(store: Store) -> None:
+    ada, bob = a_user(), a_user("bob@example.com")
+    await store.add_user(ada)
+    await store.add_user(bob)
+    kept = [a_task(ada, f"t{i}", at=i) for i in range(3)]
+    for task in kept:
+        assert await store.add_task(task, max_tasks=3)
+    refused = a_task(ada, "one too many", at=9)
+    assert not await store.add_task(refused, max_tasks=3)
+    assert await store.get_task(ada.id, refused.id) is None
+    assert (await store.list_tasks(ada.id, limit=9)).items == kept[::-1]
+    assert await store.add_task(a_task(bob), max_tasks=3)  # the cap is per user
+    assert await store.delete_task(ada.id, kept[0].id)
+    assert await store.add_task(refused, max_tasks=3)
+
+
+async def test_concurrent_tasks_past_the_cap_store_exactly_the_cap(store: Store) -> None:
+    ada = a_user()
+    await store.add_user(ada)
+    results = await asyncio.gather(
+        *(store.add_task(a_task(ada, f"t{i}"), max_tasks=5) for i in range(20))
+    )
+    assert results.count(True) == 5
+    assert len((await store.list_tasks(ada.id, limit=50)).items) == 5
+
+
+async def test_purge_deletes_ended_sessions_and_counters_and_keeps_the_rest(store: Store) -> None:
+    user = a_user()
+    await store.add_user(user)
+    live, expired, revoked = (
+        a_session(user),
+        a_session(user, expires_at=NOW + 10),
+        a_session(user),
+    )
+    for session in (live, expired, revoked):
+        await store.add_session(session)
+    await store.revoke_session(revoked.id, NOW + 1)
+    await store.hit("running", 60, NOW - 30)
+    await store.hit("ended", 60, NOW - 60)
+    assert await store.purge(NOW + 10, batch=100) == 3
+    assert await store.get_session(live.id) == live
+    assert await store.get_session(expired.id) is None
+    assert await store.get_session(revoked.id) is None
+    assert (await store.peek("running", 60, NOW + 10)).count == 1
+    assert (await store.peek("ended", 60, NOW - 1)).count == 0
+    assert await store.count_live_sessions(NOW + 10) == 1
+    assert await store.purge(NOW + 10, batch=100) == 0
+
+
+async def test_purge_deletes_at_most_a_batch_of_each_kind_per_call(store: Store) -> None:
+    user = a_user()
+    await store.add_user(user)
+    for _ in range(5):
+        await store.add_session(a_session(user, expires_at=NOW))
+    for i in range(5):
+        await store.hit(f"k{i}", 60, NOW - 60)
+    assert await store.purge(NOW, batch=2) == 4
+    assert await store.purge(NOW, batch=2) == 4
+    assert await store.purge(NOW, batch=2) == 2
+    assert await store.purge(NOW, batch=2) == 0
+
+
+async def test_a_counter_renewed_after_its_window_ended_survives_the_purge(store: Store) -> None:
+    await store.hit("k", 60, NOW - 60)
+    await store.hit("k", 60, NOW)  # a new window
+    await store.purge(NOW, batch=10)
+    assert (await store.peek("k", 60, NOW)).count == 1
+
+
+async def test_live_sessions_are_counted_until_they_expire_or_are_revoked(store: Store) -> None:
+    user = a_user()
+    await store.add_user(user)
+    short, long, revoked = (
+        a_session(user, expires_at=NOW + 10),
+        a_session(user, expires_at=NOW + 100),
+        a_session(user),
+    )
+    for session in (short, long, revoked):
+        await store.add_session(session)
+    assert await store.count_live_sessions(NOW) == 3
+    await store.revoke_session(revoked.id, NOW)
+    assert await store.count_live_sessions(NOW) == 2
+    assert await store.count_live_sessions(NOW + 10) == 1
+    assert await store.count_live_sessions(NOW + 100) == 0
+
+
+async def test_purge_forgets_addresses_unseen_for_the_retention_period_only(store: Store) -> None:
+    user = a_user()
+    await store.add_user(user)
+    long_ago = NOW - KNOWN_ADDRESS_RETENTION_SECONDS - 1
+    await store.remember_address(user.id, "addr:stale", long_ago)
+    await store.remember_address(user.id, "addr:back-again", long_ago)
+    await store.remember_address(user.id, "addr:fresh", NOW)
+    # Seen again since: it is as fresh as its last login, whatever its first one.
+    await store.remember_address(user.id, "addr:back-again", NOW)
+    await store.purge(NOW, 1000)
+    assert not await store.is_known_address(user.id, "addr:stale")
+    assert await store.is_known_address(user.id, "addr:back-again")
+    assert await store.is_known_address(user.id, "addr:fresh")
