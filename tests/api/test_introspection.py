@@ -10,6 +10,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
+from authapi import service as service_module
 from authapi.settings import Settings
 from tests.conftest import SECRET, Api, Clock, forge
 from tests.token_clients import RS_ID, RS_SECRET, basic, browser_settings, introspect
@@ -206,17 +207,29 @@ def test_bad_request_is_a_problem_with_the_oauth_error_code(
 
 
 async def test_a_burst_of_parallel_guesses_gets_no_more_checks_than_the_limit(
-    async_client: httpx.AsyncClient,
+    async_client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Nine wrong secrets and then the right one, all in flight at once: the limit is three
-    # checks, so the right secret arrives past it and must be refused, not recognised.
-    guesses = [basic(secret=f"guess-{n}") for n in range(9)] + [basic()]
+    checks: list[str] = []
+    check = service_module._is_listed_client
+
+    def counted(clients: tuple[tuple[str, str], ...], client_id: str, secret: str) -> bool:
+        checks.append(secret)
+        return check(clients, client_id, secret)
+
+    monkeypatch.setattr(service_module, "_is_listed_client", counted)
+    # Twelve wrong secrets in flight at once; the limit is three checks per minute.
     responses = await asyncio.gather(
         *(
-            async_client.post("/api/v1/auth/introspect", data={"token": "x"}, headers=headers)
-            for headers in guesses
+            async_client.post(
+                "/api/v1/auth/introspect", data={"token": "x"}, headers=basic(secret=f"guess-{n}")
+            )
+            for n in range(12)
         )
     )
-    statuses = [response.status_code for response in responses]
-    assert statuses.count(401) + statuses.count(200) <= 3, statuses
-    assert statuses[-1] == 429, statuses
+    statuses = sorted(response.status_code for response in responses)
+    assert len(checks) <= 3, checks
+    assert statuses == [401] * len(checks) + [429] * (12 - len(checks)), statuses
+    # Past the limit, the right secret is not even checked.
+    right = await async_client.post("/api/v1/auth/introspect", data={"token": "x"}, headers=basic())
+    assert right.status_code == 429
+    assert len(checks) <= 3
