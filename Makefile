@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint speclint typecheck unit features smoke contract load bench clean
+.PHONY: run test lint speclint typecheck unit features smoke contract load bench clean browser-deps
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,8 +25,16 @@ run: $(STAMP)
 	$(BIN)/auth-api --host $(HOST) --port $(PORT)
 
 # Every step below, even after one fails, ending with `all: N passed, M failed` (tests/suite.py).
-test: $(STAMP)
+test: $(STAMP) browser-deps
 	$(BIN)/python -m tests.suite
+
+# Debian's Chromium and its driver for the real-browser tests (tests/e2e), installed only when
+# missing; apt-get needs root, as on CI. Nothing is downloaded at test time.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			chromium chromium-driver; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

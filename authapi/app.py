@@ -28,13 +28,17 @@ from authapi.logs import add_event_listener, configure_logging, remove_event_lis
 from authapi.metrics import EventCounter, Metrics
 from authapi.middleware import RequestContextMiddleware
 from authapi.passwords import PasswordHasher
-from authapi.problems import AllowedMethods, register_error_handlers
+from authapi.problems import AllowedMethods, OAuthPaths, register_error_handlers
 from authapi.service import AuthService
 from authapi.settings import MIN_PRODUCTION_ROUNDS, Settings
 from authapi.store import Store, open_store
 from authapi.tasks import TaskService
 from authapi.tokens import TokenCodec
-from authapi.validation import SafeJSONBodyValidator, SafeParameterValidator
+from authapi.validation import (
+    SafeFormBodyValidator,
+    SafeJSONBodyValidator,
+    SafeParameterValidator,
+)
 
 SPEC_DIR = Path(__file__).resolve().parent.parent / "openapi"
 logger = logging.getLogger(__name__)
@@ -104,14 +108,20 @@ def create_app(
         strict_validation=True,
         validator_map={
             **VALIDATOR_MAP,
-            "body": MediaTypeDict({"*/*json": SafeJSONBodyValidator}),
+            "body": MediaTypeDict(
+                {
+                    "*/*json": SafeJSONBodyValidator,
+                    "application/x-www-form-urlencoded": SafeFormBodyValidator,
+                }
+            ),
             "parameter": SafeParameterValidator,
         },
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"),
         **tuning,
     )
     app.add_api("auth.yaml", validate_responses=validate_responses)
-    register_error_handlers(app, AllowedMethods(_spec_paths()))
+    spec_paths = _spec_paths()
+    register_error_handlers(app, AllowedMethods(spec_paths), OAuthPaths(spec_paths))
     # Added outermost first: context (ids, logs, headers), then CORS, then the guard.
     app.add_middleware(
         RequestContextMiddleware,
@@ -128,7 +138,10 @@ def create_app(
             position=MiddlewarePosition.BEFORE_EXCEPTION,
             allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID", "X-CSRF-Token"],
+            # Browser sessions need their cookie on listed origins' requests; never with '*',
+            # which would hand any site credentialed access in development.
+            allow_credentials="*" not in settings.cors_origins,
             expose_headers=["X-Request-ID", "WWW-Authenticate", "Retry-After"],
         )
     app.add_middleware(

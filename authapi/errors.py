@@ -168,3 +168,41 @@ class RequestTimeout(AuthError):
     def headers(self) -> dict[str, str]:
         # The rest of the body may still arrive: the connection cannot carry another request.
         return {"Connection": "close"}
+
+
+class MissingSessionCookie(Unauthenticated):
+    """Refuse a browser-session request that carries no session cookie."""
+
+    detail = "The session cookie is missing; log in again."
+
+
+class CsrfRefused(AuthError):
+    """Refuse a browser-session request without its session's CSRF token."""
+
+    status = 403
+    title = "Forbidden"
+    detail = "X-CSRF-Token: is missing or is not this session's token."
+
+
+class OriginRefused(AuthError):
+    """Refuse a browser-session request sent from an origin the API does not serve."""
+
+    status = 403
+    title = "Forbidden"
+    detail = "Origin: is neither this API's own origin nor one of CORS_ORIGINS."
+
+
+class InvalidClient(AuthError):
+    """Refuse a resource server whose HTTP Basic credentials are missing or wrong."""
+
+    status = 401
+    title = "Unauthorized"
+    detail = "Client authentication failed."
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": BASIC_CHALLENGE}
+
+
+# RFC 7617: the realm, and the charset the credentials are decoded with.
+BASIC_CHALLENGE = 'Basic realm="auth-api", charset="UTF-8"'

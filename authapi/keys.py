@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ from authapi.settings import Settings
 MIN_RSA_BITS = 2048
 PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
+CSRF_PURPOSE = "browser-csrf"
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,9 @@ class KeyRing:
     signing_algorithm: str
     signing_key: Any = field(repr=False)
     verifiers: dict[str, VerificationKey] = field(default_factory=dict, repr=False)
+    # Keys for the CSRF tokens of browser sessions, derived from the signing key (first,
+    # it derives new tokens) and from retired HMAC secrets, so a rotation keeps sessions.
+    csrf_keys: tuple[bytes, ...] = field(default=(), repr=False)
 
     def jwks(self) -> dict[str, list[dict[str, str]]]:
         """Return the public keys as a JWK Set; shared secrets never appear."""
@@ -57,7 +62,10 @@ def load_keyring(settings: Settings) -> KeyRing:
             for secret in secrets
         }
         signing_kid = hmac_kid(settings.jwt_secret_key)
-        return KeyRing(signing_kid, settings.jwt_algorithm, settings.jwt_secret_key, verifiers)
+        csrf_keys = tuple(derive_key(secret.encode(), CSRF_PURPOSE) for secret in secrets)
+        return KeyRing(
+            signing_kid, settings.jwt_algorithm, settings.jwt_secret_key, verifiers, csrf_keys
+        )
     private = _load_private(settings.jwt_private_key, "JWT_PRIVATE_KEY")
     signing = _verification_key(private.public_key(), "JWT_PRIVATE_KEY")
     if signing.algorithm != settings.jwt_algorithm:
@@ -69,7 +77,20 @@ def load_keyring(settings: Settings) -> KeyRing:
     for pem in settings.jwt_verification_keys:
         key = _verification_key(_load_public(pem), "JWT_VERIFICATION_KEY_FILES")
         verifiers[key.kid] = key
-    return KeyRing(signing.kid, signing.algorithm, private, verifiers)
+    material = private.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    csrf_keys = (derive_key(material, CSRF_PURPOSE),)
+    return KeyRing(signing.kid, signing.algorithm, private, verifiers, csrf_keys)
+
+
+def derive_key(material: bytes, purpose: str) -> bytes:
+    """Derive a 32-byte key for one purpose from key material; it reveals nothing of it."""
+    # HMAC as a pseudo-random function (the extract-and-expand of HKDF in one step, which
+    # suffices for one output block): the CSRF key never equals, nor leads to, the JWT key.
+    return hmac.new(material, b"authapi-derived-key:" + purpose.encode(), hashlib.sha256).digest()
 
 
 def hmac_kid(secret: str) -> str:

@@ -14,12 +14,43 @@ from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from connexion.problem import problem
 from starlette.exceptions import HTTPException
 
-from authapi.errors import AuthError, Unauthenticated
+from authapi.errors import BASIC_CHALLENGE, AuthError, Unauthenticated
 
 logger = logging.getLogger(__name__)
 
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+# RFC 6749 §5.2 error codes, by status, for the operations the spec marks `x-oauth-errors`:
+# their problems also carry `error`, so that OAuth clients understand them too.
+OAUTH_ERRORS = {
+    400: "invalid_request",
+    401: "invalid_client",
+    413: "invalid_request",
+    415: "invalid_request",
+    429: "temporarily_unavailable",
+    503: "temporarily_unavailable",
+}
+
+
+class OAuthPaths:
+    """The paths whose operations answer errors the OAuth way as well (`x-oauth-errors`)."""
+
+    def __init__(self, spec_paths: Mapping[str, Mapping[str, Any]]) -> None:
+        self._paths = frozenset(
+            path
+            for path, item in spec_paths.items()
+            for method, operation in item.items()
+            if method in HTTP_METHODS and operation.get("x-oauth-errors")
+        )
+
+    def error_member(self, path: str, status: int) -> dict[str, str] | None:
+        """Return the `error` member for a problem at this path, if it takes one."""
+        code = OAUTH_ERRORS.get(status) if path in self._paths else None
+        return None if code is None else {"error": code}
+
+    def challenge(self, path: str) -> str | None:
+        """Return the HTTP Basic challenge of an OAuth path's 401, None elsewhere."""
+        return BASIC_CHALLENGE if path in self._paths else None
 
 
 class AllowedMethods:
@@ -61,22 +92,31 @@ def _challenge(request: ConnexionRequest) -> str:
     return Unauthenticated.headers_for(token_presented=presented)["WWW-Authenticate"]
 
 
-def _auth_error(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    assert isinstance(exc, AuthError)
-    return problem(exc.status, exc.title, exc.detail, headers=exc.headers)
+def _auth_error(oauth: OAuthPaths) -> Any:
+    def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        assert isinstance(exc, AuthError)
+        ext = oauth.error_member(request.url.path, exc.status)
+        return problem(exc.status, exc.title, exc.detail, headers=exc.headers, ext=ext)
+
+    return handle
 
 
-def _connexion_problem(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
-    assert isinstance(exc, ProblemException)
-    headers = dict(exc.headers or {})
-    if exc.status == 401:
-        headers["WWW-Authenticate"] = _challenge(request)
-    return problem(
-        exc.status,
-        exc.title or HTTP_STATUS_CODES.get(exc.status, "Error"),
-        exc.detail or HTTP_STATUS_CODES.get(exc.status, "Error"),
-        headers=headers,
-    )
+def _connexion_problem(oauth: OAuthPaths) -> Any:
+    def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
+        assert isinstance(exc, ProblemException)
+        path = request.url.path
+        headers = dict(exc.headers or {})
+        if exc.status == 401:
+            headers["WWW-Authenticate"] = oauth.challenge(path) or _challenge(request)
+        return problem(
+            exc.status,
+            exc.title or HTTP_STATUS_CODES.get(exc.status, "Error"),
+            exc.detail or HTTP_STATUS_CODES.get(exc.status, "Error"),
+            headers=headers,
+            ext=oauth.error_member(path, exc.status),
+        )
+
+    return handle
 
 
 def _http_exception(allowed: AllowedMethods) -> Any:
@@ -100,9 +140,12 @@ def _unexpected(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     return problem(500, "Internal Server Error", "The server could not handle the request.")
 
 
-def register_error_handlers(app: AsyncApp, allowed: AllowedMethods) -> None:
+def register_error_handlers(
+    app: AsyncApp, allowed: AllowedMethods, oauth: OAuthPaths | None = None
+) -> None:
     """Install the mapping on the app; handlers run for HTTP and security errors alike."""
-    app.add_error_handler(AuthError, _auth_error)
-    app.add_error_handler(ProblemException, _connexion_problem)
+    oauth = oauth or OAuthPaths({})
+    app.add_error_handler(AuthError, _auth_error(oauth))
+    app.add_error_handler(ProblemException, _connexion_problem(oauth))
     app.add_error_handler(HTTPException, _http_exception(allowed))
     app.add_error_handler(Exception, _unexpected)

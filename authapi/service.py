@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import time
 import uuid
 from collections.abc import Callable
@@ -11,7 +12,9 @@ from typing import NoReturn
 
 from authapi.emails import normalize_email
 from authapi.errors import (
+    CsrfRefused,
     EmailTaken,
+    InvalidClient,
     InvalidCredentials,
     InvalidInput,
     InvalidToken,
@@ -35,6 +38,27 @@ class Client:
 
 
 NO_CLIENT = Client()
+
+
+@dataclass(frozen=True)
+class BrowserLogin:
+    """What a browser login or refresh hands out: the pair, and the session's CSRF token."""
+
+    pair: TokenPair
+    csrf_token: str
+
+
+@dataclass(frozen=True)
+class Introspection:
+    """What RFC 7662 tells a resource server about a token that is valid right now."""
+
+    claims: Claims
+    issuer: str
+    audience: str
+
+
+# RFC 7662 and RFC 7009 `token_type_hint` values, by the type they name.
+TOKEN_TYPE_HINTS: dict[str, TokenType] = {"access_token": "access", "refresh_token": "refresh"}
 
 
 @dataclass(frozen=True)
@@ -254,6 +278,87 @@ class AuthService:
             raise InvalidToken("revoked")
         return user
 
+    async def browser_login(
+        self, email: str, password: str, client: Client = NO_CLIENT
+    ) -> BrowserLogin:
+        """Log in as `login` does, and add the CSRF token of the new session."""
+        pair = await self.login(email, password, client)
+        return BrowserLogin(pair, self.codec.csrf_token(pair.session_id))
+
+    async def browser_refresh(
+        self, refresh_token: str, csrf_token: str | None, client: Client = NO_CLIENT
+    ) -> BrowserLogin:
+        """Rotate a browser session's refresh token once its CSRF token checks out."""
+        claims = await self._check_browser_session(refresh_token, csrf_token)
+        pair = await self.refresh(refresh_token, client)
+        return BrowserLogin(pair, self.codec.csrf_token(claims.sid))
+
+    async def browser_logout(self, refresh_token: str, csrf_token: str | None) -> None:
+        """End a browser session once its CSRF token checks out."""
+        claims = await self._check_browser_session(refresh_token, csrf_token)
+        await self.store.revoke_session(claims.sid, self.now())
+        log_event("logout", user_id=claims.sub, session_id=claims.sid)
+
+    async def introspect(self, token: str, hint: str | None = None) -> Introspection | None:
+        """Describe a token that is valid right now, or return None for anything else."""
+        for token_type in _search_order(hint):
+            try:
+                claims = self.codec.decode(token, token_type)
+            except InvalidToken:
+                continue
+            try:
+                if token_type == "access":
+                    # The very check every protected request makes.
+                    await self.authenticate(token)
+                else:
+                    await self._current_refresh_session(claims, token)
+            except InvalidToken:
+                return None
+            return Introspection(claims, self.codec.issuer, self.codec.audience(token_type))
+        return None
+
+    async def authenticate_client(
+        self, client_id: str, secret: str, client: Client = NO_CLIENT
+    ) -> str:
+        """Accept a resource server of INTROSPECTION_CLIENTS; failures are throttled per address."""
+        await self.throttle.admit_client_check(client.address, self.now())
+        if _is_listed_client(self.settings.introspection_clients, client_id, secret):
+            await self.throttle.forget_client_failures(client.address)
+            return client_id
+        log_event("client_auth_failed", address=client.address)
+        raise InvalidClient()
+
+    async def revoke(self, token: str, hint: str | None = None, client: Client = NO_CLIENT) -> None:
+        """End the session of a valid token of ours; ignore any other token (RFC 7009)."""
+        now = self.now()
+        await self.throttle.admit_address(client.address, now)
+        for token_type in _search_order(hint):
+            try:
+                claims = self.codec.decode(token, token_type)
+            except InvalidToken:
+                continue
+            session = await self.store.get_session(claims.sid)
+            if session is not None and session.user_id == claims.sub and session.is_live(now):
+                await self.store.revoke_session(session.id, now)
+                log_event("revoked", user_id=claims.sub, session_id=session.id, via=token_type)
+            return
+
+    async def _check_browser_session(self, refresh_token: str, csrf_token: str | None) -> Claims:
+        claims = self._decode(refresh_token, "refresh")
+        # A dead session is a 401 before the CSRF token is even looked at.
+        await self._live_session(claims, self.now())
+        if csrf_token is None or not self.codec.csrf_matches(claims.sid, csrf_token):
+            log_event("csrf_refused", user_id=claims.sub, session_id=claims.sid)
+            raise CsrfRefused()
+        return claims
+
+    async def _current_refresh_session(self, claims: Claims, refresh_token: str) -> Session:
+        session = await self._live_session(claims, self.now())
+        # A spent refresh token buys nothing any more, even within the grace window.
+        if session.refresh_hash != fingerprint(refresh_token):
+            self._refuse(claims, "spent")
+        return session
+
     def _check_policy(self, password: str, email: str, field: str = "password") -> str:
         try:
             return check_password_policy(
@@ -298,6 +403,30 @@ class AuthService:
     def _refuse(self, claims: Claims, reason: str) -> NoReturn:
         log_event("token_refused", reason=reason, expected=claims.type, session_id=claims.sid)
         raise InvalidToken(reason)
+
+
+def _is_listed_client(clients: tuple[tuple[str, str], ...], client_id: str, secret: str) -> bool:
+    # Every pair is compared, as bytes, whatever matched: the time says nothing of the list.
+    offered = (client_id.encode("utf-8", "replace"), secret.encode("utf-8", "replace"))
+    matched = False
+    for listed_id, listed_secret in clients:
+        same_id = hmac.compare_digest(listed_id.encode(), offered[0])
+        same_secret = hmac.compare_digest(listed_secret.encode(), offered[1])
+        matched |= same_id and same_secret
+    return matched
+
+
+def _search_order(hint: str | None) -> tuple[TokenType, ...]:
+    # A hint only says where to look first (RFC 7662 §2.1, RFC 7009 §2.1); an unknown one
+    # is ignored.
+    return (
+        ("refresh", "access")
+        if TOKEN_TYPE_HINTS.get(hint or "") == "refresh"
+        else (
+            "access",
+            "refresh",
+        )
+    )
 
 
 def _account_key(email: str) -> str:

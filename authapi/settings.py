@@ -30,6 +30,7 @@ MAX_PASSWORD_LENGTH = 128
 # Coarser than a /32 would put a whole provider's customers under one per-address limit.
 MIN_IPV6_PREFIX = 32
 MAX_READ_TIMEOUT_SECONDS = 300
+_UNRESERVED = re.compile(r"^[A-Za-z0-9._~-]+$")
 _STORAGE_URL = re.compile(r"^(memory://|sqlite:///.+|postgresql://[^/]+/\w+(\?.*)?)$")
 
 
@@ -79,6 +80,8 @@ class Settings:
     max_tasks_per_user: int = 10_000
     client_ipv6_prefix: int = 64
     request_read_timeout_seconds: int = 30
+    # Resource servers allowed to call introspection: (client_id, secret) pairs.
+    introspection_clients: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     def __post_init__(self) -> None:
         self._check()
@@ -161,6 +164,7 @@ class Settings:
             max_tasks_per_user=_int(values, "MAX_TASKS_PER_USER", 10_000),
             client_ipv6_prefix=_int(values, "CLIENT_IPV6_PREFIX", 64),
             request_read_timeout_seconds=_int(values, "REQUEST_READ_TIMEOUT_SECONDS", 30),
+            introspection_clients=_clients(values, "INTROSPECTION_CLIENTS"),
         )
 
     def _check(self) -> None:
@@ -197,6 +201,7 @@ class Settings:
         self._check_limits()
         if self.is_production:
             self._check_production()
+        self._check_introspection_clients()
 
     def _check_keys(self) -> None:
         if self.uses_hmac and not self.jwt_secret_key:
@@ -258,6 +263,29 @@ class Settings:
                 f"REQUEST_READ_TIMEOUT_SECONDS must be between 1 and {MAX_READ_TIMEOUT_SECONDS}."
             )
 
+    def _check_introspection_clients(self) -> None:
+        ids = [client_id for client_id, _ in self.introspection_clients]
+        if any(not client_id or not secret for client_id, secret in self.introspection_clients):
+            raise ConfigError("INTROSPECTION_CLIENTS must list client_id:secret pairs.")
+        if not all(
+            _UNRESERVED.match(client_id) and _UNRESERVED.match(secret)
+            for client_id, secret in self.introspection_clients
+        ):
+            # Characters that HTTP Basic credentials carry the same whether or not a client
+            # form-encodes them first, as RFC 6749 §2.3.1 asks and most clients do not.
+            raise ConfigError(
+                "INTROSPECTION_CLIENTS ids and secrets may hold only letters, digits and -._~."
+            )
+        if len(set(ids)) != len(ids):
+            raise ConfigError("INTROSPECTION_CLIENTS must not name a client_id twice.")
+        if self.is_production and any(
+            len(secret.encode()) < MIN_SECRET_BYTES for _, secret in self.introspection_clients
+        ):
+            raise ConfigError(
+                f"INTROSPECTION_CLIENTS secrets must be at least {MIN_SECRET_BYTES} bytes "
+                "in production."
+            )
+
     @property
     def uses_hmac(self) -> bool:
         """Tell whether tokens are signed with a shared secret rather than a key pair."""
@@ -287,6 +315,16 @@ class Settings:
 
 def _list(values: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in values.get(name, "").split(",") if item.strip())
+
+
+def _clients(values: Mapping[str, str], name: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for item in _list(values, name):
+        client_id, colon, secret = item.partition(":")
+        if not colon:
+            raise ConfigError(f"{name} must list client_id:secret pairs.")
+        pairs.append((client_id.strip(), secret.strip()))
+    return tuple(pairs)
 
 
 def _read(values: Mapping[str, str], name: str) -> str:

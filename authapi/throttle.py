@@ -33,6 +33,10 @@ def address_key(address: str | None) -> str:
     return _key("addr", NO_ADDRESS if address is None else address)
 
 
+def _client_key(address: str | None) -> str:
+    return _key("client", NO_ADDRESS if address is None else address)
+
+
 def _pair_key(account: str, address: str | None) -> str:
     # JSON keeps the two parts apart whatever characters an unparsable email holds.
     return _key("fail", json.dumps([account, NO_ADDRESS if address is None else address]))
@@ -56,6 +60,23 @@ class Throttle:
         if hits.count > self.per_minute:
             log_event("throttled", scope="address")
             raise TooManyRequests(hits.resets_at - now)
+
+    async def admit_client_check(self, address: str | None, now: int) -> None:
+        """Count a client authentication from `address` before the check; refuse past the limit."""
+        # Counted first, in one store operation, so a burst of parallel guesses gets no more
+        # checks than the limit; past it the right secret is refused too, or the limit would
+        # slow down nothing but the wrong guesses.
+        if not self.per_minute:
+            return
+        hits = await self.store.hit(_client_key(address), ADDRESS_WINDOW_SECONDS, now)
+        if hits.count > self.per_minute:
+            log_event("throttled", scope="client_address")
+            raise TooManyRequests(hits.resets_at - now)
+
+    async def forget_client_failures(self, address: str | None) -> None:
+        """Clear the count of `address` after a client authenticated from it."""
+        if self.per_minute:
+            await self.store.clear(_client_key(address))
 
     async def admit_password_check(
         self, account: str, user_id: str | None, address: str | None, now: int

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import json
 import math
 import time
@@ -57,6 +58,8 @@ class TokenPair:
     refresh_token: str
     expires_in: int
     refresh_expires_in: int
+    # The session both tokens belong to (a browser login derives its CSRF token from it).
+    session_id: str = ""
 
 
 def fingerprint(token: str) -> str:
@@ -98,6 +101,29 @@ class TokenCodec:
             refresh_token=self.encode(user_id, session_id, "refresh", now, session_expires_at),
             expires_in=access_exp - now,
             refresh_expires_in=session_expires_at - now,
+            session_id=session_id,
+        )
+
+    @property
+    def issuer(self) -> str:
+        """Return the `iss` of every token this codec signs."""
+        return self._issuer
+
+    def audience(self, token_type: TokenType) -> str:
+        """Return the `aud` of tokens of this type."""
+        return self._audiences[token_type]
+
+    def csrf_token(self, session_id: str) -> str:
+        """Return the CSRF token of a browser session: bound to it, unforgeable without the key."""
+        return _csrf_mac(self.keyring.csrf_keys[0], session_id)
+
+    def csrf_matches(self, session_id: str, presented: str) -> bool:
+        """Tell whether `presented` is this session's CSRF token, under any key of the ring."""
+        # Bytes, not str: compare_digest refuses non-ASCII text with a TypeError.
+        offered = presented.encode("utf-8", "replace")
+        return any(
+            hmac.compare_digest(_csrf_mac(key, session_id).encode(), offered)
+            for key in self.keyring.csrf_keys
         )
 
     def encode(
@@ -223,6 +249,11 @@ def _prepared(key: VerificationKey) -> jwt.PyJWK:
         return jwt.PyJWK(key.jwk, algorithm=key.algorithm)
     secret = base64.urlsafe_b64encode(key.key.encode()).rstrip(b"=").decode()
     return jwt.PyJWK({"kty": "oct", "k": secret}, algorithm=key.algorithm)
+
+
+def _csrf_mac(key: bytes, session_id: str) -> str:
+    mac = hmac.new(key, b"csrf:" + session_id.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
 
 def refresh_audience(audience: str) -> str:

@@ -17,7 +17,14 @@ from behave.runner import Context
 from authapi.devserver import running_server
 
 BUILD = Path("build")
-SERVER_ENV = {"REFRESH_REUSE_GRACE_SECONDS": "0", "AUTH_RATE_LIMIT_PER_MINUTE": "0"}
+# The resource server of the introspection scenarios; `-D introspection_client=id:secret`
+# names one of a deployment's INTROSPECTION_CLIENTS instead.
+INTROSPECTION_CLIENT = "features-resource-server:features-resource-server-secret-32b"
+SERVER_ENV = {
+    "REFRESH_REUSE_GRACE_SECONDS": "0",
+    "AUTH_RATE_LIMIT_PER_MINUTE": "0",
+    "INTROSPECTION_CLIENTS": INTROSPECTION_CLIENT,
+}
 # Scenarios tagged @grace_window need a window wide enough to retry in: the default 10 s.
 GRACE_SERVER_ENV = {**SERVER_ENV, "REFRESH_REUSE_GRACE_SECONDS": "10"}
 # @minted signs tokens with the server's secret; @no_grace relies on SERVER_ENV's window.
@@ -34,6 +41,10 @@ def before_all(context: Context) -> None:
         )
     # Filled in place, so a server started during a scenario outlives that scenario.
     context.server_urls = {"main": base_url.rstrip("/")}
+    client_id, _, secret = context.config.userdata.get(
+        "introspection_client", INTROSPECTION_CLIENT
+    ).partition(":")
+    context.introspection_client = (client_id, secret)
 
 
 def before_scenario(context: Context, scenario: Scenario) -> None:

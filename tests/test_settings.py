@@ -259,3 +259,29 @@ def test_warning_about_a_generated_key_names_the_variable_to_set(
     (warning,) = [line for line in stdout.getvalue().splitlines() if "random key" in line]
     assert named in warning
     assert not_named not in warning
+
+
+def test_introspection_clients_are_read_as_id_secret_pairs() -> None:
+    settings = Settings.from_env(
+        {"INTROSPECTION_CLIENTS": " notes:s3cret , billing:an0ther-secret "}, env_file=None
+    )
+    assert settings.introspection_clients == (("notes", "s3cret"), ("billing", "an0ther-secret"))
+    assert "s3cret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["notes", "notes:", ":secret", "notes:a,notes:b", "notes:sécret", "notes:has space"],
+)
+def test_malformed_introspection_clients_are_refused_naming_the_variable(value: str) -> None:
+    with pytest.raises(ConfigError, match="INTROSPECTION_CLIENTS") as refused:
+        Settings.from_env({"INTROSPECTION_CLIENTS": value}, env_file=None)
+    assert "secret" not in str(refused.value).replace("secrets", "").replace(":secret", "")
+
+
+def test_production_wants_introspection_secrets_of_at_least_32_bytes() -> None:
+    production = {"APP_ENV": "production", "JWT_SECRET_KEY": STRONG, "METRICS_ENABLED": "false"}
+    with pytest.raises(ConfigError, match="INTROSPECTION_CLIENTS"):
+        Settings.from_env({**production, "INTROSPECTION_CLIENTS": "notes:short"}, None)
+    accepted = Settings.from_env({**production, "INTROSPECTION_CLIENTS": "notes:" + "s" * 32}, None)
+    assert accepted.introspection_clients == (("notes", "s" * 32),)

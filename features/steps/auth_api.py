@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from http.cookies import Morsel, SimpleCookie
 from typing import Any
 from urllib.parse import urljoin
 
@@ -10,6 +11,8 @@ from behave.runner import Context
 
 API = "/api/v1"
 TASKS = f"{API}/tasks"
+BROWSER = f"{API}/auth/browser"
+SESSION_COOKIE = "__Secure-refresh_token"
 TIMEOUT_SECONDS = 10
 
 
@@ -86,6 +89,37 @@ class AuthApi:
         """Delete one task."""
         return self._send("DELETE", f"{TASKS}/{task_id}", None, access_token)
 
+    def browser_login(self, email: str, password: str, origin: str) -> requests.Response:
+        """Log in as a browser app at `origin` does."""
+        return self._browser("login", {"Origin": origin}, {"email": email, "password": password})
+
+    def browser_refresh(
+        self, cookie: str | None, csrf_token: str | None, origin: str
+    ) -> requests.Response:
+        """Refresh a browser session with what the browser holds and the page sends."""
+        return self._browser("refresh", _browser_headers(cookie, csrf_token, origin))
+
+    def browser_logout(
+        self, cookie: str | None, csrf_token: str | None, origin: str
+    ) -> requests.Response:
+        """End a browser session with what the browser holds and the page sends."""
+        return self._browser("logout", _browser_headers(cookie, csrf_token, origin))
+
+    def introspect(self, token: str, credentials: tuple[str, str] | None) -> requests.Response:
+        """Ask about a token as a resource server with HTTP Basic `credentials`."""
+        return self.http.post(
+            f"{self.base_url}{API}/auth/introspect",
+            data={"token": token},
+            auth=credentials,
+            timeout=TIMEOUT_SECONDS,
+        )
+
+    def revoke(self, token: str) -> requests.Response:
+        """Revoke a token, as any holder of it may."""
+        return self.http.post(
+            f"{self.base_url}{API}/auth/revoke", data={"token": token}, timeout=TIMEOUT_SECONDS
+        )
+
     def health(self) -> requests.Response:
         """Ask whether the service is up."""
         return self.get("/health")
@@ -127,6 +161,36 @@ class AuthApi:
             headers=_bearer(access_token),
             timeout=TIMEOUT_SECONDS,
         )
+
+    def _browser(
+        self, operation: str, headers: dict[str, str], body: dict[str, Any] | None = None
+    ) -> requests.Response:
+        response = self.http.post(
+            f"{self.base_url}{BROWSER}/{operation}",
+            json=body,
+            headers=headers,
+            timeout=TIMEOUT_SECONDS,
+        )
+        # The steps keep the cookie as a browser would, and send it by hand: the session's
+        # jar would keep a Secure cookie from plain http to itself, and over https send it twice.
+        self.http.cookies.clear()
+        return response
+
+
+def session_cookie(response: requests.Response) -> Morsel[str] | None:
+    """Return the session cookie a response sets, with its attributes, or None."""
+    jar: SimpleCookie = SimpleCookie()
+    jar.load(response.headers.get("Set-Cookie", ""))
+    return jar.get(SESSION_COOKIE)
+
+
+def _browser_headers(cookie: str | None, csrf_token: str | None, origin: str) -> dict[str, str]:
+    headers = {"Origin": origin}
+    if cookie:
+        headers["Cookie"] = f"{SESSION_COOKIE}={cookie}"
+    if csrf_token is not None:
+        headers["X-CSRF-Token"] = csrf_token
+    return headers
 
 
 def api(context: Context) -> AuthApi:

@@ -43,6 +43,8 @@ SERVER_ENV = {
     "STORAGE_URL": "memory://",
     "AUTH_RATE_LIMIT_PER_MINUTE": "0",
     "LOGIN_MAX_FAILURES": "0",
+    # The resource server that hooks.py introspects as.
+    "INTROSPECTION_CLIENTS": "contract-resource-server:contract-resource-server-secret-32b",
 }
 
 

@@ -9,6 +9,7 @@ did are written there at exit, so the runner can tell that the check was not vac
 from __future__ import annotations
 
 import atexit
+import base64
 import json
 import os
 import threading
@@ -28,6 +29,9 @@ END_SESSION = ("DELETE", "/api/v1/auth/sessions/{session_id}")
 CHANGE_PASSWORD = ("POST", "/api/v1/auth/password")
 ENDS_SESSIONS = (LOGOUT, LOGOUT_ALL, END_SESSION, CHANGE_PASSWORD)
 ISSUES_TOKENS = (("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/refresh"))
+INTROSPECT = "/api/v1/auth/introspect"
+# The resource server of INTROSPECTION_CLIENTS in tests/contract/__main__.py's SERVER_ENV.
+RESOURCE_SERVER = "contract-resource-server:contract-resource-server-secret-32b"
 
 
 class Ledger:
@@ -99,7 +103,19 @@ def same_user(refresh_token: str, access_token: str) -> bool:
     return user is not None and refresh.get("type") == "refresh" and refresh.get("sub") == user
 
 
-@schemathesis.auth(refresh_interval=None)
+@schemathesis.auth(refresh_interval=None).apply_to(path=INTROSPECT)
+class ResourceServer:
+    """Call introspection with a listed resource server's HTTP Basic credentials."""
+
+    def get(self, case: Case, context: schemathesis.AuthContext) -> str:
+        return "Basic " + base64.b64encode(RESOURCE_SERVER.encode()).decode()
+
+    def set(self, case: Case, data: str, context: schemathesis.AuthContext) -> None:
+        kept = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
+        case.headers = {**kept, "Authorization": data}
+
+
+@schemathesis.auth(refresh_interval=None).skip_for(path=INTROSPECT)
 class LoggedInCaller:
     """Authenticate as one registered user; log in again once its session has been ended."""
 

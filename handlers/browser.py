@@ -1,0 +1,81 @@
+"""Handlers for the `browser` tag: sessions whose refresh token lives in an HttpOnly cookie."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connexion import request
+from starlette.responses import Response
+
+from authapi.errors import MissingSessionCookie, OriginRefused
+from authapi.origins import is_allowed_origin
+from authapi.service import BrowserLogin
+from handlers.context import NO_STORE, auth_service, client, json_reply, no_content
+
+# `__Secure-`: a browser keeps the cookie only if it was set with Secure from a secure
+# origin (https, or http://localhost and 127.0.0.1 in development).
+COOKIE = "__Secure-refresh_token"
+# Sent with the browser endpoints only: never with the API's other requests.
+COOKIE_PATH = "/api/v1/auth/browser"
+CSRF_HEADER = "x-csrf-token"
+
+
+async def login(body: dict[str, Any]) -> Response:
+    """Start a browser session: the access token in the body, the refresh token in a cookie."""
+    _require_allowed_origin()
+    session = await auth_service().browser_login(body["email"], body["password"], client())
+    return _session_reply(session)
+
+
+async def refresh() -> Response:
+    """Rotate the cookie's refresh token, given the session's CSRF token."""
+    _require_allowed_origin()
+    session = await auth_service().browser_refresh(
+        _cookie(), request.headers.get(CSRF_HEADER), client()
+    )
+    return _session_reply(session)
+
+
+async def logout() -> Response:
+    """End the cookie's session, given its CSRF token, and clear the cookie."""
+    _require_allowed_origin()
+    await auth_service().browser_logout(_cookie(), request.headers.get(CSRF_HEADER))
+    response = no_content()
+    response.delete_cookie(COOKIE, path=COOKIE_PATH, secure=True, httponly=True, samesite="strict")
+    return response
+
+
+def _require_allowed_origin() -> None:
+    headers = request.headers
+    listed = auth_service().settings.cors_origins
+    if not is_allowed_origin(headers.get("origin"), headers.get("host"), listed):
+        raise OriginRefused()
+
+
+def _cookie() -> str:
+    token: str | None = request.cookies.get(COOKIE)
+    if not token:
+        raise MissingSessionCookie()
+    return token
+
+
+def _session_reply(session: BrowserLogin) -> Response:
+    pair = session.pair
+    body = {
+        "access_token": pair.access_token,
+        "token_type": "bearer",
+        "expires_in": pair.expires_in,
+        "csrf_token": session.csrf_token,
+    }
+    response = json_reply(body, headers=NO_STORE)
+    # The session's remaining absolute lifetime: rotation never extends it.
+    response.set_cookie(
+        COOKIE,
+        pair.refresh_token,
+        max_age=pair.refresh_expires_in,
+        path=COOKIE_PATH,
+        secure=True,
+        httponly=True,
+        samesite="strict",
+    )
+    return response

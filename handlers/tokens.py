@@ -1,0 +1,37 @@
+"""Handlers for the `tokens` tag: RFC 7662 introspection and RFC 7009 revocation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from handlers.context import NO_STORE, auth_service, client, json_reply
+
+TOKEN_TYPES = {"access": "access_token", "refresh": "refresh_token"}
+
+
+async def introspect(body: dict[str, Any]) -> Response:
+    """Tell a resource server whether a token is valid right now, and what it says."""
+    found = await auth_service().introspect(body["token"], body.get("token_type_hint"))
+    if found is None:
+        return json_reply({"active": False}, headers=NO_STORE)
+    claims = found.claims
+    answer = {
+        "active": True,
+        "token_type": TOKEN_TYPES[claims.type],
+        "sub": claims.sub,
+        "sid": claims.sid,
+        "exp": claims.exp,
+        "iat": claims.iat,
+        "iss": found.issuer,
+        "aud": found.audience,
+        "jti": claims.jti,
+    }
+    return json_reply(answer, headers=NO_STORE)
+
+
+async def revoke(body: dict[str, Any]) -> Response:
+    """End the session of a token of ours; answer 200 whatever the token was."""
+    await auth_service().revoke(body["token"], body.get("token_type_hint"), client())
+    return Response(status_code=200, headers=NO_STORE)
