@@ -36,11 +36,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import (
+    DataError,
     DBAPIError,
     DisconnectionError,
     IntegrityError,
-    InterfaceError,
-    OperationalError,
+    NotSupportedError,
+    ProgrammingError,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.sql.elements import ColumnElement
@@ -56,6 +57,22 @@ from authapi.store.base import (
     User,
 )
 from authapi.store.schema import known_addresses, sessions, tasks, throttles, users
+
+# A statement the database refuses is a bug or a conflict, and stays a loud 500 (or the
+# caller's own handling, as for a taken email).
+_STATEMENT_ERRORS = (ProgrammingError, IntegrityError, DataError, NotSupportedError)
+
+
+def _is_outage(error: BaseException) -> bool:
+    """Whether `error` means the database is out of reach, not that a statement was wrong.
+
+    The driver's classes are not enough: asyncpg's "connection was closed in the middle of
+    operation" reaches SQLAlchemy as a plain DBAPIError, as does a backend the server ended.
+    """
+    if isinstance(error, DBAPIError):
+        return error.connection_invalidated or not isinstance(error, _STATEMENT_ERRORS)
+    return isinstance(error, OSError | TimeoutError)
+
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -155,8 +172,9 @@ class SqlStore:
         try:
             async with self._engine.begin() if write else self._reader.connect() as connection:
                 yield connection
-        except (OperationalError, InterfaceError, OSError, TimeoutError) as error:
-            # Connection-level failures only: a bad statement stays a loud 500.
+        except (DBAPIError, OSError, TimeoutError) as error:
+            if not _is_outage(error):
+                raise
             raise StoreUnavailable() from error
         finally:
             self._turns.release()

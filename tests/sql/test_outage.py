@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from starlette.testclient import TestClient
 
 from authapi.app import create_app
+from authapi.errors import StoreUnavailable
 from authapi.settings import Settings
-from authapi.store.sql import TIMEOUT_SECONDS
-from tests.backends import POSTGRES_URL, require_postgres, storage_url
+from authapi.store.sql import TIMEOUT_SECONDS, SqlStore
+from tests.backends import POSTGRES_URL, opened_store, require_postgres, storage_url
 from tests.conftest import PASSWORD, SECRET
 from tests.sql.proxy import CuttableProxy
 
@@ -85,3 +91,52 @@ def test_connection_idle_through_a_restart_is_replaced_before_use(
             proxy.restore()
             time.sleep(0.3)
             assert client.get("/api/v1/protected/profile", headers=bearer).status_code == 200
+
+
+def test_a_connection_ended_mid_query_is_an_outage_not_a_500(tmp_path: Path) -> None:
+    # asyncpg reports a dropped connection as a plain DBAPIError, not an OperationalError;
+    # CI once met it as a 500 when the cut landed inside a statement.
+    with storage_url("postgresql", tmp_path) as url:
+        asyncio.run(_end_the_backend_mid_query(url))
+
+
+async def _end_the_backend_mid_query(url: str) -> None:
+    import asyncpg
+
+    marker = f"SELECT pg_sleep(5) -- {uuid.uuid4().hex}"
+    async with opened_store(url) as store:
+        assert isinstance(store, SqlStore)
+        slow = asyncio.create_task(_run(store, marker))
+        admin = await asyncpg.connect(POSTGRES_URL, timeout=3)
+        try:
+            for _ in range(250):
+                ended = await admin.fetchval(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE query = $1",
+                    marker,
+                )
+                if ended:
+                    break
+                await asyncio.sleep(0.02)
+            assert ended, "the slow query never started"
+        finally:
+            await admin.close()
+        with pytest.raises(StoreUnavailable):
+            await slow
+        # The pool replaces the dead connection: the next statement just works.
+        await store.ping()
+
+
+def test_a_bad_statement_stays_a_loud_error(tmp_path: Path) -> None:
+    async def run_a_bad_statement(url: str) -> None:
+        async with opened_store(url) as store:
+            assert isinstance(store, SqlStore)
+            await _run(store, "SELECT no_such_column FROM users")
+
+    with storage_url("postgresql", tmp_path) as url, pytest.raises(DBAPIError):
+        asyncio.run(run_a_bad_statement(url))
+
+
+async def _run(store: SqlStore, sql: str) -> None:
+    async with store._connect() as connection:
+        await connection.execute(text(sql))
