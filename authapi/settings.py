@@ -125,7 +125,8 @@ class Settings:
             if algorithm in HMAC_ALGORITHMS and not secret:
                 secret, ephemeral = secrets.token_urlsafe(48), True
             if algorithm in ASYMMETRIC_ALGORITHMS and not private_key:
-                private_key, ephemeral = _ephemeral_private_key(algorithm), True
+                # The key ring generates the key pair (authapi/keys.py) when it loads.
+                ephemeral = True
         return cls(
             jwt_secret_key=secret,
             jwt_algorithm=algorithm,
@@ -211,7 +212,7 @@ class Settings:
             raise ConfigError("JWT_SECRET_KEY is still the .env.example placeholder.")
         if PLACEHOLDER_SECRET in self.jwt_previous_secret_keys:
             raise ConfigError("JWT_PREVIOUS_SECRET_KEYS holds the .env.example placeholder.")
-        if not self.uses_hmac and not self.jwt_private_key:
+        if not self.uses_hmac and not self.jwt_private_key and not self.generates_private_key:
             raise ConfigError(
                 f"JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE must be set for {self.jwt_algorithm}."
             )
@@ -287,6 +288,16 @@ class Settings:
             )
 
     @property
+    def generates_private_key(self) -> bool:
+        """Tell whether the key ring makes up a key pair for this process (development only)."""
+        return (
+            not self.uses_hmac
+            and not self.jwt_private_key
+            and self.secret_is_ephemeral
+            and not self.is_production
+        )
+
+    @property
     def uses_hmac(self) -> bool:
         """Tell whether tokens are signed with a shared secret rather than a key pair."""
         return self.jwt_algorithm in HMAC_ALGORITHMS
@@ -337,13 +348,6 @@ def _read_file(name: str, path: str) -> str:
         return Path(path).read_text()
     except OSError:
         raise ConfigError(f"{name} names a file that cannot be read.") from None
-
-
-def _ephemeral_private_key(algorithm: str) -> str:
-    # Imported here: only a development setup without a key pays for it.
-    from authapi.keys import generate_private_key_pem
-
-    return generate_private_key_pem(algorithm)
 
 
 def _float(values: Mapping[str, str], name: str, default: float) -> float:
