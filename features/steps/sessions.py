@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from auth_api import api, refused
 from behave import given, then, when
 from behave.runner import Context
-from people import Person, Tokens, person, spelled
+
+from features.support.auth_api import api, refused
+from features.support.people import Person, Tokens, person, spelled
 
 MISSING_FIELDS = {"an email": "email", "a password": "password"}
 

@@ -10,7 +10,8 @@ import parse
 import requests
 from behave import register_type
 from behave.runner import Context
-from forged_tokens import expired_copy, foreign_copy, unsigned_copy
+
+from features.support.forged_tokens import expired_copy, foreign_copy, unsigned_copy
 
 NOT_A_TOKEN = "this-is-not-a-token"
 NOT_A_TOKEN_DESCRIPTION = "a string that is not a token"
