@@ -66,7 +66,10 @@ def load_keyring(settings: Settings) -> KeyRing:
         return KeyRing(
             signing_kid, settings.jwt_algorithm, settings.jwt_secret_key, verifiers, csrf_keys
         )
-    private = _load_private(settings.jwt_private_key, "JWT_PRIVATE_KEY")
+    pem = settings.jwt_private_key
+    if settings.generates_private_key:
+        pem = generate_private_key_pem(settings.jwt_algorithm)
+    private = _load_private(pem, "JWT_PRIVATE_KEY")
     signing = _verification_key(private.public_key(), "JWT_PRIVATE_KEY")
     if signing.algorithm != settings.jwt_algorithm:
         raise ConfigError(

@@ -154,7 +154,9 @@ async def _scaling(sizes: tuple[int, ...]) -> dict[str, dict[int, list[float]]]:
         await _fill(store, size, sessions=True)
         hasher = PasswordHasher(BCRYPT_ROUNDS)
         services[size] = AuthService(settings, store, hasher, TokenCodec(settings))
-    timings = {use_case: {size: [] for size in sizes} for use_case in USE_CASES}
+    timings: dict[str, dict[int, list[float]]] = {
+        use_case: {size: [] for size in sizes} for use_case in USE_CASES
+    }
     try:
         for block in range(OPERATIONS // BLOCK):
             # A B, then B A: neither size always runs first.

@@ -17,7 +17,7 @@ import os
 import secrets
 import time
 
-from bench import stormload
+from bench import loadgen
 from bench.ceiling import Ceiling, bcrypt_ceiling
 from bench.outcome import Bar, Chart, Measure, Options, Outcome, Target, at_most
 from bench.result import LoadResult, from_latencies
@@ -52,7 +52,7 @@ def login_storm(options: Options) -> list[Outcome]:
         (f"storm-{tag}-{number:03d}@example.com", f"storm {secrets.token_urlsafe(12)}")
         for number in range(options.storm_users)
     ]
-    plan = stormload.StormPlan(
+    plan = loadgen.StormPlan(
         users=users,
         get_headers={},
         get_path=PROFILE_PATH,
@@ -66,8 +66,8 @@ def login_storm(options: Options) -> list[Outcome]:
         "login-storm", cores=None, log_dir=options.output_dir / "logs", env=STORM_ENV
     ) as server:
         started = time.perf_counter()
-        shed_registrations = stormload.run(
-            stormload.register_all(server.base_url, users, concurrency=2 * threads)
+        shed_registrations = loadgen.run(
+            loadgen.register_all(server.base_url, users, concurrency=2 * threads)
         )
         registering = time.perf_counter() - started
         options.progress(
@@ -76,7 +76,7 @@ def login_storm(options: Options) -> list[Outcome]:
         plan = _with_reader(plan, sign_up(server.base_url).headers)
         ceilings = {"one thread": _ceiling(1, options)}
         ceilings["before the storm"] = _ceiling(threads, options)
-        result = stormload.run(stormload.storm(server.base_url, plan, server.pid))
+        result = loadgen.run(loadgen.storm(server.base_url, plan, server.pid))
         # Logins still queued in the server hash on for up to the queue timeout.
         time.sleep(float(STORM_ENV["HASH_QUEUE_TIMEOUT_SECONDS"]) + 1)
         ceilings["after the storm"] = _ceiling(threads, options)
@@ -111,15 +111,15 @@ def _ceiling(threads: int, options: Options) -> Ceiling:
     return measured
 
 
-def _with_reader(plan: stormload.StormPlan, headers: dict[str, str]) -> stormload.StormPlan:
-    return stormload.StormPlan(**{**vars(plan), "get_headers": headers})
+def _with_reader(plan: loadgen.StormPlan, headers: dict[str, str]) -> loadgen.StormPlan:
+    return loadgen.StormPlan(**{**vars(plan), "get_headers": headers})
 
 
-def _rate(tally: stormload.Tally, seconds: float) -> float:
+def _rate(tally: loadgen.Tally, seconds: float) -> float:
     return tally.statuses[200] / seconds
 
 
-def _failures(result: stormload.StormResult) -> int:
+def _failures(result: loadgen.StormResult) -> int:
     return sum(
         tally.timeouts
         + tally.socket_errors
@@ -130,7 +130,7 @@ def _failures(result: stormload.StormResult) -> int:
 
 def _storm_outcome(
     options: Options,
-    result: stormload.StormResult,
+    result: loadgen.StormResult,
     threads: int,
     ceilings: dict[str, Ceiling],
     ceiling: float,
@@ -197,7 +197,7 @@ def _storm_outcome(
     return outcome
 
 
-def _latency_outcome(options: Options, result: stormload.StormResult) -> Outcome:
+def _latency_outcome(options: Options, result: loadgen.StormResult) -> Outcome:
     gets = result.gets
     latencies = [value for values in gets.latencies.values() for value in values]
     non_200 = sum(n for status, n in gets.statuses.items() if status != 200)

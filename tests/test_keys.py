@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import ast
 import base64
 import hashlib
 import hmac
 import json
 import time
+from pathlib import Path
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from authapi import settings as settings_module
 from authapi.errors import ConfigError, InvalidToken
 from authapi.keys import generate_private_key_pem, hmac_kid, load_keyring, public_key_pem
 from authapi.settings import Settings
@@ -152,7 +155,34 @@ def test_garbage_private_key_is_refused_without_echoing_it() -> None:
 def test_development_without_a_private_key_generates_one() -> None:
     settings = Settings.from_env({"JWT_ALGORITHM": "EdDSA"}, env_file=None)
     assert settings.secret_is_ephemeral
-    assert "PRIVATE KEY" in settings.jwt_private_key
+    codec = TokenCodec(settings)
+    token = codec.issue_pair("u", "s", now() + 3600, now()).access_token
+    assert jwt.get_unverified_header(token)["alg"] == "EdDSA"
+    assert codec.decode(token, "access").sub == "u"
+    assert len(codec.keyring.jwks()["keys"]) == 1
+
+
+def test_a_generated_private_key_lives_only_as_long_as_its_key_ring() -> None:
+    settings = Settings.from_env({"JWT_ALGORITHM": "ES256"}, env_file=None)
+    assert load_keyring(settings).signing_kid != load_keyring(settings).signing_kid
+
+
+def test_a_private_key_is_never_generated_in_production() -> None:
+    with pytest.raises(ConfigError, match="JWT_PRIVATE_KEY"):
+        Settings(app_env="production", jwt_algorithm="EdDSA", secret_is_ephemeral=True)
+
+
+def test_settings_never_import_the_key_ring() -> None:
+    # keys.py reads Settings; settings.py reading keys.py back, even inside a function,
+    # made an import cycle.
+    tree = ast.parse(Path(settings_module.__file__).read_text())
+    imported = {
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert "authapi.keys" not in imported
 
 
 def test_production_needs_a_private_key_for_asymmetric_algorithms() -> None:

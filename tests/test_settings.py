@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import io
+import re
 import sys
 from pathlib import Path
 
 import pytest
 
 from authapi.app import create_app
+from authapi.envvars import declared
 from authapi.errors import ConfigError
 from authapi.settings import PLACEHOLDER_SECRET, Settings
 
 STRONG = "s" * 48
-ENV_EXAMPLE = Path(__file__).resolve().parent.parent / ".env.example"
+ROOT = Path(__file__).resolve().parent.parent
+ENV_EXAMPLE = ROOT / ".env.example"
+README = ROOT / "README.md"
 
 
 def test_defaults_match_the_documented_values() -> None:
@@ -285,3 +289,57 @@ def test_production_wants_introspection_secrets_of_at_least_32_bytes() -> None:
         Settings.from_env({**production, "INTROSPECTION_CLIENTS": "notes:short"}, None)
     accepted = Settings.from_env({**production, "INTROSPECTION_CLIENTS": "notes:" + "s" * 32}, None)
     assert accepted.introspection_clients == (("notes", "s" * 32),)
+
+
+def declared_defaults() -> dict[str, str]:
+    """Map every declared variable to its default, spelled as the environment spells it."""
+    return {
+        name: as_environment_text(default)
+        for _, variable, default in declared(Settings)
+        for name in variable.names
+    }
+
+
+def as_environment_text(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def readme_defaults() -> dict[str, str]:
+    section = README.read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    documented = {}
+    for row in re.findall(r"^\| (`[A-Z0-9_]+`.*?) \|$", section, flags=re.MULTILINE):
+        names, default = [cell.strip() for cell in row.split(" | ")][:2]
+        # "empty", and "random ..." for a key that development makes up when none is set.
+        text = "" if default == "empty" or default.startswith("random") else default.strip("`")
+        for name in names.split(" / "):
+            documented[name.strip("`")] = text
+    return documented
+
+
+def env_example_defaults() -> dict[str, str]:
+    lines = ENV_EXAMPLE.read_text().splitlines()
+    pairs = [line.split("=", 1) for line in lines if line and not line.startswith("#")]
+    return {name: value for name, value in pairs}
+
+
+def test_every_declared_setting_has_a_variable_of_its_own() -> None:
+    names = [name for _, variable, _ in declared(Settings) for name in variable.names]
+    assert len(names) == len(set(names))
+    unread = {field for field in Settings.__dataclass_fields__} - {
+        field for field, _, _ in declared(Settings)
+    }
+    assert unread == {"secret_is_ephemeral"}
+
+
+def test_readme_table_lists_exactly_the_declared_settings_with_their_defaults() -> None:
+    assert readme_defaults() == declared_defaults()
+
+
+def test_env_example_lists_exactly_the_declared_settings_with_their_defaults() -> None:
+    assert env_example_defaults() == declared_defaults()

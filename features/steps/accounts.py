@@ -5,10 +5,11 @@ from __future__ import annotations
 import secrets
 import uuid
 
-from auth_api import api, problem
 from behave import given, then, when
 from behave.runner import Context
-from people import Person, person, spelled
+
+from features.support.auth_api import api, problem
+from features.support.people import Person, person, spelled
 
 # None of these characters appears in any refusal, so a leak of the password would show.
 PASSWORD_ALPHABET = "ZQXJVK#%&"

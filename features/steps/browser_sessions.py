@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from auth_api import api, problem, session_cookie
 from behave import given, then, when
 from behave.runner import Context
-from people import Person, Tokens, person
+
+from features.support.auth_api import api, problem, session_cookie
+from features.support.people import Person, Tokens, person
 
 # An origin that is neither the API's own nor listed in CORS_ORIGINS.
 FOREIGN_ORIGIN = "https://another-site.example"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from auth_api import api, refused
 from behave import then, when
 from behave.runner import Context
-from people import person
+
+from features.support.auth_api import api, refused
+from features.support.people import person
 
 
 @when("{who:Who} reads her profile")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from auth_api import problem, refused
 from behave import then
 from behave.runner import Context
+
+from features.support.auth_api import problem, refused
 
 
 @then("her request is refused as unauthenticated")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import jwt
-from auth_api import api, problem
 from behave import then, when
 from behave.runner import Context
-from people import person
+
+from features.support.auth_api import api, problem
+from features.support.people import person
 
 WRONG_CREDENTIALS = ("features-resource-server", "not-the-secret")
 

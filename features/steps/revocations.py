@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from auth_api import api
 from behave import then, when
 from behave.runner import Context
-from people import person
+
+from features.support.auth_api import api
+from features.support.people import person
 
 
 @when("{who:Who} revokes {token:Token}")

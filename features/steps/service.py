@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from auth_api import api, problem
 from behave import then, when
 from behave.runner import Context
+
+from features.support.auth_api import api, problem
 
 PUBLISHED_OPERATIONS = {
     "/api/v1/auth/register": "post",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from auth_api import api, refused
 from behave import given, then, when
 from behave.runner import Context
-from people import Person, Tokens, person, spelled
+
+from features.support.auth_api import api, refused
+from features.support.people import Person, Tokens, person, spelled
 
 MISSING_FIELDS = {"an email": "email", "a password": "password"}
 
@@ -72,7 +73,7 @@ def someone_logs_in_with_an_email_nobody_registered(context: Context) -> None:
 @when("someone logs in without {missing}")
 def someone_logs_in_without(context: Context, missing: str) -> None:
     stranger = Person.new("Stranger")
-    fields = {"email": stranger.email, "password": stranger.password}
+    fields: dict[str, str | None] = {"email": stranger.email, "password": stranger.password}
     fields[MISSING_FIELDS[missing]] = None
     context.response = api(context).login(fields["email"], fields["password"])
 

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from auth_api import api
 from behave import given, then, when
 from behave.runner import Context
-from people import person
-from task_records import Task, add_task, carried_token, her_tasks, newest_first, owner_of
+
+from features.support.auth_api import api
+from features.support.people import person
+from features.support.task_records import (
+    Task,
+    add_task,
+    carried_token,
+    her_tasks,
+    newest_first,
+    owner_of,
+)
 
 KINDS = {"completed": True, "open": False}
 

@@ -9,11 +9,12 @@ from typing import Any
 
 import parse
 import requests
-from auth_api import AuthApi, api, problem
 from behave import given, register_type, then, when
 from behave.runner import Context
-from people import Person, person
-from task_records import (
+
+from features.support.auth_api import AuthApi, api, problem
+from features.support.people import Person, person
+from features.support.task_records import (
     Task,
     add_task,
     carried_token,

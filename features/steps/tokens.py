@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 
-from auth_api import api, refused
 from behave import given, then, when
 from behave.runner import Context
-from people import Tokens, person
+
+from features.support.auth_api import api, refused
+from features.support.people import Tokens, person
 
 # The server judges reuse in whole epoch seconds (`now - rotated_at <= grace`), so with a
 # grace of 0 a replay within the same second still counts as a retry. Just over a second

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import flatcost, stormload
+from bench import flatcost, loadgen
 from bench.cpu import tree_rss_bytes
 from bench.outcome import Options, Outcome, Table
 from bench.report import render
@@ -31,7 +31,7 @@ async def test_the_client_reads_a_no_content_answer_and_keeps_its_connection() -
 
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    connection = stormload.Connection(f"http://127.0.0.1:{port}")
+    connection = loadgen.Connection(f"http://127.0.0.1:{port}")
     try:
         logout = await connection.send(connection.request("POST", "/logout"), 5)
         profile = await connection.send(connection.request("GET", "/profile"), 5)
@@ -41,6 +41,61 @@ async def test_the_client_reads_a_no_content_answer_and_keeps_its_connection() -
     assert logout == (204, b"")
     assert profile == (200, b'{"a":1}')
     assert connections == 1
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (b"HTTP/1.1 200 OK\r\ncontent-length: 12\r\n\r\n", loadgen.Head(200, 12, False, False)),
+        # The closed loop hands over the head without its blank line.
+        (b"HTTP/1.1 404 Not Found\r\nContent-Length: 7", loadgen.Head(404, 7, False, False)),
+        (b"HTTP/1.1 204 No Content\r\ndate: now\r\n\r\n", loadgen.Head(204, 0, False, False)),
+        (
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n",
+            loadgen.Head(200, None, True, False),
+        ),
+        (
+            b"HTTP/1.1 503 Busy\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            loadgen.Head(503, 0, False, True),
+        ),
+    ],
+)
+def test_both_connections_read_a_response_head_the_same_way(
+    head: bytes, expected: loadgen.Head
+) -> None:
+    assert loadgen.parse_head(head) == expected
+
+
+async def test_the_closed_loop_counts_chunked_and_sized_answers_and_their_statuses() -> None:
+    answered = 0
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal answered
+        try:
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                answered += 1
+                if answered % 2:
+                    writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+                    writer.write(b"3\r\nabc\r\n2;ext=1\r\nde\r\n0\r\n\r\n")
+                else:
+                    writer.write(_ok(b"{}").replace(b"200 OK", b"404 Not Found"))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        result = await loadgen.generate(
+            f"http://127.0.0.1:{port}/profile", {}, duration=0.5, warmup=0.1, connections=1
+        )
+    finally:
+        server.close()
+    # One connection alternates: half the answers measured are 404s, give or take one.
+    assert result.requests > 10
+    assert abs(result.non_200 - result.requests / 2) <= 1
+    assert result.socket_errors == result.timeouts == 0
 
 
 def test_resident_memory_of_this_process_is_read_from_proc() -> None:

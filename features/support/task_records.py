@@ -10,10 +10,11 @@ from datetime import datetime
 from typing import Any
 
 import parse
-from auth_api import api
 from behave import register_type
 from behave.runner import Context
-from people import Person
+
+from features.support.auth_api import api
+from features.support.people import Person
 
 Task = dict[str, Any]
 LONGEST_LIST = 100

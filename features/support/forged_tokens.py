@@ -39,7 +39,8 @@ def foreign_copy(genuine: str) -> str:
 
 def unsigned_copy(genuine: str) -> str:
     """Copy `genuine`'s claims into a token with the `none` algorithm and no signature."""
-    return jwt.encode(_claims_of(genuine), None, algorithm="none", headers=_header_of(genuine))
+    # PyJWT's `none` algorithm takes an empty key, and refuses any other.
+    return jwt.encode(_claims_of(genuine), "", algorithm="none", headers=_header_of(genuine))
 
 
 def _claims_of(genuine: str) -> dict[str, Any]:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import parse
 import requests
 from behave import register_type
 from behave.runner import Context
-from forged_tokens import expired_copy, foreign_copy, unsigned_copy
+
+from features.support.forged_tokens import expired_copy, foreign_copy, unsigned_copy
 
 NOT_A_TOKEN = "this-is-not-a-token"
 NOT_A_TOKEN_DESCRIPTION = "a string that is not a token"
@@ -20,7 +22,7 @@ _TOKEN = re.compile(
 )
 # The same phrases for a {token:Token} placeholder, whose pattern must not add named groups.
 TOKEN_PHRASE = re.sub(r"\(\?P<\w+>", "(?:", f"{_TOKEN.pattern}|{NOT_A_TOKEN_DESCRIPTION}")
-SPELLINGS = {
+SPELLINGS: dict[str, Callable[[str], str]] = {
     "in upper case": str.upper,
     "in mixed case": str.title,
     "with surrounding spaces": lambda email: f"  {email}  ",
@@ -117,8 +119,9 @@ def person(context: Context, who: str) -> Person:
         return actor
     if who not in context.people:
         context.people[who] = Person.new(who)
-    context.actor = context.people[who]
-    return context.people[who]
+    named: Person = context.people[who]
+    context.actor = named
+    return named
 
 
 # Typed placeholders keep look-alike phrases apart: "her access token still opens her

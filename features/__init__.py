@@ -1,0 +1,1 @@
+"""Acceptance features: the scenarios, their steps, and the helpers the steps share."""
