@@ -7,7 +7,8 @@ from typing import Any
 from starlette.responses import Response
 
 from authapi.tokens import TokenPair
-from handlers.context import NO_STORE, auth_service, claims_of, client, json_reply, no_content
+
+from .context import NO_STORE, auth_service, claims_of, client, json_reply, no_content
 
 
 async def register(body: dict[str, Any]) -> Response:

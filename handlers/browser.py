@@ -8,9 +8,10 @@ from connexion import request
 from starlette.responses import Response
 
 from authapi.errors import MissingSessionCookie, OriginRefused
-from authapi.origins import is_allowed_origin
 from authapi.service import BrowserLogin
-from handlers.context import NO_STORE, auth_service, client, json_reply, no_content
+from authapi.web.origins import is_allowed_origin
+
+from .context import NO_STORE, auth_service, client, json_reply, no_content
 
 # `__Secure-`: a browser keeps the cookie only if it was set with Secure from a secure
 # origin (https, or http://localhost and 127.0.0.1 in development).

@@ -5,7 +5,8 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from authapi.errors import StoreUnavailable
-from handlers.context import auth_service, json_reply
+
+from .context import auth_service, json_reply
 
 
 async def get_health() -> Response:

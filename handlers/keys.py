@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from handlers.context import auth_service, json_reply
+from .context import auth_service, json_reply
 
 # Public keys change only on rotation; verifiers may cache them briefly.
 JWKS_CACHE = {"Cache-Control": "public, max-age=300"}

@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from handlers.context import NO_STORE, auth_service, claims_of, json_reply, no_content, timestamp
+from .context import NO_STORE, auth_service, claims_of, json_reply, no_content, timestamp
 
 
 async def list_sessions(token_info: dict[str, Any]) -> Response:

@@ -8,7 +8,8 @@ from starlette.responses import Response
 
 from authapi.store.base import Task
 from authapi.tasks import TaskService
-from handlers.context import NO_STORE, claims_of, json_reply, no_content, state, timestamp
+
+from .context import NO_STORE, claims_of, json_reply, no_content, state, timestamp
 
 
 def _tasks() -> TaskService:

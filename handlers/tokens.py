@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from handlers.context import NO_STORE, auth_service, client, json_reply
+from .context import NO_STORE, auth_service, client, json_reply
 
 TOKEN_TYPES = {"access": "access_token", "refresh": "refresh_token"}
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from authapi.app import create_app
 from authapi.errors import ConfigError
 from authapi.settings import PLACEHOLDER_SECRET, Settings
+from authapi.web.app import create_app
 
 STRONG = "s" * 48
 ENV_EXAMPLE = Path(__file__).resolve().parent.parent / ".env.example"

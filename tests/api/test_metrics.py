@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from authapi.app import create_app
 from authapi.settings import Settings
+from authapi.web.app import create_app
 from tests.conftest import SECRET, Api
 
 

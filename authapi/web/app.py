@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -17,30 +18,35 @@ from connexion import AsyncApp
 from connexion.datastructures import MediaTypeDict
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
+from connexion.resolver import Resolver
+from connexion.utils import get_function_from_name
 from connexion.validators import VALIDATOR_MAP
 from starlette.middleware.cors import CORSMiddleware
 
-from authapi.app_tuning import SECURITY_MAP, TUNED_MIDDLEWARES, DecorateOnceAsyncApp
 from authapi.errors import StoreUnavailable
-from authapi.guard import RequestGuardMiddleware
 from authapi.housekeeping import purge_periodically
 from authapi.logs import add_event_listener, configure_logging, remove_event_listener
-from authapi.metrics import EventCounter, Metrics
-from authapi.middleware import RequestContextMiddleware
 from authapi.passwords import PasswordHasher
-from authapi.problems import AllowedMethods, OAuthPaths, register_error_handlers
 from authapi.service import AuthService
 from authapi.settings import MIN_PRODUCTION_ROUNDS, Settings
 from authapi.store import Store, open_store
 from authapi.tasks import TaskService
 from authapi.tokens import TokenCodec
-from authapi.validation import (
+from authapi.web.app_tuning import SECURITY_MAP, TUNED_MIDDLEWARES, DecorateOnceAsyncApp
+from authapi.web.guard import RequestGuardMiddleware
+from authapi.web.metrics import EventCounter, Metrics
+from authapi.web.middleware import RequestContextMiddleware
+from authapi.web.problems import AllowedMethods, OAuthPaths, register_error_handlers
+from authapi.web.validation import (
     SafeFormBodyValidator,
     SafeJSONBodyValidator,
     SafeParameterValidator,
 )
 
-SPEC_DIR = Path(__file__).resolve().parent.parent / "openapi"
+# openapi/ and handlers/ at the repo's top ship as `authapi.openapi` and `authapi.handlers`
+# (pyproject.toml's package-dir), in an editable install and in the wheel alike.
+SPEC_DIR = Path(str(resources.files("authapi.openapi")))
+HANDLERS_PACKAGE = "authapi"
 logger = logging.getLogger(__name__)
 
 
@@ -117,6 +123,7 @@ def create_app(
             "parameter": SafeParameterValidator,
         },
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"),
+        resolver=Resolver(function_resolver=resolve_operation),
         **tuning,
     )
     app.add_api("auth.yaml", validate_responses=validate_responses)
@@ -153,6 +160,14 @@ def create_app(
         read_timeout_seconds=settings.request_read_timeout_seconds,
     )
     return app
+
+
+def resolve_operation(operation_id: str) -> Callable[..., Any]:
+    """Find the handler an operationId names (`handlers.auth.login`) in `authapi.handlers`."""
+    # The operationIds stay as the contract has always published them (clients generated from
+    # it name their functions after them, and the metrics label requests with them).
+    handler: Callable[..., Any] = get_function_from_name(f"{HANDLERS_PACKAGE}.{operation_id}")
+    return handler
 
 
 def _spec_paths() -> dict[str, Any]:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authapi.errors import StoreUnavailable
-from authapi.metrics import Metrics
+from authapi.web.metrics import Metrics
 
 access_log = logging.getLogger("authapi.access")
 
