@@ -32,6 +32,13 @@ def test_metrics_count_requests_events_and_live_sessions(api: Api, clock: Any) -
     assert "authapi_http_request_duration_seconds_bucket" in text
 
 
+def test_a_scrape_is_not_counted_as_an_api_request(api: Api) -> None:
+    api.client.get("/metrics")
+    text = api.client.get("/metrics").text
+    assert 'operation="unmatched"' not in text
+    assert "authapi_http_requests_total{" not in text
+
+
 def test_metrics_are_not_part_of_the_public_spec(api: Api) -> None:
     assert "/metrics" not in api.client.get("/openapi.json").json()["paths"]
 
