@@ -2,6 +2,6 @@
 
 import sys
 
-from authapi.cli import main
+from authapi.web.cli import main
 
 sys.exit(main())

@@ -1,4 +1,4 @@
-"""The domain's exceptions; `authapi.problems` maps each one to an RFC 9457 problem."""
+"""The domain's exceptions; `authapi.web.problems` maps each one to an RFC 9457 problem."""
 
 from __future__ import annotations
 

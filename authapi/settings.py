@@ -112,7 +112,7 @@ class Settings:
     hash_concurrency: int = setting(
         "HASH_CONCURRENCY", 0, low=0, rule="must not be negative (0: one per core)."
     )
-    # Connexion adaptations that spare per-request work (authapi/app_tuning.py); off runs
+    # Connexion adaptations that spare per-request work (authapi/web/app_tuning.py); off runs
     # stock Connexion, for instance while a Connexion upgrade is checked against them.
     connexion_tuning: bool = setting("CONNEXION_TUNING", True)
     metrics_enabled: bool = setting("METRICS_ENABLED", True)

@@ -33,11 +33,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
-from authapi.app import create_app
 from authapi.passwords import PasswordHasher
 from authapi.settings import Settings
 from authapi.store import MemoryStore, Session, Store, Task, User, open_store
 from authapi.tokens import TokenCodec, fingerprint
+from authapi.web.app import create_app
 from bench.inprocess import ASGIApp, call, running
 from bench.outcome import Bar, Chart, Measure, Options, Outcome, Table, at_most
 from bench.postgres import POSTGRES_URL, fresh_schema, unreachable_note

@@ -72,8 +72,8 @@ async def _time_all(log_path: Path) -> dict[str, float]:
 
 @asynccontextmanager
 async def _project(log_path: Path) -> AsyncIterator[tuple[ASGIApp, str, dict[str, str]]]:
-    from authapi.app import create_app
     from authapi.settings import Settings
+    from authapi.web.app import create_app
 
     settings = Settings(
         jwt_secret_key=SECRET, bcrypt_rounds=4, auth_rate_limit_per_minute=0, log_level="INFO"

@@ -8,7 +8,7 @@ import time
 from contextlib import ExitStack
 from typing import Any
 
-from authapi.metrics import Metrics
+from authapi.web.metrics import Metrics
 from bench.cpu import plan_cores
 from bench.outcome import Measure, Options, Outcome, at_most
 from bench.rounds import Subject, interleave, noise_notes, summarise

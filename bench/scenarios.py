@@ -8,7 +8,6 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
-from authapi.devserver import TEST_ENV
 from bench.cpu import plan_cores
 from bench.drive import drive
 from bench.flatcost import flat_cost
@@ -30,6 +29,7 @@ from bench.servers import (
 )
 from bench.soak import soak
 from bench.storm import login_storm
+from tests.support.devserver import TEST_ENV
 
 # Targets from the performance issue.
 MIN_RATIO_TO_FASTAPI = 1.0

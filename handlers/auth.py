@@ -7,37 +7,38 @@ from typing import Any
 from starlette.responses import Response
 
 from authapi.tokens import TokenPair
-from handlers.context import NO_STORE, auth_service, claims_of, client, json_reply, no_content
+
+from .context import NO_STORE, claims_of, client, json_reply, no_content, services
 
 
 async def register(body: dict[str, Any]) -> Response:
     """Create an account."""
-    user = await auth_service().register(body["email"], body["password"], client())
+    user = await services().auth.register(body["email"], body["password"], client())
     return json_reply({"id": user.id, "email": user.email, "message": "User registered"}, 201)
 
 
 async def login(body: dict[str, Any]) -> Response:
     """Start a session and hand out its tokens."""
-    pair = await auth_service().login(body["email"], body["password"], client())
+    pair = await services().auth.login(body["email"], body["password"], client())
     return json_reply(_tokens(pair), headers=NO_STORE)
 
 
 async def refresh(body: dict[str, Any]) -> Response:
     """Rotate a refresh token."""
-    pair = await auth_service().refresh(body["refresh_token"], client())
+    pair = await services().auth.refresh(body["refresh_token"], client())
     return json_reply(_tokens(pair), headers=NO_STORE)
 
 
 async def logout(token_info: dict[str, Any], body: dict[str, Any] | None = None) -> Response:
     """End the caller's session."""
     refresh_token = (body or {}).get("refresh_token")
-    await auth_service().logout(claims_of(token_info), refresh_token)
+    await services().auth.logout(claims_of(token_info), refresh_token)
     return no_content()
 
 
 async def change_password(token_info: dict[str, Any], body: dict[str, Any]) -> Response:
     """Replace the caller's password and end their other sessions."""
-    await auth_service().change_password(
+    await services().auth.change_password(
         claims_of(token_info), body["current_password"], body["new_password"], client()
     )
     return no_content()
@@ -45,7 +46,7 @@ async def change_password(token_info: dict[str, Any], body: dict[str, Any]) -> R
 
 async def logout_all(token_info: dict[str, Any]) -> Response:
     """End every session of the caller, this one included."""
-    await auth_service().logout_all(claims_of(token_info))
+    await services().auth.logout_all(claims_of(token_info))
     return no_content()
 
 

@@ -8,9 +8,10 @@ from connexion import request
 from starlette.responses import Response
 
 from authapi.errors import MissingSessionCookie, OriginRefused
-from authapi.origins import is_allowed_origin
 from authapi.service import BrowserLogin
-from handlers.context import NO_STORE, auth_service, client, json_reply, no_content
+from authapi.web.origins import is_allowed_origin
+
+from .context import NO_STORE, client, json_reply, no_content, services
 
 # `__Secure-`: a browser keeps the cookie only if it was set with Secure from a secure
 # origin (https, or http://localhost and 127.0.0.1 in development).
@@ -23,14 +24,14 @@ CSRF_HEADER = "x-csrf-token"
 async def login(body: dict[str, Any]) -> Response:
     """Start a browser session: the access token in the body, the refresh token in a cookie."""
     _require_allowed_origin()
-    session = await auth_service().browser_login(body["email"], body["password"], client())
+    session = await services().auth.browser_login(body["email"], body["password"], client())
     return _session_reply(session)
 
 
 async def refresh() -> Response:
     """Rotate the cookie's refresh token, given the session's CSRF token."""
     _require_allowed_origin()
-    session = await auth_service().browser_refresh(
+    session = await services().auth.browser_refresh(
         _cookie(), request.headers.get(CSRF_HEADER), client()
     )
     return _session_reply(session)
@@ -39,7 +40,7 @@ async def refresh() -> Response:
 async def logout() -> Response:
     """End the cookie's session, given its CSRF token, and clear the cookie."""
     _require_allowed_origin()
-    await auth_service().browser_logout(_cookie(), request.headers.get(CSRF_HEADER))
+    await services().auth.browser_logout(_cookie(), request.headers.get(CSRF_HEADER))
     response = no_content()
     response.delete_cookie(COOKIE, path=COOKIE_PATH, secure=True, httponly=True, samesite="strict")
     return response
@@ -47,7 +48,7 @@ async def logout() -> Response:
 
 def _require_allowed_origin() -> None:
     headers = request.headers
-    listed = auth_service().settings.cors_origins
+    listed = services().settings.cors_origins
     if not is_allowed_origin(headers.get("origin"), headers.get("host"), listed):
         raise OriginRefused()
 

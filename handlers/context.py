@@ -1,4 +1,4 @@
-"""Reach the request's service and verified claims from a handler."""
+"""Reach the app's services, the caller and the verified claims from a handler."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from connexion import request
 from connexion.context import scope
 from starlette.responses import Response
 
-from authapi.service import AuthService, Client
+from authapi.service import Client
 from authapi.store.base import User
 from authapi.tokens import Claims
+from authapi.web.guard import client_address_in
+from authapi.web.services import Services, services_in
 
 NO_STORE = {"Cache-Control": "no-store"}
 MAX_USER_AGENT = 256
@@ -39,16 +41,10 @@ def no_content() -> Response:
     return Response(status_code=204)
 
 
-def state(name: str) -> Any:
-    """Return what the app factory attached to this request's state under `name`."""
+def services() -> Services:
+    """Return the services the app factory built, for the request being handled."""
     # Straight from the ASGI scope: building Connexion's request object costs more.
-    return scope["state"][name]
-
-
-def auth_service() -> AuthService:
-    """Return the service the app factory attached to this request."""
-    service: AuthService = state("auth")
-    return service
+    return services_in(scope)
 
 
 def timestamp(moment: datetime | int | None) -> str | None:
@@ -64,7 +60,7 @@ def client() -> Client:
     """Describe the caller for throttling and the session list."""
     raw = request.headers.get("user-agent", "")
     user_agent = raw.translate(_CONTROLS)[:MAX_USER_AGENT] or None
-    return Client(address=scope["state"].get("client_address"), user_agent=user_agent)
+    return Client(address=client_address_in(scope), user_agent=user_agent)
 
 
 def claims_of(token_info: dict[str, Any]) -> Claims:

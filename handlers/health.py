@@ -5,7 +5,8 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from authapi.errors import StoreUnavailable
-from handlers.context import auth_service, json_reply
+
+from .context import json_reply, services
 
 
 async def get_health() -> Response:
@@ -22,9 +23,8 @@ async def get_readiness() -> Response:
 
 
 async def _store_answers() -> bool:
-    service = auth_service()
     try:
-        await service.store.ping()
+        await services().store.ping()
     except StoreUnavailable:
         return False
     return True

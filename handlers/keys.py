@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from handlers.context import auth_service, json_reply
+from .context import json_reply, services
 
 # Public keys change only on rotation; verifiers may cache them briefly.
 JWKS_CACHE = {"Cache-Control": "public, max-age=300"}
@@ -12,4 +12,4 @@ JWKS_CACHE = {"Cache-Control": "public, max-age=300"}
 
 async def get_jwks() -> Response:
     """Publish the JWK Set, so other services can verify tokens without a secret."""
-    return json_reply(auth_service().codec.keyring.jwks(), headers=JWKS_CACHE)
+    return json_reply(services().codec.keyring.jwks(), headers=JWKS_CACHE)

@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from handlers.context import NO_STORE, account_of, json_reply, timestamp
+from .context import NO_STORE, account_of, json_reply, timestamp
 
 
 async def get_profile(token_info: dict[str, Any]) -> Response:

@@ -6,23 +6,25 @@ from typing import Any
 
 from starlette.requests import Request
 
-from authapi.service import AuthService, Client
+from authapi.service import Client
+from authapi.web.guard import client_address_in
+from authapi.web.services import services_in
 
 
 async def bearer_auth(token: str, request: Request) -> dict[str, Any]:
     """Verify an access token and its session; refusals raise `InvalidToken` (a 401)."""
-    service: AuthService = request.scope["state"]["auth"]
-    caller = await service.authenticate(token)
+    caller = await services_in(request.scope).auth.authenticate(token)
     return {"sub": caller.claims.sub, "claims": caller.claims, "user": caller.user}
 
 
 async def introspection_client(username: str, password: str, request: Request) -> dict[str, Any]:
     """Accept a resource server's HTTP Basic credentials; refusals raise `InvalidClient` (a 401)."""
-    service: AuthService = request.scope["state"]["auth"]
     # Connexion decodes the credentials as Latin-1; RFC 7617 says UTF-8.
     client_id, secret = (
         part.encode("latin-1").decode("utf-8", "replace") for part in (username, password)
     )
-    address = request.scope["state"].get("client_address")
-    accepted = await service.authenticate_client(client_id, secret, Client(address=address))
+    address = client_address_in(request.scope)
+    accepted = await services_in(request.scope).auth.authenticate_client(
+        client_id, secret, Client(address=address)
+    )
     return {"sub": accepted}

@@ -6,13 +6,13 @@ from typing import Any
 
 from starlette.responses import Response
 
-from handlers.context import NO_STORE, auth_service, claims_of, json_reply, no_content, timestamp
+from .context import NO_STORE, claims_of, json_reply, no_content, services, timestamp
 
 
 async def list_sessions(token_info: dict[str, Any]) -> Response:
     """List the caller's live sessions, marking the one this token belongs to."""
     claims = claims_of(token_info)
-    sessions = await auth_service().sessions(claims)
+    sessions = await services().auth.sessions(claims)
     items = [
         {
             "id": session.id,
@@ -30,5 +30,5 @@ async def list_sessions(token_info: dict[str, Any]) -> Response:
 
 async def delete_session(session_id: str, token_info: dict[str, Any]) -> Response:
     """End one of the caller's sessions."""
-    await auth_service().end_session(claims_of(token_info), session_id)
+    await services().auth.end_session(claims_of(token_info), session_id)
     return no_content()

@@ -7,18 +7,13 @@ from typing import Any
 from starlette.responses import Response
 
 from authapi.store.base import Task
-from authapi.tasks import TaskService
-from handlers.context import NO_STORE, claims_of, json_reply, no_content, state, timestamp
 
-
-def _tasks() -> TaskService:
-    service: TaskService = state("tasks")
-    return service
+from .context import NO_STORE, claims_of, json_reply, no_content, services, timestamp
 
 
 async def create_task(body: dict[str, Any], token_info: dict[str, Any]) -> Response:
     """Create a task for the caller."""
-    task = await _tasks().create(
+    task = await services().tasks.create(
         claims_of(token_info).sub,
         body["title"],
         body.get("description"),
@@ -34,20 +29,20 @@ async def list_tasks(
     completed: bool | None = None,
 ) -> Response:
     """List the caller's tasks, newest first."""
-    listing = await _tasks().list(claims_of(token_info).sub, limit, completed, cursor)
+    listing = await services().tasks.list(claims_of(token_info).sub, limit, completed, cursor)
     body = {"items": [as_json(task) for task in listing.items], "next_cursor": listing.next_cursor}
     return json_reply(body, headers=NO_STORE)
 
 
 async def get_task(task_id: str, token_info: dict[str, Any]) -> Response:
     """Read one of the caller's tasks."""
-    task = await _tasks().get(claims_of(token_info).sub, task_id)
+    task = await services().tasks.get(claims_of(token_info).sub, task_id)
     return json_reply(as_json(task), headers=NO_STORE)
 
 
 async def replace_task(task_id: str, body: dict[str, Any], token_info: dict[str, Any]) -> Response:
     """Replace one of the caller's tasks."""
-    task = await _tasks().replace(
+    task = await services().tasks.replace(
         claims_of(token_info).sub,
         task_id,
         body["title"],
@@ -59,13 +54,13 @@ async def replace_task(task_id: str, body: dict[str, Any], token_info: dict[str,
 
 async def update_task(task_id: str, body: dict[str, Any], token_info: dict[str, Any]) -> Response:
     """Change only the given fields of one of the caller's tasks."""
-    task = await _tasks().update(claims_of(token_info).sub, task_id, body)
+    task = await services().tasks.update(claims_of(token_info).sub, task_id, body)
     return json_reply(as_json(task), headers=NO_STORE)
 
 
 async def delete_task(task_id: str, token_info: dict[str, Any]) -> Response:
     """Delete one of the caller's tasks."""
-    await _tasks().delete(claims_of(token_info).sub, task_id)
+    await services().tasks.delete(claims_of(token_info).sub, task_id)
     return no_content()
 
 

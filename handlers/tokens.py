@@ -6,14 +6,14 @@ from typing import Any
 
 from starlette.responses import Response
 
-from handlers.context import NO_STORE, auth_service, client, json_reply
+from .context import NO_STORE, client, json_reply, services
 
 TOKEN_TYPES = {"access": "access_token", "refresh": "refresh_token"}
 
 
 async def introspect(body: dict[str, Any]) -> Response:
     """Tell a resource server whether a token is valid right now, and what it says."""
-    found = await auth_service().introspect(body["token"], body.get("token_type_hint"))
+    found = await services().auth.introspect(body["token"], body.get("token_type_hint"))
     if found is None:
         return json_reply({"active": False}, headers=NO_STORE)
     claims = found.claims
@@ -33,5 +33,5 @@ async def introspect(body: dict[str, Any]) -> Response:
 
 async def revoke(body: dict[str, Any]) -> Response:
     """End the session of a token of ours; answer 200 whatever the token was."""
-    await auth_service().revoke(body["token"], body.get("token_type_hint"), client())
+    await services().auth.revoke(body["token"], body.get("token_type_hint"), client())
     return Response(status_code=200, headers=NO_STORE)

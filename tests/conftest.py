@@ -15,10 +15,10 @@ import pytest
 from asgi_lifespan import LifespanManager
 from starlette.testclient import TestClient
 
-from authapi.app import create_app
 from authapi.keys import hmac_kid
 from authapi.settings import Settings
 from authapi.tokens import TOKEN_TYP
+from authapi.web.app import create_app
 from tests.backends import BACKENDS, storage_url
 
 SECRET = "test-secret-key-that-is-at-least-32-bytes-long"

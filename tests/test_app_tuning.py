@@ -12,11 +12,11 @@ from connexion.options import SwaggerUIOptions
 from connexion.spec import Specification
 from starlette.testclient import TestClient
 
-from authapi import app_tuning
-from authapi.app import SPEC_DIR, app_from_env, create_app
 from authapi.settings import Settings
 from authapi.store import MemoryStore
-from authapi.validation import SafeParameterValidator
+from authapi.web import app_tuning
+from authapi.web.app import SPEC_DIR, app_from_env, create_app
+from authapi.web.validation import SafeParameterValidator
 from tests.conftest import PASSWORD, Api, Clock
 
 

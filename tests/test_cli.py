@@ -17,8 +17,8 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from authapi.devserver import running_server
 from authapi.settings import PLACEHOLDER_SECRET
+from tests.support.devserver import running_server
 
 STRONG = "k" * 48
 

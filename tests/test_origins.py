@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from authapi.origins import is_allowed_origin
+from authapi.web.origins import is_allowed_origin
 
 LISTED = ("https://app.example.com", "http://127.0.0.1:5173")
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from authapi.app import create_app
 from authapi.envvars import declared
 from authapi.errors import ConfigError
 from authapi.settings import PLACEHOLDER_SECRET, Settings
+from authapi.web.app import create_app
 
 STRONG = "s" * 48
 ROOT = Path(__file__).resolve().parent.parent

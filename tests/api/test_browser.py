@@ -242,7 +242,7 @@ def test_unlisted_origin_gets_no_cors_grant(client: TestClient) -> None:
 
 
 def test_wildcard_cors_never_grants_credentials(store_url: str, clock: Clock) -> None:
-    from authapi.app import create_app
+    from authapi.web.app import create_app
 
     app: Any = create_app(browser_settings(store_url, cors_origins=("*",)), clock=clock)
     with app.test_client() as client:

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from authapi.app import create_app
 from authapi.settings import Settings
+from authapi.web.app import create_app
 from tests.conftest import SECRET, Api
 
 
@@ -30,6 +30,13 @@ def test_metrics_count_requests_events_and_live_sessions(api: Api, clock: Any) -
     assert "authapi_live_sessions 1.0" in text
     assert "authapi_hash_queue_wait_seconds_count" in text
     assert "authapi_http_request_duration_seconds_bucket" in text
+
+
+def test_a_scrape_is_not_counted_as_an_api_request(api: Api) -> None:
+    api.client.get("/metrics")
+    text = api.client.get("/metrics").text
+    assert 'operation="unmatched"' not in text
+    assert "authapi_http_requests_total{" not in text
 
 
 def test_metrics_are_not_part_of_the_public_spec(api: Api) -> None:

@@ -104,7 +104,7 @@ def test_zero_grace_revokes_even_a_reuse_in_the_same_second(settings: object, cl
 
     from starlette.testclient import TestClient
 
-    from authapi.app import create_app
+    from authapi.web.app import create_app
     from tests.conftest import Api as ApiHelper
 
     no_grace = replace(settings, refresh_reuse_grace_seconds=0)  # type: ignore[type-var]

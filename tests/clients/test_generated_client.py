@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import requests
 
-from authapi.devserver import running_server
 from tests.conftest import PASSWORD
+from tests.support.devserver import running_server
 
 pytestmark = pytest.mark.slow
 

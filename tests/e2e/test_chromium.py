@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 import requests
 
-from authapi.devserver import free_port, running_server
 from tests.conftest import PASSWORD
 from tests.e2e.pages import APP_PATH, FORM_PATH, serving_pages
+from tests.support.devserver import free_port, running_server
 
 pytestmark = pytest.mark.slow
 

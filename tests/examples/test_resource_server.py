@@ -15,10 +15,10 @@ import pytest
 import requests
 from starlette.testclient import TestClient
 
-from authapi.devserver import running_server
 from authapi.keys import generate_private_key_pem, load_keyring
 from authapi.settings import Settings
 from tests.conftest import PASSWORD
+from tests.support.devserver import running_server
 
 pytestmark = pytest.mark.slow
 

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import requests
 
-from authapi.app import create_app
-from authapi.devserver import running_server
 from authapi.settings import Settings
+from authapi.web.app import create_app
 from tests.backends import storage_url
 from tests.conftest import PASSWORD, SECRET, Api, Clock
+from tests.support.devserver import running_server
 
 LONG_GARBAGE = "x" * 300
 

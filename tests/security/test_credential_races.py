@@ -17,12 +17,12 @@ from typing import Any
 import httpx
 import pytest
 
-from authapi.app import create_app
 from authapi.passwords import PasswordHasher
 from authapi.service import AuthService
 from authapi.settings import Settings
 from authapi.store import Store, User
 from authapi.tokens import TokenCodec, TokenPair
+from authapi.web.app import create_app
 from tests.backends import BACKENDS, opened_store, storage_url
 from tests.conftest import PASSWORD, SECRET, Clock
 

@@ -9,10 +9,10 @@ import hmac
 import pytest
 from starlette.testclient import TestClient
 
-from authapi.app import create_app
 from authapi.keys import derive_key
 from authapi.settings import Settings
 from authapi.store import MemoryStore
+from authapi.web.app import create_app
 from tests.conftest import SECRET, Api, Clock
 from tests.token_clients import Browser, browser_settings
 

@@ -10,9 +10,9 @@ import bcrypt
 import pytest
 from starlette.testclient import TestClient
 
-from authapi.app import create_app
 from authapi.settings import Settings
 from authapi.store import MemoryStore
+from authapi.web.app import create_app
 from tests.conftest import PASSWORD, SECRET, Api, Clock
 
 ROUNDS = 10  # production uses 12; 10 keeps the difference measurable and the test short

@@ -15,9 +15,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from starlette.testclient import TestClient
 
-from authapi.app import create_app
 from authapi.keys import generate_private_key_pem, hmac_kid, public_key_pem
 from authapi.settings import Settings
+from authapi.web.app import create_app
 from tests.conftest import SECRET, Account, Api, Clock, forge
 from tests.security.conftest import (
     assert_token_refused,

@@ -16,10 +16,10 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from authapi.app import create_app
 from authapi.housekeeping import purge_periodically
 from authapi.settings import Settings
 from authapi.store import Session, Store
+from authapi.web.app import create_app
 from tests.backends import BACKENDS, opened_store, storage_url
 from tests.conftest import PASSWORD, SECRET, Api, Clock
 from tests.security.conftest import assert_token_refused, claims_of

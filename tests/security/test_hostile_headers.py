@@ -18,8 +18,8 @@ from asgi_lifespan import LifespanManager
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from authapi.app import create_app
 from authapi.settings import Settings
+from authapi.web.app import create_app
 from tests.backends import BACKENDS, storage_url
 from tests.conftest import PASSWORD, SECRET, Api, Clock
 

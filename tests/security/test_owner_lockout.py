@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from authapi.app import create_app
 from authapi.settings import Settings
+from authapi.web.app import create_app
 from tests.backends import BACKENDS, storage_url
 from tests.conftest import PASSWORD, SECRET, Clock
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from authapi.app import create_app
 from authapi.settings import Settings
+from authapi.web.app import create_app
 from tests.backends import BACKENDS, storage_url
 from tests.conftest import PASSWORD, SECRET, Api, Clock
 

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from authapi.devserver import running_server
 from tests.conftest import PASSWORD
+from tests.support.devserver import running_server
 
 pytestmark = pytest.mark.slow
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from authapi.app import create_app
 from authapi.settings import Settings
 from authapi.store import MemoryStore
+from authapi.web.app import create_app
 from tests.conftest import PASSWORD, SECRET, Api, Clock
 
 

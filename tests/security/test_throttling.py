@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from authapi.app import create_app
 from authapi.settings import Settings
+from authapi.web.app import create_app
 from tests.conftest import PASSWORD, SECRET, Api, Clock
 
 WRONG = "not the password at all"

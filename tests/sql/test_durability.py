@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from authapi.devserver import free_port, start_server, stop_server
+from tests.support.devserver import free_port, start_server, stop_server
 
 pytestmark = pytest.mark.slow
 

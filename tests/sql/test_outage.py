@@ -14,10 +14,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from starlette.testclient import TestClient
 
-from authapi.app import create_app
 from authapi.errors import StoreUnavailable
 from authapi.settings import Settings
 from authapi.store.sql import TIMEOUT_SECONDS, SqlStore
+from authapi.web.app import create_app
 from tests.backends import POSTGRES_URL, opened_store, require_postgres, storage_url
 from tests.conftest import PASSWORD, SECRET
 from tests.sql.proxy import CuttableProxy

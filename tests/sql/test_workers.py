@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from authapi.devserver import running_server
 from tests.backends import storage_url
+from tests.support.devserver import running_server
 
 pytestmark = pytest.mark.slow
 

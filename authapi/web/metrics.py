@@ -1,11 +1,13 @@
 """Prometheus metrics for operators: requests, auth events, the hashing queue, live sessions.
 
-Served at `/metrics`, outside the public API spec, behind `METRICS_TOKEN` when it is set.
+Served at `/metrics` by a small app of its own, outside the public API spec, behind
+`METRICS_TOKEN` when it is set.
 """
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -15,6 +17,12 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from authapi.errors import StoreUnavailable
+from authapi.store import Store
+
+METRICS_PATH = "/metrics"
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -102,3 +110,49 @@ class EventCounter:
         if series is None:
             series = self._series[event] = self.metrics.events.labels(event)
         series.inc()
+
+
+class MetricsApp:
+    """The scrape endpoint: the exposition text, with the live sessions counted as it is read."""
+
+    def __init__(self, metrics: Metrics, store: Store, now: Callable[[], int]) -> None:
+        self.metrics = metrics
+        self.store = store
+        self.now = now
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        authorization = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+        if not self.metrics.allows(authorization):
+            await _send(
+                send, 401, b"", "text/plain", {"WWW-Authenticate": 'Bearer realm="metrics"'}
+            )
+            return
+        try:
+            live = await self.store.count_live_sessions(self.now())
+        except StoreUnavailable:
+            live = None
+        body, content_type = self.metrics.render(live)
+        await _send(send, 200, body, content_type, {"Cache-Control": "no-store"})
+
+
+class MetricsRoute:
+    """Hand `/metrics` to its own app, ahead of the API's request ids, access log and counts."""
+
+    def __init__(self, app: ASGIApp, endpoint: ASGIApp) -> None:
+        self.app = app
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == METRICS_PATH:
+            await self.endpoint(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+async def _send(
+    send: Send, status: int, body: bytes, content_type: str, headers: dict[str, str]
+) -> None:
+    raw = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
+    raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -17,30 +16,30 @@ from connexion import AsyncApp
 from connexion.datastructures import MediaTypeDict
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
+from connexion.resolver import Resolver
+from connexion.utils import get_function_from_name
 from connexion.validators import VALIDATOR_MAP
 from starlette.middleware.cors import CORSMiddleware
 
-from authapi.app_tuning import SECURITY_MAP, TUNED_MIDDLEWARES, DecorateOnceAsyncApp
-from authapi.errors import StoreUnavailable
-from authapi.guard import RequestGuardMiddleware
-from authapi.housekeeping import purge_periodically
-from authapi.logs import add_event_listener, configure_logging, remove_event_listener
-from authapi.metrics import EventCounter, Metrics
-from authapi.middleware import RequestContextMiddleware
-from authapi.passwords import PasswordHasher
-from authapi.problems import AllowedMethods, OAuthPaths, register_error_handlers
-from authapi.service import AuthService
+from authapi.logs import configure_logging
 from authapi.settings import MIN_PRODUCTION_ROUNDS, Settings
-from authapi.store import Store, open_store
-from authapi.tasks import TaskService
-from authapi.tokens import TokenCodec
-from authapi.validation import (
+from authapi.store import Store
+from authapi.web.app_tuning import SECURITY_MAP, TUNED_MIDDLEWARES, DecorateOnceAsyncApp
+from authapi.web.guard import RequestGuardMiddleware
+from authapi.web.metrics import MetricsApp, MetricsRoute
+from authapi.web.middleware import RequestContextMiddleware
+from authapi.web.problems import AllowedMethods, OAuthPaths, register_error_handlers
+from authapi.web.services import Services
+from authapi.web.validation import (
     SafeFormBodyValidator,
     SafeJSONBodyValidator,
     SafeParameterValidator,
 )
 
-SPEC_DIR = Path(__file__).resolve().parent.parent / "openapi"
+# openapi/ and handlers/ at the repo's top ship as `authapi.openapi` and `authapi.handlers`
+# (pyproject.toml's package-dir), in an editable install and in the wheel alike.
+SPEC_DIR = Path(str(resources.files("authapi.openapi")))
+HANDLERS_PACKAGE = "authapi"
 logger = logging.getLogger(__name__)
 
 
@@ -54,45 +53,12 @@ def create_app(
     """Build the ASGI app for these settings; tests pass `validate_responses=True` and a clock."""
     configure_logging(settings.log_level)
     _warn_about_development_defaults(settings)
-    metrics = Metrics(settings.metrics_token or None) if settings.metrics_enabled else None
-    service = AuthService(
-        settings=settings,
-        store=store or open_store(settings.storage_url, settings.storage_pool_size),
-        hasher=PasswordHasher(
-            settings.bcrypt_rounds,
-            max_workers=settings.hash_concurrency or None,
-            queue_timeout=settings.hash_queue_timeout_seconds,
-            on_wait=None if metrics is None else _hash_queue_observer(metrics),
-        ),
-        codec=TokenCodec(settings),
-        clock=clock,
-    )
+    services = Services.build(settings, store=store, clock=clock)
 
     @asynccontextmanager
     async def lifespan(_app: object) -> AsyncIterator[None]:
-        counter = None if metrics is None else EventCounter(metrics)
-        if counter is not None:
-            add_event_listener(counter)
-        await service.hasher.warm_up()
-        opening = None
-        try:
-            await service.store.open()
-        except StoreUnavailable:
-            # A database that is down at startup must not keep the process from starting:
-            # requests answer 503 meanwhile, and the store opens as soon as it can.
-            opening = asyncio.create_task(_open_when_reachable(service.store))
-        # Ended sessions, counters and addresses are deleted in the background, from the start.
-        purging = asyncio.create_task(purge_periodically(service.store, service.now, ready=opening))
-        yield
-        purging.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await purging
-        if opening is not None:
-            opening.cancel()
-        if counter is not None:
-            remove_event_listener(counter)
-        await service.store.close()
-        service.hasher.close()
+        async with services.running():
+            yield
 
     # Stock Connexion when the tuning is off: tests/test_app_tuning.py holds both to one answer.
     tuning: dict[str, Any] = (
@@ -117,20 +83,21 @@ def create_app(
             "parameter": SafeParameterValidator,
         },
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"),
+        resolver=Resolver(function_resolver=resolve_operation),
         **tuning,
     )
     app.add_api("auth.yaml", validate_responses=validate_responses)
     spec_paths = _spec_paths()
     register_error_handlers(app, AllowedMethods(spec_paths), OAuthPaths(spec_paths))
-    # Added outermost first: context (ids, logs, headers), then CORS, then the guard.
+    # Added outermost first: /metrics, context (ids, logs, headers), then CORS, then the guard.
+    if services.metrics is not None:
+        app.add_middleware(
+            MetricsRoute,
+            position=MiddlewarePosition.BEFORE_EXCEPTION,
+            endpoint=MetricsApp(services.metrics, services.store, services.auth.now),
+        )
     app.add_middleware(
-        RequestContextMiddleware,
-        position=MiddlewarePosition.BEFORE_EXCEPTION,
-        services={
-            "auth": service,
-            "tasks": TaskService(service.store, clock, settings.max_tasks_per_user),
-        },
-        metrics=metrics,
+        RequestContextMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, services=services
     )
     if settings.cors_origins:
         app.add_middleware(
@@ -155,30 +122,18 @@ def create_app(
     return app
 
 
+def resolve_operation(operation_id: str) -> Callable[..., Any]:
+    """Find the handler an operationId names (`handlers.auth.login`) in `authapi.handlers`."""
+    # The operationIds stay as the contract has always published them (clients generated from
+    # it name their functions after them, and the metrics label requests with them).
+    handler: Callable[..., Any] = get_function_from_name(f"{HANDLERS_PACKAGE}.{operation_id}")
+    return handler
+
+
 def _spec_paths() -> dict[str, Any]:
     spec = yaml.safe_load((SPEC_DIR / "auth.yaml").read_text(encoding="utf-8"))
     paths: dict[str, Any] = spec["paths"]
     return paths
-
-
-def _hash_queue_observer(metrics: Metrics) -> Callable[[int, float | None], None]:
-    def observe(depth: int, waited: float | None) -> None:
-        metrics.hash_queue_depth.set(depth)
-        if waited is not None:
-            metrics.hash_wait.observe(waited)
-
-    return observe
-
-
-async def _open_when_reachable(store: Store, retry_seconds: float = 2.0) -> None:
-    while True:
-        logger.error("store unavailable at startup; retrying in %.0f s", retry_seconds)
-        await asyncio.sleep(retry_seconds)
-        try:
-            await store.open()
-            return
-        except StoreUnavailable:
-            continue
 
 
 def app_from_env() -> AsyncApp:

@@ -1,4 +1,4 @@
-"""The outermost layer: request ids, the access log, security headers, and the service."""
+"""The outermost layer: request ids, the access log, security headers, and the services."""
 
 from __future__ import annotations
 
@@ -6,12 +6,11 @@ import logging
 import random
 import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from authapi.errors import StoreUnavailable
-from authapi.metrics import Metrics
+from authapi.web.services import SCOPE_KEY, Services
 
 access_log = logging.getLogger("authapi.access")
 
@@ -33,23 +32,19 @@ _REPLACED_ON_API = frozenset({b"x-request-id", b"cache-control"})
 class RequestContextMiddleware:
     """Tag each request with an id, expose the services to handlers, and log one line."""
 
-    def __init__(
-        self, app: ASGIApp, services: Mapping[str, object], metrics: Metrics | None = None
-    ) -> None:
+    def __init__(self, app: ASGIApp, services: Services) -> None:
         self.app = app
-        self.services = dict(services)
-        self.metrics = metrics
+        self.services = services
+        self.metrics = services.metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        scope.setdefault("state", {}).update(self.services)
+        # Handlers read it through `services_in`, the one typed way in.
+        scope[SCOPE_KEY] = self.services
         # Shared with Connexion's routing, which records the operation id in it.
         extensions = scope.setdefault("extensions", {})
-        if self.metrics is not None and scope["path"] == "/metrics":
-            await self._serve_metrics(scope, send)
-            return
         request_id = _incoming_request_id(scope) or _new_request_id()
         path: str = scope["path"]
         is_docs = path.startswith("/docs")
@@ -85,31 +80,6 @@ class RequestContextMiddleware:
                     }
                 },
             )
-
-    async def _serve_metrics(self, scope: Scope, send: Send) -> None:
-        assert self.metrics is not None
-        authorization = next((v for k, v in scope["headers"] if k == b"authorization"), None)
-        if not self.metrics.allows(authorization):
-            await _send(
-                send, 401, b"", "text/plain", {"WWW-Authenticate": 'Bearer realm="metrics"'}
-            )
-            return
-        service = self.services["auth"]
-        try:
-            live = await service.store.count_live_sessions(service.now())  # type: ignore[attr-defined]
-        except StoreUnavailable:
-            live = None
-        body, content_type = self.metrics.render(live)
-        await _send(send, 200, body, content_type, {"Cache-Control": "no-store"})
-
-
-async def _send(
-    send: Send, status: int, body: bytes, content_type: str, headers: dict[str, str]
-) -> None:
-    raw = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
-    raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
 
 
 def _with_our_headers(

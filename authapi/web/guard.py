@@ -12,11 +12,15 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+from collections.abc import Mapping
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authapi.errors import PayloadTooLarge, RequestTimeout
 
+# The key of the client's address in each request's ASGI scope; read through `client_address_in`.
+CLIENT_ADDRESS_KEY = "authapi.client_address"
 # A real access token is well under 1 KiB; 8 KiB leaves room for any sane header.
 MAX_AUTHORIZATION_BYTES = 8192
 # The longest IPv6 text is 45 characters, plus a zone (`%eth0`); anything longer is garbage.
@@ -95,7 +99,7 @@ class RequestGuardMiddleware:
                 "A request body needs a Content-Type header: application/json.",
             )
             return
-        scope.setdefault("state", {})["client_address"] = self._client_address(scope)
+        scope[CLIENT_ADDRESS_KEY] = self._client_address(scope)
         receive = self._timed(receive)
         if chunked:
             # Connexion reads a body only when Content-Length is set, so a chunked body is
@@ -277,3 +281,9 @@ async def _refuse(
     ]
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": body.encode()})
+
+
+def client_address_in(scope: Mapping[str, Any]) -> str | None:
+    """Return the client's address the guard decided for this request (None without a peer)."""
+    address: str | None = scope.get(CLIENT_ADDRESS_KEY)
+    return address

@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"auth-api: {error}", file=sys.stderr)
         return 2
     uvicorn.run(
-        "authapi.app:app_from_env",
+        "authapi.web.app:app_from_env",
         factory=True,
         host=args.host,
         port=args.port,

@@ -1,0 +1,125 @@
+"""The services the app factory builds once, and the one way a request reaches them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from authapi.errors import StoreUnavailable
+from authapi.housekeeping import purge_periodically
+from authapi.logs import add_event_listener, remove_event_listener
+from authapi.passwords import PasswordHasher
+from authapi.service import AuthService
+from authapi.settings import Settings
+from authapi.store import Store, open_store
+from authapi.tasks import TaskService
+from authapi.tokens import TokenCodec
+from authapi.web.metrics import EventCounter, Metrics
+
+# The key of the services in each request's ASGI scope; read only through `services_in`.
+SCOPE_KEY = "authapi.services"
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Services:
+    """The store, the hasher, the token codec, the use cases and the metrics of one app."""
+
+    settings: Settings
+    store: Store
+    hasher: PasswordHasher
+    codec: TokenCodec
+    auth: AuthService
+    tasks: TaskService
+    metrics: Metrics | None
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        *,
+        store: Store | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> Services:
+        """Build every service of an app from its settings; `store` and `clock` serve tests."""
+        metrics = Metrics(settings.metrics_token or None) if settings.metrics_enabled else None
+        store = store or open_store(settings.storage_url, settings.storage_pool_size)
+        hasher = PasswordHasher(
+            settings.bcrypt_rounds,
+            max_workers=settings.hash_concurrency or None,
+            queue_timeout=settings.hash_queue_timeout_seconds,
+            on_wait=None if metrics is None else _hash_queue_observer(metrics),
+        )
+        codec = TokenCodec(settings)
+        return cls(
+            settings=settings,
+            store=store,
+            hasher=hasher,
+            codec=codec,
+            auth=AuthService(
+                settings=settings, store=store, hasher=hasher, codec=codec, clock=clock
+            ),
+            tasks=TaskService(store, clock, settings.max_tasks_per_user),
+            metrics=metrics,
+        )
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Open the services for the app's lifespan, and close them when it ends."""
+        counter = None if self.metrics is None else EventCounter(self.metrics)
+        if counter is not None:
+            add_event_listener(counter)
+        await self.hasher.warm_up()
+        opening = None
+        try:
+            await self.store.open()
+        except StoreUnavailable:
+            # A database that is down at startup must not keep the process from starting:
+            # requests answer 503 meanwhile, and the store opens as soon as it can.
+            opening = asyncio.create_task(_open_when_reachable(self.store))
+        # Ended sessions, counters and addresses are deleted in the background, from the start.
+        purging = asyncio.create_task(purge_periodically(self.store, self.auth.now, ready=opening))
+        try:
+            yield
+        finally:
+            purging.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purging
+            if opening is not None:
+                opening.cancel()
+            if counter is not None:
+                remove_event_listener(counter)
+            await self.store.close()
+            self.hasher.close()
+
+
+def services_in(scope: Mapping[str, Any]) -> Services:
+    """Return the services the request-context middleware put in this request's scope."""
+    services: Services = scope[SCOPE_KEY]
+    return services
+
+
+def _hash_queue_observer(metrics: Metrics) -> Callable[[int, float | None], None]:
+    def observe(depth: int, waited: float | None) -> None:
+        metrics.hash_queue_depth.set(depth)
+        if waited is not None:
+            metrics.hash_wait.observe(waited)
+
+    return observe
+
+
+async def _open_when_reachable(store: Store, retry_seconds: float = 2.0) -> None:
+    while True:
+        logger.error("store unavailable at startup; retrying in %.0f s", retry_seconds)
+        await asyncio.sleep(retry_seconds)
+        try:
+            await store.open()
+            return
+        except StoreUnavailable:
+            continue

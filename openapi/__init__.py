@@ -1,0 +1,1 @@
+"""The contract, `auth.yaml`, shipped inside the distribution as `authapi.openapi`."""
