@@ -37,6 +37,7 @@ SOAK_SETTLE = 120.0
 DEFAULT_SCENARIOS = [
     "protected-get",
     "pg-workers",
+    "pg-vs-memory",
     "login-storm",
     "metrics-overhead",
     "memory",
