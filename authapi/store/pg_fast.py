@@ -94,11 +94,13 @@ class PreparedConnections:
         self._idle.append((connection, time.monotonic()))
         return _rowcount(status)
 
-    async def in_transaction(self, steps: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-        """Run `steps` on one connection inside BEGIN ... COMMIT."""
+    async def in_transaction(
+        self, steps: Callable[[asyncpg.Connection], Awaitable[T]], begin: str = "BEGIN"
+    ) -> T:
+        """Run `steps` on one connection inside `begin` (BEGIN and maybe more) ... COMMIT."""
         connection = await self._checkout()
         try:
-            await connection.execute("BEGIN")
+            await connection.execute(begin)
             result = await steps(connection)
             await connection.execute("COMMIT")
         except BaseException as error:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -551,13 +552,16 @@ class SqlStore:
             await self._on_postgres(self._pg.execute, _ADD_TASK, *values)
             return True
 
+        # As below: the user's row first, then the count, read after the lock is held.
+        begin = _begin_locking_user(task.user_id)
+
         async def steps(connection: Any) -> bool:
-            # As below: the user's row first, then the count, read after the lock is held.
-            await connection.execute(_LOCK_USER, task.user_id)
+            if begin is None:
+                await connection.execute(_LOCK_USER, task.user_id)
             added: str = await connection.execute(_ADD_TASK_UNDER_CAP, *values, max_tasks)
             return added == "INSERT 0 1"
 
-        return await self._on_postgres(self._pg.in_transaction, steps)
+        return await self._on_postgres(self._pg.in_transaction, steps, begin or "BEGIN")
 
     async def get_task(self, user_id: str, task_id: str) -> Task | None:
         query = select(tasks).where(tasks.c.id == task_id, tasks.c.user_id == user_id)
@@ -652,6 +656,22 @@ _ADD_TASK_UNDER_CAP = (
     "$6::timestamptz, $7::timestamptz "
     "WHERE (SELECT count(*) FROM tasks WHERE user_id = $2) < $8"
 )
+
+
+def _begin_locking_user(user_id: str) -> str | None:
+    """Return BEGIN and the user's row lock as one simple query, saving a round trip.
+
+    A simple query takes no parameters, so the id is written into the SQL: only an id
+    that is exactly a canonical UUID (hex digits and dashes, nothing to escape) is; any
+    other gets None, and the lock goes as a statement of its own with a parameter.
+    """
+    try:
+        canonical = str(uuid.UUID(user_id))
+    except ValueError:
+        return None
+    if canonical != user_id:
+        return None
+    return f"BEGIN; SELECT 1 FROM users WHERE id = '{canonical}' FOR NO KEY UPDATE"
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:

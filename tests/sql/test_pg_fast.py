@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ import pytest
 from authapi.errors import StoreUnavailable
 from authapi.store.base import Task
 from authapi.store.pg_fast import is_outage
-from authapi.store.sql import SqlStore
+from authapi.store.sql import SqlStore, _begin_locking_user
 from tests.backends import POSTGRES_URL, opened_store, storage_url
 from tests.store.test_store import NOW, a_session, a_user
 
@@ -90,10 +91,12 @@ def test_a_bad_hot_statement_stays_loud_and_keeps_its_connection(postgres_url: s
     asyncio.run(scenario())
 
 
-def test_the_task_cap_holds_when_creates_race(postgres_url: str) -> None:
+# A canonical UUID has its row lock sent with BEGIN; any other id locks in its own statement.
+@pytest.mark.parametrize("user_id", [str(uuid.uuid4()), "O'Brien-not-a-uuid"])
+def test_the_task_cap_holds_when_creates_race(postgres_url: str, user_id: str) -> None:
     async def scenario() -> None:
         async with opened_store(postgres_url) as store:
-            user = a_user()
+            user = dataclasses.replace(a_user(), id=user_id)
             await store.add_user(user)
             now = datetime.fromtimestamp(NOW, UTC)
             tasks = [
@@ -106,3 +109,18 @@ def test_the_task_cap_holds_when_creates_race(postgres_url: str) -> None:
             assert len(page.items) == 5 and not page.more
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    "user_id",
+    ["O'Brien", "00000000-0000-0000-0000-00000000000'", "6F9619FF-8B86-D011-B42D-00C04FC964FF", ""],
+)
+def test_only_a_canonical_uuid_is_written_into_the_locking_begin(user_id: str) -> None:
+    assert _begin_locking_user(user_id) is None
+
+
+def test_a_canonical_uuid_is_locked_with_the_begin() -> None:
+    user_id = str(uuid.uuid4())
+    assert _begin_locking_user(user_id) == (
+        f"BEGIN; SELECT 1 FROM users WHERE id = '{user_id}' FOR NO KEY UPDATE"
+    )
