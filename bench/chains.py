@@ -63,6 +63,11 @@ class Connection:
         lines += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload
 
+    async def open(self) -> None:
+        """Connect now, so that the first measured request does not pay for it."""
+        if self.streams is None:
+            self.streams = await asyncio.open_connection(self.host, self.port)
+
     async def send(self, request: bytes) -> tuple[int, bytes]:
         """Send `request`; return the status and the body."""
         try:
@@ -123,9 +128,11 @@ async def run_chain(chain: Chain) -> LoadResult:
     tokens = await _set_up(chain.base_url, users, logins)
     tally = _Tally()
     stop = asyncio.Event()
+    connections = [Connection(chain.base_url) for _ in tokens]
+    await asyncio.gather(*(connection.open() for connection in connections))
     clients = [
-        _client(chain, tally, stop, own)
-        for own in (tokens if chain.flow == "logout" else [t[:1] for t in tokens])
+        _client(chain, tally, stop, connection, own if chain.flow == "logout" else own[:1])
+        for connection, own in zip(connections, tokens, strict=True)
     ]
     cpu_before, server_before = _own_cpu(), _server_cpu(chain.watch_pid)
     busy_before, started = machine_busy_seconds(), time.perf_counter()
@@ -170,8 +177,9 @@ async def _first_to_finish(runs: list[asyncio.Task[None]]) -> float:
     return time.perf_counter()
 
 
-async def _client(chain: Chain, tally: _Tally, stop: asyncio.Event, own: list[Any]) -> None:
-    connection = Connection(chain.base_url)
+async def _client(
+    chain: Chain, tally: _Tally, stop: asyncio.Event, connection: Connection, own: list[Any]
+) -> None:
     expected = EXPECTED[chain.flow]
     # A refresh spends its token; the answer carries the next one.
     pair = own[0]
