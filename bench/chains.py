@@ -27,71 +27,30 @@ import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from bench.cpu import machine_busy_seconds, tree_cpu_seconds
-from bench.loadgen import CONNECTIONS, DURATION, TIMEOUT, WARMUP
+from bench.loadgen import (
+    CONNECTIONS,
+    DURATION,
+    LOGIN_PATH,
+    REGISTER_PATH,
+    TIMEOUT,
+    WARMUP,
+    Connection,
+    RequestFailed,
+    run,
+)
 from bench.result import LoadResult, from_latencies
 
 FLOWS = ("refresh", "logout", "task-create")
 EXPECTED = {"refresh": 200, "logout": 204, "task-create": 201}
 SESSIONS = 50
+REFRESH_PATH = "/api/v1/auth/refresh"
+LOGOUT_PATH = "/api/v1/auth/logout"
+TASKS_PATH = "/api/v1/tasks"
 # Logins and registrations before the clock starts, this many at a time.
 SETUP_CONCURRENCY = 8
 SETUP_TIMEOUT = 30.0
-
-
-class RequestFailed(Exception):
-    """The connection broke, or the answer was not HTTP this client reads."""
-
-
-class Connection:
-    """One keep-alive HTTP/1.1 connection, one request at a time."""
-
-    def __init__(self, base_url: str) -> None:
-        parts = urlsplit(base_url)
-        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
-        self.netloc = parts.netloc
-        self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
-
-    def encode(self, method: str, path: str, body: Any = None, token: str | None = None) -> bytes:
-        """Encode one request."""
-        lines = [f"{method} {path} HTTP/1.1", f"Host: {self.netloc}"]
-        if token is not None:
-            lines.append(f"Authorization: Bearer {token}")
-        payload = b"" if body is None else json.dumps(body).encode()
-        lines += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload
-
-    async def open(self) -> None:
-        """Connect now, so that the first measured request does not pay for it."""
-        if self.streams is None:
-            self.streams = await asyncio.open_connection(self.host, self.port)
-
-    async def send(self, request: bytes) -> tuple[int, bytes]:
-        """Send `request`; return the status and the body."""
-        try:
-            if self.streams is None:
-                self.streams = await asyncio.open_connection(self.host, self.port)
-            reader, writer = self.streams
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            lowered = head.lower()
-            at = lowered.find(b"\r\ncontent-length:")
-            # uvicorn answers 204 without a Content-Length.
-            length = 0 if at < 0 else int(lowered[at + 17 : lowered.find(b"\r\n", at + 2)])
-            body = await reader.readexactly(length) if length else b""
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
-            self.close()
-            raise RequestFailed() from None
-        return status, body
-
-    def close(self) -> None:
-        """Drop the connection; the next request opens another."""
-        if self.streams is not None:
-            self.streams[1].close()
-            self.streams = None
 
 
 @dataclass
@@ -187,23 +146,22 @@ async def _client(
     try:
         while not stop.is_set():
             if chain.flow == "refresh":
-                request = connection.encode(
-                    "POST", "/api/v1/auth/refresh", {"refresh_token": pair["refresh_token"]}
+                request = connection.request(
+                    "POST", REFRESH_PATH, body={"refresh_token": pair["refresh_token"]}
                 )
             elif chain.flow == "logout":
                 if not remaining:
                     return
-                request = connection.encode(
-                    "POST", "/api/v1/auth/logout", token=remaining.pop()["access_token"]
+                request = connection.request(
+                    "POST", LOGOUT_PATH, _bearer(remaining.pop()["access_token"])
                 )
             else:
-                request = connection.encode(
-                    "POST", "/api/v1/tasks", {"title": "a bench task"}, pair["access_token"]
+                request = connection.request(
+                    "POST", TASKS_PATH, _bearer(pair["access_token"]), {"title": "a bench task"}
                 )
             sent = time.perf_counter()
             try:
-                async with asyncio.timeout(chain.timeout):
-                    status, body = await connection.send(request)
+                status, body = await connection.send(request, chain.timeout)
             except TimeoutError:
                 tally.timeouts += 1
                 return
@@ -230,8 +188,9 @@ async def _set_up(
         async with gate:
             connection = Connection(base_url)
             try:
-                async with asyncio.timeout(SETUP_TIMEOUT):
-                    status, answer = await connection.send(connection.encode("POST", path, body))
+                status, answer = await connection.send(
+                    connection.request("POST", path, body=body), SETUP_TIMEOUT
+                )
             finally:
                 connection.close()
         if status != expected:
@@ -241,10 +200,14 @@ async def _set_up(
 
     async def user_tokens(email: str, password: str) -> list[dict[str, Any]]:
         credentials = {"email": email, "password": password}
-        await call("/api/v1/auth/register", credentials, 201)
-        return [await call("/api/v1/auth/login", credentials, 200) for _ in range(logins)]
+        await call(REGISTER_PATH, credentials, 201)
+        return [await call(LOGIN_PATH, credentials, 200) for _ in range(logins)]
 
     return list(await asyncio.gather(*(user_tokens(*user) for user in users)))
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
 
 
 def _own_cpu() -> float:
@@ -278,13 +241,7 @@ def main(argv: list[str] | None = None) -> int:
         sessions=args.sessions,
         watch_pid=args.watch_pid,
     )
-    try:
-        import uvloop
-    except ImportError:
-        result = asyncio.run(run_chain(chain))
-    else:
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-            result = runner.run(run_chain(chain))
+    result = run(run_chain(chain))
     json.dump(result.to_json(), sys.stdout)
     sys.stdout.write("\n")
     return 0

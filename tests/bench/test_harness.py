@@ -132,35 +132,6 @@ def _ok(body: bytes) -> bytes:
     return b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(body) + body
 
 
-async def test_the_chain_client_reads_a_no_content_answer_and_keeps_its_connection() -> None:
-    answers = [b"HTTP/1.1 204 No Content\r\ndate: now\r\n\r\n", _ok(b'{"a":1}')]
-    connections = 0
-
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal connections
-        connections += 1
-        for answer in answers:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
-            await reader.readexactly(length)
-            writer.write(answer)
-            await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    connection = chains.Connection(f"http://127.0.0.1:{port}")
-    try:
-        logout = await connection.send(connection.encode("POST", "/logout", token="t"))
-        refresh = await connection.send(connection.encode("POST", "/refresh", {"r": "x"}))
-    finally:
-        connection.close()
-        server.close()
-    assert logout == (204, b"")
-    assert refresh == (200, b'{"a":1}')
-    assert connections == 1
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("flow", chains.FLOWS)
 def test_each_chained_flow_gets_only_its_expected_answers_from_the_project(
