@@ -33,10 +33,11 @@ FLAT_ROWS = 1_000_000
 SOAK_SECONDS = 600.0
 # A failure counter's window (36 s) plus the purge interval (60 s), and a margin.
 SOAK_SETTLE = 120.0
-# The default run, about 6 minutes; `all` adds flat-cost and the py-spy profiles.
+# The default run, about 15 minutes; `all` adds flat-cost and the py-spy profiles.
 DEFAULT_SCENARIOS = [
     "protected-get",
     "pg-workers",
+    "pg-vs-memory",
     "login-storm",
     "metrics-overhead",
     "memory",

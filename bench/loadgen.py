@@ -279,6 +279,11 @@ class Connection:
         """Encode one request for this connection."""
         return encode_request(method, self.netloc, path, headers, body)
 
+    async def open(self) -> None:
+        """Connect now, so that the first request does not pay for it."""
+        if self._streams is None:
+            self._streams = await asyncio.open_connection(self.host, self.port)
+
     async def send(self, request: bytes, timeout: float) -> tuple[int, bytes]:
         """Send `request` and return the status and body; raise TimeoutError or RequestFailed."""
         try:

@@ -15,6 +15,7 @@ from bench.inprocess import in_process
 from bench.memory import memory
 from bench.outcome import Options, Outcome, Target, at_least
 from bench.overhead import metrics_overhead
+from bench.pgmemory import pg_vs_memory
 from bench.postgres import fresh_schema, unreachable_note
 from bench.profile import hotspots, start_recording
 from bench.rounds import Subject, describe, interleave, noise_notes, summarise
@@ -203,6 +204,7 @@ def _profile(options: Options, name: str, env: dict[str, str]) -> Outcome:
 SCENARIOS: dict[str, Callable[[Options], list[Outcome]]] = {
     "protected-get": protected_get,
     "pg-workers": pg_workers,
+    "pg-vs-memory": pg_vs_memory,
     # One run reports both: the GETs are measured while the storm goes on.
     "login-storm": login_storm,
     "storm-latency": login_storm,

@@ -44,8 +44,11 @@ MIN_SHARE_OF_CEILING = 90.0
 MAX_STORM_P99_MS = 100.0
 
 
-def login_storm(options: Options) -> list[Outcome]:
-    """Measure logins/s against the bcrypt ceiling, and GET latency during the storm."""
+def login_storm(options: Options, storage_url: str | None = None) -> list[Outcome]:
+    """Measure logins/s against the bcrypt ceiling, and GET latency during the storm.
+
+    The server runs on the memory store, or on `storage_url` when one is given.
+    """
     threads = len(os.sched_getaffinity(0))
     tag = secrets.token_hex(4)
     users = [
@@ -62,9 +65,9 @@ def login_storm(options: Options) -> list[Outcome]:
         get_interval=GET_INTERVAL,
         get_timeout=options.load.timeout,
     )
-    with project_server(
-        "login-storm", cores=None, log_dir=options.output_dir / "logs", env=STORM_ENV
-    ) as server:
+    env = STORM_ENV if storage_url is None else {**STORM_ENV, "STORAGE_URL": storage_url}
+    name = "login-storm" if storage_url is None else "pg-login-storm"
+    with project_server(name, cores=None, log_dir=options.output_dir / "logs", env=env) as server:
         started = time.perf_counter()
         shed_registrations = loadgen.run(
             loadgen.register_all(server.base_url, users, concurrency=2 * threads)

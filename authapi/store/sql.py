@@ -2,7 +2,10 @@
 
 Atomicity comes from the database itself: a unique constraint for registration and
 conditional `UPDATE ... WHERE` statements for rotation and revocation, so it holds
-across workers and machines.
+across workers and machines. On PostgreSQL the statements of the hot paths (the session
+check of every authenticated request, rotation, revocation, the first page of tasks and
+task creation) skip SQLAlchemy and run as prepared statements on asyncpg (`pg_fast`);
+they are the same statements, with the same conditions, as the SQLAlchemy ones.
 """
 
 from __future__ import annotations
@@ -10,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode
 
 from alembic import command
@@ -56,7 +60,10 @@ from authapi.store.base import (
     TaskPage,
     User,
 )
+from authapi.store.pg_fast import PreparedConnections
 from authapi.store.schema import known_addresses, sessions, tasks, throttles, users
+
+T = TypeVar("T")
 
 # A statement the database refuses is a bug or a conflict, and stays a loud 500 (or the
 # caller's own handling, as for a taken email).
@@ -139,6 +146,17 @@ class SqlStore:
             if self._is_sqlite
             else self._engine.execution_options(isolation_level="AUTOCOMMIT")
         )
+        # The hot statements' own connections; they take the same turns as the engine's.
+        self._pg = (
+            None
+            if self._is_sqlite
+            else PreparedConnections(
+                url.replace("postgresql+asyncpg://", "postgresql://", 1),
+                self._schema,
+                timeout=TIMEOUT_SECONDS,
+                idle_ping_seconds=IDLE_PING_SECONDS,
+            )
+        )
 
     def _create_engine(self, url: str, pool_size: int) -> AsyncEngine:
         if self._is_sqlite:
@@ -162,13 +180,28 @@ class SqlStore:
         _ping_connections_idle_for(engine, IDLE_PING_SECONDS)
         return engine
 
-    @asynccontextmanager
-    async def _connect(self, write: bool = False) -> AsyncIterator[AsyncConnection]:
+    async def _take_turn(self) -> None:
+        if not self._turns.locked():
+            # A free turn is taken at once: no timer to set up and cancel.
+            await self._turns.acquire()
+            return
         try:
             async with asyncio.timeout(TIMEOUT_SECONDS):
                 await self._turns.acquire()
         except TimeoutError as error:
             raise StoreUnavailable() from error
+
+    async def _on_postgres(self, run: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Run one of `PreparedConnections`' calls in a turn."""
+        await self._take_turn()
+        try:
+            return await run(*args)
+        finally:
+            self._turns.release()
+
+    @asynccontextmanager
+    async def _connect(self, write: bool = False) -> AsyncIterator[AsyncConnection]:
+        await self._take_turn()
         try:
             async with self._engine.begin() if write else self._reader.connect() as connection:
                 yield connection
@@ -198,8 +231,12 @@ class SqlStore:
     async def ping(self) -> None:
         async with self._connect() as connection:
             await connection.execute(text("SELECT 1"))
+        if self._pg is not None:
+            await self._on_postgres(self._pg.ping)
 
     async def close(self) -> None:
+        if self._pg is not None:
+            await self._pg.close()
         await self._engine.dispose()
 
     async def add_user(self, user: User) -> None:
@@ -252,6 +289,11 @@ class SqlStore:
 
     async def get_session_and_user(self, session_id: str) -> tuple[Session, User] | None:
         # Every authenticated request asks this: one primary-key lookup and a join.
+        if self._pg is not None:
+            found = await self._on_postgres(self._pg.fetchrow, _SESSION_AND_USER, session_id)
+            if found is None:
+                return None
+            return Session(*found[:11]), User(found[1], *found[11:])
         query = (
             select(
                 sessions,
@@ -281,6 +323,9 @@ class SqlStore:
         self, session_id: str, expected_hash: str, new_hash: str, now: int
     ) -> bool:
         # Compare-and-swap: only one of any number of concurrent rotations matches the row.
+        if self._pg is not None:
+            args = (session_id, expected_hash, new_hash, now)
+            return await self._on_postgres(self._pg.execute, _ROTATE_REFRESH, *args) == 1
         statement = (
             update(sessions)
             .where(
@@ -295,6 +340,9 @@ class SqlStore:
             return (await connection.execute(statement)).rowcount == 1
 
     async def revoke_session(self, session_id: str, now: int) -> None:
+        if self._pg is not None:
+            await self._on_postgres(self._pg.execute, _REVOKE_SESSION, session_id, now)
+            return
         statement = (
             update(sessions)
             .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None))
@@ -469,6 +517,8 @@ class SqlStore:
             return (await connection.execute(query)).first() is not None
 
     async def add_task(self, task: Task, max_tasks: int | None = None) -> bool:
+        if self._pg is not None:
+            return await self._add_task_on_postgres(task, max_tasks)
         if max_tasks is None:
             async with self._connect(write=True) as connection:
                 await connection.execute(tasks.insert().values(**_row(task)))
@@ -487,6 +537,32 @@ class SqlStore:
                 )
             return (await connection.execute(insert)).rowcount == 1
 
+    async def _add_task_on_postgres(self, task: Task, max_tasks: int | None) -> bool:
+        assert self._pg is not None
+        values = (
+            task.id,
+            task.user_id,
+            task.title,
+            task.description,
+            task.completed,
+            task.created_at,
+            task.updated_at,
+        )
+        if max_tasks is None:
+            await self._on_postgres(self._pg.execute, _ADD_TASK, *values)
+            return True
+
+        # As below: the user's row first, then the count, read after the lock is held.
+        begin = _begin_locking_user(task.user_id)
+
+        async def steps(connection: Any) -> bool:
+            if begin is None:
+                await connection.execute(_LOCK_USER, task.user_id)
+            added: str = await connection.execute(_ADD_TASK_UNDER_CAP, *values, max_tasks)
+            return added == "INSERT 0 1"
+
+        return await self._on_postgres(self._pg.in_transaction, steps, begin or "BEGIN")
+
     async def get_task(self, user_id: str, task_id: str) -> Task | None:
         query = select(tasks).where(tasks.c.id == task_id, tasks.c.user_id == user_id)
         async with self._connect() as connection:
@@ -501,6 +577,10 @@ class SqlStore:
         completed: bool | None = None,
         before: tuple[datetime, str] | None = None,
     ) -> TaskPage:
+        if self._pg is not None and completed is None and before is None:
+            # The first page, unfiltered: what a client asks first and most.
+            found = await self._on_postgres(self._pg.fetch, _FIRST_TASKS, user_id, limit + 1)
+            return TaskPage(items=[Task(*row) for row in found[:limit]], more=len(found) > limit)
         query = select(tasks).where(tasks.c.user_id == user_id)
         if completed is not None:
             query = query.where(tasks.c.completed == completed)
@@ -545,6 +625,53 @@ class SqlStore:
         async with self._connect() as connection:
             rows = (await connection.execute(text(sql), {"id": "x"})).all()
         return "\n".join(str(row[-1]) for row in rows)
+
+
+# The hot statements, as plain SQL for asyncpg (PostgreSQL only); columns in the order of
+# the records' fields.
+_SESSION_COLUMNS = (
+    "s.id, s.user_id, s.created_at, s.expires_at, s.refresh_hash, s.previous_refresh_hash, "
+    "s.rotated_at, s.revoked_at, s.user_agent, s.client_ip, s.credential_version"
+)
+_SESSION_AND_USER = (
+    f"SELECT {_SESSION_COLUMNS}, u.email, u.password_hash, u.created_at, u.credential_version "
+    "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1"
+)
+_ROTATE_REFRESH = (
+    "UPDATE sessions SET refresh_hash = $3, previous_refresh_hash = $2, rotated_at = $4 "
+    "WHERE id = $1 AND refresh_hash = $2 AND revoked_at IS NULL AND expires_at > $4"
+)
+_REVOKE_SESSION = "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL"
+_TASK_COLUMNS = "id, user_id, title, description, completed, created_at, updated_at"
+_FIRST_TASKS = (
+    f"SELECT {_TASK_COLUMNS} FROM tasks WHERE user_id = $1 "
+    "ORDER BY created_at DESC, id DESC LIMIT $2"
+)
+_ADD_TASK = f"INSERT INTO tasks ({_TASK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+# FOR NO KEY UPDATE, as in `_lock_user`.
+_LOCK_USER = "SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE"
+_ADD_TASK_UNDER_CAP = (
+    f"INSERT INTO tasks ({_TASK_COLUMNS}) "
+    "SELECT $1::varchar, $2::varchar, $3::varchar, $4::text, $5::boolean, "
+    "$6::timestamptz, $7::timestamptz "
+    "WHERE (SELECT count(*) FROM tasks WHERE user_id = $2) < $8"
+)
+
+
+def _begin_locking_user(user_id: str) -> str | None:
+    """Return BEGIN and the user's row lock as one simple query, saving a round trip.
+
+    A simple query takes no parameters, so the id is written into the SQL: only an id
+    that is exactly a canonical UUID (hex digits and dashes, nothing to escape) is; any
+    other gets None, and the lock goes as a statement of its own with a parameter.
+    """
+    try:
+        canonical = str(uuid.UUID(user_id))
+    except ValueError:
+        return None
+    if canonical != user_id:
+        return None
+    return f"BEGIN; SELECT 1 FROM users WHERE id = '{canonical}' FOR NO KEY UPDATE"
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:

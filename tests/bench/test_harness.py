@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from bench import flatcost, loadgen
+from bench import chains, flatcost, loadgen, pgmemory
 from bench.cpu import tree_rss_bytes
 from bench.outcome import Options, Outcome, Table
 from bench.report import render
+from bench.servers import project_server
 
 
 async def test_the_client_reads_a_no_content_answer_and_keeps_its_connection() -> None:
@@ -129,3 +130,17 @@ def test_flat_cost_times_every_endpoint_on_the_memory_store(
 
 def _ok(body: bytes) -> bytes:
     return b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(body) + body
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("flow", chains.FLOWS)
+def test_each_chained_flow_gets_only_its_expected_answers_from_the_project(
+    flow: str, tmp_path: Path
+) -> None:
+    with project_server("chain", cores=None, log_dir=tmp_path, env=pgmemory.SERVER_ENV) as server:
+        chain = chains.Chain(
+            server.base_url, flow, connections=4, duration=0.5, warmup=0.2, sessions=5
+        )
+        result = asyncio.run(chains.run_chain(chain))
+    assert result.requests > 0
+    assert result.errors == 0

@@ -1,0 +1,251 @@
+"""Closed-loop load for requests that depend on earlier answers: refresh, logout, task create.
+
+`bench.loadgen` sends one fixed request over and over, which suits a GET. A refresh must
+send the token the previous refresh returned, a logout ends the session it names (so
+each needs a session of its own), and a task create must stay under its user's cap. Each
+of the `connections` keep-alive connections here registers its own user, logs in, and
+then sends its flow's request as soon as the previous one is answered, like wrk:
+
+- `refresh`: POST /auth/refresh with the refresh token the last answer carried;
+- `task-create`: POST /tasks for the connection's user;
+- `logout`: POST /auth/logout with the next of `--sessions` access tokens, each from a
+  login made before the clock starts. Sessions cost a bcrypt check each, so the run has a
+  budget rather than a duration: the window opens once a fifth of the logouts are done and
+  closes when the first connection runs out, while every connection is still busy.
+
+Run it as `python -m bench.chains URL --flow refresh`; it prints one JSON `LoadResult`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import secrets
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.cpu import machine_busy_seconds, tree_cpu_seconds
+from bench.loadgen import (
+    CONNECTIONS,
+    DURATION,
+    LOGIN_PATH,
+    REGISTER_PATH,
+    TIMEOUT,
+    WARMUP,
+    Connection,
+    RequestFailed,
+    run,
+)
+from bench.result import LoadResult, from_latencies
+
+FLOWS = ("refresh", "logout", "task-create")
+EXPECTED = {"refresh": 200, "logout": 204, "task-create": 201}
+SESSIONS = 50
+REFRESH_PATH = "/api/v1/auth/refresh"
+LOGOUT_PATH = "/api/v1/auth/logout"
+TASKS_PATH = "/api/v1/tasks"
+# Logins and registrations before the clock starts, this many at a time.
+SETUP_CONCURRENCY = 8
+SETUP_TIMEOUT = 30.0
+
+
+@dataclass
+class _Tally:
+    """What completed, when, and how long it took."""
+
+    done: list[tuple[float, float, bool]] = field(default_factory=list)
+    socket_errors: int = 0
+    timeouts: int = 0
+
+
+@dataclass(frozen=True)
+class Chain:
+    """What one run loads: the server, the flow, and the load's shape."""
+
+    base_url: str
+    flow: str
+    connections: int = CONNECTIONS
+    duration: float = DURATION
+    warmup: float = WARMUP
+    timeout: float = TIMEOUT
+    sessions: int = SESSIONS
+    watch_pid: int | None = None
+
+
+async def run_chain(chain: Chain) -> LoadResult:
+    """Set up a user per connection, then load `chain.flow` and measure it."""
+    tag = secrets.token_hex(4)
+    users = [
+        (f"chain-{tag}-{number:03d}@example.com", f"chain {secrets.token_urlsafe(12)}")
+        for number in range(chain.connections)
+    ]
+    logins = chain.sessions if chain.flow == "logout" else 1
+    tokens = await _set_up(chain.base_url, users, logins)
+    tally = _Tally()
+    stop = asyncio.Event()
+    connections = [Connection(chain.base_url) for _ in tokens]
+    await asyncio.gather(*(connection.open() for connection in connections))
+    clients = [
+        _client(chain, tally, stop, connection, own if chain.flow == "logout" else own[:1])
+        for connection, own in zip(connections, tokens, strict=True)
+    ]
+    cpu_before, server_before = _own_cpu(), _server_cpu(chain.watch_pid)
+    busy_before, started = machine_busy_seconds(), time.perf_counter()
+    runs = [asyncio.create_task(client) for client in clients]
+    if chain.flow == "logout":
+        ended = await _first_to_finish(runs)
+    else:
+        await asyncio.sleep(chain.warmup + chain.duration)
+        ended = time.perf_counter()
+    stop.set()
+    cpu_after, server_after = _own_cpu(), _server_cpu(chain.watch_pid)
+    busy_after = machine_busy_seconds()
+    await asyncio.wait(runs, timeout=chain.timeout + 5)
+    if chain.flow == "logout":
+        finished = sorted(at for at, _, _ in tally.done)
+        opened = finished[len(finished) // 5] if finished else ended
+    else:
+        opened = started + chain.warmup
+    inside = [(latency, ok) for at, latency, ok in tally.done if opened <= at < ended]
+    seconds = max(ended - opened, 1e-9)
+    elapsed = ended - started
+    loadgen_pct = 100 * (cpu_after - cpu_before) / elapsed
+    server_pct = other_pct = None
+    if server_before is not None and server_after is not None:
+        server_pct = 100 * (server_after - server_before) / elapsed
+        other_pct = max(0.0, 100 * (busy_after - busy_before) / elapsed - server_pct - loadgen_pct)
+    return from_latencies(
+        "python",
+        [latency for latency, _ in inside],
+        seconds,
+        non_200=sum(1 for _, ok in inside if not ok),
+        socket_errors=tally.socket_errors,
+        timeouts=tally.timeouts,
+        loadgen_cpu_pct=loadgen_pct,
+        server_cpu_pct=server_pct,
+        other_cpu_pct=other_pct,
+    )
+
+
+async def _first_to_finish(runs: list[asyncio.Task[None]]) -> float:
+    await asyncio.wait(runs, return_when=asyncio.FIRST_COMPLETED)
+    return time.perf_counter()
+
+
+async def _client(
+    chain: Chain, tally: _Tally, stop: asyncio.Event, connection: Connection, own: list[Any]
+) -> None:
+    expected = EXPECTED[chain.flow]
+    # A refresh spends its token; the answer carries the next one.
+    pair = own[0]
+    remaining = list(own)
+    try:
+        while not stop.is_set():
+            if chain.flow == "refresh":
+                request = connection.request(
+                    "POST", REFRESH_PATH, body={"refresh_token": pair["refresh_token"]}
+                )
+            elif chain.flow == "logout":
+                if not remaining:
+                    return
+                request = connection.request(
+                    "POST", LOGOUT_PATH, _bearer(remaining.pop()["access_token"])
+                )
+            else:
+                request = connection.request(
+                    "POST", TASKS_PATH, _bearer(pair["access_token"]), {"title": "a bench task"}
+                )
+            sent = time.perf_counter()
+            try:
+                status, body = await connection.send(request, chain.timeout)
+            except TimeoutError:
+                tally.timeouts += 1
+                return
+            except RequestFailed:
+                tally.socket_errors += 1
+                return
+            done = time.perf_counter()
+            tally.done.append((done, done - sent, status == expected))
+            if chain.flow == "refresh":
+                if status != expected:
+                    return
+                pair = json.loads(body)
+    finally:
+        connection.close()
+
+
+async def _set_up(
+    base_url: str, users: list[tuple[str, str]], logins: int
+) -> list[list[dict[str, Any]]]:
+    """Register every user, log each in `logins` times; return each user's token pairs."""
+    gate = asyncio.Semaphore(SETUP_CONCURRENCY)
+
+    async def call(path: str, body: dict[str, str], expected: int) -> dict[str, Any]:
+        async with gate:
+            connection = Connection(base_url)
+            try:
+                status, answer = await connection.send(
+                    connection.request("POST", path, body=body), SETUP_TIMEOUT
+                )
+            finally:
+                connection.close()
+        if status != expected:
+            raise RuntimeError(f"setup: POST {path} answered {status}: {answer[:200]!r}")
+        result: dict[str, Any] = json.loads(answer)
+        return result
+
+    async def user_tokens(email: str, password: str) -> list[dict[str, Any]]:
+        credentials = {"email": email, "password": password}
+        await call(REGISTER_PATH, credentials, 201)
+        return [await call(LOGIN_PATH, credentials, 200) for _ in range(logins)]
+
+    return list(await asyncio.gather(*(user_tokens(*user) for user in users)))
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _server_cpu(pid: int | None) -> float | None:
+    return None if pid is None else tree_cpu_seconds(pid)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one chained load and print its result as JSON."""
+    parser = argparse.ArgumentParser(prog="python -m bench.chains", description=__doc__)
+    parser.add_argument("url")
+    parser.add_argument("--flow", choices=FLOWS, required=True)
+    parser.add_argument("--duration", type=float, default=DURATION, help="measured seconds")
+    parser.add_argument("--warmup", type=float, default=WARMUP, help="seconds before measuring")
+    parser.add_argument("--connections", type=int, default=CONNECTIONS)
+    parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds; later is error")
+    parser.add_argument("--sessions", type=int, default=SESSIONS, help="logout: per connection")
+    parser.add_argument("--watch-pid", type=int, help="report this process tree's CPU use")
+    args = parser.parse_args(argv)
+    chain = Chain(
+        args.url,
+        args.flow,
+        connections=args.connections,
+        duration=args.duration,
+        warmup=args.warmup,
+        timeout=args.timeout,
+        sessions=args.sessions,
+        watch_pid=args.watch_pid,
+    )
+    result = run(run_chain(chain))
+    json.dump(result.to_json(), sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""The hot statements on asyncpg: outages become 503s, bad statements stay loud, caps hold."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from authapi.errors import StoreUnavailable
+from authapi.store.base import Task
+from authapi.store.pg_fast import is_outage
+from authapi.store.sql import SqlStore, _begin_locking_user
+from tests.backends import POSTGRES_URL, opened_store, storage_url
+from tests.store.test_store import NOW, a_session, a_user
+
+
+@pytest.mark.parametrize(
+    ("error", "outage"),
+    [
+        (ConnectionRefusedError(), True),
+        (TimeoutError(), True),
+        (asyncpg.exceptions.ConnectionDoesNotExistError("closed mid-operation"), True),
+        (asyncpg.exceptions.AdminShutdownError("terminating connection"), True),
+        (asyncpg.exceptions.CannotConnectNowError("starting up"), True),
+        (asyncpg.exceptions.TooManyConnectionsError("too many clients"), True),
+        (asyncpg.InterfaceError("connection is closed"), True),
+        (asyncpg.exceptions.PostgresSyntaxError("syntax error"), False),
+        (asyncpg.exceptions.UndefinedColumnError("no such column"), False),
+        (asyncpg.exceptions.UniqueViolationError("duplicate key"), False),
+        (asyncpg.exceptions.DataError("bad input"), False),
+        (asyncpg.exceptions._base.DataError("an argument of the wrong type"), False),
+    ],
+)
+def test_only_connection_level_failures_count_as_outages(error: Exception, outage: bool) -> None:
+    assert is_outage(error) is outage
+
+
+@pytest.fixture
+def postgres_url(tmp_path: Path) -> Iterator[str]:
+    with storage_url("postgresql", tmp_path) as url:
+        yield url
+
+
+def test_a_hot_statement_whose_backend_the_server_ends_is_an_outage_then_served(
+    postgres_url: str,
+) -> None:
+    async def scenario() -> None:
+        marker = f"SELECT pg_sleep(5) -- {uuid.uuid4().hex}"
+        async with opened_store(postgres_url) as store:
+            assert isinstance(store, SqlStore) and store._pg is not None
+            user = a_user()
+            session = a_session(user)
+            await store.add_user(user)
+            assert await store.add_session(session)
+            slow = asyncio.create_task(store._on_postgres(store._pg.fetchrow, marker))
+            admin = await asyncpg.connect(POSTGRES_URL, timeout=3)
+            try:
+                for _ in range(250):
+                    ended = await admin.fetchval(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                        " WHERE query = $1",
+                        marker,
+                    )
+                    if ended:
+                        break
+                    await asyncio.sleep(0.02)
+                assert ended, "the slow statement never started"
+            finally:
+                await admin.close()
+            with pytest.raises(StoreUnavailable):
+                await slow
+            assert await store.get_session_and_user(session.id) == (session, user)
+
+    asyncio.run(scenario())
+
+
+def test_a_bad_hot_statement_stays_loud_and_keeps_its_connection(postgres_url: str) -> None:
+    async def scenario() -> None:
+        async with opened_store(postgres_url) as store:
+            assert isinstance(store, SqlStore) and store._pg is not None
+            await store.ping()
+            with pytest.raises(asyncpg.exceptions.UndefinedColumnError):
+                await store._pg.fetchrow("SELECT no_such_column FROM users")
+            assert len(store._pg._idle) == 1
+            assert await store.get_session_and_user("none") is None
+
+    asyncio.run(scenario())
+
+
+# A canonical UUID has its row lock sent with BEGIN; any other id locks in its own statement.
+@pytest.mark.parametrize("user_id", [str(uuid.uuid4()), "O'Brien-not-a-uuid"])
+def test_the_task_cap_holds_when_creates_race(postgres_url: str, user_id: str) -> None:
+    async def scenario() -> None:
+        async with opened_store(postgres_url) as store:
+            user = dataclasses.replace(a_user(), id=user_id)
+            await store.add_user(user)
+            now = datetime.fromtimestamp(NOW, UTC)
+            tasks = [
+                Task(str(uuid.uuid4()), user.id, f"task {n}", None, False, now, now)
+                for n in range(12)
+            ]
+            added = await asyncio.gather(*(store.add_task(task, max_tasks=5) for task in tasks))
+            assert sum(added) == 5
+            page = await store.list_tasks(user.id, limit=20)
+            assert len(page.items) == 5 and not page.more
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    "user_id",
+    ["O'Brien", "00000000-0000-0000-0000-00000000000'", "6F9619FF-8B86-D011-B42D-00C04FC964FF", ""],
+)
+def test_only_a_canonical_uuid_is_written_into_the_locking_begin(user_id: str) -> None:
+    assert _begin_locking_user(user_id) is None
+
+
+def test_a_canonical_uuid_is_locked_with_the_begin() -> None:
+    user_id = str(uuid.uuid4())
+    assert _begin_locking_user(user_id) == (
+        f"BEGIN; SELECT 1 FROM users WHERE id = '{user_id}' FOR NO KEY UPDATE"
+    )
