@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import chains, flatcost, loadgen, pgmemory
+from bench import chains, flatcost, loadgen, memory, pgmemory
 from bench.cpu import tree_rss_bytes
 from bench.outcome import Options, Outcome, Table
 from bench.report import render
@@ -126,6 +126,17 @@ def test_flat_cost_times_every_endpoint_on_the_memory_store(
     timings = asyncio.run(flatcost._memory((1000, 1500), options, outcome, io.StringIO()))
     assert set(timings) == {*flatcost.ENDPOINTS, flatcost.SCRAPE}
     assert all(seconds > 0 for by_size in timings.values() for seconds in by_size.values())
+
+
+@pytest.mark.slow
+def test_the_scaling_run_times_every_use_case_past_the_per_address_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Its hundreds of logins come from one caller; a crash here once left `make bench` short.
+    monkeypatch.setattr(memory, "OPERATIONS", 2 * memory.BLOCK)
+    timings = asyncio.run(memory._scaling((10, 20)))
+    assert set(timings) == set(memory.USE_CASES)
+    assert all(len(samples) == 2 * memory.BLOCK for t in timings.values() for samples in t.values())
 
 
 def _ok(body: bytes) -> bytes:
