@@ -99,7 +99,7 @@ def test_two_workers_share_registrations_rotations_and_logouts(
 
 
 def serving_workers(log_path: Path) -> set[int]:
-    pids = set()
+    pids: set[int] = set()
     for raw in log_path.read_text().splitlines():
         try:
             line = json.loads(raw)
