@@ -99,6 +99,12 @@ class JsonLinesHandler(logging.StreamHandler):  # type: ignore[type-arg]
             self.stream.flush()
 
 
+def flush_logs() -> None:
+    """Write out every line still waiting in the root logger's handlers."""
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+
+
 _flusher_started = threading.Lock()
 
 
@@ -130,9 +136,15 @@ def configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+    for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # Our access line (authapi.access, with the request id) replaces uvicorn's. uvicorn logs
+    # its own whenever its logger has a handler anywhere up the tree, whatever `access_log`
+    # says, so it must not reach the root's: each request would be logged twice.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers[:] = []
+    access.propagate = False
     # Connexion logs every 4xx problem again, with its repr; our access line covers it.
     logging.getLogger("connexion").setLevel(max(logging.ERROR, root.level))
 

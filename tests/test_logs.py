@@ -6,8 +6,10 @@ import io
 import json
 import logging
 import time
+from pathlib import Path
 
 import pytest
+import requests
 
 from authapi.logs import (
     JsonFormatter,
@@ -17,6 +19,7 @@ from authapi.logs import (
     log_event,
     remove_event_listener,
 )
+from tests.support.devserver import running_server
 
 
 class CountingStream(io.StringIO):
@@ -103,3 +106,14 @@ def test_event_listeners_hear_every_event_whatever_the_log_level() -> None:
         events.setLevel(level)
     log_event("logout", user_id="u")  # no longer listening
     assert heard == ["login", "refresh_replayed"]
+
+
+@pytest.mark.slow
+def test_a_served_request_is_logged_once_with_its_request_id(tmp_path: Path) -> None:
+    log_path = tmp_path / "server.log"
+    with running_server(log_path=log_path) as base_url:
+        assert requests.get(f"{base_url}/api/v1/protected/profile", timeout=5).status_code == 401
+    lines = [json.loads(raw) for raw in log_path.read_text().splitlines() if raw.startswith("{")]
+    about_it = [line for line in lines if "/api/v1/protected/profile" in json.dumps(line)]
+    assert [line["logger"] for line in about_it] == ["authapi.access"]
+    assert about_it[0]["request_id"]

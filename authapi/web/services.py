@@ -13,7 +13,7 @@ from typing import Any
 
 from authapi.errors import StoreUnavailable
 from authapi.housekeeping import purge_periodically
-from authapi.logs import add_event_listener, remove_event_listener
+from authapi.logs import add_event_listener, flush_logs, remove_event_listener
 from authapi.passwords import PasswordHasher
 from authapi.service import AuthService
 from authapi.settings import Settings
@@ -97,6 +97,9 @@ class Services:
                 remove_event_listener(counter)
             await self.store.close()
             self.hasher.close()
+            # uvicorn ends a SIGTERM'd process by raising the signal again once it has shut
+            # down, so `logging.shutdown` never runs: the last requests' lines go out here.
+            flush_logs()
 
 
 def services_in(scope: Mapping[str, Any]) -> Services:
