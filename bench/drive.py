@@ -42,34 +42,30 @@ def drive(
 
 
 def _drive_python(url: str, headers: dict[str, str], load: Load, server_pid: int) -> LoadResult:
-    command = [
-        sys.executable,
-        "-m",
-        "bench.loadgen",
-        url,
-        "--duration",
-        str(load.duration),
-        "--warmup",
-        str(load.warmup),
-        "--connections",
-        str(load.connections),
-        "--timeout",
-        str(load.timeout),
-        "--watch-pid",
-        str(server_pid),
-    ]
+    extra: list[str] = []
     for name, value in headers.items():
-        command += ["--header", f"{name}: {value}"]
+        extra += ["--header", f"{name}: {value}"]
+    return run_load_module("bench.loadgen", [url, *extra], load, server_pid)
+
+
+def run_load_module(
+    module: str, arguments: list[str], load: Load, server_pid: int, setup_seconds: float = 0.0
+) -> LoadResult:
+    """Run one of the bench's load clients (`python -m module`) and read its JSON result."""
+    command = [sys.executable, "-m", module, *arguments]
+    command += ["--duration", str(load.duration), "--warmup", str(load.warmup)]
+    command += ["--connections", str(load.connections), "--timeout", str(load.timeout)]
+    command += ["--watch-pid", str(server_pid)]
     completed = subprocess.run(
         command,
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         check=False,
-        timeout=load.warmup + load.duration + 60,
+        timeout=load.warmup + load.duration + 60 + setup_seconds,
     )
     if completed.returncode != 0:
-        raise RuntimeError(f"bench.loadgen failed:\n{completed.stderr.strip()}")
+        raise RuntimeError(f"{module} failed:\n{completed.stderr.strip()}")
     data = json.loads(completed.stdout)
     data.pop("errors")
     return LoadResult(**data)

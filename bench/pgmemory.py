@@ -15,15 +15,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import subprocess
-import sys
 import urllib.request
 from contextlib import ExitStack
 
-from bench import REPO_ROOT
 from bench.chains import SESSIONS
 from bench.cpu import Cores, inherited_affinity, plan_cores
-from bench.drive import Load, drive
+from bench.drive import Load, drive, run_load_module
 from bench.outcome import Options, Outcome, Target, at_least
 from bench.postgres import fresh_schema, unreachable_note
 from bench.result import LoadResult
@@ -149,38 +146,14 @@ def _measure(
 
 
 def _drive_chain(flow: str, server: Server, load: Load, cores: Cores) -> LoadResult:
-    command = [
-        sys.executable,
-        "-m",
-        "bench.chains",
-        server.base_url,
-        "--flow",
-        flow,
-        "--duration",
-        str(load.duration),
-        "--warmup",
-        str(load.warmup),
-        "--connections",
-        str(load.connections),
-        "--timeout",
-        str(load.timeout),
-        "--watch-pid",
-        str(server.pid),
-    ]
     with inherited_affinity(cores):
-        completed = subprocess.run(
-            command,
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=load.warmup + load.duration + CHAIN_SETUP_SECONDS,
+        return run_load_module(
+            "bench.chains",
+            [server.base_url, "--flow", flow],
+            load,
+            server.pid,
+            setup_seconds=CHAIN_SETUP_SECONDS,
         )
-    if completed.returncode != 0:
-        raise RuntimeError(f"bench.chains --flow {flow} failed:\n{completed.stderr.strip()}")
-    data = json.loads(completed.stdout)
-    data.pop("errors")
-    return LoadResult(**data)
 
 
 def _account_with_tasks(server: Server) -> Account:

@@ -83,3 +83,22 @@ async def opened_store(url: str) -> AsyncIterator[Store]:
         yield store
     finally:
         await store.close()
+
+
+async def end_the_backend_running(sql: str, attempts: int = 250) -> None:
+    """Wait until a backend runs exactly `sql`, then have the server end it, as an outage."""
+    import asyncpg
+
+    admin = await asyncpg.connect(POSTGRES_URL, timeout=3)
+    try:
+        for _ in range(attempts):
+            ended = await admin.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query = $1",
+                sql,
+            )
+            if ended:
+                return
+            await asyncio.sleep(0.02)
+    finally:
+        await admin.close()
+    raise AssertionError("the statement never started")

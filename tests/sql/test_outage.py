@@ -18,7 +18,13 @@ from authapi.errors import StoreUnavailable
 from authapi.settings import Settings
 from authapi.store.sql import TIMEOUT_SECONDS, SqlStore
 from authapi.web.app import create_app
-from tests.backends import POSTGRES_URL, opened_store, require_postgres, storage_url
+from tests.backends import (
+    POSTGRES_URL,
+    end_the_backend_running,
+    opened_store,
+    require_postgres,
+    storage_url,
+)
 from tests.conftest import PASSWORD, SECRET
 from tests.sql.proxy import CuttableProxy
 
@@ -101,26 +107,11 @@ def test_a_connection_ended_mid_query_is_an_outage_not_a_500(tmp_path: Path) -> 
 
 
 async def _end_the_backend_mid_query(url: str) -> None:
-    import asyncpg
-
     marker = f"SELECT pg_sleep(5) -- {uuid.uuid4().hex}"
     async with opened_store(url) as store:
         assert isinstance(store, SqlStore)
         slow = asyncio.create_task(_run(store, marker))
-        admin = await asyncpg.connect(POSTGRES_URL, timeout=3)
-        try:
-            for _ in range(250):
-                ended = await admin.fetchval(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                    " WHERE query = $1",
-                    marker,
-                )
-                if ended:
-                    break
-                await asyncio.sleep(0.02)
-            assert ended, "the slow query never started"
-        finally:
-            await admin.close()
+        await end_the_backend_running(marker)
         with pytest.raises(StoreUnavailable):
             await slow
         # The pool replaces the dead connection: the next statement just works.

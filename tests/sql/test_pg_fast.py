@@ -16,7 +16,7 @@ from authapi.errors import StoreUnavailable
 from authapi.store.base import Task
 from authapi.store.pg_fast import is_outage
 from authapi.store.sql import SqlStore, _begin_locking_user
-from tests.backends import POSTGRES_URL, opened_store, storage_url
+from tests.backends import end_the_backend_running, opened_store, storage_url
 from tests.store.test_store import NOW, a_session, a_user
 
 
@@ -59,20 +59,7 @@ def test_a_hot_statement_whose_backend_the_server_ends_is_an_outage_then_served(
             await store.add_user(user)
             assert await store.add_session(session)
             slow = asyncio.create_task(store._on_postgres(store._pg.fetchrow, marker))
-            admin = await asyncpg.connect(POSTGRES_URL, timeout=3)
-            try:
-                for _ in range(250):
-                    ended = await admin.fetchval(
-                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                        " WHERE query = $1",
-                        marker,
-                    )
-                    if ended:
-                        break
-                    await asyncio.sleep(0.02)
-                assert ended, "the slow statement never started"
-            finally:
-                await admin.close()
+            await end_the_backend_running(marker)
             with pytest.raises(StoreUnavailable):
                 await slow
             assert await store.get_session_and_user(session.id) == (session, user)
