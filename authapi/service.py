@@ -23,8 +23,9 @@ from authapi.errors import (
 )
 from authapi.logs import log_event
 from authapi.passwords import PasswordHasher, check_password_policy
+from authapi.records import Session, User, is_storable
 from authapi.settings import MAX_PASSWORD_LENGTH, Settings
-from authapi.store.base import Session, Store, User, is_storable
+from authapi.store.base import Store
 from authapi.throttle import Throttle
 from authapi.tokens import Claims, TokenCodec, TokenPair, TokenType, fingerprint
 

@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from authapi.errors import InvalidInput, NotFound, TooManyTasks
-from authapi.store.base import Store, Task, is_storable
+from authapi.records import Task, is_storable
+from authapi.store.base import Store
 
 MAX_TITLE_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 2000

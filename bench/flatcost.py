@@ -34,8 +34,9 @@ from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 from authapi.passwords import PasswordHasher
+from authapi.records import Session, Task, User
 from authapi.settings import Settings
-from authapi.store import MemoryStore, Session, Store, Task, User, open_store
+from authapi.store import MemoryStore, Store, open_store
 from authapi.tokens import TokenCodec, fingerprint
 from authapi.web.app import create_app
 from bench.inprocess import ASGIApp, call, running

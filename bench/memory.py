@@ -21,9 +21,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from authapi.passwords import PasswordHasher
+from authapi.records import Session, User
 from authapi.service import AuthService
 from authapi.settings import Settings
-from authapi.store import MemoryStore, Session, User
+from authapi.store import MemoryStore
 from authapi.tokens import TokenCodec, TokenPair
 from bench.outcome import Bar, Chart, Measure, Options, Outcome, at_most
 

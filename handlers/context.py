@@ -11,8 +11,8 @@ from connexion import request
 from connexion.context import scope
 from starlette.responses import Response
 
+from authapi.records import User
 from authapi.service import Client
-from authapi.store.base import User
 from authapi.tokens import Claims
 from authapi.web.guard import client_address_in
 from authapi.web.services import Services, services_in

@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from authapi.store.base import Task
+from authapi.records import Task
 
 from .context import NO_STORE, claims_of, json_reply, no_content, services, timestamp
 

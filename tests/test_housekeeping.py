@@ -9,7 +9,8 @@ import pytest
 
 from authapi.errors import StoreUnavailable
 from authapi.housekeeping import purge_ended, purge_periodically
-from authapi.store import MemoryStore, Session
+from authapi.records import Session
+from authapi.store import MemoryStore
 from tests.store.test_store import NOW, a_user
 
 

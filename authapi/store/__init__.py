@@ -1,9 +1,9 @@
 """Storage behind one small interface: memory by default, SQLite or PostgreSQL to grow."""
 
-from authapi.store.base import Session, Store, Task, TaskPage, User
+from authapi.store.base import Store
 from authapi.store.memory import MemoryStore
 
-__all__ = ["MemoryStore", "Session", "Store", "Task", "TaskPage", "User", "open_store"]
+__all__ = ["MemoryStore", "Store", "open_store"]
 
 
 def open_store(storage_url: str, pool_size: int = 10) -> Store:

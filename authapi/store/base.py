@@ -1,80 +1,14 @@
-"""The storage interface and the records it holds."""
+"""The storage interface: what the use cases need from a backend."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from authapi.records import Hits, Session, Task, TaskPage, User
+
 # A known login address unseen for this long is forgotten by the purge.
 KNOWN_ADDRESS_RETENTION_SECONDS = 90 * 86400
-
-
-def is_storable(text: str) -> bool:
-    """Tell whether every backend can hold this text: PostgreSQL refuses NUL characters."""
-    return "\x00" not in text
-
-
-@dataclass(frozen=True, slots=True)
-class User:
-    """An account; `email` is in normalized form."""
-
-    id: str
-    email: str
-    password_hash: str
-    created_at: datetime
-    # Bumped by every password change and logout-all; sessions carry the one they began under.
-    credential_version: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Session:
-    """One login: it lives until `expires_at` (epoch seconds) unless revoked earlier."""
-
-    id: str
-    user_id: str
-    created_at: int
-    expires_at: int
-    refresh_hash: str
-    previous_refresh_hash: str | None = None
-    rotated_at: int | None = None
-    revoked_at: int | None = None
-    user_agent: str | None = None
-    client_ip: str | None = None
-    credential_version: int = 0
-
-    def is_live(self, now: int) -> bool:
-        """Tell whether tokens of this session may still be accepted."""
-        return self.revoked_at is None and now < self.expires_at
-
-
-@dataclass(frozen=True, slots=True)
-class Task:
-    """A to-do item that belongs to exactly one user."""
-
-    id: str
-    user_id: str
-    title: str
-    description: str | None
-    completed: bool
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class TaskPage:
-    """One page of a user's tasks, newest first; `more` tells whether another page follows."""
-
-    items: list[Task]
-    more: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Hits:
-    """Events counted in a fixed window that ends at `resets_at` (epoch seconds)."""
-
-    count: int
-    resets_at: int
 
 
 class Store(Protocol):

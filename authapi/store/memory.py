@@ -15,14 +15,8 @@ from collections import deque
 from datetime import datetime
 
 from authapi.errors import EmailTaken
-from authapi.store.base import (
-    KNOWN_ADDRESS_RETENTION_SECONDS,
-    Hits,
-    Session,
-    Task,
-    TaskPage,
-    User,
-)
+from authapi.records import Hits, Session, Task, TaskPage, User
+from authapi.store.base import KNOWN_ADDRESS_RETENTION_SECONDS
 
 # At most this many throttle counters are kept; past it, the one that ends soonest goes.
 # Evicting a counter resets a limit early, but a flood of new keys big enough to reach it

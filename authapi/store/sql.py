@@ -52,14 +52,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.schema import Column, Table
 
 from authapi.errors import EmailTaken, StoreUnavailable
-from authapi.store.base import (
-    KNOWN_ADDRESS_RETENTION_SECONDS,
-    Hits,
-    Session,
-    Task,
-    TaskPage,
-    User,
-)
+from authapi.records import Hits, Session, Task, TaskPage, User
+from authapi.store.base import KNOWN_ADDRESS_RETENTION_SECONDS
 from authapi.store.pg_fast import PreparedConnections
 from authapi.store.schema import known_addresses, sessions, tasks, throttles, users
 

@@ -18,9 +18,10 @@ import httpx
 import pytest
 
 from authapi.passwords import PasswordHasher
+from authapi.records import User
 from authapi.service import AuthService
 from authapi.settings import Settings
-from authapi.store import Store, User
+from authapi.store import Store
 from authapi.tokens import TokenCodec, TokenPair
 from authapi.web.app import create_app
 from tests.backends import BACKENDS, opened_store, storage_url

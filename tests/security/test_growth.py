@@ -17,8 +17,9 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from authapi.housekeeping import purge_periodically
+from authapi.records import Session
 from authapi.settings import Settings
-from authapi.store import Session, Store
+from authapi.store import Store
 from authapi.web.app import create_app
 from tests.backends import BACKENDS, opened_store, storage_url
 from tests.conftest import PASSWORD, SECRET, Api, Clock

@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 
 from authapi.errors import StoreUnavailable
-from authapi.store.base import Task
+from authapi.records import Task
 from authapi.store.pg_fast import is_outage
 from authapi.store.sql import SqlStore, _begin_locking_user
 from tests.backends import end_the_backend_running, opened_store, storage_url

@@ -12,7 +12,8 @@ import itertools
 import time
 from collections.abc import Awaitable, Callable, Iterator
 
-from authapi.store import MemoryStore, Session
+from authapi.records import Session
+from authapi.store import MemoryStore
 from tests.store.test_store import NOW, a_task, a_user
 
 CROWD = 20_000

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from authapi.errors import EmailTaken
-from authapi.store import MemoryStore, Session, Store, Task, User
-from authapi.store.base import KNOWN_ADDRESS_RETENTION_SECONDS, Hits
+from authapi.records import Hits, Session, Task, User
+from authapi.store import MemoryStore, Store
+from authapi.store.base import KNOWN_ADDRESS_RETENTION_SECONDS
 from authapi.store.schema import known_addresses
 from authapi.store.sql import SqlStore
 
