@@ -14,7 +14,7 @@ from typing import Any
 
 from authapi.errors import InvalidInput, NotFound, TooManyTasks
 from authapi.records import Task, is_storable
-from authapi.store.base import Store
+from authapi.store.base import TaskStore
 
 MAX_TITLE_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 2000
@@ -33,7 +33,7 @@ class TaskService:
 
     def __init__(
         self,
-        store: Store,
+        store: TaskStore,
         clock: Callable[[], float] = time.time,
         max_tasks: int | None = None,
     ) -> None:

@@ -15,7 +15,7 @@ import json
 from authapi.errors import TooManyRequests
 from authapi.logs import log_event
 from authapi.settings import Settings
-from authapi.store.base import Store
+from authapi.store.base import CounterStore
 
 ADDRESS_WINDOW_SECONDS = 60
 ACCOUNT_WINDOW_SECONDS = 3600
@@ -45,7 +45,7 @@ def _pair_key(account: str, address: str | None) -> str:
 class Throttle:
     """Refuse with 429 before any bcrypt work once an account or an address is over its limit."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Settings, store: CounterStore) -> None:
         self.max_failures = settings.login_max_failures
         self.failure_window = settings.login_failure_window_seconds
         self.max_per_account = settings.login_max_failures_per_account

@@ -11,8 +11,8 @@ from authapi.records import Hits, Session, Task, TaskPage, User
 KNOWN_ADDRESS_RETENTION_SECONDS = 90 * 86400
 
 
-class Store(Protocol):
-    """What the service needs from storage. Each method is atomic on its own.
+class UserStore(Protocol):
+    """Accounts: each method atomic on its own.
 
     Credential versions: every method that bumps a user's version revokes, in the same
     atomic step, each of the user's sessions that it does not carry over to the new version,
@@ -28,6 +28,27 @@ class Store(Protocol):
 
     async def get_user_by_email(self, email: str) -> User | None:
         """Return the account with this normalized email, if any."""
+
+    async def set_password_hash(self, user_id: str, expected_hash: str, new_hash: str) -> bool:
+        """Swap a user's password hash if it is still `expected_hash`; tell whether it was."""
+
+    async def replace_password(
+        self, user_id: str, password_hash: str, now: int, keep: str | None = None
+    ) -> int:
+        """Set a new password hash and bump the credential version, with `revoke_user_sessions`.
+
+        One atomic step; returns how many sessions were revoked.
+        """
+
+
+class SessionStore(Protocol):
+    """Logins and their refresh chains: each method atomic on its own.
+
+    Credential versions: every method that bumps a user's version revokes, in the same
+    atomic step, each of the user's sessions that it does not carry over to the new version,
+    and `add_session` refuses a session whose version is no longer the user's. So a session
+    that is not revoked always has its user's current version.
+    """
 
     async def add_session(self, session: Session, max_sessions: int | None = None) -> bool:
         """Record a session if its user's credential version is still the session's.
@@ -50,17 +71,6 @@ class Store(Protocol):
     async def revoke_session(self, session_id: str, now: int) -> None:
         """Revoke a session; revoking twice keeps the first time."""
 
-    async def set_password_hash(self, user_id: str, expected_hash: str, new_hash: str) -> bool:
-        """Swap a user's password hash if it is still `expected_hash`; tell whether it was."""
-
-    async def replace_password(
-        self, user_id: str, password_hash: str, now: int, keep: str | None = None
-    ) -> int:
-        """Set a new password hash and bump the credential version, with `revoke_user_sessions`.
-
-        One atomic step; returns how many sessions were revoked.
-        """
-
     async def list_sessions(self, user_id: str, now: int) -> list[Session]:
         """Return the user's live sessions, newest first."""
 
@@ -74,12 +84,9 @@ class Store(Protocol):
     async def count_live_sessions(self, now: int) -> int:
         """Count the sessions of every user that are neither expired nor revoked."""
 
-    async def purge(self, now: int, batch: int) -> int:
-        """Delete up to `batch` ended records of each kind; return how many went in all.
 
-        Ended: expired or revoked sessions, counters whose window is over, and known
-        addresses unseen for KNOWN_ADDRESS_RETENTION_SECONDS.
-        """
+class CounterStore(Protocol):
+    """What the throttle counts and remembers: fixed-window counters and known addresses."""
 
     async def hit(self, key: str, window_seconds: int, now: int) -> Hits:
         """Count one event under `key` in its current fixed window, atomically."""
@@ -95,6 +102,10 @@ class Store(Protocol):
 
     async def is_known_address(self, user_id: str, address_key: str) -> bool:
         """Tell whether the user has logged in from this hashed address before."""
+
+
+class TaskStore(Protocol):
+    """Each user's tasks."""
 
     async def add_task(self, task: Task, max_tasks: int | None = None) -> bool:
         """Record a new task, unless its user already has `max_tasks`; tell whether it was."""
@@ -117,6 +128,17 @@ class Store(Protocol):
 
     async def delete_task(self, user_id: str, task_id: str) -> bool:
         """Delete a task of `user_id`; False if there was none."""
+
+
+class Store(UserStore, SessionStore, CounterStore, TaskStore, Protocol):
+    """A whole backend: every aggregate, plus its lifecycle and the purge of ended records."""
+
+    async def purge(self, now: int, batch: int) -> int:
+        """Delete up to `batch` ended records of each kind; return how many went in all.
+
+        Ended: expired or revoked sessions, counters whose window is over, and known
+        addresses unseen for KNOWN_ADDRESS_RETENTION_SECONDS.
+        """
 
     async def open(self) -> None:
         """Connect, and bring a fresh database to the current schema."""
