@@ -24,8 +24,9 @@ from starlette.middleware.cors import CORSMiddleware
 from authapi.logs import configure_logging
 from authapi.settings import MIN_PRODUCTION_ROUNDS, Settings
 from authapi.store import Store
+from authapi.web.addressing import ClientAddresses
 from authapi.web.app_tuning import SECURITY_MAP, TUNED_MIDDLEWARES, DecorateOnceAsyncApp
-from authapi.web.guard import RequestGuardMiddleware
+from authapi.web.limits import RequestLimitsMiddleware
 from authapi.web.metrics import MetricsApp, MetricsRoute
 from authapi.web.middleware import RequestContextMiddleware
 from authapi.web.problems import AllowedMethods, OAuthPaths, register_error_handlers
@@ -89,7 +90,7 @@ def create_app(
     app.add_api("auth.yaml", validate_responses=validate_responses)
     spec_paths = _spec_paths()
     register_error_handlers(app, AllowedMethods(spec_paths), OAuthPaths(spec_paths))
-    # Added outermost first: /metrics, context (ids, logs, headers), then CORS, then the guard.
+    # Added outermost first: /metrics, context (ids, logs, headers), then CORS, then the limits.
     if services.metrics is not None:
         app.add_middleware(
             MetricsRoute,
@@ -112,11 +113,10 @@ def create_app(
             expose_headers=["X-Request-ID", "WWW-Authenticate", "Retry-After"],
         )
     app.add_middleware(
-        RequestGuardMiddleware,
+        RequestLimitsMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         max_body_bytes=settings.max_body_bytes,
-        trusted_proxies=settings.trusted_proxies,
-        ipv6_prefix=settings.client_ipv6_prefix,
+        client_addresses=ClientAddresses(settings.trusted_proxies, settings.client_ipv6_prefix),
         read_timeout_seconds=settings.request_read_timeout_seconds,
     )
     return app
