@@ -6,12 +6,12 @@ A request let through carries its client's address, as authapi/web/addressing.py
 from __future__ import annotations
 
 import asyncio
-import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authapi.errors import PayloadTooLarge, RequestTimeout
 from authapi.web.addressing import ClientAddresses
+from authapi.web.raw_responses import send_problem
 
 # A real access token is well under 1 KiB; 8 KiB leaves room for any sane header.
 MAX_AUTHORIZATION_BYTES = 8192
@@ -43,7 +43,7 @@ class RequestLimitsMiddleware:
             return
         authorizations = [v for k, v in scope["headers"] if k == b"authorization"]
         if len(authorizations) > 1:
-            await _refuse(
+            await send_problem(
                 send,
                 400,
                 "Bad Request",
@@ -52,7 +52,7 @@ class RequestLimitsMiddleware:
             )
             return
         if authorizations and len(authorizations[0]) > MAX_AUTHORIZATION_BYTES:
-            await _refuse(
+            await send_problem(
                 send,
                 431,
                 "Request Header Fields Too Large",
@@ -61,10 +61,10 @@ class RequestLimitsMiddleware:
             return
         declared = _content_length(scope)
         if declared == -1:
-            await _refuse(send, 400, "Bad Request", "Content-Length is not a number.")
+            await send_problem(send, 400, "Bad Request", "Content-Length is not a number.")
             return
         if declared is not None and declared > self.max_body_bytes:
-            await _refuse(
+            await send_problem(
                 send,
                 413,
                 "Content Too Large",
@@ -75,7 +75,7 @@ class RequestLimitsMiddleware:
         if (chunked or (declared or 0) > 0) and not _has_header(scope, b"content-type"):
             # Connexion validates a body without a type as JSON, then hands the handler raw
             # bytes: refused here, before either can disagree about what the body is.
-            await _refuse(
+            await send_problem(
                 send,
                 415,
                 "Unsupported Media Type",
@@ -90,7 +90,7 @@ class RequestLimitsMiddleware:
             try:
                 body = await _read_all(self._limited(receive))
             except (PayloadTooLarge, RequestTimeout) as error:
-                await _refuse(send, error.status, error.title, error.detail, error.headers)
+                await send_problem(send, error.status, error.title, error.detail, error.headers)
                 return
             scope = {
                 **scope,
@@ -179,16 +179,3 @@ def _content_length(scope: Scope) -> int | None:
         if name == b"content-length":
             return int(value) if value.isdigit() else -1
     return None
-
-
-async def _refuse(
-    send: Send, status: int, title: str, detail: str, headers: dict[str, str] | None = None
-) -> None:
-    body = json.dumps({"type": "about:blank", "title": title, "status": status, "detail": detail})
-    raw_headers = [
-        (b"content-type", b"application/problem+json"),
-        (b"content-length", str(len(body)).encode()),
-        *((k.lower().encode(), v.encode()) for k, v in (headers or {}).items()),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": body.encode()})
