@@ -17,7 +17,6 @@ from connexion.datastructures import MediaTypeDict
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
-from connexion.utils import get_function_from_name
 from connexion.validators import VALIDATOR_MAP
 from starlette.middleware.cors import CORSMiddleware
 
@@ -26,6 +25,7 @@ from authapi.settings import MIN_PRODUCTION_ROUNDS, Settings
 from authapi.store import Store
 from authapi.web.addressing import ClientAddresses
 from authapi.web.app_tuning import SECURITY_MAP, TUNED_MIDDLEWARES, DecorateOnceAsyncApp
+from authapi.web.handler_lookup import SECURITY_HANDLERS, resolve_operation
 from authapi.web.limits import RequestLimitsMiddleware
 from authapi.web.metrics import MetricsApp, MetricsRoute
 from authapi.web.middleware import RequestContextMiddleware
@@ -37,10 +37,9 @@ from authapi.web.validation import (
     SafeParameterValidator,
 )
 
-# openapi/ and handlers/ at the repo's top ship as `authapi.openapi` and `authapi.handlers`
-# (pyproject.toml's package-dir), in an editable install and in the wheel alike.
+# openapi/ at the repo's top ships as `authapi.openapi` (pyproject.toml's package-dir), in an
+# editable install and in the wheel alike.
 SPEC_DIR = Path(str(resources.files("authapi.openapi")))
-HANDLERS_PACKAGE = "authapi"
 logger = logging.getLogger(__name__)
 
 
@@ -63,9 +62,7 @@ def create_app(
 
     # Stock Connexion when the tuning is off: tests/test_app_tuning.py holds both to one answer.
     tuning: dict[str, Any] = (
-        {"security_map": SECURITY_MAP, "middlewares": list(TUNED_MIDDLEWARES)}
-        if settings.connexion_tuning
-        else {}
+        {"middlewares": list(TUNED_MIDDLEWARES)} if settings.connexion_tuning else {}
     )
     app_class = DecorateOnceAsyncApp if settings.connexion_tuning else AsyncApp
     app = app_class(
@@ -84,7 +81,9 @@ def create_app(
             "parameter": SafeParameterValidator,
         },
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"),
+        # Operation or security function, `handlers.m.f` in the spec means `authapi.handlers.m.f`.
         resolver=Resolver(function_resolver=resolve_operation),
+        security_map=SECURITY_MAP if settings.connexion_tuning else SECURITY_HANDLERS,
         **tuning,
     )
     app.add_api("auth.yaml", validate_responses=validate_responses)
@@ -120,14 +119,6 @@ def create_app(
         read_timeout_seconds=settings.request_read_timeout_seconds,
     )
     return app
-
-
-def resolve_operation(operation_id: str) -> Callable[..., Any]:
-    """Find the handler an operationId names (`handlers.auth.login`) in `authapi.handlers`."""
-    # The operationIds stay as the contract has always published them (clients generated from
-    # it name their functions after them, and the metrics label requests with them).
-    handler: Callable[..., Any] = get_function_from_name(f"{HANDLERS_PACKAGE}.{operation_id}")
-    return handler
 
 
 def _spec_paths() -> dict[str, Any]:
