@@ -60,7 +60,7 @@ def create_app(
         async with services.running():
             yield
 
-    # Stock Connexion when the tuning is off: tests/test_app_tuning.py holds both to one answer.
+    # Stock Connexion when the tuning is off: tests/web/test_app_tuning.py holds both to one answer.
     tuning: dict[str, Any] = (
         {"middlewares": list(TUNED_MIDDLEWARES)} if settings.connexion_tuning else {}
     )
