@@ -14,7 +14,7 @@ from starlette.responses import Response
 from authapi.records import User
 from authapi.service import Client
 from authapi.tokens import Claims
-from authapi.web.guard import client_address_in
+from authapi.web.addressing import client_address_in
 from authapi.web.services import Services, services_in
 
 NO_STORE = {"Cache-Control": "no-store"}

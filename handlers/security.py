@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 
 from authapi.service import Client
-from authapi.web.guard import client_address_in
+from authapi.web.addressing import client_address_in
 from authapi.web.services import services_in
 
 

@@ -17,15 +17,16 @@ from connexion.datastructures import MediaTypeDict
 from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
-from connexion.utils import get_function_from_name
 from connexion.validators import VALIDATOR_MAP
 from starlette.middleware.cors import CORSMiddleware
 
 from authapi.logs import configure_logging
 from authapi.settings import MIN_PRODUCTION_ROUNDS, Settings
 from authapi.store import Store
+from authapi.web.addressing import ClientAddresses
 from authapi.web.app_tuning import SECURITY_MAP, TUNED_MIDDLEWARES, DecorateOnceAsyncApp
-from authapi.web.guard import RequestGuardMiddleware
+from authapi.web.handler_lookup import SECURITY_HANDLERS, resolve_operation
+from authapi.web.limits import RequestLimitsMiddleware
 from authapi.web.metrics import MetricsApp, MetricsRoute
 from authapi.web.middleware import RequestContextMiddleware
 from authapi.web.problems import AllowedMethods, OAuthPaths, register_error_handlers
@@ -36,10 +37,9 @@ from authapi.web.validation import (
     SafeParameterValidator,
 )
 
-# openapi/ and handlers/ at the repo's top ship as `authapi.openapi` and `authapi.handlers`
-# (pyproject.toml's package-dir), in an editable install and in the wheel alike.
+# openapi/ at the repo's top ships as `authapi.openapi` (pyproject.toml's package-dir), in an
+# editable install and in the wheel alike.
 SPEC_DIR = Path(str(resources.files("authapi.openapi")))
-HANDLERS_PACKAGE = "authapi"
 logger = logging.getLogger(__name__)
 
 
@@ -60,11 +60,9 @@ def create_app(
         async with services.running():
             yield
 
-    # Stock Connexion when the tuning is off: tests/test_app_tuning.py holds both to one answer.
+    # Stock Connexion when the tuning is off: tests/web/test_app_tuning.py holds both to one answer.
     tuning: dict[str, Any] = (
-        {"security_map": SECURITY_MAP, "middlewares": list(TUNED_MIDDLEWARES)}
-        if settings.connexion_tuning
-        else {}
+        {"middlewares": list(TUNED_MIDDLEWARES)} if settings.connexion_tuning else {}
     )
     app_class = DecorateOnceAsyncApp if settings.connexion_tuning else AsyncApp
     app = app_class(
@@ -83,13 +81,15 @@ def create_app(
             "parameter": SafeParameterValidator,
         },
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/docs"),
+        # Operation or security function, `handlers.m.f` in the spec means `authapi.handlers.m.f`.
         resolver=Resolver(function_resolver=resolve_operation),
+        security_map=SECURITY_MAP if settings.connexion_tuning else SECURITY_HANDLERS,
         **tuning,
     )
     app.add_api("auth.yaml", validate_responses=validate_responses)
     spec_paths = _spec_paths()
     register_error_handlers(app, AllowedMethods(spec_paths), OAuthPaths(spec_paths))
-    # Added outermost first: /metrics, context (ids, logs, headers), then CORS, then the guard.
+    # Added outermost first: /metrics, context (ids, logs, headers), then CORS, then the limits.
     if services.metrics is not None:
         app.add_middleware(
             MetricsRoute,
@@ -112,22 +112,13 @@ def create_app(
             expose_headers=["X-Request-ID", "WWW-Authenticate", "Retry-After"],
         )
     app.add_middleware(
-        RequestGuardMiddleware,
+        RequestLimitsMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         max_body_bytes=settings.max_body_bytes,
-        trusted_proxies=settings.trusted_proxies,
-        ipv6_prefix=settings.client_ipv6_prefix,
+        client_addresses=ClientAddresses(settings.trusted_proxies, settings.client_ipv6_prefix),
         read_timeout_seconds=settings.request_read_timeout_seconds,
     )
     return app
-
-
-def resolve_operation(operation_id: str) -> Callable[..., Any]:
-    """Find the handler an operationId names (`handlers.auth.login`) in `authapi.handlers`."""
-    # The operationIds stay as the contract has always published them (clients generated from
-    # it name their functions after them, and the metrics label requests with them).
-    handler: Callable[..., Any] = get_function_from_name(f"{HANDLERS_PACKAGE}.{operation_id}")
-    return handler
 
 
 def _spec_paths() -> dict[str, Any]:

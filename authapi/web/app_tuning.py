@@ -18,7 +18,7 @@ subclasses do it once:
 `TUNED_MIDDLEWARES` is Connexion's default middleware list with those two swapped in.
 
 They lean on about a dozen Connexion internals, so they are fenced: `CONNEXION_TUNING=false`
-runs stock Connexion, and `tests/test_app_tuning.py` sends one table of requests to the
+runs stock Connexion, and `tests/web/test_app_tuning.py` sends one table of requests to the
 stock and the tuned app and requires the same status, headers and body from both. A
 Connexion upgrade that breaks an assumption fails there as "tuned differs from stock".
 """
@@ -50,9 +50,11 @@ from connexion.middleware.request_validation import (
 )
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.operations import AbstractOperation
-from connexion.security import NO_VALUE, BearerSecurityHandler
+from connexion.security import NO_VALUE
 from starlette.routing import BaseRoute, Mount
 from starlette.types import Receive, Scope, Send
+
+from authapi.web.handler_lookup import SECURITY_HANDLERS, SpecNamedBearerHandler
 
 
 class DecorateOnceStarletteDecorator(StarletteDecorator):  # type: ignore[misc]
@@ -149,7 +151,7 @@ class DecorateOnceAsyncApp(AsyncApp):  # type: ignore[misc]
         AbstractApp.__init__(self, import_name, **kwargs)
 
 
-class BearerHandlerWithFixedSignature(BearerSecurityHandler):  # type: ignore[misc]
+class BearerHandlerWithFixedSignature(SpecNamedBearerHandler):
     """Call the bearer function with the arguments its signature asks for, found out once."""
 
     def _generic_check(self, func: Callable[..., Any], exception_msg: str) -> Any:
@@ -174,7 +176,7 @@ class BearerHandlerWithFixedSignature(BearerSecurityHandler):  # type: ignore[mi
         return wrapper
 
 
-SECURITY_MAP = {"bearer": BearerHandlerWithFixedSignature}
+SECURITY_MAP = {**SECURITY_HANDLERS, "bearer": BearerHandlerWithFixedSignature}
 
 
 class ValidateOnceOperation(RequestValidationOperation):  # type: ignore[misc]

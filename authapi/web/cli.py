@@ -50,9 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         access_log=False,
         log_config=None,
         server_header=False,
-        # The client's address is the guard's to decide, from TRUSTED_PROXIES alone: uvicorn's
-        # own handling would believe X-Forwarded-For from 127.0.0.1, or from anyone with
-        # FORWARDED_ALLOW_IPS=*, and let any client reset its per-address limit at will.
+        # The client's address is authapi.web.addressing's to decide, from TRUSTED_PROXIES
+        # alone: uvicorn's own handling would believe X-Forwarded-For from 127.0.0.1, or from
+        # anyone with FORWARDED_ALLOW_IPS=*, and let any client reset its per-address limit.
         proxy_headers=False,
         limit_concurrency=args.limit_concurrency,
         timeout_keep_alive=args.timeout_keep_alive,

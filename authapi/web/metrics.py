@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from authapi.errors import StoreUnavailable
 from authapi.store import Store
+from authapi.web.raw_responses import send_response
 
 METRICS_PATH = "/metrics"
 
@@ -123,7 +124,7 @@ class MetricsApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         authorization = next((v for k, v in scope["headers"] if k == b"authorization"), None)
         if not self.metrics.allows(authorization):
-            await _send(
+            await send_response(
                 send, 401, b"", "text/plain", {"WWW-Authenticate": 'Bearer realm="metrics"'}
             )
             return
@@ -132,7 +133,7 @@ class MetricsApp:
         except StoreUnavailable:
             live = None
         body, content_type = self.metrics.render(live)
-        await _send(send, 200, body, content_type, {"Cache-Control": "no-store"})
+        await send_response(send, 200, body, content_type, {"Cache-Control": "no-store"})
 
 
 class MetricsRoute:
@@ -147,12 +148,3 @@ class MetricsRoute:
             await self.endpoint(scope, receive, send)
             return
         await self.app(scope, receive, send)
-
-
-async def _send(
-    send: Send, status: int, body: bytes, content_type: str, headers: dict[str, str]
-) -> None:
-    raw = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
-    raw += [(k.lower().encode(), v.encode()) for k, v in headers.items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})

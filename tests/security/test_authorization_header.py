@@ -90,7 +90,7 @@ def test_two_authorization_headers_are_a_400_invalid_request(api: Api, account: 
 def test_ten_mib_bearer_token_is_refused_before_any_token_work(
     api: Api, account: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The guard answers from the header's length alone: the token is never parsed or verified.
+    # The limits answer from the header's length alone: the token is never parsed or verified.
     decoded: list[str] = []
     original = TokenCodec.decode
     monkeypatch.setattr(

@@ -1,6 +1,6 @@
 """The client address: only TRUSTED_PROXIES decides it, and only an IP address is ever kept.
 
-The guard keys a client by its address (IPv4 dotted, IPv6 by its CLIENT_IPV6_PREFIX
+The app keys a client by its address (IPv4 dotted, IPv6 by its CLIENT_IPV6_PREFIX
 network) for the per-address limit and the session list; a peer without an IP address is
 keyed as none. Whatever a header says, no raw value reaches the store.
 """
