@@ -9,11 +9,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench import REPO_ROOT
-from bench.drive import Load, load_tool
-from bench.loadgen import CONNECTIONS, TIMEOUT, WARMUP
-from bench.machine import machine_info
-from bench.outcome import Options, Outcome
-from bench.report import (
+from bench.harness.drive import Load, load_tool
+from bench.harness.loadgen import CONNECTIONS, TIMEOUT, WARMUP
+from bench.harness.machine import machine_info
+from bench.harness.outcome import Options, Outcome
+from bench.harness.report import (
     CHART_FILE,
     RESULTS_FILE,
     header,

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.baselines.account import PROFILE_MESSAGE
-from bench.outcome import Measure, Options, Outcome
-from bench.servers import PROFILE_PATH
+from bench.harness.outcome import Measure, Options, Outcome
+from bench.harness.servers import PROFILE_PATH
 
 REQUESTS = 4000
 REPEATS = 5

@@ -26,7 +26,7 @@ from authapi.service import AuthService
 from authapi.settings import Settings
 from authapi.store import MemoryStore
 from authapi.tokens import TokenCodec, TokenPair
-from bench.outcome import Bar, Chart, Measure, Options, Outcome, at_most
+from bench.harness.outcome import Bar, Chart, Measure, Options, Outcome, at_most
 
 MAX_BYTES_PER_USER = 1024
 SMALL_STORE = 1_000

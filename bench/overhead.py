@@ -9,10 +9,10 @@ from contextlib import ExitStack
 from typing import Any
 
 from authapi.web.metrics import Metrics
-from bench.cpu import plan_cores
-from bench.outcome import Measure, Options, Outcome, at_most
-from bench.rounds import Subject, interleave, noise_notes, summarise
-from bench.servers import PROFILE_PATH, project_server, sign_up
+from bench.harness.cpu import plan_cores
+from bench.harness.outcome import Measure, Options, Outcome, at_most
+from bench.harness.rounds import Subject, interleave, noise_notes, summarise
+from bench.harness.servers import PROFILE_PATH, project_server, sign_up
 
 # The target from the performance issue.
 MAX_METRICS_COST_PCT = 5.0

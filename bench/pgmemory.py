@@ -3,8 +3,8 @@
 Two project servers, one on `memory://` and one on PostgreSQL (a fresh schema), as
 deployed and pinned to the same core, take turns under the same load: memory then
 PostgreSQL for each endpoint, endpoint after endpoint, for `--rounds` rounds. The GET and
-the task list are fixed requests (`bench.drive`, wrk or `bench.loadgen`); refresh,
-logout and task create depend on earlier answers (`bench.chains`). Each ratio is
+the task list are fixed requests (`bench.harness.drive`, wrk or `bench.harness.loadgen`); refresh,
+logout and task create depend on earlier answers (`bench.harness.chains`). Each ratio is
 PostgreSQL's median requests per second over memory's.
 
 Then the login storm (`bench.storm`) runs once more on PostgreSQL at cost 12, against
@@ -18,14 +18,20 @@ import json
 import urllib.request
 from contextlib import ExitStack
 
-from bench.chains import SESSIONS
-from bench.cpu import Cores, inherited_affinity, plan_cores
-from bench.drive import Load, drive, run_load_module
-from bench.outcome import Options, Outcome, Target, at_least
-from bench.postgres import fresh_schema, unreachable_note
-from bench.result import LoadResult
-from bench.rounds import NOISY_OTHER_CPU_PCT, describe, noise_notes, summarise, wait_for_quiet
-from bench.servers import PROFILE_PATH, Account, Server, project_server, sign_up
+from bench.harness.chains import SESSIONS
+from bench.harness.cpu import Cores, inherited_affinity, plan_cores
+from bench.harness.drive import Load, drive, run_load_module
+from bench.harness.outcome import Options, Outcome, Target, at_least
+from bench.harness.postgres import fresh_schema, unreachable_note
+from bench.harness.result import LoadResult
+from bench.harness.rounds import (
+    NOISY_OTHER_CPU_PCT,
+    describe,
+    noise_notes,
+    summarise,
+    wait_for_quiet,
+)
+from bench.harness.servers import PROFILE_PATH, Account, Server, project_server, sign_up
 from bench.storm import login_storm
 
 TASKS_PATH = "/api/v1/tasks"
@@ -44,7 +50,7 @@ MIN_RATIOS = {
 }
 MAX_P99_MS = 50.0
 MIN_SHARE_OF_CEILING = 90.0
-# The chained flows of bench.chains, by operation.
+# The chained flows of bench.harness.chains, by operation.
 CHAINED = {"refresh": "refresh", "logout": "logout", "task create": "task-create"}
 # Setting up a logout run logs in a session per request it will send.
 CHAIN_SETUP_SECONDS = 240.0
@@ -119,8 +125,8 @@ def pg_vs_memory(options: Options) -> list[Outcome]:
         "revocation check on every authenticated request; AUTH_RATE_LIMIT_PER_MINUTE=0 and "
         "LOGIN_MAX_FAILURES=0 only so that the setup's many logins from one address pass",
         "logout runs on a budget: each connection ends the sessions it logged in before the "
-        f"clock started (bench.chains, {SESSIONS} per connection); the window opens once a fifth "
-        "are done and closes when the first connection runs out",
+        f"clock started (bench.harness.chains, {SESSIONS} per connection); the window opens "
+        "once a fifth are done and closes when the first connection runs out",
         "'other CPU' includes PostgreSQL's own work",
         *noise_notes(runs),
     ]
@@ -148,7 +154,7 @@ def _measure(
 def _drive_chain(flow: str, server: Server, load: Load, cores: Cores) -> LoadResult:
     with inherited_affinity(cores):
         return run_load_module(
-            "bench.chains",
+            "bench.harness.chains",
             [server.base_url, "--flow", flow],
             load,
             server.pid,

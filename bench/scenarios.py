@@ -8,18 +8,14 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
-from bench.cpu import plan_cores
-from bench.drive import drive
 from bench.flatcost import flat_cost
-from bench.inprocess import in_process
-from bench.memory import memory
-from bench.outcome import Options, Outcome, Target, at_least
-from bench.overhead import metrics_overhead
-from bench.pgmemory import pg_vs_memory
-from bench.postgres import fresh_schema, unreachable_note
-from bench.profile import hotspots, start_recording
-from bench.rounds import Subject, describe, interleave, noise_notes, summarise
-from bench.servers import (
+from bench.harness.cpu import plan_cores
+from bench.harness.drive import drive
+from bench.harness.outcome import Options, Outcome, Target, at_least
+from bench.harness.postgres import fresh_schema, unreachable_note
+from bench.harness.pyspy import hotspots, start_recording
+from bench.harness.rounds import Subject, describe, interleave, noise_notes, summarise
+from bench.harness.servers import (
     PROFILE_PATH,
     Account,
     Server,
@@ -28,6 +24,10 @@ from bench.servers import (
     project_server,
     sign_up,
 )
+from bench.inprocess import in_process
+from bench.memory import memory
+from bench.overhead import metrics_overhead
+from bench.pgmemory import pg_vs_memory
 from bench.soak import soak
 from bench.storm import login_storm
 from tests.support.devserver import TEST_ENV

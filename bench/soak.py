@@ -27,11 +27,11 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench import loadgen
-from bench.cpu import tree_rss_bytes
-from bench.outcome import Bar, Chart, Measure, Options, Outcome, Table, Target, at_most
-from bench.postgres import POSTGRES_URL, fresh_schema, unreachable_note
-from bench.servers import PROFILE_PATH, Server, project_server
+from bench.harness import loadgen
+from bench.harness.cpu import tree_rss_bytes
+from bench.harness.outcome import Bar, Chart, Measure, Options, Outcome, Table, Target, at_most
+from bench.harness.postgres import POSTGRES_URL, fresh_schema, unreachable_note
+from bench.harness.servers import PROFILE_PATH, Server, project_server
 
 SOAK_ENV = {
     "BCRYPT_ROUNDS": "4",

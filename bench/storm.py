@@ -17,12 +17,12 @@ import os
 import secrets
 import time
 
-from bench import loadgen
-from bench.ceiling import Ceiling, bcrypt_ceiling
-from bench.outcome import Bar, Chart, Measure, Options, Outcome, Target, at_most
-from bench.result import LoadResult, from_latencies
-from bench.rounds import NOISY_OTHER_CPU_PCT, summarise, wait_for_quiet
-from bench.servers import PROFILE_PATH, project_server, sign_up
+from bench.harness import loadgen
+from bench.harness.ceiling import Ceiling, bcrypt_ceiling
+from bench.harness.outcome import Bar, Chart, Measure, Options, Outcome, Target, at_most
+from bench.harness.result import LoadResult, from_latencies
+from bench.harness.rounds import NOISY_OTHER_CPU_PCT, summarise, wait_for_quiet
+from bench.harness.servers import PROFILE_PATH, project_server, sign_up
 
 BCRYPT_ROUNDS = 12
 STORM_ENV = {

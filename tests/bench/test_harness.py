@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bench import chains, flatcost, loadgen, memory, pgmemory
-from bench.cpu import tree_rss_bytes
-from bench.outcome import Options, Outcome, Table
-from bench.report import render
-from bench.servers import project_server
+from bench import flatcost, memory, pgmemory
+from bench.harness import chains, loadgen
+from bench.harness.cpu import tree_rss_bytes
+from bench.harness.outcome import Options, Outcome, Table
+from bench.harness.report import render
+from bench.harness.servers import project_server
 
 
 async def test_the_client_reads_a_no_content_answer_and_keeps_its_connection() -> None:

@@ -1,6 +1,6 @@
 """Closed-loop load for requests that depend on earlier answers: refresh, logout, task create.
 
-`bench.loadgen` sends one fixed request over and over, which suits a GET. A refresh must
+`bench.harness.loadgen` sends one fixed request over and over, which suits a GET. A refresh must
 send the token the previous refresh returned, a logout ends the session it names (so
 each needs a session of its own), and a task create must stay under its user's cap. Each
 of the `connections` keep-alive connections here registers its own user, logs in, and
@@ -13,7 +13,7 @@ then sends its flow's request as soon as the previous one is answered, like wrk:
   budget rather than a duration: the window opens once a fifth of the logouts are done and
   closes when the first connection runs out, while every connection is still busy.
 
-Run it as `python -m bench.chains URL --flow refresh`; it prints one JSON `LoadResult`.
+Run it as `python -m bench.harness.chains URL --flow refresh`; it prints one JSON `LoadResult`.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.cpu import machine_busy_seconds, tree_cpu_seconds
-from bench.loadgen import (
+from bench.harness.cpu import machine_busy_seconds, tree_cpu_seconds
+from bench.harness.loadgen import (
     CONNECTIONS,
     DURATION,
     LOGIN_PATH,
@@ -40,7 +40,7 @@ from bench.loadgen import (
     RequestFailed,
     run,
 )
-from bench.result import LoadResult, from_latencies
+from bench.harness.result import LoadResult, from_latencies
 
 FLOWS = ("refresh", "logout", "task-create")
 EXPECTED = {"refresh": 200, "logout": 204, "task-create": 201}
@@ -221,7 +221,7 @@ def _server_cpu(pid: int | None) -> float | None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one chained load and print its result as JSON."""
-    parser = argparse.ArgumentParser(prog="python -m bench.chains", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.harness.chains", description=__doc__)
     parser.add_argument("url")
     parser.add_argument("--flow", choices=FLOWS, required=True)
     parser.add_argument("--duration", type=float, default=DURATION, help="measured seconds")

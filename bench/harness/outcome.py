@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.drive import Load
+from bench.harness.drive import Load
 
 
 @dataclass(frozen=True)

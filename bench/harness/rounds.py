@@ -7,10 +7,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from bench.cpu import Cores, machine_busy_seconds
-from bench.drive import Load, drive
-from bench.result import LoadResult
-from bench.servers import Server
+from bench.harness.cpu import Cores, machine_busy_seconds
+from bench.harness.drive import Load, drive
+from bench.harness.result import LoadResult
+from bench.harness.servers import Server
 
 # Busy CPU beyond the server and the load generator (other processes, kernel work) past
 # which a run is reported as noisy.

@@ -1,4 +1,4 @@
-"""Load one running app with wrk when it is installed, else with bench.loadgen, pinned."""
+"""Load one running app with wrk when it is installed, else with bench.harness.loadgen, pinned."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import time
 from dataclasses import dataclass
 
 from bench import REPO_ROOT
-from bench.cpu import Cores, inherited_affinity, machine_busy_seconds, tree_cpu_seconds
-from bench.result import LoadResult
-from bench.wrk import parse_wrk, run_wrk, wrk_path
+from bench.harness.cpu import Cores, inherited_affinity, machine_busy_seconds, tree_cpu_seconds
+from bench.harness.result import LoadResult
+from bench.harness.wrk import parse_wrk, run_wrk, wrk_path
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def _drive_python(url: str, headers: dict[str, str], load: Load, server_pid: int
     extra: list[str] = []
     for name, value in headers.items():
         extra += ["--header", f"{name}: {value}"]
-    return run_load_module("bench.loadgen", [url, *extra], load, server_pid)
+    return run_load_module("bench.harness.loadgen", [url, *extra], load, server_pid)
 
 
 def run_load_module(

@@ -5,7 +5,7 @@ One wire format (`encode_request`, `parse_head`) serves two kinds of connection:
   next GET as soon as the previous response is complete (closed loop, like wrk). Only
   responses that complete inside the measured window count; the warm-up before it opens
   the connections and warms the server. It is the throughput load generator on machines
-  without wrk: `python -m bench.loadgen URL -H 'Authorization: Bearer …'` prints one JSON
+  without wrk: `python -m bench.harness.loadgen URL -H 'Authorization: Bearer …'` prints one JSON
   object.
 - `Connection`, on asyncio streams, sends one request at a time and returns its answer:
   the login storm (`storm`), registration (`register_all`) and the soak's churn use it.
@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, TypeVar, cast
 from urllib.parse import urlsplit
 
-from bench.cpu import machine_busy_seconds, tree_cpu_seconds
-from bench.result import LoadResult, from_latencies
+from bench.harness.cpu import machine_busy_seconds, tree_cpu_seconds
+from bench.harness.result import LoadResult, from_latencies
 
 T = TypeVar("T")
 DURATION = 8.0
@@ -551,7 +551,7 @@ def _header(value: str) -> tuple[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one load and print its result as JSON."""
-    parser = argparse.ArgumentParser(prog="python -m bench.loadgen", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.harness.loadgen", description=__doc__)
     parser.add_argument("url")
     parser.add_argument("-H", "--header", action="append", default=[], help="'Name: value'")
     parser.add_argument("--duration", type=float, default=DURATION, help="measured seconds")

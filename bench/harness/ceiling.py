@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 
 from authapi.passwords import PasswordHasher
-from bench.cpu import machine_busy_seconds
+from bench.harness.cpu import machine_busy_seconds
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from bench import REPO_ROOT
-from bench.servers import PROJECT_ENV
+from bench.harness.servers import PROJECT_ENV
 
 # The database the tests use, at the same variable.
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.outcome import Bar, Chart, Outcome, Table, Target
+from bench.harness.outcome import Bar, Chart, Outcome, Table, Target
 
 RESULTS_FILE = "results.json"
 CHART_FILE = "throughput.png"
