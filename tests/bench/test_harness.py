@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bench import flatcost, memory, pgmemory
 from bench.harness import chains, loadgen
 from bench.harness.cpu import tree_rss_bytes
 from bench.harness.outcome import Options, Outcome, Table
 from bench.harness.report import render
 from bench.harness.servers import project_server
+from bench.scenarios import flat_cost, memory, pg_vs_memory
 
 
 async def test_the_client_reads_a_no_content_answer_and_keeps_its_connection() -> None:
@@ -120,12 +120,12 @@ def test_a_table_renders_with_its_title_and_aligned_columns() -> None:
 def test_flat_cost_times_every_endpoint_on_the_memory_store(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(flatcost, "ROUNDS", 1)
-    monkeypatch.setattr(flatcost, "OPERATIONS", [(op, 2) for op, _ in flatcost.OPERATIONS])
+    monkeypatch.setattr(flat_cost, "ROUNDS", 1)
+    monkeypatch.setattr(flat_cost, "OPERATIONS", [(op, 2) for op, _ in flat_cost.OPERATIONS])
     options = Options(load=None, rounds=1, output_dir=tmp_path, progress=lambda _: None)  # type: ignore[arg-type]
     outcome = Outcome("flat-cost", "")
-    timings = asyncio.run(flatcost._memory((1000, 1500), options, outcome, io.StringIO()))
-    assert set(timings) == {*flatcost.ENDPOINTS, flatcost.SCRAPE}
+    timings = asyncio.run(flat_cost._memory((1000, 1500), options, outcome, io.StringIO()))
+    assert set(timings) == {*flat_cost.ENDPOINTS, flat_cost.SCRAPE}
     assert all(seconds > 0 for by_size in timings.values() for seconds in by_size.values())
 
 
@@ -149,7 +149,9 @@ def _ok(body: bytes) -> bytes:
 def test_each_chained_flow_gets_only_its_expected_answers_from_the_project(
     flow: str, tmp_path: Path
 ) -> None:
-    with project_server("chain", cores=None, log_dir=tmp_path, env=pgmemory.SERVER_ENV) as server:
+    with project_server(
+        "chain", cores=None, log_dir=tmp_path, env=pg_vs_memory.SERVER_ENV
+    ) as server:
         chain = chains.Chain(
             server.base_url, flow, connections=4, duration=0.5, warmup=0.2, sessions=5
         )

@@ -42,7 +42,7 @@ from authapi.web.app import create_app
 from bench.harness.outcome import Bar, Chart, Measure, Options, Outcome, Table, at_most
 from bench.harness.postgres import POSTGRES_URL, fresh_schema, unreachable_note
 from bench.harness.servers import PROFILE_PATH
-from bench.inprocess import ASGIApp, call, running
+from bench.scenarios.in_process import ASGIApp, call, running
 
 SMALL_ROWS = 1_000
 # The timed user's data: "a normal amount".

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
-from bench.flatcost import flat_cost
 from bench.harness.cpu import plan_cores
 from bench.harness.drive import drive
 from bench.harness.outcome import Options, Outcome, Target, at_least
@@ -24,12 +23,13 @@ from bench.harness.servers import (
     project_server,
     sign_up,
 )
-from bench.inprocess import in_process
-from bench.memory import memory
-from bench.overhead import metrics_overhead
-from bench.pgmemory import pg_vs_memory
-from bench.soak import soak
-from bench.storm import login_storm
+from bench.scenarios.flat_cost import flat_cost
+from bench.scenarios.in_process import in_process
+from bench.scenarios.login_storm import login_storm
+from bench.scenarios.memory import memory
+from bench.scenarios.metrics_overhead import metrics_overhead
+from bench.scenarios.pg_vs_memory import pg_vs_memory
+from bench.scenarios.soak import soak
 from tests.support.devserver import TEST_ENV
 
 # Targets from the performance issue.

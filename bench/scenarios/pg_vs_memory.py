@@ -7,8 +7,8 @@ the task list are fixed requests (`bench.harness.drive`, wrk or `bench.harness.l
 logout and task create depend on earlier answers (`bench.harness.chains`). Each ratio is
 PostgreSQL's median requests per second over memory's.
 
-Then the login storm (`bench.storm`) runs once more on PostgreSQL at cost 12, against
-the bcrypt ceiling measured in the same run.
+Then the login storm (`bench.scenarios.login_storm`) runs once more on PostgreSQL at cost
+12, against the bcrypt ceiling measured in the same run.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from bench.harness.rounds import (
     wait_for_quiet,
 )
 from bench.harness.servers import PROFILE_PATH, Account, Server, project_server, sign_up
-from bench.storm import login_storm
+from bench.scenarios.login_storm import login_storm
 
 TASKS_PATH = "/api/v1/tasks"
 # A full first page (the default limit), so that the list returns real rows.

@@ -1,0 +1,1 @@
+"""The scenarios, one module each: start servers, load them, judge the targets."""
