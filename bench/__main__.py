@@ -22,7 +22,7 @@ from bench.harness.report import (
     write_chart,
     write_json,
 )
-from bench.scenarios.protected_get import SCENARIOS
+from bench.scenarios import SCENARIOS
 
 DURATION = 8.0
 ROUNDS = 3

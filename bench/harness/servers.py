@@ -98,11 +98,13 @@ def project_server(
 
 @contextmanager
 def baseline_server(
-    name: str, account: Account, *, cores: Cores, log_dir: Path, secret: str
+    name: str, account: Account, *, cores: Cores, log_dir: Path
 ) -> Iterator[Server]:
     """Serve a baseline with the same uvicorn flags on `cores`, seeded with `account`."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", BASELINE_MODULES[name], "--port", str(port)]
+    # The project's own key: the baselines verify the very token it issued.
+    secret = PROJECT_ENV["JWT_SECRET_KEY"]
     env = {**os.environ, "BENCH_JWT_SECRET": secret, "BENCH_USER": json.dumps(account.profile)}
     log_dir.mkdir(parents=True, exist_ok=True)
     with (log_dir / f"{name}.log").open("wb") as log, inherited_affinity(cores):
@@ -134,6 +136,14 @@ def sign_up(base_url: str) -> Account:
     if status != 200:
         raise RuntimeError(f"the project refused its own fresh token: {status} {profile}")
     return Account(token, profile)
+
+
+def check_same_answer(servers: list[Server], account: Account) -> None:
+    """Refuse to race apps that do not return the project's very profile for the token."""
+    for server in servers:
+        status, body = get_json(server.base_url + PROFILE_PATH, account.headers)
+        if status != 200 or body != account.profile:
+            raise RuntimeError(f"{server.name} answered {status} {body}, not the profile")
 
 
 def get_json(url: str, headers: Mapping[str, str]) -> tuple[int, Any]:

@@ -80,7 +80,7 @@ ENDPOINTS = (
 )
 
 
-def flat_cost(options: Options) -> list[Outcome]:
+def run(options: Options) -> list[Outcome]:
     """Time every endpoint at 1,000 and at `--flat-rows` rows, on memory and PostgreSQL."""
     large = options.flat_rows
     sizes = (SMALL_ROWS, large)

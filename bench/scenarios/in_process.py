@@ -31,7 +31,7 @@ PASSWORD = "Wq9!vLr2-Zp7#kT"
 ASGIApp = Callable[..., Any]
 
 
-def in_process(options: Options) -> list[Outcome]:
+def run(options: Options) -> list[Outcome]:
     """Report microseconds per protected GET for the project and both baselines."""
     log_path = options.output_dir / "logs" / "in-process.log"
     timings = asyncio.run(_time_all(log_path))

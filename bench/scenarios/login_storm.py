@@ -44,7 +44,7 @@ MIN_SHARE_OF_CEILING = 90.0
 MAX_STORM_P99_MS = 100.0
 
 
-def login_storm(options: Options, storage_url: str | None = None) -> list[Outcome]:
+def run(options: Options, storage_url: str | None = None) -> list[Outcome]:
     """Measure logins/s against the bcrypt ceiling, and GET latency during the storm.
 
     The server runs on the memory store, or on `storage_url` when one is given.

@@ -43,7 +43,7 @@ EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 USE_CASES = ("register", "login", "refresh")
 
 
-def memory(options: Options) -> list[Outcome]:
+def run(options: Options) -> list[Outcome]:
     """Measure bytes per user in the memory store and the use cases' cost at two sizes."""
     users = options.memory_users
     per_user, record = _bytes_per_user(users)

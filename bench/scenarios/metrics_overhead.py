@@ -18,7 +18,7 @@ from bench.harness.servers import PROFILE_PATH, project_server, sign_up
 MAX_METRICS_COST_PCT = 5.0
 
 
-def metrics_overhead(options: Options) -> list[Outcome]:
+def run(options: Options) -> list[Outcome]:
     """Compare the protected GET with METRICS_ENABLED=true and false, interleaved."""
     cores = plan_cores(server_cores=1)
     # A 5 % difference is smaller than the drift of a shared machine over a minute: twice

@@ -32,7 +32,7 @@ from bench.harness.rounds import (
     wait_for_quiet,
 )
 from bench.harness.servers import PROFILE_PATH, Account, Server, project_server, sign_up
-from bench.scenarios.login_storm import login_storm
+from bench.scenarios import login_storm
 
 TASKS_PATH = "/api/v1/tasks"
 # A full first page (the default limit), so that the list returns real rows.
@@ -56,7 +56,7 @@ CHAINED = {"refresh": "refresh", "logout": "logout", "task create": "task-create
 CHAIN_SETUP_SECONDS = 240.0
 
 
-def pg_vs_memory(options: Options) -> list[Outcome]:
+def run(options: Options) -> list[Outcome]:
     """Measure each hot endpoint on PostgreSQL against the memory store, and login at cost 12."""
     cores = plan_cores(server_cores=1)
     outcome = Outcome(
@@ -186,7 +186,7 @@ def _login_on_postgres(options: Options) -> list[Outcome]:
     with fresh_schema() as storage_url:
         if storage_url is None:
             return []
-        storm, latency = login_storm(options, storage_url=storage_url)
+        storm, latency = login_storm.run(options, storage_url=storage_url)
     renamed = []
     for outcome, name in ((storm, "pg-login-storm"), (latency, "pg-storm-latency")):
         outcome.name = name

@@ -101,7 +101,7 @@ class Sample:
     sizes: dict[str, int]
 
 
-def soak(options: Options) -> list[Outcome]:
+def run(options: Options) -> list[Outcome]:
     """Churn logins on a memory server and a PostgreSQL server; judge memory and tables."""
     env = {**SOAK_ENV, **dict(options.soak_env)}
     logs = options.output_dir / "logs"
