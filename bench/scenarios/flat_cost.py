@@ -39,10 +39,10 @@ from authapi.settings import Settings
 from authapi.store import MemoryStore, Store, open_store
 from authapi.tokens import TokenCodec, fingerprint
 from authapi.web.app import create_app
+from bench.harness.asgi import ASGIApp, call, running
 from bench.harness.outcome import Bar, Chart, Measure, Options, Outcome, Table, at_most
 from bench.harness.postgres import POSTGRES_URL, fresh_schema, unreachable_note
 from bench.harness.servers import PROFILE_PATH
-from bench.scenarios.in_process import ASGIApp, call, running
 
 SMALL_ROWS = 1_000
 # The timed user's data: "a normal amount".
