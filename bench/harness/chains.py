@@ -28,18 +28,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.harness.client import LOGIN_PATH, REGISTER_PATH, Connection, RequestFailed, run
 from bench.harness.cpu import machine_busy_seconds, tree_cpu_seconds
-from bench.harness.loadgen import (
-    CONNECTIONS,
-    DURATION,
-    LOGIN_PATH,
-    REGISTER_PATH,
-    TIMEOUT,
-    WARMUP,
-    Connection,
-    RequestFailed,
-    run,
-)
+from bench.harness.loadgen import CONNECTIONS, DURATION, TIMEOUT, WARMUP
 from bench.harness.result import LoadResult, from_latencies
 
 FLOWS = ("refresh", "logout", "task-create")

@@ -17,7 +17,7 @@ import os
 import secrets
 import time
 
-from bench.harness import loadgen
+from bench.harness import client, storm_load
 from bench.harness.ceiling import Ceiling, bcrypt_ceiling
 from bench.harness.outcome import Bar, Chart, Measure, Options, Outcome, Target, at_most
 from bench.harness.result import LoadResult, from_latencies
@@ -55,7 +55,7 @@ def run(options: Options, storage_url: str | None = None) -> list[Outcome]:
         (f"storm-{tag}-{number:03d}@example.com", f"storm {secrets.token_urlsafe(12)}")
         for number in range(options.storm_users)
     ]
-    plan = loadgen.StormPlan(
+    plan = storm_load.StormPlan(
         users=users,
         get_headers={},
         get_path=PROFILE_PATH,
@@ -69,8 +69,8 @@ def run(options: Options, storage_url: str | None = None) -> list[Outcome]:
     name = "login-storm" if storage_url is None else "pg-login-storm"
     with project_server(name, cores=None, log_dir=options.output_dir / "logs", env=env) as server:
         started = time.perf_counter()
-        shed_registrations = loadgen.run(
-            loadgen.register_all(server.base_url, users, concurrency=2 * threads)
+        shed_registrations = client.run(
+            client.register_all(server.base_url, users, concurrency=2 * threads)
         )
         registering = time.perf_counter() - started
         options.progress(
@@ -79,7 +79,7 @@ def run(options: Options, storage_url: str | None = None) -> list[Outcome]:
         plan = _with_reader(plan, sign_up(server.base_url).headers)
         ceilings = {"one thread": _ceiling(1, options)}
         ceilings["before the storm"] = _ceiling(threads, options)
-        result = loadgen.run(loadgen.storm(server.base_url, plan, server.pid))
+        result = client.run(storm_load.storm(server.base_url, plan, server.pid))
         # Logins still queued in the server hash on for up to the queue timeout.
         time.sleep(float(STORM_ENV["HASH_QUEUE_TIMEOUT_SECONDS"]) + 1)
         ceilings["after the storm"] = _ceiling(threads, options)
@@ -114,15 +114,15 @@ def _ceiling(threads: int, options: Options) -> Ceiling:
     return measured
 
 
-def _with_reader(plan: loadgen.StormPlan, headers: dict[str, str]) -> loadgen.StormPlan:
-    return loadgen.StormPlan(**{**vars(plan), "get_headers": headers})
+def _with_reader(plan: storm_load.StormPlan, headers: dict[str, str]) -> storm_load.StormPlan:
+    return storm_load.StormPlan(**{**vars(plan), "get_headers": headers})
 
 
-def _rate(tally: loadgen.Tally, seconds: float) -> float:
+def _rate(tally: storm_load.Tally, seconds: float) -> float:
     return tally.statuses[200] / seconds
 
 
-def _failures(result: loadgen.StormResult) -> int:
+def _failures(result: storm_load.StormResult) -> int:
     return sum(
         tally.timeouts
         + tally.socket_errors
@@ -133,7 +133,7 @@ def _failures(result: loadgen.StormResult) -> int:
 
 def _storm_outcome(
     options: Options,
-    result: loadgen.StormResult,
+    result: storm_load.StormResult,
     threads: int,
     ceilings: dict[str, Ceiling],
     ceiling: float,
@@ -200,7 +200,7 @@ def _storm_outcome(
     return outcome
 
 
-def _latency_outcome(options: Options, result: loadgen.StormResult) -> Outcome:
+def _latency_outcome(options: Options, result: storm_load.StormResult) -> Outcome:
     gets = result.gets
     latencies = [value for values in gets.latencies.values() for value in values]
     non_200 = sum(n for status, n in gets.statuses.items() if status != 200)

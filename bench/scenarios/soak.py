@@ -27,7 +27,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.harness import loadgen
+from bench.harness import client
 from bench.harness.cpu import tree_rss_bytes
 from bench.harness.outcome import Bar, Chart, Measure, Options, Outcome, Table, Target, at_most
 from bench.harness.postgres import POSTGRES_URL, fresh_schema, unreachable_note
@@ -124,7 +124,7 @@ def run(options: Options) -> list[Outcome]:
                     env={**env, "STORAGE_URL": storage_url},
                 )
             )
-        samples, churn = loadgen.run(_soak(servers, storage_url, options))
+        samples, churn = client.run(_soak(servers, storage_url, options))
     outcome = _outcome(options, env, samples, churn)
     outcome.notes[:0] = notes
     return [outcome]
@@ -139,7 +139,7 @@ async def _soak(
         for number in range(USERS)
     ]
     for server in servers.values():
-        await loadgen.register_all(server.base_url, users, concurrency=4)
+        await client.register_all(server.base_url, users, concurrency=4)
     tables = await _Tables.open(storage_url) if storage_url is not None else None
     churn = {name: Churn() for name in servers}
     started = time.perf_counter()
@@ -182,7 +182,7 @@ async def _client(
     base_url: str, users: Sequence[tuple[str, str]], churn: Churn, stop: asyncio.Event
 ) -> None:
     """Cycle through `users`: log in, refresh, read the profile, log out, until `stop`."""
-    connection = loadgen.Connection(base_url)
+    connection = client.Connection(base_url)
     number = 0
     try:
         while not stop.is_set():
@@ -233,7 +233,7 @@ EXPECTED = {"failed login": 401, "login": 200, "refresh": 200, "profile": 200, "
 
 
 async def _send(
-    connection: loadgen.Connection,
+    connection: client.Connection,
     churn: Churn,
     step: str,
     method: str,
@@ -249,7 +249,7 @@ async def _send(
     except TimeoutError:
         churn.count(step, "timeout")
         return None
-    except loadgen.RequestFailed:
+    except client.RequestFailed:
         churn.count(step, "broken")
         await asyncio.sleep(0.05)
         return None
@@ -320,10 +320,10 @@ async def _sample(
 
 async def _live_sessions(base_url: str) -> int | None:
     """Read the authapi_live_sessions gauge from the server's /metrics."""
-    connection = loadgen.Connection(base_url)
+    connection = client.Connection(base_url)
     try:
         status, body = await connection.send(connection.request("GET", "/metrics"), 10.0)
-    except (TimeoutError, loadgen.RequestFailed):
+    except (TimeoutError, client.RequestFailed):
         return None
     finally:
         connection.close()

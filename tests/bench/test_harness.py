@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.harness import chains, loadgen
+from bench.harness import chains, client, loadgen
 from bench.harness.cpu import tree_rss_bytes
 from bench.harness.outcome import Options, Outcome, Table
 from bench.harness.report import render
@@ -33,7 +33,7 @@ async def test_the_client_reads_a_no_content_answer_and_keeps_its_connection() -
 
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    connection = loadgen.Connection(f"http://127.0.0.1:{port}")
+    connection = client.Connection(f"http://127.0.0.1:{port}")
     try:
         logout = await connection.send(connection.request("POST", "/logout"), 5)
         profile = await connection.send(connection.request("GET", "/profile"), 5)
@@ -48,24 +48,24 @@ async def test_the_client_reads_a_no_content_answer_and_keeps_its_connection() -
 @pytest.mark.parametrize(
     ("head", "expected"),
     [
-        (b"HTTP/1.1 200 OK\r\ncontent-length: 12\r\n\r\n", loadgen.Head(200, 12, False, False)),
+        (b"HTTP/1.1 200 OK\r\ncontent-length: 12\r\n\r\n", client.Head(200, 12, False, False)),
         # The closed loop hands over the head without its blank line.
-        (b"HTTP/1.1 404 Not Found\r\nContent-Length: 7", loadgen.Head(404, 7, False, False)),
-        (b"HTTP/1.1 204 No Content\r\ndate: now\r\n\r\n", loadgen.Head(204, 0, False, False)),
+        (b"HTTP/1.1 404 Not Found\r\nContent-Length: 7", client.Head(404, 7, False, False)),
+        (b"HTTP/1.1 204 No Content\r\ndate: now\r\n\r\n", client.Head(204, 0, False, False)),
         (
             b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n",
-            loadgen.Head(200, None, True, False),
+            client.Head(200, None, True, False),
         ),
         (
             b"HTTP/1.1 503 Busy\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-            loadgen.Head(503, 0, False, True),
+            client.Head(503, 0, False, True),
         ),
     ],
 )
 def test_both_connections_read_a_response_head_the_same_way(
-    head: bytes, expected: loadgen.Head
+    head: bytes, expected: client.Head
 ) -> None:
-    assert loadgen.parse_head(head) == expected
+    assert client.parse_head(head) == expected
 
 
 async def test_the_closed_loop_counts_chunked_and_sized_answers_and_their_statuses() -> None:
