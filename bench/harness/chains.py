@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
 import secrets
 import sys
 import time
@@ -29,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bench.harness.client import LOGIN_PATH, REGISTER_PATH, Connection, RequestFailed, run
-from bench.harness.cpu import machine_busy_seconds, tree_cpu_seconds
+from bench.harness.cpu import CpuMark
 from bench.harness.loadgen import CONNECTIONS, DURATION, TIMEOUT, WARMUP
 from bench.harness.result import LoadResult, from_latencies
 
@@ -84,8 +83,8 @@ async def run_chain(chain: Chain) -> LoadResult:
         _client(chain, tally, stop, connection, own if chain.flow == "logout" else own[:1])
         for connection, own in zip(connections, tokens, strict=True)
     ]
-    cpu_before, server_before = _own_cpu(), _server_cpu(chain.watch_pid)
-    busy_before, started = machine_busy_seconds(), time.perf_counter()
+    before = CpuMark.take(chain.watch_pid)
+    started = before.at
     runs = [asyncio.create_task(client) for client in clients]
     if chain.flow == "logout":
         ended = await _first_to_finish(runs)
@@ -93,8 +92,7 @@ async def run_chain(chain: Chain) -> LoadResult:
         await asyncio.sleep(chain.warmup + chain.duration)
         ended = time.perf_counter()
     stop.set()
-    cpu_after, server_after = _own_cpu(), _server_cpu(chain.watch_pid)
-    busy_after = machine_busy_seconds()
+    after = CpuMark.take(chain.watch_pid)
     await asyncio.wait(runs, timeout=chain.timeout + 5)
     if chain.flow == "logout":
         finished = sorted(at for at, _, _ in tally.done)
@@ -102,23 +100,13 @@ async def run_chain(chain: Chain) -> LoadResult:
     else:
         opened = started + chain.warmup
     inside = [(latency, ok) for at, latency, ok in tally.done if opened <= at < ended]
-    seconds = max(ended - opened, 1e-9)
-    elapsed = ended - started
-    loadgen_pct = 100 * (cpu_after - cpu_before) / elapsed
-    server_pct = other_pct = None
-    if server_before is not None and server_after is not None:
-        server_pct = 100 * (server_after - server_before) / elapsed
-        other_pct = max(0.0, 100 * (busy_after - busy_before) / elapsed - server_pct - loadgen_pct)
     return from_latencies(
-        "python",
         [latency for latency, _ in inside],
-        seconds,
+        max(ended - opened, 1e-9),
         non_200=sum(1 for _, ok in inside if not ok),
         socket_errors=tally.socket_errors,
         timeouts=tally.timeouts,
-        loadgen_cpu_pct=loadgen_pct,
-        server_cpu_pct=server_pct,
-        other_cpu_pct=other_pct,
+        cpu=before.until(after),
     )
 
 
@@ -199,15 +187,6 @@ async def _set_up(
 
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-def _own_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _server_cpu(pid: int | None) -> float | None:
-    return None if pid is None else tree_cpu_seconds(pid)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import resource
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 
 from bench import REPO_ROOT
-from bench.harness.cpu import Cores, inherited_affinity, machine_busy_seconds, tree_cpu_seconds
+from bench.harness.cpu import Cores, CpuMark, children_cpu_seconds, inherited_affinity
 from bench.harness.result import LoadResult
 from bench.harness.wrk import parse_wrk, run_wrk, wrk_path
 
@@ -76,23 +74,14 @@ def _drive_wrk(url: str, headers: dict[str, str], load: Load, server_pid: int) -
         run_wrk(
             url, headers, duration=load.warmup, connections=load.connections, timeout=load.timeout
         )
-    children_before, busy_before = _children_cpu_seconds(), machine_busy_seconds()
-    server_before, started = tree_cpu_seconds(server_pid), time.perf_counter()
+    before = CpuMark.take(server_pid, load_seconds=children_cpu_seconds)
     report = run_wrk(
         url, headers, duration=load.duration, connections=load.connections, timeout=load.timeout
     )
-    elapsed = time.perf_counter() - started
-    server_pct = 100 * (tree_cpu_seconds(server_pid) - server_before) / elapsed
-    loadgen_pct = 100 * (_children_cpu_seconds() - children_before) / elapsed
-    busy_pct = 100 * (machine_busy_seconds() - busy_before) / elapsed
+    cpu = before.until(CpuMark.take(server_pid, load_seconds=children_cpu_seconds))
     return dataclasses.replace(
         parse_wrk(report),
-        loadgen_cpu_pct=loadgen_pct,
-        server_cpu_pct=server_pct,
-        other_cpu_pct=max(0.0, busy_pct - server_pct - loadgen_pct),
+        loadgen_cpu_pct=cpu.load,
+        server_cpu_pct=cpu.server,
+        other_cpu_pct=cpu.other,
     )
-
-
-def _children_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime

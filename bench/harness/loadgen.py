@@ -13,14 +13,13 @@ import argparse
 import asyncio
 import functools
 import json
-import resource
 import sys
 import time
 from typing import cast
 from urllib.parse import urlsplit
 
 from bench.harness.client import encode_request, parse_head, run
-from bench.harness.cpu import machine_busy_seconds, tree_cpu_seconds
+from bench.harness.cpu import CpuMark
 from bench.harness.result import LoadResult, from_latencies
 
 DURATION = 8.0
@@ -169,46 +168,25 @@ async def generate(
 
     tasks = [asyncio.create_task(keep_connected()) for _ in range(connections)]
     await asyncio.sleep(warmup)
-    cpu_before, server_before = _own_cpu_seconds(), _server_cpu(watch_pid)
-    busy_before = machine_busy_seconds()
-    window.start = time.perf_counter()
+    before = CpuMark.take(watch_pid)
+    window.start = before.at
     await asyncio.sleep(duration)
-    window.end = time.perf_counter()
-    cpu_after, server_after = _own_cpu_seconds(), _server_cpu(watch_pid)
-    busy_after = machine_busy_seconds()
+    after = CpuMark.take(watch_pid)
+    window.end = after.at
     window.stopping = True
     timeouts = sum(1 for c in live if c.sent_at is not None and window.end - c.sent_at > timeout)
     for connection in list(live):
         if connection.transport is not None:
             connection.transport.close()
     await asyncio.wait(tasks, timeout=5)
-    seconds = window.end - window.start
-    loadgen_pct = 100 * (cpu_after - cpu_before) / seconds
-    server_pct = other_pct = None
-    if server_before is not None and server_after is not None:
-        server_pct = 100 * (server_after - server_before) / seconds
-        busy_pct = 100 * (busy_after - busy_before) / seconds
-        other_pct = max(0.0, busy_pct - server_pct - loadgen_pct)
     return from_latencies(
-        "python",
         window.latencies,
-        seconds,
+        window.end - window.start,
         non_200=window.non_200,
         socket_errors=window.socket_errors,
         timeouts=timeouts,
-        loadgen_cpu_pct=loadgen_pct,
-        server_cpu_pct=server_pct,
-        other_cpu_pct=other_pct,
+        cpu=before.until(after),
     )
-
-
-def _own_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _server_cpu(pid: int | None) -> float | None:
-    return None if pid is None else tree_cpu_seconds(pid)
 
 
 def _run(args: argparse.Namespace) -> LoadResult:

@@ -10,7 +10,6 @@ coordinated omission).
 from __future__ import annotations
 
 import asyncio
-import resource
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -18,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from bench.harness.client import LOGIN_PATH, LOGIN_TIMEOUT, Connection, RequestFailed
-from bench.harness.cpu import machine_busy_seconds, tree_cpu_seconds
+from bench.harness.cpu import CpuMark, CpuUse
 
 T = TypeVar("T")
 
@@ -42,35 +41,6 @@ class Tally:
 
 
 @dataclass(frozen=True)
-class Snapshot:
-    """CPU seconds used so far by the server, by this process, and by the whole machine."""
-
-    at: float
-    server: float
-    own: float
-    machine: float
-
-    @classmethod
-    def take(cls, server_pid: int) -> Snapshot:
-        """Read the counters now."""
-        return cls(
-            time.perf_counter(),
-            tree_cpu_seconds(server_pid),
-            _own_cpu_seconds(),
-            machine_busy_seconds(),
-        )
-
-
-def cpu_between(before: Snapshot, after: Snapshot) -> dict[str, float]:
-    """Return the server's, the clients' and everything else's CPU as % of one core."""
-    seconds = after.at - before.at
-    server = 100 * (after.server - before.server) / seconds
-    clients = 100 * (after.own - before.own) / seconds
-    busy = 100 * (after.machine - before.machine) / seconds
-    return {"server": server, "clients": clients, "other": max(0.0, busy - server - clients)}
-
-
-@dataclass(frozen=True)
 class StormPlan:
     """The storm's timeline: warm-up, logins alone, then logins with paced GETs."""
 
@@ -90,7 +60,7 @@ class StormResult:
 
     logins: dict[str, Tally]
     gets: Tally
-    cpu: dict[str, dict[str, float]]
+    cpu: dict[str, CpuUse]
     seconds: float
 
 
@@ -138,7 +108,7 @@ async def storm(base_url: str, plan: StormPlan, server_pid: int) -> StormResult:
 
     users = [asyncio.create_task(user(email, password)) for email, password in plan.users]
     snapshots = [
-        asyncio.create_task(at(moment, lambda: Snapshot.take(server_pid)))
+        asyncio.create_task(at(moment, lambda: CpuMark.take(server_pid)))
         for moment in (alone_at, mixed_at, end_at)
     ]
     step = plan.get_interval / plan.get_connections
@@ -159,7 +129,7 @@ async def storm(base_url: str, plan: StormPlan, server_pid: int) -> StormResult:
     return StormResult(
         logins=logins,
         gets=gets,
-        cpu={"alone": cpu_between(marks[0], marks[1]), "mixed": cpu_between(marks[1], marks[2])},
+        cpu={"alone": marks[0].until(marks[1]), "mixed": marks[1].until(marks[2])},
         seconds=plan.seconds,
     )
 
@@ -189,8 +159,3 @@ async def _measure(
     tally = window(now)
     if tally is not None:
         tally.add(status, now - sent)
-
-
-def _own_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime

@@ -20,7 +20,7 @@ import time
 from bench.harness import client, storm_load
 from bench.harness.ceiling import Ceiling, bcrypt_ceiling
 from bench.harness.outcome import Bar, Chart, Measure, Options, Outcome, Target, at_most
-from bench.harness.result import LoadResult, from_latencies
+from bench.harness.result import LoadResult, from_latencies, percentile_ms
 from bench.harness.rounds import NOISY_OTHER_CPU_PCT, summarise, wait_for_quiet
 from bench.harness.servers import PROFILE_PATH, project_server, sign_up
 
@@ -159,13 +159,17 @@ def _storm_outcome(
         outcome.measures += [
             Measure(f"logins/s, {label}", _rate(tally, result.seconds), "/s"),
             Measure(f"  logins shed with 503, {label}", tally.statuses[503] / result.seconds, "/s"),
-            Measure("  successful login p50 (queue wait included)", _ms(succeeded, 0.5), "ms"),
-            Measure("  successful login p99", _ms(succeeded, 0.99), "ms"),
+            Measure(
+                "  successful login p50 (queue wait included)",
+                percentile_ms(succeeded, 0.5),
+                "ms",
+            ),
+            Measure("  successful login p99", percentile_ms(succeeded, 0.99), "ms"),
         ]
         outcome.notes.append(
-            f"CPU, {label}: server {cpu['server']:.0f}%, clients {cpu['clients']:.0f}%, "
-            f"other {cpu['other']:.0f}% of one core ({100 * threads}% is the whole machine)"
-            + (" - noisy" if cpu["other"] > NOISY_OTHER_CPU_PCT else "")
+            f"CPU, {label}: server {cpu.server or 0:.0f}%, clients {cpu.load:.0f}%, "
+            f"other {cpu.other:.0f}% of one core ({100 * threads}% is the whole machine)"
+            + (" - noisy" if cpu.other > NOISY_OTHER_CPU_PCT else "")
         )
     outcome.charts = [
         Chart(
@@ -205,15 +209,12 @@ def _latency_outcome(options: Options, result: storm_load.StormResult) -> Outcom
     latencies = [value for values in gets.latencies.values() for value in values]
     non_200 = sum(n for status, n in gets.statuses.items() if status != 200)
     run = from_latencies(
-        "python",
         latencies,
         result.seconds,
         non_200=non_200,
         socket_errors=gets.socket_errors,
         timeouts=gets.timeouts,
-        loadgen_cpu_pct=result.cpu["mixed"]["clients"],
-        server_cpu_pct=result.cpu["mixed"]["server"],
-        other_cpu_pct=result.cpu["mixed"]["other"],
+        cpu=result.cpu["mixed"],
     )
     outcome = Outcome(
         "storm-latency",
@@ -250,9 +251,3 @@ def _latency_outcome(options: Options, result: storm_load.StormResult) -> Outcom
 
 def _percentiles(run: LoadResult) -> dict[str, float]:
     return {"p50": run.p50_ms, "p90": run.p90_ms, "p99": run.p99_ms, "max": run.max_ms}
-
-
-def _ms(ordered: list[float], fraction: float) -> float:
-    if not ordered:
-        return float("nan")
-    return 1000 * ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
