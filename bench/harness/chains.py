@@ -27,17 +27,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.harness.client import LOGIN_PATH, REGISTER_PATH, Connection, RequestFailed, run
+from bench.harness.client import Connection, RequestFailed, run
 from bench.harness.cpu import CpuMark
 from bench.harness.loadgen import CONNECTIONS, DURATION, TIMEOUT, WARMUP
+from bench.harness.paths import LOGIN_PATH, LOGOUT_PATH, REFRESH_PATH, REGISTER_PATH, TASKS_PATH
 from bench.harness.result import LoadResult, from_latencies
 
 FLOWS = ("refresh", "logout", "task-create")
 EXPECTED = {"refresh": 200, "logout": 204, "task-create": 201}
 SESSIONS = 50
-REFRESH_PATH = "/api/v1/auth/refresh"
-LOGOUT_PATH = "/api/v1/auth/logout"
-TASKS_PATH = "/api/v1/tasks"
 # Logins and registrations before the clock starts, this many at a time.
 SETUP_CONCURRENCY = 8
 SETUP_TIMEOUT = 30.0

@@ -14,9 +14,9 @@ from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
+from bench.harness.paths import REGISTER_PATH
+
 T = TypeVar("T")
-LOGIN_PATH = "/api/v1/auth/login"
-REGISTER_PATH = "/api/v1/auth/register"
 # A login waits at most HASH_QUEUE_TIMEOUT_SECONDS for a bcrypt thread, then hashes.
 LOGIN_TIMEOUT = 30.0
 

@@ -16,8 +16,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from bench.harness.client import LOGIN_PATH, LOGIN_TIMEOUT, Connection, RequestFailed
+from bench.harness.client import LOGIN_TIMEOUT, Connection, RequestFailed
 from bench.harness.cpu import CpuMark, CpuUse
+from bench.harness.paths import LOGIN_PATH
 
 T = TypeVar("T")
 

@@ -39,8 +39,18 @@ from authapi.web.app import create_app
 from bench.harness.asgi import ASGIApp, call, running
 from bench.harness.filler import LIFETIME, fill_in_bulk, fill_through_store
 from bench.harness.outcome import Bar, Chart, Measure, Options, Outcome, Table, at_most
+from bench.harness.paths import (
+    LOGIN_PATH,
+    LOGOUT_ALL_PATH,
+    LOGOUT_PATH,
+    METRICS_PATH,
+    PROFILE_PATH,
+    REFRESH_PATH,
+    REGISTER_PATH,
+    SESSIONS_PATH,
+    TASKS_PATH,
+)
 from bench.harness.postgres import fresh_schema, unreachable_note
-from bench.harness.servers import PROFILE_PATH
 
 SMALL_ROWS = 1_000
 # The timed user's data: "a normal amount".
@@ -58,7 +68,6 @@ MAX_RATIO = 1.2
 BCRYPT_ROUNDS = 4
 SECRET = "flat-cost-benchmark-secret-" + "x" * 24
 PASSWORD = "Wq9!vLr2-Zp7#kT"
-TASKS_PATH = "/api/v1/tasks"
 SCRAPE = "GET /metrics"
 ENDPOINTS = (
     "GET profile",
@@ -114,7 +123,7 @@ class Site:
 
     async def sessions(self) -> dict[str, float]:
         """List the caller's live sessions."""
-        seconds, _ = await self._timed("GET", "/api/v1/auth/sessions", token=self.token)
+        seconds, _ = await self._timed("GET", SESSIONS_PATH, token=self.token)
         return {"GET sessions": seconds}
 
     async def tasks(self) -> dict[str, float]:
@@ -124,7 +133,7 @@ class Site:
 
     async def scrape(self) -> dict[str, float]:
         """Scrape /metrics, which counts the live sessions of every user."""
-        return {SCRAPE: (await self._timed("GET", "/metrics"))[0]}
+        return {SCRAPE: (await self._timed("GET", METRICS_PATH))[0]}
 
     async def create_task(self) -> dict[str, float]:
         """Create a task, then delete it untimed so the caller keeps USER_TASKS."""
@@ -138,17 +147,17 @@ class Site:
     async def login_refresh_logout(self) -> dict[str, float]:
         """Log in, spend the refresh token, and log out of the new session: three timings."""
         credentials = {"email": self.email, "password": PASSWORD}
-        login, body = await self._timed("POST", "/api/v1/auth/login", credentials)
+        login, body = await self._timed("POST", LOGIN_PATH, credentials)
         spent = {"refresh_token": json.loads(body)["refresh_token"]}
-        refresh, body = await self._timed("POST", "/api/v1/auth/refresh", spent)
+        refresh, body = await self._timed("POST", REFRESH_PATH, spent)
         token = json.loads(body)["access_token"]
-        logout, _ = await self._timed("POST", "/api/v1/auth/logout", token=token, expect=204)
+        logout, _ = await self._timed("POST", LOGOUT_PATH, token=token, expect=204)
         return {"POST login": login, "POST refresh": refresh, "POST logout": logout}
 
     async def logout_all(self) -> dict[str, float]:
         """Give the second user USER_SESSIONS live sessions untimed, then end them all."""
         token = await self._open_sessions(self.leaver_id, USER_SESSIONS)
-        seconds, _ = await self._timed("POST", "/api/v1/auth/logout-all", token=token, expect=204)
+        seconds, _ = await self._timed("POST", LOGOUT_ALL_PATH, token=token, expect=204)
         return {"POST logout-all": seconds}
 
     async def _open_sessions(self, user_id: str, count: int) -> str:
@@ -281,16 +290,16 @@ async def _prepare(app: ASGIApp, store: Store, settings: Settings) -> Site:
     """Register the timed user with its sessions and tasks, and a second one for logout-all."""
     email = "flat-cost@example.com"
     credentials = json.dumps({"email": email, "password": PASSWORD}).encode()
-    await _expect(app, "POST", "/api/v1/auth/register", credentials, None, 201)
+    await _expect(app, "POST", REGISTER_PATH, credentials, None, 201)
     token = ""
     for _ in range(USER_SESSIONS):
-        body = await _expect(app, "POST", "/api/v1/auth/login", credentials, None, 200)
+        body = await _expect(app, "POST", LOGIN_PATH, credentials, None, 200)
         token = json.loads(body)["access_token"]
     for number in range(USER_TASKS):
         task = json.dumps({"title": f"Task {number}", "description": "Something to do"})
         await _expect(app, "POST", TASKS_PATH, task.encode(), token, 201)
     leaver = json.dumps({"email": "flat-cost-leaver@example.com", "password": PASSWORD})
-    body = await _expect(app, "POST", "/api/v1/auth/register", leaver.encode(), None, 201)
+    body = await _expect(app, "POST", REGISTER_PATH, leaver.encode(), None, 201)
     return Site(app, store, TokenCodec(settings), email, token, json.loads(body)["id"])
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from bench.baselines.account import PROFILE_MESSAGE
 from bench.harness.asgi import ASGIApp, call, running
 from bench.harness.outcome import Measure, Options, Outcome
-from bench.harness.servers import PROFILE_PATH
+from bench.harness.paths import LOGIN_PATH, PROFILE_PATH, REGISTER_PATH
 
 REQUESTS = 4000
 REPEATS = 5
@@ -83,8 +83,8 @@ async def _project(log_path: Path) -> AsyncIterator[tuple[ASGIApp, str, dict[str
         app = create_app(settings)
         async with running(app):
             credentials = json.dumps({"email": "bench@company.io", "password": PASSWORD}).encode()
-            await call(app, "POST", "/api/v1/auth/register", credentials)
-            _, body = await call(app, "POST", "/api/v1/auth/login", credentials)
+            await call(app, "POST", REGISTER_PATH, credentials)
+            _, body = await call(app, "POST", LOGIN_PATH, credentials)
             token = json.loads(body)["access_token"]
             status, body = await call(app, "GET", PROFILE_PATH, token=token)
             profile = json.loads(body)

@@ -20,9 +20,10 @@ import time
 from bench.harness import client, storm_load
 from bench.harness.ceiling import Ceiling, bcrypt_ceiling
 from bench.harness.outcome import Bar, Chart, Measure, Options, Outcome, Target, at_most
+from bench.harness.paths import PROFILE_PATH
 from bench.harness.result import LoadResult, from_latencies, percentile_ms
 from bench.harness.rounds import NOISY_OTHER_CPU_PCT, summarise, wait_for_quiet
-from bench.harness.servers import PROFILE_PATH, project_server, sign_up
+from bench.harness.servers import project_server, sign_up
 
 BCRYPT_ROUNDS = 12
 STORM_ENV = {

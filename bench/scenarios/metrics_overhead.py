@@ -11,8 +11,9 @@ from typing import Any
 from authapi.web.metrics import Metrics
 from bench.harness.cpu import plan_cores
 from bench.harness.outcome import Measure, Options, Outcome, at_most
+from bench.harness.paths import PROFILE_PATH
 from bench.harness.rounds import Subject, interleave, noise_notes, summarise
-from bench.harness.servers import PROFILE_PATH, project_server, sign_up
+from bench.harness.servers import project_server, sign_up
 
 # The target from the performance issue.
 MAX_METRICS_COST_PCT = 5.0

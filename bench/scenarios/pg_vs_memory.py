@@ -14,14 +14,13 @@ Then the login storm (`bench.scenarios.login_storm`) runs once more on PostgreSQ
 from __future__ import annotations
 
 import dataclasses
-import json
-import urllib.request
 from contextlib import ExitStack
 
 from bench.harness.chains import SESSIONS
 from bench.harness.cpu import Cores, inherited_affinity, plan_cores
 from bench.harness.drive import Load, drive, run_load_module
 from bench.harness.outcome import Options, Outcome, Target, at_least
+from bench.harness.paths import PROFILE_PATH, TASKS_PATH
 from bench.harness.postgres import fresh_schema, unreachable_note
 from bench.harness.result import LoadResult
 from bench.harness.rounds import (
@@ -31,10 +30,9 @@ from bench.harness.rounds import (
     summarise,
     wait_for_quiet,
 )
-from bench.harness.servers import PROFILE_PATH, Account, Server, project_server, sign_up
+from bench.harness.servers import Account, Server, post_json, project_server, sign_up
 from bench.scenarios import login_storm
 
-TASKS_PATH = "/api/v1/tasks"
 # A full first page (the default limit), so that the list returns real rows.
 PAGE_TASKS = 20
 # Setting up refresh, logout and task-create users logs in many times from one address.
@@ -165,15 +163,7 @@ def _drive_chain(flow: str, server: Server, load: Load, cores: Cores) -> LoadRes
 def _account_with_tasks(server: Server) -> Account:
     account = sign_up(server.base_url)
     for number in range(PAGE_TASKS):
-        request = urllib.request.Request(
-            server.base_url + TASKS_PATH,
-            data=json.dumps({"title": f"task {number}"}).encode(),
-            headers={**account.headers, "Content-Type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            if response.status != 201:
-                raise RuntimeError(f"creating a task answered {response.status}")
+        post_json(server.base_url + TASKS_PATH, {"title": f"task {number}"}, account.headers)
     return account
 
 

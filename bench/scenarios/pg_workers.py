@@ -8,9 +8,10 @@ from typing import Any
 
 from bench.harness.cpu import plan_cores
 from bench.harness.outcome import Options, Outcome, at_least
+from bench.harness.paths import PROFILE_PATH
 from bench.harness.postgres import fresh_schema, unreachable_note
 from bench.harness.rounds import Subject, interleave, summarise
-from bench.harness.servers import PROFILE_PATH, check_same_answer, project_server, sign_up
+from bench.harness.servers import check_same_answer, project_server, sign_up
 
 # The target from the performance issue.
 MIN_TWO_WORKER_SPEEDUP = 1.6

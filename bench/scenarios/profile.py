@@ -7,10 +7,11 @@ import time
 from bench.harness.cpu import plan_cores
 from bench.harness.drive import drive
 from bench.harness.outcome import Options, Outcome
+from bench.harness.paths import PROFILE_PATH
 from bench.harness.postgres import fresh_schema, unreachable_note
 from bench.harness.pyspy import hotspots, start_recording
 from bench.harness.rounds import describe, summarise
-from bench.harness.servers import PROFILE_PATH, project_server, sign_up
+from bench.harness.servers import project_server, sign_up
 
 
 def run(options: Options) -> list[Outcome]:

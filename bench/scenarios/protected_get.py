@@ -7,14 +7,9 @@ from typing import Any
 
 from bench.harness.cpu import plan_cores
 from bench.harness.outcome import Options, Outcome, Target, at_least
+from bench.harness.paths import PROFILE_PATH
 from bench.harness.rounds import Subject, interleave, noise_notes, summarise
-from bench.harness.servers import (
-    PROFILE_PATH,
-    baseline_server,
-    check_same_answer,
-    project_server,
-    sign_up,
-)
+from bench.harness.servers import baseline_server, check_same_answer, project_server, sign_up
 
 # Targets from the performance issue.
 MIN_RATIO_TO_FASTAPI = 1.0

@@ -30,8 +30,9 @@ from typing import Any
 from bench.harness import client
 from bench.harness.cpu import tree_rss_bytes
 from bench.harness.outcome import Bar, Chart, Measure, Options, Outcome, Table, Target, at_most
+from bench.harness.paths import LOGIN_PATH, LOGOUT_PATH, METRICS_PATH, PROFILE_PATH, REFRESH_PATH
 from bench.harness.postgres import POSTGRES_URL, fresh_schema, unreachable_note
-from bench.harness.servers import PROFILE_PATH, Server, project_server
+from bench.harness.servers import Server, project_server
 
 SOAK_ENV = {
     "BCRYPT_ROUNDS": "4",
@@ -68,7 +69,6 @@ MAX_RSS_GROWTH = 1.2
 MAX_BYTES_PER_CYCLE = 256
 MAX_SIZE_GROWTH = 1.2
 MAX_ROWS_LEFT_PCT = 5.0
-LOGIN_PATH = "/api/v1/auth/login"
 MIB = 1024 * 1024
 
 
@@ -210,7 +210,7 @@ async def _client(
                 churn,
                 "refresh",
                 "POST",
-                "/api/v1/auth/refresh",
+                REFRESH_PATH,
                 body={"refresh_token": tokens["refresh_token"]},
             )
             if body is not None:
@@ -218,9 +218,7 @@ async def _client(
             bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
             await _send(connection, churn, "profile", "GET", PROFILE_PATH, headers=bearer)
             if (
-                await _send(
-                    connection, churn, "logout", "POST", "/api/v1/auth/logout", headers=bearer
-                )
+                await _send(connection, churn, "logout", "POST", LOGOUT_PATH, headers=bearer)
                 is not None
             ):
                 churn.cycles += 1
@@ -322,7 +320,7 @@ async def _live_sessions(base_url: str) -> int | None:
     """Read the authapi_live_sessions gauge from the server's /metrics."""
     connection = client.Connection(base_url)
     try:
-        status, body = await connection.send(connection.request("GET", "/metrics"), 10.0)
+        status, body = await connection.send(connection.request("GET", METRICS_PATH), 10.0)
     except (TimeoutError, client.RequestFailed):
         return None
     finally:
