@@ -22,7 +22,7 @@ from bench.harness.ceiling import Ceiling, bcrypt_ceiling
 from bench.harness.outcome import Bar, Chart, Measure, Options, Outcome, Target, at_most
 from bench.harness.paths import PROFILE_PATH
 from bench.harness.result import LoadResult, from_latencies, percentile_ms
-from bench.harness.rounds import NOISY_OTHER_CPU_PCT, summarise, wait_for_quiet
+from bench.harness.rounds import NOISY_OTHER_CPU_PCT, settle, summarise
 from bench.harness.servers import project_server, sign_up
 
 BCRYPT_ROUNDS = 12
@@ -106,7 +106,7 @@ def run(options: Options, storage_url: str | None = None) -> list[Outcome]:
 
 
 def _ceiling(threads: int, options: Options) -> Ceiling:
-    wait_for_quiet()
+    settle(options.progress)
     measured = bcrypt_ceiling(BCRYPT_ROUNDS, CEILING_SECONDS, threads)
     options.progress(
         f"bcrypt ceiling {measured.rate:.2f} checks/s with {threads} thread(s), "

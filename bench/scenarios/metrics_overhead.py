@@ -12,7 +12,7 @@ from authapi.web.metrics import Metrics
 from bench.harness.cpu import plan_cores
 from bench.harness.outcome import Measure, Options, Outcome, at_most
 from bench.harness.paths import PROFILE_PATH
-from bench.harness.rounds import Subject, interleave, noise_notes, summarise
+from bench.harness.rounds import fixed_get, interleave, noise_notes, summarise
 from bench.harness.servers import project_server, sign_up
 
 # The target from the performance issue.
@@ -44,7 +44,7 @@ def run(options: Options) -> list[Outcome]:
         ]
         # Both servers sign with TEST_ENV's key but keep sessions apart: one account each.
         subjects = [
-            Subject(server, PROFILE_PATH, sign_up(server.base_url).headers, cores.loadgen)
+            fixed_get(server, PROFILE_PATH, sign_up(server.base_url).headers, cores.loadgen)
             for server in servers
         ]
         runs = interleave(subjects, load, rounds, options.progress)

@@ -18,18 +18,12 @@ from contextlib import ExitStack
 
 from bench.harness.chains import SESSIONS
 from bench.harness.cpu import Cores, inherited_affinity, plan_cores
-from bench.harness.drive import Load, drive, run_load_module
+from bench.harness.drive import Load, run_load_module
 from bench.harness.outcome import Options, Outcome, Target, at_least
 from bench.harness.paths import PROFILE_PATH, TASKS_PATH
 from bench.harness.postgres import fresh_schema, unreachable_note
 from bench.harness.result import LoadResult
-from bench.harness.rounds import (
-    NOISY_OTHER_CPU_PCT,
-    describe,
-    noise_notes,
-    summarise,
-    wait_for_quiet,
-)
+from bench.harness.rounds import Subject, fixed_get, interleave, noise_notes, summarise
 from bench.harness.servers import Account, Server, post_json, project_server, sign_up
 from bench.scenarios import login_storm
 
@@ -48,7 +42,8 @@ MIN_RATIOS = {
 }
 MAX_P99_MS = 50.0
 MIN_SHARE_OF_CEILING = 90.0
-# The chained flows of bench.harness.chains, by operation.
+# The fixed requests (wrk or the closed loop), and the chained flows of bench.harness.chains.
+FIXED = {"protected GET": PROFILE_PATH, "task list": TASKS_PATH}
 CHAINED = {"refresh": "refresh", "logout": "logout", "task create": "task-create"}
 # Setting up a logout run logs in a session per request it will send.
 CHAIN_SETUP_SECONDS = 240.0
@@ -83,26 +78,12 @@ def run(options: Options) -> list[Outcome]:
             ),
         }
         accounts = {store: _account_with_tasks(server) for store, server in servers.items()}
-        runs: dict[str, list[LoadResult]] = {
-            f"{store} {operation}": [] for operation in MIN_RATIOS for store in STORES
-        }
-        for round_number in range(1, options.rounds + 1):
-            for operation in MIN_RATIOS:
-                for store in STORES:
-                    busy = wait_for_quiet()
-                    if busy > NOISY_OTHER_CPU_PCT:
-                        options.progress(
-                            f"the machine is still {busy:.0f}% busy with other work; "
-                            "measuring anyway"
-                        )
-                    result = _measure(
-                        operation, servers[store], accounts[store], options.load, cores.loadgen
-                    )
-                    name = f"{store} {operation}"
-                    runs[name].append(result)
-                    options.progress(
-                        f"round {round_number}/{options.rounds}  {name:<22} {describe(result)}"
-                    )
+        subjects = [
+            _subject(operation, store, servers[store], accounts[store], cores.loadgen)
+            for operation in MIN_RATIOS
+            for store in STORES
+        ]
+        runs = interleave(subjects, options.load, options.rounds, options.progress)
     outcome.apps = {name: summarise(results) for name, results in runs.items()}
     for operation, threshold in MIN_RATIOS.items():
         ratio = _rps(outcome, "postgresql", operation) / _rps(outcome, "memory", operation)
@@ -131,22 +112,12 @@ def run(options: Options) -> list[Outcome]:
     return [outcome, *_login_on_postgres(options)]
 
 
-def _measure(
-    operation: str, server: Server, account: Account, load: Load, cores: Cores
-) -> LoadResult:
-    if operation == "protected GET":
-        return drive(
-            server.base_url + PROFILE_PATH,
-            account.headers,
-            load,
-            cores=cores,
-            server_pid=server.pid,
-        )
-    if operation == "task list":
-        return drive(
-            server.base_url + TASKS_PATH, account.headers, load, cores=cores, server_pid=server.pid
-        )
-    return _drive_chain(CHAINED[operation], server, load, cores)
+def _subject(operation: str, store: str, server: Server, account: Account, cores: Cores) -> Subject:
+    name = f"{store} {operation}"
+    if operation in FIXED:
+        return fixed_get(server, FIXED[operation], account.headers, cores, name)
+    flow = CHAINED[operation]
+    return Subject(name, lambda load: _drive_chain(flow, server, load, cores))
 
 
 def _drive_chain(flow: str, server: Server, load: Load, cores: Cores) -> LoadResult:

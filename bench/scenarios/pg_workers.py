@@ -10,7 +10,7 @@ from bench.harness.cpu import plan_cores
 from bench.harness.outcome import Options, Outcome, at_least
 from bench.harness.paths import PROFILE_PATH
 from bench.harness.postgres import fresh_schema, unreachable_note
-from bench.harness.rounds import Subject, interleave, summarise
+from bench.harness.rounds import fixed_get, interleave, summarise
 from bench.harness.servers import check_same_answer, project_server, sign_up
 
 # The target from the performance issue.
@@ -48,8 +48,8 @@ def run(options: Options) -> list[Outcome]:
         account = sign_up(single.base_url)
         check_same_answer([single, double], account)
         subjects = [
-            Subject(single, PROFILE_PATH, account.headers, one.loadgen),
-            Subject(double, PROFILE_PATH, account.headers, two.loadgen),
+            fixed_get(single, PROFILE_PATH, account.headers, one.loadgen),
+            fixed_get(double, PROFILE_PATH, account.headers, two.loadgen),
         ]
         runs = interleave(subjects, options.load, options.rounds, options.progress)
     outcome.apps = {name: summarise(results) for name, results in runs.items()}

@@ -8,7 +8,7 @@ from typing import Any
 from bench.harness.cpu import plan_cores
 from bench.harness.outcome import Options, Outcome, Target, at_least
 from bench.harness.paths import PROFILE_PATH
-from bench.harness.rounds import Subject, interleave, noise_notes, summarise
+from bench.harness.rounds import fixed_get, interleave, noise_notes, summarise
 from bench.harness.servers import baseline_server, check_same_answer, project_server, sign_up
 
 # Targets from the performance issue.
@@ -40,7 +40,7 @@ def run(options: Options) -> list[Outcome]:
                 )
             )
         check_same_answer(servers, account)
-        subjects = [Subject(s, PROFILE_PATH, account.headers, cores.loadgen) for s in servers]
+        subjects = [fixed_get(s, PROFILE_PATH, account.headers, cores.loadgen) for s in servers]
         runs = interleave(subjects, options.load, options.rounds, options.progress)
     outcome.apps = {name: summarise(results) for name, results in runs.items()}
     rps = {name: float(app["rps"]) for name, app in outcome.apps.items()}
