@@ -18,7 +18,6 @@ Run it as `python -m bench.harness.chains URL --flow refresh`; it prints one JSO
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import secrets
@@ -29,7 +28,7 @@ from typing import Any
 
 from bench.harness.client import Connection, RequestFailed, run
 from bench.harness.cpu import CpuMark
-from bench.harness.loadgen import CONNECTIONS, DURATION, TIMEOUT, WARMUP
+from bench.harness.drive import Load, client_arguments, load_of, print_result
 from bench.harness.paths import LOGIN_PATH, LOGOUT_PATH, REFRESH_PATH, REGISTER_PATH, TASKS_PATH
 from bench.harness.result import LoadResult, from_latencies
 
@@ -56,10 +55,7 @@ class Chain:
 
     base_url: str
     flow: str
-    connections: int = CONNECTIONS
-    duration: float = DURATION
-    warmup: float = WARMUP
-    timeout: float = TIMEOUT
+    load: Load
     sessions: int = SESSIONS
     watch_pid: int | None = None
 
@@ -69,7 +65,7 @@ async def run_chain(chain: Chain) -> LoadResult:
     tag = secrets.token_hex(4)
     users = [
         (f"chain-{tag}-{number:03d}@example.com", f"chain {secrets.token_urlsafe(12)}")
-        for number in range(chain.connections)
+        for number in range(chain.load.connections)
     ]
     logins = chain.sessions if chain.flow == "logout" else 1
     tokens = await _set_up(chain.base_url, users, logins)
@@ -87,16 +83,16 @@ async def run_chain(chain: Chain) -> LoadResult:
     if chain.flow == "logout":
         ended = await _first_to_finish(runs)
     else:
-        await asyncio.sleep(chain.warmup + chain.duration)
+        await asyncio.sleep(chain.load.warmup + chain.load.duration)
         ended = time.perf_counter()
     stop.set()
     after = CpuMark.take(chain.watch_pid)
-    await asyncio.wait(runs, timeout=chain.timeout + 5)
+    await asyncio.wait(runs, timeout=chain.load.timeout + 5)
     if chain.flow == "logout":
         finished = sorted(at for at, _, _ in tally.done)
         opened = finished[len(finished) // 5] if finished else ended
     else:
-        opened = started + chain.warmup
+        opened = started + chain.load.warmup
     inside = [(latency, ok) for at, latency, ok in tally.done if opened <= at < ended]
     return from_latencies(
         [latency for latency, _ in inside],
@@ -138,7 +134,7 @@ async def _client(
                 )
             sent = time.perf_counter()
             try:
-                status, body = await connection.send(request, chain.timeout)
+                status, body = await connection.send(request, chain.load.timeout)
             except TimeoutError:
                 tally.timeouts += 1
                 return
@@ -189,30 +185,11 @@ def _bearer(token: str) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one chained load and print its result as JSON."""
-    parser = argparse.ArgumentParser(prog="python -m bench.harness.chains", description=__doc__)
-    parser.add_argument("url")
+    parser = client_arguments("bench.harness.chains", __doc__)
     parser.add_argument("--flow", choices=FLOWS, required=True)
-    parser.add_argument("--duration", type=float, default=DURATION, help="measured seconds")
-    parser.add_argument("--warmup", type=float, default=WARMUP, help="seconds before measuring")
-    parser.add_argument("--connections", type=int, default=CONNECTIONS)
-    parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds; later is error")
-    parser.add_argument("--sessions", type=int, default=SESSIONS, help="logout: per connection")
-    parser.add_argument("--watch-pid", type=int, help="report this process tree's CPU use")
     args = parser.parse_args(argv)
-    chain = Chain(
-        args.url,
-        args.flow,
-        connections=args.connections,
-        duration=args.duration,
-        warmup=args.warmup,
-        timeout=args.timeout,
-        sessions=args.sessions,
-        watch_pid=args.watch_pid,
-    )
-    result = run(run_chain(chain))
-    json.dump(result.to_json(), sys.stdout)
-    sys.stdout.write("\n")
-    return 0
+    chain = Chain(args.url, args.flow, load_of(args), watch_pid=args.watch_pid)
+    return print_result(run(run_chain(chain)))
 
 
 if __name__ == "__main__":

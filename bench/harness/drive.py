@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import subprocess
@@ -16,12 +17,12 @@ from bench.harness.wrk import parse_wrk, run_wrk, wrk_path
 
 @dataclass(frozen=True)
 class Load:
-    """The shape of one measurement: connections, warm-up and measured seconds."""
+    """The shape of one measurement: measured and warm-up seconds, connections, timeout."""
 
-    duration: float
-    warmup: float
-    connections: int
-    timeout: float
+    duration: float = 8.0
+    warmup: float = 2.0
+    connections: int = 100
+    timeout: float = 2.0
 
 
 def load_tool() -> str:
@@ -67,6 +68,31 @@ def run_load_module(
     data = json.loads(completed.stdout)
     data.pop("errors")
     return LoadResult(**data)
+
+
+def client_arguments(prog: str, description: str | None) -> argparse.ArgumentParser:
+    """Start a load client's command line: the URL and the options `run_load_module` passes."""
+    default = Load()
+    parser = argparse.ArgumentParser(prog=f"python -m {prog}", description=description)
+    parser.add_argument("url")
+    parser.add_argument("--duration", type=float, default=default.duration, help="measured s")
+    parser.add_argument("--warmup", type=float, default=default.warmup, help="s before measuring")
+    parser.add_argument("--connections", type=int, default=default.connections)
+    parser.add_argument("--timeout", type=float, default=default.timeout, help="s; later is error")
+    parser.add_argument("--watch-pid", type=int, help="report this process tree's CPU use")
+    return parser
+
+
+def load_of(args: argparse.Namespace) -> Load:
+    """Read the load's shape from a load client's parsed command line."""
+    return Load(args.duration, args.warmup, args.connections, args.timeout)
+
+
+def print_result(result: LoadResult) -> int:
+    """Print a load client's result as one JSON object, for `run_load_module` to read."""
+    json.dump(result.to_json(), sys.stdout)
+    sys.stdout.write("\n")
+    return 0
 
 
 def _drive_wrk(url: str, headers: dict[str, str], load: Load, server_pid: int) -> LoadResult:

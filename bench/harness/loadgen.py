@@ -9,10 +9,8 @@ JSON `LoadResult`.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import functools
-import json
 import sys
 import time
 from typing import cast
@@ -20,12 +18,8 @@ from urllib.parse import urlsplit
 
 from bench.harness.client import encode_request, parse_head, run
 from bench.harness.cpu import CpuMark
+from bench.harness.drive import Load, client_arguments, load_of, print_result
 from bench.harness.result import LoadResult, from_latencies
-
-DURATION = 8.0
-WARMUP = 2.0
-CONNECTIONS = 100
-TIMEOUT = 2.0
 
 
 class _Window:
@@ -132,14 +126,7 @@ def _chunked_end(buffer: bytearray, position: int) -> int | None:
 
 
 async def generate(
-    url: str,
-    headers: dict[str, str],
-    *,
-    duration: float = DURATION,
-    warmup: float = WARMUP,
-    connections: int = CONNECTIONS,
-    timeout: float = TIMEOUT,
-    watch_pid: int | None = None,
+    url: str, headers: dict[str, str], load: Load, watch_pid: int | None = None
 ) -> LoadResult:
     """Drive `url` with `connections` keep-alive connections; measure after the warm-up."""
     parts = urlsplit(url)
@@ -166,15 +153,17 @@ async def generate(
             await lost
             live.remove(protocol)
 
-    tasks = [asyncio.create_task(keep_connected()) for _ in range(connections)]
-    await asyncio.sleep(warmup)
+    tasks = [asyncio.create_task(keep_connected()) for _ in range(load.connections)]
+    await asyncio.sleep(load.warmup)
     before = CpuMark.take(watch_pid)
     window.start = before.at
-    await asyncio.sleep(duration)
+    await asyncio.sleep(load.duration)
     after = CpuMark.take(watch_pid)
     window.end = after.at
     window.stopping = True
-    timeouts = sum(1 for c in live if c.sent_at is not None and window.end - c.sent_at > timeout)
+    timeouts = sum(
+        1 for c in live if c.sent_at is not None and window.end - c.sent_at > load.timeout
+    )
     for connection in list(live):
         if connection.transport is not None:
             connection.transport.close()
@@ -189,20 +178,6 @@ async def generate(
     )
 
 
-def _run(args: argparse.Namespace) -> LoadResult:
-    headers = dict(_header(value) for value in args.header)
-    coroutine = generate(
-        args.url,
-        headers,
-        duration=args.duration,
-        warmup=args.warmup,
-        connections=args.connections,
-        timeout=args.timeout,
-        watch_pid=args.watch_pid,
-    )
-    return run(coroutine)
-
-
 def _header(value: str) -> tuple[str, str]:
     name, _, content = value.partition(":")
     return name.strip(), content.strip()
@@ -210,18 +185,11 @@ def _header(value: str) -> tuple[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one load and print its result as JSON."""
-    parser = argparse.ArgumentParser(prog="python -m bench.harness.loadgen", description=__doc__)
-    parser.add_argument("url")
+    parser = client_arguments("bench.harness.loadgen", __doc__)
     parser.add_argument("-H", "--header", action="append", default=[], help="'Name: value'")
-    parser.add_argument("--duration", type=float, default=DURATION, help="measured seconds")
-    parser.add_argument("--warmup", type=float, default=WARMUP, help="seconds before measuring")
-    parser.add_argument("--connections", type=int, default=CONNECTIONS)
-    parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds; later is error")
-    parser.add_argument("--watch-pid", type=int, help="report this process tree's CPU use")
-    result = _run(parser.parse_args(argv))
-    json.dump(result.to_json(), sys.stdout)
-    sys.stdout.write("\n")
-    return 0
+    args = parser.parse_args(argv)
+    headers = dict(_header(value) for value in args.header)
+    return print_result(run(generate(args.url, headers, load_of(args), args.watch_pid)))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import pytest
 
 from bench.harness import chains, client, loadgen
 from bench.harness.cpu import tree_rss_bytes
+from bench.harness.drive import Load
 from bench.harness.outcome import Options, Outcome, Table
 from bench.harness.report import render
 from bench.harness.servers import project_server
@@ -89,9 +90,8 @@ async def test_the_closed_loop_counts_chunked_and_sized_answers_and_their_status
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
-        result = await loadgen.generate(
-            f"http://127.0.0.1:{port}/profile", {}, duration=0.5, warmup=0.1, connections=1
-        )
+        load = Load(duration=0.5, warmup=0.1, connections=1)
+        result = await loadgen.generate(f"http://127.0.0.1:{port}/profile", {}, load)
     finally:
         server.close()
     # One connection alternates: half the answers measured are 404s, give or take one.
@@ -122,7 +122,7 @@ def test_flat_cost_times_every_endpoint_on_the_memory_store(
 ) -> None:
     monkeypatch.setattr(flat_cost, "ROUNDS", 1)
     monkeypatch.setattr(flat_cost, "OPERATIONS", [(op, 2) for op, _ in flat_cost.OPERATIONS])
-    options = Options(load=None, rounds=1, output_dir=tmp_path, progress=lambda _: None)  # type: ignore[arg-type]
+    options = Options(rounds=1, output_dir=tmp_path, progress=lambda _: None)
     outcome = Outcome("flat-cost", "")
     timings = asyncio.run(flat_cost._memory((1000, 1500), options, outcome, io.StringIO()))
     assert set(timings) == {*flat_cost.ENDPOINTS, flat_cost.SCRAPE}
@@ -152,9 +152,8 @@ def test_each_chained_flow_gets_only_its_expected_answers_from_the_project(
     with project_server(
         "chain", cores=None, log_dir=tmp_path, env=pg_vs_memory.SERVER_ENV
     ) as server:
-        chain = chains.Chain(
-            server.base_url, flow, connections=4, duration=0.5, warmup=0.2, sessions=5
-        )
+        load = Load(duration=0.5, warmup=0.2, connections=4)
+        chain = chains.Chain(server.base_url, flow, load, sessions=5)
         result = asyncio.run(chains.run_chain(chain))
     assert result.requests > 0
     assert result.errors == 0
