@@ -150,6 +150,13 @@ def _draw(axis: Any, chart: Chart) -> None:
     axis.margins(y=0.15)
 
 
+def short_count(count: int) -> str:
+    """Write a count the way a chart label has room for: 1000 as 1k, 1000000 as 1M."""
+    if count >= 1_000_000 and count % 1_000_000 == 0:
+        return f"{count // 1_000_000}M"
+    return f"{count // 1000}k" if count >= 1000 else str(count)
+
+
 def _app_table(apps: Mapping[str, Mapping[str, Any]]) -> list[str]:
     lines = [
         f"{'app':<20} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "

@@ -51,6 +51,7 @@ from bench.harness.paths import (
     TASKS_PATH,
 )
 from bench.harness.postgres import fresh_schema, unreachable_note
+from bench.harness.report import short_count
 
 SMALL_ROWS = 1_000
 # The timed user's data: "a normal amount".
@@ -360,7 +361,7 @@ def _report(
                 ratios[endpoint] = ratio
                 outcome.targets.append(
                     at_most(
-                        f"{backend} {endpoint}, {_short(large)} vs {_short(small)} rows",
+                        f"{backend} {endpoint}, {short_count(large)} vs {short_count(small)} rows",
                         ratio,
                         MAX_RATIO,
                         "x",
@@ -369,7 +370,7 @@ def _report(
         outcome.charts.append(
             Chart(
                 f"flat-cost: {backend}",
-                f"cost at {_short(large)} / at {_short(small)} rows",
+                f"cost at {short_count(large)} / at {short_count(small)} rows",
                 [Bar(endpoint.replace(" ", "\n", 1), ratio) for endpoint, ratio in ratios.items()],
                 line=MAX_RATIO,
                 line_label=f"target {MAX_RATIO:g}x",
@@ -393,9 +394,3 @@ def _report(
         "GET /metrics is a scrape that counts every user's live sessions, not a user's "
         "request: reported, not judged",
     ]
-
-
-def _short(count: int) -> str:
-    if count >= 1_000_000 and count % 1_000_000 == 0:
-        return f"{count // 1_000_000}M"
-    return f"{count // 1000}k" if count >= 1000 else str(count)

@@ -27,6 +27,7 @@ from authapi.settings import Settings
 from authapi.store import MemoryStore
 from authapi.tokens import TokenCodec
 from bench.harness.outcome import Bar, Chart, Measure, Options, Outcome, at_most
+from bench.harness.report import short_count
 
 MAX_BYTES_PER_USER = 1024
 SMALL_STORE = 1_000
@@ -88,7 +89,7 @@ def run(options: Options) -> list[Outcome]:
             "memory: use case median",
             "ms per call",
             [
-                Bar(f"{use_case}\n{_short(n)}", 1000 * statistics.median(timings[use_case][n]))
+                Bar(f"{use_case}\n{short_count(n)}", 1000 * statistics.median(timings[use_case][n]))
                 for use_case in USE_CASES
                 for n in (SMALL_STORE, users)
             ],
@@ -218,7 +219,3 @@ async def _block(use_cases: _UseCases, emails: list[str], into: dict[str, list[f
         started = time.perf_counter()
         await use_cases.refresh(token)
         into["refresh"].append(time.perf_counter() - started)
-
-
-def _short(count: int) -> str:
-    return f"{count // 1000}k" if count >= 1000 else str(count)

@@ -31,7 +31,7 @@ from bench.harness import client
 from bench.harness.cpu import tree_rss_bytes
 from bench.harness.outcome import Bar, Chart, Measure, Options, Outcome, Table, Target, at_most
 from bench.harness.paths import LOGIN_PATH, LOGOUT_PATH, METRICS_PATH, PROFILE_PATH, REFRESH_PATH
-from bench.harness.postgres import POSTGRES_URL, fresh_schema, unreachable_note
+from bench.harness.postgres import connect_to_schema, fresh_schema, unreachable_note
 from bench.harness.servers import Server, project_server
 
 SOAK_ENV = {
@@ -264,16 +264,7 @@ class _Tables:
     @classmethod
     async def open(cls, storage_url: str) -> _Tables:
         """Connect to the schema of `storage_url`."""
-        # Imported here: only PostgreSQL needs the driver and the URL parsing.
-        import asyncpg
-
-        from authapi.store.sql import async_url
-
-        _, schema = async_url(storage_url)
-        connection = await asyncpg.connect(
-            POSTGRES_URL, server_settings={"search_path": schema or ""}
-        )
-        return cls(connection)
+        return cls(await connect_to_schema(storage_url))
 
     async def read(self) -> tuple[dict[str, int], dict[str, int]]:
         """Return each table's row count and its size with indexes and TOAST, in bytes."""
