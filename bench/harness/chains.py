@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.harness.client import Connection, RequestFailed, run
+from bench.harness.client import Connection, RequestFailed, fresh_users, run
 from bench.harness.cpu import CpuMark
 from bench.harness.drive import Load, client_arguments, load_of, print_result
 from bench.harness.paths import LOGIN_PATH, LOGOUT_PATH, REFRESH_PATH, REGISTER_PATH, TASKS_PATH
@@ -62,11 +61,7 @@ class Chain:
 
 async def run_chain(chain: Chain) -> LoadResult:
     """Set up a user per connection, then load `chain.flow` and measure it."""
-    tag = secrets.token_hex(4)
-    users = [
-        (f"chain-{tag}-{number:03d}@example.com", f"chain {secrets.token_urlsafe(12)}")
-        for number in range(chain.load.connections)
-    ]
+    users = fresh_users("chain", chain.load.connections)
     logins = chain.sessions if chain.flow == "logout" else 1
     tokens = await _set_up(chain.base_url, users, logins)
     tally = _Tally()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit
@@ -114,6 +115,15 @@ class Connection:
         if self._streams is not None:
             self._streams[1].close()
             self._streams = None
+
+
+def fresh_users(prefix: str, count: int) -> list[tuple[str, str]]:
+    """Make `count` (email, password) pairs that no earlier run used."""
+    tag = secrets.token_hex(4)
+    return [
+        (f"{prefix}-{tag}-{number:04d}@example.com", f"{prefix} {secrets.token_urlsafe(12)}")
+        for number in range(count)
+    ]
 
 
 async def register_all(base_url: str, users: Sequence[tuple[str, str]], concurrency: int) -> int:

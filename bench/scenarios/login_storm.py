@@ -14,7 +14,6 @@ The clients share the cores; their CPU use is reported beside the server's.
 from __future__ import annotations
 
 import os
-import secrets
 import time
 
 from bench.harness import client, storm_load
@@ -51,11 +50,7 @@ def run(options: Options, storage_url: str | None = None) -> list[Outcome]:
     The server runs on the memory store, or on `storage_url` when one is given.
     """
     threads = len(os.sched_getaffinity(0))
-    tag = secrets.token_hex(4)
-    users = [
-        (f"storm-{tag}-{number:03d}@example.com", f"storm {secrets.token_urlsafe(12)}")
-        for number in range(options.storm_users)
-    ]
+    users = client.fresh_users("storm", options.storm_users)
     plan = storm_load.StormPlan(
         users=users,
         get_headers={},

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -133,11 +132,7 @@ def run(options: Options) -> list[Outcome]:
 async def _soak(
     servers: Mapping[str, Server], storage_url: str | None, options: Options
 ) -> tuple[list[Sample], dict[str, Churn]]:
-    tag = secrets.token_hex(4)
-    users = [
-        (f"soak-{tag}-{number:04d}@example.com", f"soak {secrets.token_urlsafe(12)}")
-        for number in range(USERS)
-    ]
+    users = client.fresh_users("soak", USERS)
     for server in servers.values():
         await client.register_all(server.base_url, users, concurrency=4)
     tables = await _Tables.open(storage_url) if storage_url is not None else None
