@@ -9,8 +9,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from authapi.records import Hits
-from authapi.store import MemoryStore, Store
-from authapi.store.sql import SqlStore
+from authapi.store import MemoryStore, Store, open_store
 from bench.harness.filler import LIFETIME, fill_in_bulk, fill_through_store, filler
 from bench.harness.postgres import fresh_schema
 from tests.backends import require_postgres
@@ -50,7 +49,7 @@ def test_postgresql_reads_back_the_same_fillers_whichever_way_they_were_written(
     now = int(time.time())
     with fresh_schema("test_filler") as url:
         assert url is not None
-        store = SqlStore(url)
+        store = open_store(url)
         fills: dict[str, Callable[[], Awaitable[None]]] = {
             "store methods": lambda: fill_through_store(store, ROWS, now, HASH),
             "bulk statements": lambda: fill_in_bulk(url, ROWS, now, HASH),
