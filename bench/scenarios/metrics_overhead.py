@@ -9,16 +9,17 @@ from contextlib import ExitStack
 from typing import Any
 
 from authapi.web.metrics import Metrics
-from bench.cpu import plan_cores
-from bench.outcome import Measure, Options, Outcome, at_most
-from bench.rounds import Subject, interleave, noise_notes, summarise
-from bench.servers import PROFILE_PATH, project_server, sign_up
+from bench.harness.cpu import plan_cores
+from bench.harness.outcome import Measure, Options, Outcome, at_most
+from bench.harness.paths import PROFILE_PATH
+from bench.harness.rounds import fixed_get, interleave, noise_notes, summarise
+from bench.harness.servers import project_server, sign_up
 
 # The target from the performance issue.
 MAX_METRICS_COST_PCT = 5.0
 
 
-def metrics_overhead(options: Options) -> list[Outcome]:
+def run(options: Options) -> list[Outcome]:
     """Compare the protected GET with METRICS_ENABLED=true and false, interleaved."""
     cores = plan_cores(server_cores=1)
     # A 5 % difference is smaller than the drift of a shared machine over a minute: twice
@@ -43,7 +44,7 @@ def metrics_overhead(options: Options) -> list[Outcome]:
         ]
         # Both servers sign with TEST_ENV's key but keep sessions apart: one account each.
         subjects = [
-            Subject(server, PROFILE_PATH, sign_up(server.base_url).headers, cores.loadgen)
+            fixed_get(server, PROFILE_PATH, sign_up(server.base_url).headers, cores.loadgen)
             for server in servers
         ]
         runs = interleave(subjects, load, rounds, options.progress)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from bench.harness.cpu import CpuUse
+
 
 @dataclass(frozen=True)
 class LoadResult:
@@ -36,38 +38,36 @@ class LoadResult:
 
 
 def from_latencies(
-    tool: str,
     latencies: list[float],
     seconds: float,
     *,
     non_200: int,
     socket_errors: int,
     timeouts: int,
-    loadgen_cpu_pct: float | None,
-    server_cpu_pct: float | None,
-    other_cpu_pct: float | None = None,
+    cpu: CpuUse,
 ) -> LoadResult:
-    """Turn raw latencies in seconds into a `LoadResult` with nearest-rank percentiles."""
+    """Turn the Python load generator's latencies in seconds into a `LoadResult`."""
     ordered = sorted(latencies)
-
-    def percentile(fraction: float) -> float:
-        if not ordered:
-            return float("nan")
-        return 1000 * ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
     return LoadResult(
-        tool=tool,
+        tool="python",
         requests=len(ordered),
         seconds=round(seconds, 3),
         rps=len(ordered) / seconds,
-        p50_ms=percentile(0.50),
-        p90_ms=percentile(0.90),
-        p99_ms=percentile(0.99),
+        p50_ms=percentile_ms(ordered, 0.50),
+        p90_ms=percentile_ms(ordered, 0.90),
+        p99_ms=percentile_ms(ordered, 0.99),
         max_ms=1000 * ordered[-1] if ordered else float("nan"),
         non_200=non_200,
         socket_errors=socket_errors,
         timeouts=timeouts,
-        loadgen_cpu_pct=loadgen_cpu_pct,
-        server_cpu_pct=server_cpu_pct,
-        other_cpu_pct=other_cpu_pct,
+        loadgen_cpu_pct=cpu.load,
+        server_cpu_pct=cpu.server,
+        other_cpu_pct=cpu.other,
     )
+
+
+def percentile_ms(ordered: list[float], fraction: float) -> float:
+    """Return the nearest-rank percentile of sorted latencies in seconds, in milliseconds."""
+    if not ordered:
+        return float("nan")
+    return 1000 * ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]

@@ -7,16 +7,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.drive import Load
+from bench import REPO_ROOT
+from bench.harness.drive import Load
 
 
 @dataclass(frozen=True)
 class Options:
-    """What every scenario is given: the load shape, the rounds, and where files go."""
+    """What every scenario is given; the defaults are those of `python -m bench`."""
 
-    load: Load
-    rounds: int
-    output_dir: Path
+    load: Load = field(default_factory=Load)
+    # Interleaved rounds of every load.
+    rounds: int = 3
+    output_dir: Path = REPO_ROOT / "build" / "bench"
     progress: Callable[[str], None] = print
     # The login storm: measured seconds per phase, and how many users log in at once.
     storm_seconds: float = 15.0

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.outcome import Bar, Chart, Outcome, Table, Target
+from bench.harness.outcome import Bar, Chart, Outcome, Table, Target
 
 RESULTS_FILE = "results.json"
 CHART_FILE = "throughput.png"
@@ -148,6 +148,13 @@ def _draw(axis: Any, chart: Chart) -> None:
     axis.set_ylabel(chart.ylabel)
     axis.tick_params(axis="x", labelsize=8)
     axis.margins(y=0.15)
+
+
+def short_count(count: int) -> str:
+    """Write a count the way a chart label has room for: 1000 as 1k, 1000000 as 1M."""
+    if count >= 1_000_000 and count % 1_000_000 == 0:
+        return f"{count // 1_000_000}M"
+    return f"{count // 1000}k" if count >= 1000 else str(count)
 
 
 def _app_table(apps: Mapping[str, Mapping[str, Any]]) -> list[str]:

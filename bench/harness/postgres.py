@@ -9,9 +9,11 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from bench import REPO_ROOT
-from bench.servers import PROJECT_ENV
+from bench.harness.servers import PROJECT_ENV
 
 # The database the tests use, at the same variable.
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -32,6 +34,15 @@ def fresh_schema(prefix: str = "bench") -> Iterator[str | None]:
 def unreachable_note() -> str:
     """Say why a PostgreSQL scenario measured nothing."""
     return f"skipped: PostgreSQL at {POSTGRES_URL} cannot be reached (set TEST_POSTGRES_URL)"
+
+
+async def connect_to_schema(storage_url: str) -> Any:
+    """Open an asyncpg connection whose search path is the schema of `storage_url`."""
+    # Imported here: only PostgreSQL scenarios need the driver.
+    import asyncpg
+
+    schema = parse_qs(urlsplit(storage_url).query)["schema"][0]
+    return await asyncpg.connect(POSTGRES_URL, server_settings={"search_path": schema})
 
 
 def _migrate(storage_url: str) -> bool:

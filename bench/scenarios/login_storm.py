@@ -14,15 +14,15 @@ The clients share the cores; their CPU use is reported beside the server's.
 from __future__ import annotations
 
 import os
-import secrets
 import time
 
-from bench import loadgen
-from bench.ceiling import Ceiling, bcrypt_ceiling
-from bench.outcome import Bar, Chart, Measure, Options, Outcome, Target, at_most
-from bench.result import LoadResult, from_latencies
-from bench.rounds import NOISY_OTHER_CPU_PCT, summarise, wait_for_quiet
-from bench.servers import PROFILE_PATH, project_server, sign_up
+from bench.harness import client, storm_load
+from bench.harness.ceiling import Ceiling, bcrypt_ceiling
+from bench.harness.outcome import Bar, Chart, Measure, Options, Outcome, Target, at_most
+from bench.harness.paths import PROFILE_PATH
+from bench.harness.result import LoadResult, from_latencies, percentile_ms
+from bench.harness.rounds import NOISY_OTHER_CPU_PCT, settle, summarise
+from bench.harness.servers import project_server, sign_up
 
 BCRYPT_ROUNDS = 12
 STORM_ENV = {
@@ -44,18 +44,14 @@ MIN_SHARE_OF_CEILING = 90.0
 MAX_STORM_P99_MS = 100.0
 
 
-def login_storm(options: Options, storage_url: str | None = None) -> list[Outcome]:
+def run(options: Options, storage_url: str | None = None) -> list[Outcome]:
     """Measure logins/s against the bcrypt ceiling, and GET latency during the storm.
 
     The server runs on the memory store, or on `storage_url` when one is given.
     """
     threads = len(os.sched_getaffinity(0))
-    tag = secrets.token_hex(4)
-    users = [
-        (f"storm-{tag}-{number:03d}@example.com", f"storm {secrets.token_urlsafe(12)}")
-        for number in range(options.storm_users)
-    ]
-    plan = loadgen.StormPlan(
+    users = client.fresh_users("storm", options.storm_users)
+    plan = storm_load.StormPlan(
         users=users,
         get_headers={},
         get_path=PROFILE_PATH,
@@ -69,8 +65,8 @@ def login_storm(options: Options, storage_url: str | None = None) -> list[Outcom
     name = "login-storm" if storage_url is None else "pg-login-storm"
     with project_server(name, cores=None, log_dir=options.output_dir / "logs", env=env) as server:
         started = time.perf_counter()
-        shed_registrations = loadgen.run(
-            loadgen.register_all(server.base_url, users, concurrency=2 * threads)
+        shed_registrations = client.run(
+            client.register_all(server.base_url, users, concurrency=2 * threads)
         )
         registering = time.perf_counter() - started
         options.progress(
@@ -79,7 +75,7 @@ def login_storm(options: Options, storage_url: str | None = None) -> list[Outcom
         plan = _with_reader(plan, sign_up(server.base_url).headers)
         ceilings = {"one thread": _ceiling(1, options)}
         ceilings["before the storm"] = _ceiling(threads, options)
-        result = loadgen.run(loadgen.storm(server.base_url, plan, server.pid))
+        result = client.run(storm_load.storm(server.base_url, plan, server.pid))
         # Logins still queued in the server hash on for up to the queue timeout.
         time.sleep(float(STORM_ENV["HASH_QUEUE_TIMEOUT_SECONDS"]) + 1)
         ceilings["after the storm"] = _ceiling(threads, options)
@@ -105,7 +101,7 @@ def login_storm(options: Options, storage_url: str | None = None) -> list[Outcom
 
 
 def _ceiling(threads: int, options: Options) -> Ceiling:
-    wait_for_quiet()
+    settle(options.progress)
     measured = bcrypt_ceiling(BCRYPT_ROUNDS, CEILING_SECONDS, threads)
     options.progress(
         f"bcrypt ceiling {measured.rate:.2f} checks/s with {threads} thread(s), "
@@ -114,15 +110,15 @@ def _ceiling(threads: int, options: Options) -> Ceiling:
     return measured
 
 
-def _with_reader(plan: loadgen.StormPlan, headers: dict[str, str]) -> loadgen.StormPlan:
-    return loadgen.StormPlan(**{**vars(plan), "get_headers": headers})
+def _with_reader(plan: storm_load.StormPlan, headers: dict[str, str]) -> storm_load.StormPlan:
+    return storm_load.StormPlan(**{**vars(plan), "get_headers": headers})
 
 
-def _rate(tally: loadgen.Tally, seconds: float) -> float:
+def _rate(tally: storm_load.Tally, seconds: float) -> float:
     return tally.statuses[200] / seconds
 
 
-def _failures(result: loadgen.StormResult) -> int:
+def _failures(result: storm_load.StormResult) -> int:
     return sum(
         tally.timeouts
         + tally.socket_errors
@@ -133,7 +129,7 @@ def _failures(result: loadgen.StormResult) -> int:
 
 def _storm_outcome(
     options: Options,
-    result: loadgen.StormResult,
+    result: storm_load.StormResult,
     threads: int,
     ceilings: dict[str, Ceiling],
     ceiling: float,
@@ -159,13 +155,17 @@ def _storm_outcome(
         outcome.measures += [
             Measure(f"logins/s, {label}", _rate(tally, result.seconds), "/s"),
             Measure(f"  logins shed with 503, {label}", tally.statuses[503] / result.seconds, "/s"),
-            Measure("  successful login p50 (queue wait included)", _ms(succeeded, 0.5), "ms"),
-            Measure("  successful login p99", _ms(succeeded, 0.99), "ms"),
+            Measure(
+                "  successful login p50 (queue wait included)",
+                percentile_ms(succeeded, 0.5),
+                "ms",
+            ),
+            Measure("  successful login p99", percentile_ms(succeeded, 0.99), "ms"),
         ]
         outcome.notes.append(
-            f"CPU, {label}: server {cpu['server']:.0f}%, clients {cpu['clients']:.0f}%, "
-            f"other {cpu['other']:.0f}% of one core ({100 * threads}% is the whole machine)"
-            + (" - noisy" if cpu["other"] > NOISY_OTHER_CPU_PCT else "")
+            f"CPU, {label}: server {cpu.server or 0:.0f}%, clients {cpu.load:.0f}%, "
+            f"other {cpu.other:.0f}% of one core ({100 * threads}% is the whole machine)"
+            + (" - noisy" if cpu.other > NOISY_OTHER_CPU_PCT else "")
         )
     outcome.charts = [
         Chart(
@@ -200,20 +200,17 @@ def _storm_outcome(
     return outcome
 
 
-def _latency_outcome(options: Options, result: loadgen.StormResult) -> Outcome:
+def _latency_outcome(options: Options, result: storm_load.StormResult) -> Outcome:
     gets = result.gets
     latencies = [value for values in gets.latencies.values() for value in values]
     non_200 = sum(n for status, n in gets.statuses.items() if status != 200)
     run = from_latencies(
-        "python",
         latencies,
         result.seconds,
         non_200=non_200,
         socket_errors=gets.socket_errors,
         timeouts=gets.timeouts,
-        loadgen_cpu_pct=result.cpu["mixed"]["clients"],
-        server_cpu_pct=result.cpu["mixed"]["server"],
-        other_cpu_pct=result.cpu["mixed"]["other"],
+        cpu=result.cpu["mixed"],
     )
     outcome = Outcome(
         "storm-latency",
@@ -250,9 +247,3 @@ def _latency_outcome(options: Options, result: loadgen.StormResult) -> Outcome:
 
 def _percentiles(run: LoadResult) -> dict[str, float]:
     return {"p50": run.p50_ms, "p90": run.p90_ms, "p99": run.p99_ms, "max": run.max_ms}
-
-
-def _ms(ordered: list[float], fraction: float) -> float:
-    if not ordered:
-        return float("nan")
-    return 1000 * ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]

@@ -1,6 +1,6 @@
 """Closed-loop load for requests that depend on earlier answers: refresh, logout, task create.
 
-`bench.loadgen` sends one fixed request over and over, which suits a GET. A refresh must
+`bench.harness.loadgen` sends one fixed request over and over, which suits a GET. A refresh must
 send the token the previous refresh returned, a logout ends the session it names (so
 each needs a session of its own), and a task create must stay under its user's cap. Each
 of the `connections` keep-alive connections here registers its own user, logs in, and
@@ -13,41 +13,27 @@ then sends its flow's request as soon as the previous one is answered, like wrk:
   budget rather than a duration: the window opens once a fifth of the logouts are done and
   closes when the first connection runs out, while every connection is still busy.
 
-Run it as `python -m bench.chains URL --flow refresh`; it prints one JSON `LoadResult`.
+Run it as `python -m bench.harness.chains URL --flow refresh`; it prints one JSON `LoadResult`.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
-import resource
-import secrets
 import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.cpu import machine_busy_seconds, tree_cpu_seconds
-from bench.loadgen import (
-    CONNECTIONS,
-    DURATION,
-    LOGIN_PATH,
-    REGISTER_PATH,
-    TIMEOUT,
-    WARMUP,
-    Connection,
-    RequestFailed,
-    run,
-)
-from bench.result import LoadResult, from_latencies
+from bench.harness.client import Connection, RequestFailed, fresh_users, run
+from bench.harness.cpu import CpuMark
+from bench.harness.drive import Load, client_arguments, load_of, print_result
+from bench.harness.paths import LOGIN_PATH, LOGOUT_PATH, REFRESH_PATH, REGISTER_PATH, TASKS_PATH
+from bench.harness.result import LoadResult, from_latencies
 
 FLOWS = ("refresh", "logout", "task-create")
 EXPECTED = {"refresh": 200, "logout": 204, "task-create": 201}
 SESSIONS = 50
-REFRESH_PATH = "/api/v1/auth/refresh"
-LOGOUT_PATH = "/api/v1/auth/logout"
-TASKS_PATH = "/api/v1/tasks"
 # Logins and registrations before the clock starts, this many at a time.
 SETUP_CONCURRENCY = 8
 SETUP_TIMEOUT = 30.0
@@ -68,21 +54,14 @@ class Chain:
 
     base_url: str
     flow: str
-    connections: int = CONNECTIONS
-    duration: float = DURATION
-    warmup: float = WARMUP
-    timeout: float = TIMEOUT
+    load: Load
     sessions: int = SESSIONS
     watch_pid: int | None = None
 
 
 async def run_chain(chain: Chain) -> LoadResult:
     """Set up a user per connection, then load `chain.flow` and measure it."""
-    tag = secrets.token_hex(4)
-    users = [
-        (f"chain-{tag}-{number:03d}@example.com", f"chain {secrets.token_urlsafe(12)}")
-        for number in range(chain.connections)
-    ]
+    users = fresh_users("chain", chain.load.connections)
     logins = chain.sessions if chain.flow == "logout" else 1
     tokens = await _set_up(chain.base_url, users, logins)
     tally = _Tally()
@@ -93,41 +72,30 @@ async def run_chain(chain: Chain) -> LoadResult:
         _client(chain, tally, stop, connection, own if chain.flow == "logout" else own[:1])
         for connection, own in zip(connections, tokens, strict=True)
     ]
-    cpu_before, server_before = _own_cpu(), _server_cpu(chain.watch_pid)
-    busy_before, started = machine_busy_seconds(), time.perf_counter()
+    before = CpuMark.take(chain.watch_pid)
+    started = before.at
     runs = [asyncio.create_task(client) for client in clients]
     if chain.flow == "logout":
         ended = await _first_to_finish(runs)
     else:
-        await asyncio.sleep(chain.warmup + chain.duration)
+        await asyncio.sleep(chain.load.warmup + chain.load.duration)
         ended = time.perf_counter()
     stop.set()
-    cpu_after, server_after = _own_cpu(), _server_cpu(chain.watch_pid)
-    busy_after = machine_busy_seconds()
-    await asyncio.wait(runs, timeout=chain.timeout + 5)
+    after = CpuMark.take(chain.watch_pid)
+    await asyncio.wait(runs, timeout=chain.load.timeout + 5)
     if chain.flow == "logout":
         finished = sorted(at for at, _, _ in tally.done)
         opened = finished[len(finished) // 5] if finished else ended
     else:
-        opened = started + chain.warmup
+        opened = started + chain.load.warmup
     inside = [(latency, ok) for at, latency, ok in tally.done if opened <= at < ended]
-    seconds = max(ended - opened, 1e-9)
-    elapsed = ended - started
-    loadgen_pct = 100 * (cpu_after - cpu_before) / elapsed
-    server_pct = other_pct = None
-    if server_before is not None and server_after is not None:
-        server_pct = 100 * (server_after - server_before) / elapsed
-        other_pct = max(0.0, 100 * (busy_after - busy_before) / elapsed - server_pct - loadgen_pct)
     return from_latencies(
-        "python",
         [latency for latency, _ in inside],
-        seconds,
+        max(ended - opened, 1e-9),
         non_200=sum(1 for _, ok in inside if not ok),
         socket_errors=tally.socket_errors,
         timeouts=tally.timeouts,
-        loadgen_cpu_pct=loadgen_pct,
-        server_cpu_pct=server_pct,
-        other_cpu_pct=other_pct,
+        cpu=before.until(after),
     )
 
 
@@ -161,7 +129,7 @@ async def _client(
                 )
             sent = time.perf_counter()
             try:
-                status, body = await connection.send(request, chain.timeout)
+                status, body = await connection.send(request, chain.load.timeout)
             except TimeoutError:
                 tally.timeouts += 1
                 return
@@ -210,41 +178,13 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def _own_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _server_cpu(pid: int | None) -> float | None:
-    return None if pid is None else tree_cpu_seconds(pid)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run one chained load and print its result as JSON."""
-    parser = argparse.ArgumentParser(prog="python -m bench.chains", description=__doc__)
-    parser.add_argument("url")
+    parser = client_arguments("bench.harness.chains", __doc__)
     parser.add_argument("--flow", choices=FLOWS, required=True)
-    parser.add_argument("--duration", type=float, default=DURATION, help="measured seconds")
-    parser.add_argument("--warmup", type=float, default=WARMUP, help="seconds before measuring")
-    parser.add_argument("--connections", type=int, default=CONNECTIONS)
-    parser.add_argument("--timeout", type=float, default=TIMEOUT, help="seconds; later is error")
-    parser.add_argument("--sessions", type=int, default=SESSIONS, help="logout: per connection")
-    parser.add_argument("--watch-pid", type=int, help="report this process tree's CPU use")
     args = parser.parse_args(argv)
-    chain = Chain(
-        args.url,
-        args.flow,
-        connections=args.connections,
-        duration=args.duration,
-        warmup=args.warmup,
-        timeout=args.timeout,
-        sessions=args.sessions,
-        watch_pid=args.watch_pid,
-    )
-    result = run(run_chain(chain))
-    json.dump(result.to_json(), sys.stdout)
-    sys.stdout.write("\n")
-    return 0
+    chain = Chain(args.url, args.flow, load_of(args), watch_pid=args.watch_pid)
+    return print_result(run(run_chain(chain)))
 
 
 if __name__ == "__main__":

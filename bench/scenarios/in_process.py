@@ -15,23 +15,22 @@ import json
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from bench.baselines.account import PROFILE_MESSAGE
-from bench.outcome import Measure, Options, Outcome
-from bench.servers import PROFILE_PATH
+from bench.harness.asgi import ASGIApp, call, running
+from bench.harness.outcome import Measure, Options, Outcome
+from bench.harness.paths import LOGIN_PATH, PROFILE_PATH, REGISTER_PATH
 
 REQUESTS = 4000
 REPEATS = 5
 SECRET = "in-process-benchmark-secret-" + "x" * 20
 PASSWORD = "Wq9!vLr2-Zp7#kT"
-ASGIApp = Callable[..., Any]
 
 
-def in_process(options: Options) -> list[Outcome]:
+def run(options: Options) -> list[Outcome]:
     """Report microseconds per protected GET for the project and both baselines."""
     log_path = options.output_dir / "logs" / "in-process.log"
     timings = asyncio.run(_time_all(log_path))
@@ -84,8 +83,8 @@ async def _project(log_path: Path) -> AsyncIterator[tuple[ASGIApp, str, dict[str
         app = create_app(settings)
         async with running(app):
             credentials = json.dumps({"email": "bench@company.io", "password": PASSWORD}).encode()
-            await call(app, "POST", "/api/v1/auth/register", credentials)
-            _, body = await call(app, "POST", "/api/v1/auth/login", credentials)
+            await call(app, "POST", REGISTER_PATH, credentials)
+            _, body = await call(app, "POST", LOGIN_PATH, credentials)
             token = json.loads(body)["access_token"]
             status, body = await call(app, "GET", PROFILE_PATH, token=token)
             profile = json.loads(body)
@@ -108,64 +107,3 @@ async def _time(app: ASGIApp, token: str) -> float:
             await call(app, "GET", PROFILE_PATH, token=token)
         best = min(best, time.perf_counter() - started)
     return best / REQUESTS * 1e6
-
-
-@asynccontextmanager
-async def running(app: ASGIApp) -> AsyncIterator[None]:
-    """Run the app's lifespan as a server does: startup before the block, shutdown after."""
-    inbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()
-    outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}
-    lifespan = asyncio.get_running_loop().create_task(app(scope, inbox.get, outbox.put))
-    await inbox.put({"type": "lifespan.startup"})
-    if (message := await outbox.get())["type"] != "lifespan.startup.complete":
-        raise RuntimeError(f"startup failed: {message}")
-    try:
-        yield
-    finally:
-        await inbox.put({"type": "lifespan.shutdown"})
-        await outbox.get()
-        await lifespan
-
-
-async def call(
-    app: ASGIApp, method: str, path: str, body: bytes = b"", token: str | None = None
-) -> tuple[int, bytes]:
-    """Send one request straight to the ASGI app; return the status and the body."""
-    path, _, query = path.partition("?")
-    headers = [(b"host", b"bench")]
-    if token is not None:
-        headers.append((b"authorization", f"Bearer {token}".encode()))
-    if body:
-        headers += [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": query.encode(),
-        "root_path": "",
-        "headers": headers,
-        "client": ("127.0.0.1", 50000),
-        "server": ("127.0.0.1", 8000),
-        "state": {},
-    }
-    delivered = False
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    await app(scope, receive, send)
-    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
-    return status, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")

@@ -8,7 +8,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from bench.cpu import Cores, inherited_affinity
+from bench.harness.cpu import Cores, inherited_affinity
 
 # py-spy pauses the server for each sample, so that every stack is whole; that slows it a
 # little, which the report shows as the profiled run's throughput.

@@ -3,32 +3,30 @@
 Two project servers, one on `memory://` and one on PostgreSQL (a fresh schema), as
 deployed and pinned to the same core, take turns under the same load: memory then
 PostgreSQL for each endpoint, endpoint after endpoint, for `--rounds` rounds. The GET and
-the task list are fixed requests (`bench.drive`, wrk or `bench.loadgen`); refresh,
-logout and task create depend on earlier answers (`bench.chains`). Each ratio is
+the task list are fixed requests (`bench.harness.drive`, wrk or `bench.harness.loadgen`); refresh,
+logout and task create depend on earlier answers (`bench.harness.chains`). Each ratio is
 PostgreSQL's median requests per second over memory's.
 
-Then the login storm (`bench.storm`) runs once more on PostgreSQL at cost 12, against
-the bcrypt ceiling measured in the same run.
+Then the login storm (`bench.scenarios.login_storm`) runs once more on PostgreSQL at cost
+12, against the bcrypt ceiling measured in the same run.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import urllib.request
 from contextlib import ExitStack
 
-from bench.chains import SESSIONS
-from bench.cpu import Cores, inherited_affinity, plan_cores
-from bench.drive import Load, drive, run_load_module
-from bench.outcome import Options, Outcome, Target, at_least
-from bench.postgres import fresh_schema, unreachable_note
-from bench.result import LoadResult
-from bench.rounds import NOISY_OTHER_CPU_PCT, describe, noise_notes, summarise, wait_for_quiet
-from bench.servers import PROFILE_PATH, Account, Server, project_server, sign_up
-from bench.storm import login_storm
+from bench.harness.chains import SESSIONS
+from bench.harness.cpu import Cores, inherited_affinity, plan_cores
+from bench.harness.drive import Load, run_load_module
+from bench.harness.outcome import Options, Outcome, Target, at_least
+from bench.harness.paths import PROFILE_PATH, TASKS_PATH
+from bench.harness.postgres import fresh_schema, unreachable_note
+from bench.harness.result import LoadResult
+from bench.harness.rounds import Subject, fixed_get, interleave, noise_notes, summarise
+from bench.harness.servers import Account, Server, post_json, project_server, sign_up
+from bench.scenarios import login_storm
 
-TASKS_PATH = "/api/v1/tasks"
 # A full first page (the default limit), so that the list returns real rows.
 PAGE_TASKS = 20
 # Setting up refresh, logout and task-create users logs in many times from one address.
@@ -44,13 +42,14 @@ MIN_RATIOS = {
 }
 MAX_P99_MS = 50.0
 MIN_SHARE_OF_CEILING = 90.0
-# The chained flows of bench.chains, by operation.
+# The fixed requests (wrk or the closed loop), and the chained flows of bench.harness.chains.
+FIXED = {"protected GET": PROFILE_PATH, "task list": TASKS_PATH}
 CHAINED = {"refresh": "refresh", "logout": "logout", "task create": "task-create"}
 # Setting up a logout run logs in a session per request it will send.
 CHAIN_SETUP_SECONDS = 240.0
 
 
-def pg_vs_memory(options: Options) -> list[Outcome]:
+def run(options: Options) -> list[Outcome]:
     """Measure each hot endpoint on PostgreSQL against the memory store, and login at cost 12."""
     cores = plan_cores(server_cores=1)
     outcome = Outcome(
@@ -79,26 +78,12 @@ def pg_vs_memory(options: Options) -> list[Outcome]:
             ),
         }
         accounts = {store: _account_with_tasks(server) for store, server in servers.items()}
-        runs: dict[str, list[LoadResult]] = {
-            f"{store} {operation}": [] for operation in MIN_RATIOS for store in STORES
-        }
-        for round_number in range(1, options.rounds + 1):
-            for operation in MIN_RATIOS:
-                for store in STORES:
-                    busy = wait_for_quiet()
-                    if busy > NOISY_OTHER_CPU_PCT:
-                        options.progress(
-                            f"the machine is still {busy:.0f}% busy with other work; "
-                            "measuring anyway"
-                        )
-                    result = _measure(
-                        operation, servers[store], accounts[store], options.load, cores.loadgen
-                    )
-                    name = f"{store} {operation}"
-                    runs[name].append(result)
-                    options.progress(
-                        f"round {round_number}/{options.rounds}  {name:<22} {describe(result)}"
-                    )
+        subjects = [
+            _subject(operation, store, servers[store], accounts[store], cores.loadgen)
+            for operation in MIN_RATIOS
+            for store in STORES
+        ]
+        runs = interleave(subjects, options.load, options.rounds, options.progress)
     outcome.apps = {name: summarise(results) for name, results in runs.items()}
     for operation, threshold in MIN_RATIOS.items():
         ratio = _rps(outcome, "postgresql", operation) / _rps(outcome, "memory", operation)
@@ -119,36 +104,26 @@ def pg_vs_memory(options: Options) -> list[Outcome]:
         "revocation check on every authenticated request; AUTH_RATE_LIMIT_PER_MINUTE=0 and "
         "LOGIN_MAX_FAILURES=0 only so that the setup's many logins from one address pass",
         "logout runs on a budget: each connection ends the sessions it logged in before the "
-        f"clock started (bench.chains, {SESSIONS} per connection); the window opens once a fifth "
-        "are done and closes when the first connection runs out",
+        f"clock started (bench.harness.chains, {SESSIONS} per connection); the window opens "
+        "once a fifth are done and closes when the first connection runs out",
         "'other CPU' includes PostgreSQL's own work",
         *noise_notes(runs),
     ]
     return [outcome, *_login_on_postgres(options)]
 
 
-def _measure(
-    operation: str, server: Server, account: Account, load: Load, cores: Cores
-) -> LoadResult:
-    if operation == "protected GET":
-        return drive(
-            server.base_url + PROFILE_PATH,
-            account.headers,
-            load,
-            cores=cores,
-            server_pid=server.pid,
-        )
-    if operation == "task list":
-        return drive(
-            server.base_url + TASKS_PATH, account.headers, load, cores=cores, server_pid=server.pid
-        )
-    return _drive_chain(CHAINED[operation], server, load, cores)
+def _subject(operation: str, store: str, server: Server, account: Account, cores: Cores) -> Subject:
+    name = f"{store} {operation}"
+    if operation in FIXED:
+        return fixed_get(server, FIXED[operation], account.headers, cores, name)
+    flow = CHAINED[operation]
+    return Subject(name, lambda load: _drive_chain(flow, server, load, cores))
 
 
 def _drive_chain(flow: str, server: Server, load: Load, cores: Cores) -> LoadResult:
     with inherited_affinity(cores):
         return run_load_module(
-            "bench.chains",
+            "bench.harness.chains",
             [server.base_url, "--flow", flow],
             load,
             server.pid,
@@ -159,15 +134,7 @@ def _drive_chain(flow: str, server: Server, load: Load, cores: Cores) -> LoadRes
 def _account_with_tasks(server: Server) -> Account:
     account = sign_up(server.base_url)
     for number in range(PAGE_TASKS):
-        request = urllib.request.Request(
-            server.base_url + TASKS_PATH,
-            data=json.dumps({"title": f"task {number}"}).encode(),
-            headers={**account.headers, "Content-Type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            if response.status != 201:
-                raise RuntimeError(f"creating a task answered {response.status}")
+        post_json(server.base_url + TASKS_PATH, {"title": f"task {number}"}, account.headers)
     return account
 
 
@@ -180,7 +147,7 @@ def _login_on_postgres(options: Options) -> list[Outcome]:
     with fresh_schema() as storage_url:
         if storage_url is None:
             return []
-        storm, latency = login_storm(options, storage_url=storage_url)
+        storm, latency = login_storm.run(options, storage_url=storage_url)
     renamed = []
     for outcome, name in ((storm, "pg-login-storm"), (latency, "pg-storm-latency")):
         outcome.name = name

@@ -1,29 +1,28 @@
-"""Load one running app with wrk when it is installed, else with bench.loadgen, pinned."""
+"""Load one running app with wrk when it is installed, else with bench.harness.loadgen, pinned."""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
-import resource
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 
 from bench import REPO_ROOT
-from bench.cpu import Cores, inherited_affinity, machine_busy_seconds, tree_cpu_seconds
-from bench.result import LoadResult
-from bench.wrk import parse_wrk, run_wrk, wrk_path
+from bench.harness.cpu import Cores, CpuMark, children_cpu_seconds, inherited_affinity
+from bench.harness.result import LoadResult
+from bench.harness.wrk import parse_wrk, run_wrk, wrk_path
 
 
 @dataclass(frozen=True)
 class Load:
-    """The shape of one measurement: connections, warm-up and measured seconds."""
+    """The shape of one measurement: measured and warm-up seconds, connections, timeout."""
 
-    duration: float
-    warmup: float
-    connections: int
-    timeout: float
+    duration: float = 8.0
+    warmup: float = 2.0
+    connections: int = 100
+    timeout: float = 2.0
 
 
 def load_tool() -> str:
@@ -45,7 +44,7 @@ def _drive_python(url: str, headers: dict[str, str], load: Load, server_pid: int
     extra: list[str] = []
     for name, value in headers.items():
         extra += ["--header", f"{name}: {value}"]
-    return run_load_module("bench.loadgen", [url, *extra], load, server_pid)
+    return run_load_module("bench.harness.loadgen", [url, *extra], load, server_pid)
 
 
 def run_load_module(
@@ -71,28 +70,44 @@ def run_load_module(
     return LoadResult(**data)
 
 
+def client_arguments(prog: str, description: str | None) -> argparse.ArgumentParser:
+    """Start a load client's command line: the URL and the options `run_load_module` passes."""
+    default = Load()
+    parser = argparse.ArgumentParser(prog=f"python -m {prog}", description=description)
+    parser.add_argument("url")
+    parser.add_argument("--duration", type=float, default=default.duration, help="measured s")
+    parser.add_argument("--warmup", type=float, default=default.warmup, help="s before measuring")
+    parser.add_argument("--connections", type=int, default=default.connections)
+    parser.add_argument("--timeout", type=float, default=default.timeout, help="s; later is error")
+    parser.add_argument("--watch-pid", type=int, help="report this process tree's CPU use")
+    return parser
+
+
+def load_of(args: argparse.Namespace) -> Load:
+    """Read the load's shape from a load client's parsed command line."""
+    return Load(args.duration, args.warmup, args.connections, args.timeout)
+
+
+def print_result(result: LoadResult) -> int:
+    """Print a load client's result as one JSON object, for `run_load_module` to read."""
+    json.dump(result.to_json(), sys.stdout)
+    sys.stdout.write("\n")
+    return 0
+
+
 def _drive_wrk(url: str, headers: dict[str, str], load: Load, server_pid: int) -> LoadResult:
     if load.warmup > 0:
         run_wrk(
             url, headers, duration=load.warmup, connections=load.connections, timeout=load.timeout
         )
-    children_before, busy_before = _children_cpu_seconds(), machine_busy_seconds()
-    server_before, started = tree_cpu_seconds(server_pid), time.perf_counter()
+    before = CpuMark.take(server_pid, load_seconds=children_cpu_seconds)
     report = run_wrk(
         url, headers, duration=load.duration, connections=load.connections, timeout=load.timeout
     )
-    elapsed = time.perf_counter() - started
-    server_pct = 100 * (tree_cpu_seconds(server_pid) - server_before) / elapsed
-    loadgen_pct = 100 * (_children_cpu_seconds() - children_before) / elapsed
-    busy_pct = 100 * (machine_busy_seconds() - busy_before) / elapsed
+    cpu = before.until(CpuMark.take(server_pid, load_seconds=children_cpu_seconds))
     return dataclasses.replace(
         parse_wrk(report),
-        loadgen_cpu_pct=loadgen_pct,
-        server_cpu_pct=server_pct,
-        other_cpu_pct=max(0.0, busy_pct - server_pct - loadgen_pct),
+        loadgen_cpu_pct=cpu.load,
+        server_cpu_pct=cpu.server,
+        other_cpu_pct=cpu.other,
     )
-
-
-def _children_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime

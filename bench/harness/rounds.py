@@ -7,10 +7,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from bench.cpu import Cores, machine_busy_seconds
-from bench.drive import Load, drive
-from bench.result import LoadResult
-from bench.servers import Server
+from bench.harness.cpu import Cores, machine_busy_seconds
+from bench.harness.drive import Load, drive
+from bench.harness.result import LoadResult
+from bench.harness.servers import Server
 
 # Busy CPU beyond the server and the load generator (other processes, kernel work) past
 # which a run is reported as noisy.
@@ -22,17 +22,21 @@ QUIET_SAMPLE_SECONDS = 0.5
 
 @dataclass(frozen=True)
 class Subject:
-    """An app under load: the server, the request to send, and the load generator's cores."""
+    """One thing measured every round: the name the report shows, and one measurement."""
 
-    server: Server
-    path: str
-    headers: dict[str, str]
-    loadgen_cores: Cores
+    name: str
+    measure: Callable[[Load], LoadResult]
 
-    @property
-    def name(self) -> str:
-        """Return the name the report shows for this app."""
-        return self.server.name
+
+def fixed_get(
+    server: Server, path: str, headers: dict[str, str], cores: Cores, name: str = ""
+) -> Subject:
+    """Load GET `path` on `server` with wrk or the closed loop, the load generator on `cores`."""
+    url = server.base_url + path
+    return Subject(
+        name or server.name,
+        lambda load: drive(url, headers, load, cores=cores, server_pid=server.pid),
+    )
 
 
 def interleave(
@@ -40,32 +44,28 @@ def interleave(
 ) -> dict[str, list[LoadResult]]:
     """Measure every subject once per round, in the same order each round."""
     runs: dict[str, list[LoadResult]] = {subject.name: [] for subject in subjects}
+    width = max(len(name) for name in runs)
     for round_number in range(1, rounds + 1):
         for subject in subjects:
-            busy = wait_for_quiet()
-            if busy > NOISY_OTHER_CPU_PCT:
-                progress(f"the machine is still {busy:.0f}% busy with other work; measuring anyway")
-            result = drive(
-                subject.server.base_url + subject.path,
-                subject.headers,
-                load,
-                cores=subject.loadgen_cores,
-                server_pid=subject.server.pid,
-            )
+            settle(progress)
+            result = subject.measure(load)
             runs[subject.name].append(result)
-            progress(f"round {round_number}/{rounds}  {subject.name:<12} {describe(result)}")
+            progress(f"round {round_number}/{rounds}  {subject.name:<{width}} {describe(result)}")
     return runs
 
 
-def wait_for_quiet(max_wait: float = QUIET_WAIT_SECONDS) -> float:
-    """Wait until other processes leave the CPU idle, up to `max_wait`; return their busy %."""
-    deadline = time.monotonic() + max_wait
+def settle(progress: Callable[[str], None]) -> None:
+    """Wait up to QUIET_WAIT_SECONDS for other processes to leave the CPU idle; say if not."""
+    deadline = time.monotonic() + QUIET_WAIT_SECONDS
     while True:
         before = machine_busy_seconds()
         time.sleep(QUIET_SAMPLE_SECONDS)
         busy = 100 * (machine_busy_seconds() - before) / QUIET_SAMPLE_SECONDS
-        if busy <= NOISY_OTHER_CPU_PCT or time.monotonic() >= deadline:
-            return busy
+        if busy <= NOISY_OTHER_CPU_PCT:
+            return
+        if time.monotonic() >= deadline:
+            progress(f"the machine is still {busy:.0f}% busy with other work; measuring anyway")
+            return
 
 
 def describe(result: LoadResult) -> str:

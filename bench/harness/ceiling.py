@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import resource
 import threading
 import time
 from dataclasses import dataclass
 
 from authapi.passwords import PasswordHasher
-from bench.cpu import machine_busy_seconds
+from bench.harness.cpu import CpuMark
 
 
 @dataclass(frozen=True)
@@ -46,16 +45,10 @@ def bcrypt_ceiling(rounds: int, seconds: float, threads: int) -> Ceiling:
     workers = [threading.Thread(target=check, args=(n,)) for n in range(threads)]
     for worker in workers:
         worker.start()
-    own_before, busy_before = _own_cpu_seconds(), machine_busy_seconds()
-    begun[0] = time.perf_counter()
+    before = CpuMark.take(None)
+    begun[0] = before.at
     start_line.wait()
     for worker in workers:
         worker.join()
-    elapsed = time.perf_counter() - begun[0]
-    own, busy = _own_cpu_seconds() - own_before, machine_busy_seconds() - busy_before
-    return Ceiling(sum(rates), max(0.0, 100 * (busy - own) / elapsed))
-
-
-def _own_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    # The server idles meanwhile: whatever else is busy competes with the checks.
+    return Ceiling(sum(rates), before.until(CpuMark.take(None)).other)

@@ -2,12 +2,12 @@
 
 In-process, through the app's ASGI callable (as `in-process` does), so that no server or
 load generator adds its noise. Two stores per backend: one with 1,000 rows of each kind
-(users, sessions, tasks, throttle counters) and one with `--flat-rows` of each. The
-memory store is filled through the Store methods (one bcrypt hash at cost 4 shared by
-every filler user: hashing a million times would take hours); PostgreSQL is filled with
-`INSERT ... SELECT generate_series` in a fresh schema, known login addresses included.
-Every filler row is live (sessions and counters end in 30 days), so a background purge
-has nothing to delete while the requests are timed.
+(users, sessions, tasks, throttle counters, known login addresses) and one with
+`--flat-rows` of each, the same rows on both backends (`bench.harness.filler`): through
+the store's methods on memory, in bulk on PostgreSQL. Every filler user shares one bcrypt
+hash at cost 4 (hashing a million times would take hours), and every filler row is live
+(sessions and counters end in 30 days), so a background purge has nothing to delete while
+the requests are timed.
 
 The timed requests are those of one user with a normal amount of data (10 sessions,
 50 tasks). Each operation runs `CALLS` times per round, each call timed on its own; a
@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
-import os
 import statistics
 import time
 import uuid
@@ -30,19 +28,30 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import IO, Any
 
 from authapi.passwords import PasswordHasher
-from authapi.records import Session, Task, User
+from authapi.records import Session
 from authapi.settings import Settings
 from authapi.store import MemoryStore, Store, open_store
 from authapi.tokens import TokenCodec, fingerprint
 from authapi.web.app import create_app
-from bench.inprocess import ASGIApp, call, running
-from bench.outcome import Bar, Chart, Measure, Options, Outcome, Table, at_most
-from bench.postgres import POSTGRES_URL, fresh_schema, unreachable_note
-from bench.servers import PROFILE_PATH
+from bench.harness.asgi import ASGIApp, call, running
+from bench.harness.filler import LIFETIME, fill_in_bulk, fill_through_store
+from bench.harness.outcome import Bar, Chart, Measure, Options, Outcome, Table, at_most
+from bench.harness.paths import (
+    LOGIN_PATH,
+    LOGOUT_ALL_PATH,
+    LOGOUT_PATH,
+    METRICS_PATH,
+    PROFILE_PATH,
+    REFRESH_PATH,
+    REGISTER_PATH,
+    SESSIONS_PATH,
+    TASKS_PATH,
+)
+from bench.harness.postgres import fresh_schema, unreachable_note
+from bench.harness.report import short_count
 
 SMALL_ROWS = 1_000
 # The timed user's data: "a normal amount".
@@ -57,16 +66,9 @@ LOGOUT_ALL_CALLS = 5
 SCRAPE_CALLS = 5
 # Target from the issue: the cost per request at a million rows within 1.2x of at 1,000.
 MAX_RATIO = 1.2
-# The memory store's hit() may cost more with every live counter; past this many seconds
-# of filling counters the harness stops and reports how many the store holds.
-COUNTER_FILL_BUDGET = 60.0
 BCRYPT_ROUNDS = 4
 SECRET = "flat-cost-benchmark-secret-" + "x" * 24
 PASSWORD = "Wq9!vLr2-Zp7#kT"
-# Filler sessions and counters outlive any run, so that no purge touches them.
-LIFETIME = 30 * 86400
-EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
-TASKS_PATH = "/api/v1/tasks"
 SCRAPE = "GET /metrics"
 ENDPOINTS = (
     "GET profile",
@@ -80,7 +82,7 @@ ENDPOINTS = (
 )
 
 
-def flat_cost(options: Options) -> list[Outcome]:
+def run(options: Options) -> list[Outcome]:
     """Time every endpoint at 1,000 and at `--flat-rows` rows, on memory and PostgreSQL."""
     large = options.flat_rows
     sizes = (SMALL_ROWS, large)
@@ -122,7 +124,7 @@ class Site:
 
     async def sessions(self) -> dict[str, float]:
         """List the caller's live sessions."""
-        seconds, _ = await self._timed("GET", "/api/v1/auth/sessions", token=self.token)
+        seconds, _ = await self._timed("GET", SESSIONS_PATH, token=self.token)
         return {"GET sessions": seconds}
 
     async def tasks(self) -> dict[str, float]:
@@ -132,7 +134,7 @@ class Site:
 
     async def scrape(self) -> dict[str, float]:
         """Scrape /metrics, which counts the live sessions of every user."""
-        return {SCRAPE: (await self._timed("GET", "/metrics"))[0]}
+        return {SCRAPE: (await self._timed("GET", METRICS_PATH))[0]}
 
     async def create_task(self) -> dict[str, float]:
         """Create a task, then delete it untimed so the caller keeps USER_TASKS."""
@@ -146,17 +148,17 @@ class Site:
     async def login_refresh_logout(self) -> dict[str, float]:
         """Log in, spend the refresh token, and log out of the new session: three timings."""
         credentials = {"email": self.email, "password": PASSWORD}
-        login, body = await self._timed("POST", "/api/v1/auth/login", credentials)
+        login, body = await self._timed("POST", LOGIN_PATH, credentials)
         spent = {"refresh_token": json.loads(body)["refresh_token"]}
-        refresh, body = await self._timed("POST", "/api/v1/auth/refresh", spent)
+        refresh, body = await self._timed("POST", REFRESH_PATH, spent)
         token = json.loads(body)["access_token"]
-        logout, _ = await self._timed("POST", "/api/v1/auth/logout", token=token, expect=204)
+        logout, _ = await self._timed("POST", LOGOUT_PATH, token=token, expect=204)
         return {"POST login": login, "POST refresh": refresh, "POST logout": logout}
 
     async def logout_all(self) -> dict[str, float]:
         """Give the second user USER_SESSIONS live sessions untimed, then end them all."""
         token = await self._open_sessions(self.leaver_id, USER_SESSIONS)
-        seconds, _ = await self._timed("POST", "/api/v1/auth/logout-all", token=token, expect=204)
+        seconds, _ = await self._timed("POST", LOGOUT_ALL_PATH, token=token, expect=204)
         return {"POST logout-all": seconds}
 
     async def _open_sessions(self, user_id: str, count: int) -> str:
@@ -227,30 +229,11 @@ def _settings(storage_url: str = "memory://") -> Settings:
 async def _memory(
     sizes: tuple[int, ...], options: Options, outcome: Outcome, log: IO[str]
 ) -> dict[str, dict[int, float]]:
-    hasher = PasswordHasher(BCRYPT_ROUNDS)
-    shared_hash = hasher.hash_sync("a filler password")
-    hasher.close()
-    stores: dict[int, Store] = {}
-    for size in sizes:
-        store = MemoryStore()
-        started = time.perf_counter()
-        await _fill_records(store, size, shared_hash)
-        filled = time.perf_counter() - started
-        counters = await _fill_counters(store, size)
-        took = time.perf_counter() - started
-        options.progress(
-            f"memory: {size:,} users, sessions and tasks in {filled:.1f} s, "
-            f"{counters:,} counters by {took:.1f} s"
-        )
-        outcome.measures.append(Measure(f"memory: fill {size:,} rows of each", took, "s"))
-        if counters < size:
-            outcome.measures.append(Measure(f"memory: counters held at {size:,}", counters, ""))
-            outcome.notes.append(
-                f"memory: filling throttle counters through hit() stopped after "
-                f"{COUNTER_FILL_BUDGET:g} s at {counters:,} of {size:,}: each hit() cost more "
-                "the more live counters the store held"
-            )
-        stores[size] = store
+    stores = {size: MemoryStore() for size in sizes}
+    password_hash = _filler_hash()
+    for size, store in stores.items():
+        fill = fill_through_store(store, size, int(time.time()), password_hash)
+        await _timed_fill("memory", size, fill, options, outcome)
     return await _time_sites(
         {size: (_settings(), store) for size, store in stores.items()}, options, log, "memory"
     )
@@ -259,15 +242,10 @@ async def _memory(
 async def _postgres(
     urls: dict[int, str], options: Options, outcome: Outcome, log: IO[str]
 ) -> dict[str, dict[int, float]]:
-    hasher = PasswordHasher(BCRYPT_ROUNDS)
-    shared_hash = hasher.hash_sync("a filler password")
-    hasher.close()
+    password_hash = _filler_hash()
     for size, url in urls.items():
-        started = time.perf_counter()
-        await _fill_postgres(url, size, shared_hash)
-        took = time.perf_counter() - started
-        options.progress(f"postgresql: {size:,} rows of each kind by bulk SQL in {took:.1f} s")
-        outcome.measures.append(Measure(f"postgresql: fill {size:,} rows of each", took, "s"))
+        fill = fill_in_bulk(url, size, int(time.time()), password_hash)
+        await _timed_fill("postgresql", size, fill, options, outcome)
     return await _time_sites(
         {size: (_settings(url), open_store(url)) for size, url in urls.items()},
         options,
@@ -276,112 +254,22 @@ async def _postgres(
     )
 
 
-async def _fill_records(store: Store, rows: int, password_hash: str) -> None:
-    now = int(time.time())
-    for number in range(rows):
-        user = User(
-            id=str(uuid.uuid4()),
-            email=f"fill{number:07d}@example.com",
-            password_hash=password_hash,
-            created_at=EPOCH + timedelta(seconds=number),
-        )
-        await store.add_user(user)
-        await store.add_session(
-            Session(
-                id=str(uuid.uuid4()),
-                user_id=user.id,
-                created_at=now,
-                expires_at=now + LIFETIME,
-                refresh_hash=os.urandom(32).hex(),
-            )
-        )
-        await store.add_task(
-            Task(
-                id=str(uuid.uuid4()),
-                user_id=user.id,
-                title=f"Filler task {number}",
-                description=None,
-                completed=number % 2 == 0,
-                created_at=user.created_at,
-                updated_at=user.created_at,
-            )
-        )
-
-
-async def _fill_counters(store: Store, rows: int) -> int:
-    """Add live counters under distinct keys shaped like the throttle's; return how many."""
-    now = int(time.time())
-    started = time.perf_counter()
-    for number in range(rows):
-        key = "fail:" + hashlib.sha256(b"filler %d" % number).hexdigest()
-        await store.hit(key, LIFETIME, now)
-        if number % 1000 == 999 and time.perf_counter() - started > COUNTER_FILL_BUDGET:
-            return number + 1
-    return rows
-
-
-_FILL_SQL = (
-    """
-    INSERT INTO users (id, email, password_hash, created_at)
-    SELECT md5('user' || g)::uuid::text, 'fill' || g || '@example.com', $2::text,
-           $3::timestamptz + g * interval '1 second'
-    FROM generate_series(1, $1::int) AS g
-    """,
-    """
-    INSERT INTO sessions (id, user_id, created_at, expires_at, refresh_hash)
-    SELECT md5('session' || g)::uuid::text, md5('user' || g)::uuid::text, $2::bigint, $3::bigint,
-           encode(sha256(('refresh' || g)::bytea), 'hex')
-    FROM generate_series(1, $1::int) AS g
-    """,
-    """
-    INSERT INTO tasks (id, user_id, title, description, completed, created_at, updated_at)
-    SELECT md5('task' || g)::uuid::text, md5('user' || g)::uuid::text, 'Filler task ' || g,
-           NULL, g % 2 = 0, $2::timestamptz + g * interval '1 second',
-           $2::timestamptz + g * interval '1 second'
-    FROM generate_series(1, $1::int) AS g
-    """,
-    """
-    INSERT INTO throttles (key, count, resets_at)
-    SELECT 'fail:' || encode(sha256(('filler ' || g)::bytea), 'hex'), 1, $2::bigint
-    FROM generate_series(1, $1::int) AS g
-    """,
-    """
-    INSERT INTO known_addresses (user_id, address_key, last_seen)
-    SELECT md5('user' || g)::uuid::text,
-           'addr:' || encode(sha256(('address ' || g)::bytea), 'hex'), $2::bigint
-    FROM generate_series(1, $1::int) AS g
-    """,
-)
-
-
-async def _fill_postgres(storage_url: str, rows: int, password_hash: str) -> None:
-    # Imported here: only PostgreSQL needs the driver and the URL parsing.
-    import asyncpg
-
-    from authapi.store.sql import async_url
-
-    _, schema = async_url(storage_url)
-    search_path = {"search_path": schema or ""}
+def _filler_hash() -> str:
+    hasher = PasswordHasher(BCRYPT_ROUNDS)
     try:
-        # As pg_restore does: no foreign-key triggers while loading rows that are consistent
-        # by construction, a third less time at a million rows. Superusers only.
-        connection = await asyncpg.connect(
-            POSTGRES_URL, server_settings={**search_path, "session_replication_role": "replica"}
-        )
-    except asyncpg.InsufficientPrivilegeError:
-        connection = await asyncpg.connect(POSTGRES_URL, server_settings=search_path)
-    now = int(time.time())
-    try:
-        users, sessions, tasks, throttles, addresses = _FILL_SQL
-        await connection.execute(users, rows, password_hash, EPOCH)
-        await connection.execute(sessions, rows, now, now + LIFETIME)
-        await connection.execute(tasks, rows, EPOCH)
-        await connection.execute(throttles, rows, now + LIFETIME)
-        await connection.execute(addresses, rows, now)
-        # Fresh statistics, so the planner sees the tables as they now are.
-        await connection.execute("ANALYZE users, sessions, tasks, throttles, known_addresses")
+        return hasher.hash_sync("a filler password")
     finally:
-        await connection.close()
+        hasher.close()
+
+
+async def _timed_fill(
+    backend: str, size: int, fill: Awaitable[None], options: Options, outcome: Outcome
+) -> None:
+    started = time.perf_counter()
+    await fill
+    took = time.perf_counter() - started
+    options.progress(f"{backend}: {size:,} rows of each kind in {took:.1f} s")
+    outcome.measures.append(Measure(f"{backend}: fill {size:,} rows of each", took, "s"))
 
 
 async def _time_sites(
@@ -403,16 +291,16 @@ async def _prepare(app: ASGIApp, store: Store, settings: Settings) -> Site:
     """Register the timed user with its sessions and tasks, and a second one for logout-all."""
     email = "flat-cost@example.com"
     credentials = json.dumps({"email": email, "password": PASSWORD}).encode()
-    await _expect(app, "POST", "/api/v1/auth/register", credentials, None, 201)
+    await _expect(app, "POST", REGISTER_PATH, credentials, None, 201)
     token = ""
     for _ in range(USER_SESSIONS):
-        body = await _expect(app, "POST", "/api/v1/auth/login", credentials, None, 200)
+        body = await _expect(app, "POST", LOGIN_PATH, credentials, None, 200)
         token = json.loads(body)["access_token"]
     for number in range(USER_TASKS):
         task = json.dumps({"title": f"Task {number}", "description": "Something to do"})
         await _expect(app, "POST", TASKS_PATH, task.encode(), token, 201)
     leaver = json.dumps({"email": "flat-cost-leaver@example.com", "password": PASSWORD})
-    body = await _expect(app, "POST", "/api/v1/auth/register", leaver.encode(), None, 201)
+    body = await _expect(app, "POST", REGISTER_PATH, leaver.encode(), None, 201)
     return Site(app, store, TokenCodec(settings), email, token, json.loads(body)["id"])
 
 
@@ -473,7 +361,7 @@ def _report(
                 ratios[endpoint] = ratio
                 outcome.targets.append(
                     at_most(
-                        f"{backend} {endpoint}, {_short(large)} vs {_short(small)} rows",
+                        f"{backend} {endpoint}, {short_count(large)} vs {short_count(small)} rows",
                         ratio,
                         MAX_RATIO,
                         "x",
@@ -482,7 +370,7 @@ def _report(
         outcome.charts.append(
             Chart(
                 f"flat-cost: {backend}",
-                f"cost at {_short(large)} / at {_short(small)} rows",
+                f"cost at {short_count(large)} / at {short_count(small)} rows",
                 [Bar(endpoint.replace(" ", "\n", 1), ratio) for endpoint, ratio in ratios.items()],
                 line=MAX_RATIO,
                 line_label=f"target {MAX_RATIO:g}x",
@@ -505,12 +393,4 @@ def _report(
         f"{(ROUNDS + 1) * (CALLS + LOGOUT_ALL_CALLS * USER_SESSIONS):,} rows by the end)",
         "GET /metrics is a scrape that counts every user's live sessions, not a user's "
         "request: reported, not judged",
-        "the memory store's known login addresses have no Store method to fill them; "
-        "PostgreSQL's table holds one per filler user",
     ]
-
-
-def _short(count: int) -> str:
-    if count >= 1_000_000 and count % 1_000_000 == 0:
-        return f"{count // 1_000_000}M"
-    return f"{count // 1000}k" if count >= 1000 else str(count)

@@ -6,7 +6,7 @@ import re
 import shutil
 import subprocess
 
-from bench.result import LoadResult
+from bench.harness.result import LoadResult
 
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 _DURATION = r"([\d.]+)(us|ms|s|m)"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import resource
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,6 +87,61 @@ def machine_busy_seconds() -> float:
     idle, iowait = fields[3], fields[4]
     # guest time is already counted in user time
     return (sum(fields[:8]) - idle - iowait) / _TICKS_PER_SECOND
+
+
+def own_cpu_seconds() -> float:
+    """Return the user plus system CPU seconds this process has used."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def children_cpu_seconds() -> float:
+    """Return the CPU seconds of this process's children that have ended (wrk, say)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass(frozen=True)
+class CpuUse:
+    """CPU use over a window, in percent of one core."""
+
+    # None when no server was watched.
+    server: float | None
+    load: float
+    # Everything else on the machine (the server too, when it was not watched): noise.
+    other: float
+
+
+@dataclass(frozen=True)
+class CpuMark:
+    """CPU seconds used so far by a server's process tree, by the load, and by the machine."""
+
+    at: float
+    server: float | None
+    load: float
+    machine: float
+
+    @classmethod
+    def take(
+        cls, server_pid: int | None, load_seconds: Callable[[], float] = own_cpu_seconds
+    ) -> CpuMark:
+        """Read the counters now; the load is this process unless `load_seconds` says."""
+        return cls(
+            time.perf_counter(),
+            None if server_pid is None else tree_cpu_seconds(server_pid),
+            load_seconds(),
+            machine_busy_seconds(),
+        )
+
+    def until(self, later: CpuMark) -> CpuUse:
+        """Return the CPU use from this mark to a later one."""
+        seconds = later.at - self.at
+        server = None
+        if self.server is not None and later.server is not None:
+            server = 100 * (later.server - self.server) / seconds
+        load = 100 * (later.load - self.load) / seconds
+        busy = 100 * (later.machine - self.machine) / seconds
+        return CpuUse(server, load, max(0.0, busy - (server or 0.0) - load))
 
 
 def _process_tree(pid: int) -> list[int]:

@@ -1,8 +1,8 @@
 """In-process: what a user costs the memory store, and whether the use cases slow with users.
 
-No server: the store and the service are driven directly. Bytes per user come from
-tracemalloc around inserting real-looking `User` records. The scaling check times
-register, login and refresh through `AuthService` (bcrypt at cost 4, so the hash does not
+No server: the store and the domain's use cases are driven directly. Bytes per user come
+from tracemalloc around inserting real-looking `User` records. The scaling check times
+register, login and refresh as the app runs them (bcrypt at cost 4, so the hash does not
 drown the rest) on a store pre-filled with 1,000 users and on one with 100,000, in
 alternating blocks so that drift on the machine hits both sizes alike.
 """
@@ -25,8 +25,9 @@ from authapi.records import Session, User
 from authapi.service import AuthService
 from authapi.settings import Settings
 from authapi.store import MemoryStore
-from authapi.tokens import TokenCodec, TokenPair
-from bench.outcome import Bar, Chart, Measure, Options, Outcome, at_most
+from authapi.tokens import TokenCodec
+from bench.harness.outcome import Bar, Chart, Measure, Options, Outcome, at_most
+from bench.harness.report import short_count
 
 MAX_BYTES_PER_USER = 1024
 SMALL_STORE = 1_000
@@ -43,7 +44,7 @@ EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 USE_CASES = ("register", "login", "refresh")
 
 
-def memory(options: Options) -> list[Outcome]:
+def run(options: Options) -> list[Outcome]:
     """Measure bytes per user in the memory store and the use cases' cost at two sizes."""
     users = options.memory_users
     per_user, record = _bytes_per_user(users)
@@ -52,7 +53,7 @@ def memory(options: Options) -> list[Outcome]:
     outcome = Outcome(
         "memory",
         f"MemoryStore with {users:,} users (tracemalloc), and register / login / refresh "
-        f"through AuthService at {SMALL_STORE:,} vs {users:,} users",
+        f"in-process at {SMALL_STORE:,} vs {users:,} users",
     )
     outcome.measures = [
         Measure("bytes per user (record, its strings and both indexes)", per_user, "B"),
@@ -88,7 +89,7 @@ def memory(options: Options) -> list[Outcome]:
             "memory: use case median",
             "ms per call",
             [
-                Bar(f"{use_case}\n{_short(n)}", 1000 * statistics.median(timings[use_case][n]))
+                Bar(f"{use_case}\n{short_count(n)}", 1000 * statistics.median(timings[use_case][n]))
                 for use_case in USE_CASES
                 for n in (SMALL_STORE, users)
             ],
@@ -147,18 +148,45 @@ async def _fill(store: MemoryStore, count: int, *, sessions: bool) -> User:
     return user
 
 
+class _UseCases:
+    """Register, log in and refresh as the app does, on one store.
+
+    The only code in the bench that names the domain's services: when they change shape,
+    this class changes and nothing else.
+    """
+
+    def __init__(self, settings: Settings, store: MemoryStore) -> None:
+        hasher = PasswordHasher(BCRYPT_ROUNDS)
+        self._service = AuthService(settings, store, hasher, TokenCodec(settings))
+
+    async def register(self, email: str, password: str) -> None:
+        """Register a new user."""
+        await self._service.register(email, password)
+
+    async def login(self, email: str, password: str) -> str:
+        """Log a user in; return the new session's refresh token."""
+        return (await self._service.login(email, password)).refresh_token
+
+    async def refresh(self, refresh_token: str) -> None:
+        """Spend a refresh token."""
+        await self._service.refresh(refresh_token)
+
+    def close(self) -> None:
+        """Stop the password hasher's threads."""
+        self._service.hasher.close()
+
+
 async def _scaling(sizes: tuple[int, ...]) -> dict[str, dict[int, list[float]]]:
     # Every login here comes from one caller (no client address), which the per-address
     # limit would stop after a few; the per-account counters stay on and are measured.
     settings = Settings(
         jwt_secret_key="bench-only-secret-key-of-at-least-32-bytes", auth_rate_limit_per_minute=0
     )
-    services = {}
+    use_cases = {}
     for size in sizes:
         store = MemoryStore()
         await _fill(store, size, sessions=True)
-        hasher = PasswordHasher(BCRYPT_ROUNDS)
-        services[size] = AuthService(settings, store, hasher, TokenCodec(settings))
+        use_cases[size] = _UseCases(settings, store)
     timings: dict[str, dict[int, list[float]]] = {
         use_case: {size: [] for size in sizes} for use_case in USE_CASES
     }
@@ -166,32 +194,28 @@ async def _scaling(sizes: tuple[int, ...]) -> dict[str, dict[int, list[float]]]:
         for block in range(OPERATIONS // BLOCK):
             # A B, then B A: neither size always runs first.
             for size in sizes if block % 2 == 0 else sizes[::-1]:
-                service = services[size]
                 emails = [f"new-{block:03d}-{n:03d}@example.com" for n in range(BLOCK)]
-                await _block(service, emails, {name: timings[name][size] for name in USE_CASES})
+                into = {name: timings[name][size] for name in USE_CASES}
+                await _block(use_cases[size], emails, into)
     finally:
-        for service in services.values():
-            service.hasher.close()
+        for each in use_cases.values():
+            each.close()
     return timings
 
 
-async def _block(service: AuthService, emails: list[str], into: dict[str, list[float]]) -> None:
+async def _block(use_cases: _UseCases, emails: list[str], into: dict[str, list[float]]) -> None:
     """Register fresh users, log each in, and spend each login's refresh token, timing each."""
     password = "a scaling password"
-    pairs: list[TokenPair] = []
+    refresh_tokens: list[str] = []
     for email in emails:
         started = time.perf_counter()
-        await service.register(email, password)
+        await use_cases.register(email, password)
         into["register"].append(time.perf_counter() - started)
     for email in emails:
         started = time.perf_counter()
-        pairs.append(await service.login(email, password))
+        refresh_tokens.append(await use_cases.login(email, password))
         into["login"].append(time.perf_counter() - started)
-    for pair in pairs:
+    for token in refresh_tokens:
         started = time.perf_counter()
-        await service.refresh(pair.refresh_token)
+        await use_cases.refresh(token)
         into["refresh"].append(time.perf_counter() - started)
-
-
-def _short(count: int) -> str:
-    return f"{count // 1000}k" if count >= 1000 else str(count)

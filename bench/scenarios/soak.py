@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -27,11 +26,12 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench import loadgen
-from bench.cpu import tree_rss_bytes
-from bench.outcome import Bar, Chart, Measure, Options, Outcome, Table, Target, at_most
-from bench.postgres import POSTGRES_URL, fresh_schema, unreachable_note
-from bench.servers import PROFILE_PATH, Server, project_server
+from bench.harness import client
+from bench.harness.cpu import tree_rss_bytes
+from bench.harness.outcome import Bar, Chart, Measure, Options, Outcome, Table, Target, at_most
+from bench.harness.paths import LOGIN_PATH, LOGOUT_PATH, METRICS_PATH, PROFILE_PATH, REFRESH_PATH
+from bench.harness.postgres import connect_to_schema, fresh_schema, unreachable_note
+from bench.harness.servers import Server, project_server
 
 SOAK_ENV = {
     "BCRYPT_ROUNDS": "4",
@@ -68,7 +68,6 @@ MAX_RSS_GROWTH = 1.2
 MAX_BYTES_PER_CYCLE = 256
 MAX_SIZE_GROWTH = 1.2
 MAX_ROWS_LEFT_PCT = 5.0
-LOGIN_PATH = "/api/v1/auth/login"
 MIB = 1024 * 1024
 
 
@@ -101,7 +100,7 @@ class Sample:
     sizes: dict[str, int]
 
 
-def soak(options: Options) -> list[Outcome]:
+def run(options: Options) -> list[Outcome]:
     """Churn logins on a memory server and a PostgreSQL server; judge memory and tables."""
     env = {**SOAK_ENV, **dict(options.soak_env)}
     logs = options.output_dir / "logs"
@@ -124,7 +123,7 @@ def soak(options: Options) -> list[Outcome]:
                     env={**env, "STORAGE_URL": storage_url},
                 )
             )
-        samples, churn = loadgen.run(_soak(servers, storage_url, options))
+        samples, churn = client.run(_soak(servers, storage_url, options))
     outcome = _outcome(options, env, samples, churn)
     outcome.notes[:0] = notes
     return [outcome]
@@ -133,13 +132,9 @@ def soak(options: Options) -> list[Outcome]:
 async def _soak(
     servers: Mapping[str, Server], storage_url: str | None, options: Options
 ) -> tuple[list[Sample], dict[str, Churn]]:
-    tag = secrets.token_hex(4)
-    users = [
-        (f"soak-{tag}-{number:04d}@example.com", f"soak {secrets.token_urlsafe(12)}")
-        for number in range(USERS)
-    ]
+    users = client.fresh_users("soak", USERS)
     for server in servers.values():
-        await loadgen.register_all(server.base_url, users, concurrency=4)
+        await client.register_all(server.base_url, users, concurrency=4)
     tables = await _Tables.open(storage_url) if storage_url is not None else None
     churn = {name: Churn() for name in servers}
     started = time.perf_counter()
@@ -182,7 +177,7 @@ async def _client(
     base_url: str, users: Sequence[tuple[str, str]], churn: Churn, stop: asyncio.Event
 ) -> None:
     """Cycle through `users`: log in, refresh, read the profile, log out, until `stop`."""
-    connection = loadgen.Connection(base_url)
+    connection = client.Connection(base_url)
     number = 0
     try:
         while not stop.is_set():
@@ -210,7 +205,7 @@ async def _client(
                 churn,
                 "refresh",
                 "POST",
-                "/api/v1/auth/refresh",
+                REFRESH_PATH,
                 body={"refresh_token": tokens["refresh_token"]},
             )
             if body is not None:
@@ -218,9 +213,7 @@ async def _client(
             bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
             await _send(connection, churn, "profile", "GET", PROFILE_PATH, headers=bearer)
             if (
-                await _send(
-                    connection, churn, "logout", "POST", "/api/v1/auth/logout", headers=bearer
-                )
+                await _send(connection, churn, "logout", "POST", LOGOUT_PATH, headers=bearer)
                 is not None
             ):
                 churn.cycles += 1
@@ -233,7 +226,7 @@ EXPECTED = {"failed login": 401, "login": 200, "refresh": 200, "profile": 200, "
 
 
 async def _send(
-    connection: loadgen.Connection,
+    connection: client.Connection,
     churn: Churn,
     step: str,
     method: str,
@@ -249,7 +242,7 @@ async def _send(
     except TimeoutError:
         churn.count(step, "timeout")
         return None
-    except loadgen.RequestFailed:
+    except client.RequestFailed:
         churn.count(step, "broken")
         await asyncio.sleep(0.05)
         return None
@@ -266,16 +259,7 @@ class _Tables:
     @classmethod
     async def open(cls, storage_url: str) -> _Tables:
         """Connect to the schema of `storage_url`."""
-        # Imported here: only PostgreSQL needs the driver and the URL parsing.
-        import asyncpg
-
-        from authapi.store.sql import async_url
-
-        _, schema = async_url(storage_url)
-        connection = await asyncpg.connect(
-            POSTGRES_URL, server_settings={"search_path": schema or ""}
-        )
-        return cls(connection)
+        return cls(await connect_to_schema(storage_url))
 
     async def read(self) -> tuple[dict[str, int], dict[str, int]]:
         """Return each table's row count and its size with indexes and TOAST, in bytes."""
@@ -320,10 +304,10 @@ async def _sample(
 
 async def _live_sessions(base_url: str) -> int | None:
     """Read the authapi_live_sessions gauge from the server's /metrics."""
-    connection = loadgen.Connection(base_url)
+    connection = client.Connection(base_url)
     try:
-        status, body = await connection.send(connection.request("GET", "/metrics"), 10.0)
-    except (TimeoutError, loadgen.RequestFailed):
+        status, body = await connection.send(connection.request("GET", METRICS_PATH), 10.0)
+    except (TimeoutError, client.RequestFailed):
         return None
     finally:
         connection.close()

@@ -18,10 +18,10 @@ from typing import Any
 
 from authapi.web.cli import LIMIT_CONCURRENCY, TIMEOUT_KEEP_ALIVE_SECONDS
 from bench import REPO_ROOT
-from bench.cpu import Cores, inherited_affinity
+from bench.harness.cpu import Cores, inherited_affinity
+from bench.harness.paths import LOGIN_PATH, PROFILE_PATH, REGISTER_PATH
 from tests.support.devserver import TEST_ENV, free_port, start_server, stop_server
 
-PROFILE_PATH = "/api/v1/protected/profile"
 # The baselines are bare on purpose: no access log, no Server header, warnings only; they
 # get the project's server limits and, like it, ignore proxy headers.
 UVICORN_FLAGS = [
@@ -98,11 +98,13 @@ def project_server(
 
 @contextmanager
 def baseline_server(
-    name: str, account: Account, *, cores: Cores, log_dir: Path, secret: str
+    name: str, account: Account, *, cores: Cores, log_dir: Path
 ) -> Iterator[Server]:
     """Serve a baseline with the same uvicorn flags on `cores`, seeded with `account`."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", BASELINE_MODULES[name], "--port", str(port)]
+    # The project's own key: the baselines verify the very token it issued.
+    secret = PROJECT_ENV["JWT_SECRET_KEY"]
     env = {**os.environ, "BENCH_JWT_SECRET": secret, "BENCH_USER": json.dumps(account.profile)}
     log_dir.mkdir(parents=True, exist_ok=True)
     with (log_dir / f"{name}.log").open("wb") as log, inherited_affinity(cores):
@@ -127,13 +129,21 @@ def sign_up(base_url: str) -> Account:
         "email": f"bench-{secrets.token_hex(6)}@example.com",
         "password": f"bench {secrets.token_urlsafe(18)}",
     }
-    _post_json(f"{base_url}/api/v1/auth/register", credentials)
-    tokens = _post_json(f"{base_url}/api/v1/auth/login", credentials)
+    post_json(base_url + REGISTER_PATH, credentials)
+    tokens = post_json(base_url + LOGIN_PATH, credentials)
     token = tokens["access_token"]
     status, profile = get_json(base_url + PROFILE_PATH, {"Authorization": f"Bearer {token}"})
     if status != 200:
         raise RuntimeError(f"the project refused its own fresh token: {status} {profile}")
     return Account(token, profile)
+
+
+def check_same_answer(servers: list[Server], account: Account) -> None:
+    """Refuse to race apps that do not return the project's very profile for the token."""
+    for server in servers:
+        status, body = get_json(server.base_url + PROFILE_PATH, account.headers)
+        if status != 200 or body != account.profile:
+            raise RuntimeError(f"{server.name} answered {status} {body}, not the profile")
 
 
 def get_json(url: str, headers: Mapping[str, str]) -> tuple[int, Any]:
@@ -146,11 +156,12 @@ def get_json(url: str, headers: Mapping[str, str]) -> tuple[int, Any]:
         return error.code, json.loads(error.read() or b"null")
 
 
-def _post_json(url: str, body: Mapping[str, str]) -> Any:
+def post_json(url: str, body: Mapping[str, str], headers: Mapping[str, str] | None = None) -> Any:
+    """POST `body` as JSON and return the decoded answer; raise on an error status."""
     request = urllib.request.Request(
         url,
         data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={**(headers or {}), "Content-Type": "application/json"},
         method="POST",
     )
     try:

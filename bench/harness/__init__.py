@@ -1,0 +1,1 @@
+"""The harness: servers, load clients, rounds, reports and readings of the machine."""

@@ -1,0 +1,11 @@
+"""The API paths the bench sends requests to, each spelled once."""
+
+PROFILE_PATH = "/api/v1/protected/profile"
+REGISTER_PATH = "/api/v1/auth/register"
+LOGIN_PATH = "/api/v1/auth/login"
+REFRESH_PATH = "/api/v1/auth/refresh"
+LOGOUT_PATH = "/api/v1/auth/logout"
+LOGOUT_ALL_PATH = "/api/v1/auth/logout-all"
+SESSIONS_PATH = "/api/v1/auth/sessions"
+TASKS_PATH = "/api/v1/tasks"
+METRICS_PATH = "/metrics"
