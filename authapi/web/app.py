@@ -14,7 +14,8 @@ from typing import Any
 import yaml
 from connexion import AsyncApp
 from connexion.datastructures import MediaTypeDict
-from connexion.middleware import MiddlewarePosition
+from connexion.middleware import ConnexionMiddleware, MiddlewarePosition
+from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from connexion.validators import VALIDATOR_MAP
@@ -30,6 +31,7 @@ from authapi.web.limits import RequestLimitsMiddleware
 from authapi.web.metrics import MetricsApp, MetricsRoute
 from authapi.web.middleware import RequestContextMiddleware
 from authapi.web.problems import AllowedMethods, OAuthPaths, register_error_handlers
+from authapi.web.server_errors import UnexpectedErrors
 from authapi.web.services import Services
 from authapi.web.validation import (
     SafeFormBodyValidator,
@@ -61,8 +63,8 @@ def create_app(
             yield
 
     # Stock Connexion when the tuning is off: tests/web/test_app_tuning.py holds both to one answer.
-    tuning: dict[str, Any] = (
-        {"middlewares": list(TUNED_MIDDLEWARES)} if settings.connexion_tuning else {}
+    middlewares = (
+        TUNED_MIDDLEWARES if settings.connexion_tuning else ConnexionMiddleware.default_middlewares
     )
     app_class = DecorateOnceAsyncApp if settings.connexion_tuning else AsyncApp
     app = app_class(
@@ -84,7 +86,11 @@ def create_app(
         # Operation or security function, `handlers.m.f` in the spec means `authapi.handlers.m.f`.
         resolver=Resolver(function_resolver=resolve_operation),
         security_map=SECURITY_MAP if settings.connexion_tuning else SECURITY_HANDLERS,
-        **tuning,
+        # Either way, Connexion's outermost layer gives way to one that answers a problem.
+        middlewares=[
+            UnexpectedErrors if middleware is ServerErrorMiddleware else middleware
+            for middleware in middlewares
+        ],
     )
     app.add_api("auth.yaml", validate_responses=validate_responses)
     spec_paths = _spec_paths()
