@@ -145,6 +145,12 @@ def app_from_env() -> AsyncApp:
 
 
 def _warn_about_development_defaults(settings: Settings) -> None:
+    if settings.app_env_is_default:
+        logger.warning(
+            "APP_ENV is not set: running as development, which accepts settings that "
+            "production refuses. Set APP_ENV=production for a deployment, or "
+            "APP_ENV=development to say this is not one."
+        )
     if settings.secret_is_ephemeral:
         variable = "JWT_SECRET_KEY" if settings.uses_hmac else "JWT_PRIVATE_KEY"
         logger.warning(
