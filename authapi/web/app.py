@@ -95,12 +95,20 @@ def create_app(
     app.add_api("auth.yaml", validate_responses=validate_responses)
     spec_paths = _spec_paths()
     register_error_handlers(app, AllowedMethods(spec_paths), OAuthPaths(spec_paths))
+    # One memory of peers, for /metrics (answered first) and for every other request.
+    client_addresses = ClientAddresses(settings.trusted_proxies, settings.client_ipv6_prefix)
     # Added outermost first: /metrics, context (ids, logs, headers), then CORS, then the limits.
     if services.metrics is not None:
         app.add_middleware(
             MetricsRoute,
             position=MiddlewarePosition.BEFORE_EXCEPTION,
-            endpoint=MetricsApp(services.metrics, services.store, services.auth.now),
+            endpoint=MetricsApp(
+                services.metrics,
+                services.store,
+                services.auth.now,
+                client_addresses,
+                settings.auth_rate_limit_per_minute,
+            ),
         )
     app.add_middleware(
         RequestContextMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, services=services
@@ -121,7 +129,7 @@ def create_app(
         RequestLimitsMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         max_body_bytes=settings.max_body_bytes,
-        client_addresses=ClientAddresses(settings.trusted_proxies, settings.client_ipv6_prefix),
+        client_addresses=client_addresses,
         read_timeout_seconds=settings.request_read_timeout_seconds,
     )
     return app
