@@ -7,6 +7,9 @@ BENCH_STAMP := $(VENV)/.installed-bench
 NODE_STAMP := node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# make run serves development unless told otherwise (`APP_ENV=production make run`), even
+# over a .env file's APP_ENV; left unset, the server would start with a warning.
+APP_ENV ?= development
 
 .PHONY: run test lint speclint typecheck unit features smoke contract load bench clean browser-deps
 
@@ -22,7 +25,7 @@ $(BENCH_STAMP): $(STAMP)
 	@touch $(BENCH_STAMP)
 
 run: $(STAMP)
-	$(BIN)/auth-api --host $(HOST) --port $(PORT)
+	APP_ENV=$(APP_ENV) $(BIN)/auth-api --host $(HOST) --port $(PORT)
 
 # Every step below, even after one fails, ending with `all: N passed, M failed` (tests/suite.py).
 test: $(STAMP) browser-deps

@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
@@ -26,6 +27,11 @@ SUPPORTED_ALGORITHMS = HMAC_ALGORITHMS + ASYMMETRIC_ALGORITHMS
 MAX_FAILURES_PER_HOUR = 100
 MIN_SECRET_BYTES = 32
 MIN_PRODUCTION_ROUNDS = 12
+# Production's ceilings on token lifetimes: a stolen token is worth at most this much.
+MAX_PRODUCTION_ACCESS_MINUTES = 60
+MAX_PRODUCTION_REFRESH_DAYS = 90
+# Hosts a browser reaches over plain http without leaving the machine.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 MAX_LEEWAY_SECONDS = 300
 MAX_GRACE_SECONDS = 60
 MAX_PASSWORD_LENGTH = 128
@@ -119,6 +125,8 @@ class Settings:
     metrics_token: str = setting("METRICS_TOKEN", "", secret=True)
     # True when no key was configured and a random one stands in (development only).
     secret_is_ephemeral: bool = False
+    # True when APP_ENV was not set and development was assumed: startup warns about it.
+    app_env_is_default: bool = False
     # Password checks per account per hour from addresses it never logged in from (0: off).
     login_max_failures_per_account: int = setting(
         "LOGIN_MAX_FAILURES_PER_ACCOUNT",
@@ -175,6 +183,7 @@ class Settings:
     @classmethod
     def _from_values(cls, values: Mapping[str, str]) -> Settings:
         declared = envvars.read(cls, values)
+        declared["app_env_is_default"] = not values.get("APP_ENV", "").strip()
         if declared["app_env"] != "production":
             algorithm = declared["jwt_algorithm"]
             if algorithm in HMAC_ALGORITHMS and not declared["jwt_secret_key"]:
@@ -201,6 +210,16 @@ class Settings:
             raise ConfigError("JWT_SECRET_KEY is still the .env.example placeholder.")
         if PLACEHOLDER_SECRET in self.jwt_previous_secret_keys:
             raise ConfigError("JWT_PREVIOUS_SECRET_KEYS holds the .env.example placeholder.")
+        # In every environment: a short secret in development is one copied to production
+        # some day, and tokens it signed can be forged offline. The key development makes
+        # up when none is set (secrets.token_urlsafe(48), 64 bytes) meets this too.
+        if self.jwt_secret_key and len(self.jwt_secret_key.encode()) < MIN_SECRET_BYTES:
+            raise ConfigError(f"JWT_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes.")
+        # A retired secret still verifies: a weak one forges tokens as well as a weak current.
+        if any(len(key.encode()) < MIN_SECRET_BYTES for key in self.jwt_previous_secret_keys):
+            raise ConfigError(
+                f"JWT_PREVIOUS_SECRET_KEYS must each be at least {MIN_SECRET_BYTES} bytes."
+            )
         if not self.uses_hmac and not self.jwt_private_key and not self.generates_private_key:
             raise ConfigError(
                 f"JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE must be set for {self.jwt_algorithm}."
@@ -253,25 +272,72 @@ class Settings:
         return self.jwt_algorithm in HMAC_ALGORITHMS
 
     def _check_production(self) -> None:
-        if self.uses_hmac:
-            if len(self.jwt_secret_key.encode()) < MIN_SECRET_BYTES:
-                raise ConfigError(f"JWT_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes.")
-            # A retired secret still verifies: a weak one forges tokens as well as a weak current.
-            if any(len(key.encode()) < MIN_SECRET_BYTES for key in self.jwt_previous_secret_keys):
-                raise ConfigError(
-                    f"JWT_PREVIOUS_SECRET_KEYS must each be at least {MIN_SECRET_BYTES} bytes."
-                )
         if self.bcrypt_rounds < MIN_PRODUCTION_ROUNDS:
             raise ConfigError(
                 f"BCRYPT_ROUNDS must be at least {MIN_PRODUCTION_ROUNDS} in production."
             )
         if "*" in self.cors_origins:
             raise ConfigError("CORS_ORIGINS must list explicit origins, not '*', in production.")
+        if any(_is_plain_http_elsewhere(origin) for origin in self.cors_origins):
+            # A page served over http can be rewritten on the way: it must not get credentials.
+            raise ConfigError(
+                "CORS_ORIGINS must list https:// origins in production; http:// is allowed "
+                "for localhost, 127.0.0.1 and [::1] only."
+            )
         if self.metrics_enabled and not self.metrics_token:
             raise ConfigError(
                 "METRICS_TOKEN must be set in production (or METRICS_ENABLED=false): /metrics "
                 "would be open to anyone who reaches the API port."
             )
+        if self.metrics_token and len(self.metrics_token.encode()) < MIN_SECRET_BYTES:
+            raise ConfigError(
+                f"METRICS_TOKEN must be at least {MIN_SECRET_BYTES} bytes in production."
+            )
+        if _trusts_every_address(self.trusted_proxies):
+            # Every client could then name its own address, and reset its limits at will.
+            raise ConfigError(
+                "TRUSTED_PROXIES must not cover every address (0.0.0.0/0 or ::/0) in production."
+            )
+        for variable, limit in (
+            ("LOGIN_MAX_FAILURES", self.login_max_failures),
+            ("AUTH_RATE_LIMIT_PER_MINUTE", self.auth_rate_limit_per_minute),
+            ("LOGIN_MAX_FAILURES_PER_ACCOUNT", self.login_max_failures_per_account),
+        ):
+            if limit == 0:
+                raise ConfigError(
+                    f"{variable} must not be 0 in production: it would switch off a limit on "
+                    "password guessing."
+                )
+        if self.access_token_expire_minutes > MAX_PRODUCTION_ACCESS_MINUTES:
+            raise ConfigError(
+                f"ACCESS_TOKEN_EXPIRE_MINUTES must be at most {MAX_PRODUCTION_ACCESS_MINUTES} "
+                "in production."
+            )
+        if self.refresh_token_expire_days > MAX_PRODUCTION_REFRESH_DAYS:
+            raise ConfigError(
+                f"REFRESH_TOKEN_EXPIRE_DAYS must be at most {MAX_PRODUCTION_REFRESH_DAYS} "
+                "in production."
+            )
+
+
+def _is_plain_http_elsewhere(origin: str) -> bool:
+    try:
+        parts = urlsplit(origin.strip())
+        host = parts.hostname or ""
+    except ValueError:
+        # Not an origin at all (`http://[::1`): it admits no request (authapi/web/origins.py).
+        return False
+    return parts.scheme.lower() == "http" and host not in LOOPBACK_HOSTS
+
+
+def _trusts_every_address(proxies: tuple[str, ...]) -> bool:
+    networks = [ipaddress.ip_network(proxy, strict=False) for proxy in proxies]
+    ipv4 = [n for n in networks if isinstance(n, ipaddress.IPv4Network)]
+    ipv6 = [n for n in networks if isinstance(n, ipaddress.IPv6Network)]
+    # Collapsed, so that 0.0.0.0/1 and 128.0.0.0/1 are caught as well as 0.0.0.0/0.
+    return any(n.prefixlen == 0 for n in ipaddress.collapse_addresses(ipv4)) or any(
+        n.prefixlen == 0 for n in ipaddress.collapse_addresses(ipv6)
+    )
 
 
 def _is_network(text: str) -> bool:

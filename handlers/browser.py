@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from connexion import request
+from connexion.context import scope
 from starlette.responses import Response
 
 from authapi.errors import MissingSessionCookie, OriginRefused
 from authapi.service import BrowserLogin
+from authapi.web.addressing import request_scheme_in
 from authapi.web.origins import is_allowed_origin
 
 from .context import NO_STORE, client, json_reply, no_content, services
@@ -49,7 +51,8 @@ async def logout() -> Response:
 def _require_allowed_origin() -> None:
     headers = request.headers
     listed = services().settings.cors_origins
-    if not is_allowed_origin(headers.get("origin"), headers.get("host"), listed):
+    scheme = request_scheme_in(scope)
+    if not is_allowed_origin(headers.get("origin"), scheme, headers.get("host"), listed):
         raise OriginRefused()
 
 

@@ -202,7 +202,10 @@ def rsa_pem(bits: int) -> str:
 @pytest.mark.parametrize("app_env", ["development", "production"])
 def test_rsa_signing_key_under_2048_bits_is_refused_naming_the_variable(app_env: str) -> None:
     settings = Settings(
-        app_env=app_env, jwt_algorithm="RS256", jwt_private_key=rsa_pem(1024), metrics_token="t"
+        app_env=app_env,
+        jwt_algorithm="RS256",
+        jwt_private_key=rsa_pem(1024),
+        metrics_token="t" * 32,
     )
     with pytest.raises(ConfigError, match=r"JWT_PRIVATE_KEY.*2048"):
         load_keyring(settings)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from authapi.settings import PLACEHOLDER_SECRET, Settings
 from authapi.web.app import create_app
 
 STRONG = "s" * 48
+METRICS_TOKEN = "m" * 32
 ROOT = Path(__file__).resolve().parent.parent
 ENV_EXAMPLE = ROOT / ".env.example"
 README = ROOT / "README.md"
@@ -84,7 +87,7 @@ def test_production_refuses_unsafe_values_naming_the_variable(
 
 
 def test_production_accepts_a_safe_configuration() -> None:
-    safe = {"APP_ENV": "production", "JWT_SECRET_KEY": STRONG, "METRICS_TOKEN": "scrape-me"}
+    safe = {"APP_ENV": "production", "JWT_SECRET_KEY": STRONG, "METRICS_TOKEN": METRICS_TOKEN}
     settings = Settings.from_env(safe, None)
     assert settings.is_production
     assert not settings.secret_is_ephemeral
@@ -194,9 +197,143 @@ def test_env_example_copied_as_is_runs_on_a_random_key() -> None:
     assert settings.jwt_secret_key != PLACEHOLDER_SECRET
 
 
-def test_development_accepts_short_previous_secrets() -> None:
-    settings = Settings.from_env({"JWT_PREVIOUS_SECRET_KEYS": "old-dev-key"}, env_file=None)
-    assert settings.jwt_previous_secret_keys == ("old-dev-key",)
+@pytest.mark.parametrize("app_env", ["development", "production"])
+@pytest.mark.parametrize("algorithm", ["HS256", "EdDSA"])
+@pytest.mark.parametrize(
+    ("environ", "variable"),
+    [
+        ({"JWT_SECRET_KEY": "secret"}, "JWT_SECRET_KEY"),
+        ({"JWT_SECRET_KEY": "s" * 31}, "JWT_SECRET_KEY"),
+        ({"JWT_SECRET_KEY": "é" * 15}, "JWT_SECRET_KEY"),  # 30 bytes in 15 characters
+        ({"JWT_SECRET_KEY": STRONG, "JWT_PREVIOUS_SECRET_KEYS": "old-dev-key"}, "JWT_PREVIOUS"),
+        (
+            {"JWT_SECRET_KEY": STRONG, "JWT_PREVIOUS_SECRET_KEYS": f"{'p' * 40},{'q' * 31}"},
+            "JWT_PREVIOUS_SECRET_KEYS",
+        ),
+    ],
+    ids=["6-bytes", "31-bytes", "30-bytes-in-15-characters", "short-previous", "one-previous"],
+)
+def test_short_secret_is_refused_in_every_environment_naming_the_variable(
+    environ: dict[str, str], variable: str, app_env: str, algorithm: str
+) -> None:
+    # A configured secret, whether or not the algorithm signs with it: only the key that
+    # development makes up when none is set is exempt (and it is 64 bytes).
+    base = {"APP_ENV": app_env, "JWT_ALGORITHM": algorithm, "METRICS_ENABLED": "false"}
+    with pytest.raises(ConfigError, match=variable) as refused:
+        Settings.from_env({**base, **environ}, env_file=None)
+    assert "secret" not in str(refused.value).replace("SECRET", "")
+    assert "32 bytes" in str(refused.value)
+
+
+def test_secret_of_exactly_32_bytes_is_accepted_in_development() -> None:
+    environ = {"JWT_SECRET_KEY": "s" * 32, "JWT_PREVIOUS_SECRET_KEYS": "p" * 32}
+    settings = Settings.from_env(environ, env_file=None)
+    assert not settings.secret_is_ephemeral
+    assert settings.jwt_previous_secret_keys == ("p" * 32,)
+
+
+PRODUCTION = {"APP_ENV": "production", "JWT_SECRET_KEY": STRONG, "METRICS_TOKEN": METRICS_TOKEN}
+
+
+@pytest.mark.parametrize(
+    ("environ", "variable"),
+    [
+        ({"METRICS_TOKEN": "t"}, "METRICS_TOKEN"),
+        ({"METRICS_TOKEN": "m" * 31}, "METRICS_TOKEN"),
+        ({"METRICS_TOKEN": "m" * 31, "METRICS_ENABLED": "false"}, "METRICS_TOKEN"),
+        ({"CORS_ORIGINS": "http://app.example"}, "CORS_ORIGINS"),
+        ({"CORS_ORIGINS": "https://app.example,HTTP://app.example:8080"}, "CORS_ORIGINS"),
+        ({"CORS_ORIGINS": "http://localhost.evil.example"}, "CORS_ORIGINS"),
+        ({"CORS_ORIGINS": "http://127.0.0.2"}, "CORS_ORIGINS"),
+        ({"TRUSTED_PROXIES": "0.0.0.0/0"}, "TRUSTED_PROXIES"),
+        ({"TRUSTED_PROXIES": "10.0.0.1,::/0"}, "TRUSTED_PROXIES"),
+        ({"TRUSTED_PROXIES": "0.0.0.0/0,::/0"}, "TRUSTED_PROXIES"),
+        ({"TRUSTED_PROXIES": "0.0.0.0/1,128.0.0.0/1"}, "TRUSTED_PROXIES"),
+        ({"LOGIN_MAX_FAILURES": "0"}, "LOGIN_MAX_FAILURES"),
+        ({"AUTH_RATE_LIMIT_PER_MINUTE": "0"}, "AUTH_RATE_LIMIT_PER_MINUTE"),
+        ({"LOGIN_MAX_FAILURES_PER_ACCOUNT": "0"}, "LOGIN_MAX_FAILURES_PER_ACCOUNT"),
+        ({"ACCESS_TOKEN_EXPIRE_MINUTES": "61"}, "ACCESS_TOKEN_EXPIRE_MINUTES"),
+        ({"ACCESS_TOKEN_EXPIRE_MINUTES": "5256000"}, "ACCESS_TOKEN_EXPIRE_MINUTES"),
+        ({"REFRESH_TOKEN_EXPIRE_DAYS": "91"}, "REFRESH_TOKEN_EXPIRE_DAYS"),
+        ({"REFRESH_TOKEN_EXPIRE_DAYS": "36500"}, "REFRESH_TOKEN_EXPIRE_DAYS"),
+    ],
+)
+def test_production_refuses_what_would_fail_open_naming_the_variable(
+    environ: dict[str, str], variable: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"^{variable} ") as refused:
+        Settings.from_env({**PRODUCTION, **environ}, env_file=None)
+    assert "m" * 31 not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"METRICS_TOKEN": "m" * 32},
+        {"CORS_ORIGINS": "https://app.example,http://localhost:5173"},
+        {"CORS_ORIGINS": "http://127.0.0.1:8080,http://[::1]:3000,http://LOCALHOST"},
+        {"TRUSTED_PROXIES": "10.0.0.0/8,fd00::/8"},
+        {"LOGIN_MAX_FAILURES": "1", "LOGIN_MAX_FAILURES_PER_ACCOUNT": "1"},
+        {"AUTH_RATE_LIMIT_PER_MINUTE": "1"},
+        {"ACCESS_TOKEN_EXPIRE_MINUTES": "60", "REFRESH_TOKEN_EXPIRE_DAYS": "90"},
+    ],
+)
+def test_production_accepts_values_at_its_limits(environ: dict[str, str]) -> None:
+    assert Settings.from_env({**PRODUCTION, **environ}, env_file=None).is_production
+
+
+def test_development_still_accepts_what_production_refuses() -> None:
+    # The benchmarks and load tests switch limits off; a developer may keep long tokens.
+    environ = {
+        "APP_ENV": "development",
+        "METRICS_TOKEN": "t",
+        "CORS_ORIGINS": "http://app.example",
+        "TRUSTED_PROXIES": "0.0.0.0/0,::/0",
+        "LOGIN_MAX_FAILURES": "0",
+        "AUTH_RATE_LIMIT_PER_MINUTE": "0",
+        "LOGIN_MAX_FAILURES_PER_ACCOUNT": "0",
+        "ACCESS_TOKEN_EXPIRE_MINUTES": "5256000",
+        "REFRESH_TOKEN_EXPIRE_DAYS": "36500",
+    }
+    assert not Settings.from_env(environ, env_file=None).is_production
+
+
+def startup_warnings(environ: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Build the app from `environ` and return the warnings it logged."""
+    # The app's log handler writes to the stdout of the moment it is made: this buffer.
+    stdout = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", stdout)
+    create_app(Settings.from_env({"BCRYPT_ROUNDS": "12", **environ}, env_file=None))
+    return [line for line in stdout.getvalue().splitlines() if '"level": "warning"' in line]
+
+
+@pytest.mark.parametrize("environ", [{}, {"APP_ENV": ""}, {"APP_ENV": "  "}])
+def test_unset_app_env_warns_at_startup_naming_it(
+    environ: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warnings = startup_warnings({"JWT_SECRET_KEY": STRONG, **environ}, monkeypatch)
+    assert [line for line in warnings if "APP_ENV is not set" in line]
+
+
+@pytest.mark.parametrize("app_env", ["development", "DEVELOPMENT", "production"])
+def test_app_env_that_is_set_starts_without_that_warning(
+    app_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environ = {"APP_ENV": app_env, "JWT_SECRET_KEY": STRONG, "METRICS_TOKEN": METRICS_TOKEN}
+    warnings = startup_warnings(environ, monkeypatch)
+    assert not [line for line in warnings if "APP_ENV" in line]
+
+
+def test_make_run_serves_development_so_it_starts_as_before() -> None:
+    dry_run = subprocess.run(
+        ["make", "--dry-run", "--always-make", "run"],
+        cwd=ROOT,
+        env={k: v for k, v in os.environ.items() if k != "APP_ENV"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "APP_ENV=development " in dry_run.stdout.splitlines()[-1]
 
 
 def test_production_may_switch_metrics_off_instead_of_setting_a_token() -> None:
@@ -334,7 +471,7 @@ def test_every_declared_setting_has_a_variable_of_its_own() -> None:
     unread = {field for field in Settings.__dataclass_fields__} - {
         field for field, _, _ in declared(Settings)
     }
-    assert unread == {"secret_is_ephemeral"}
+    assert unread == {"secret_is_ephemeral", "app_env_is_default"}
 
 
 def test_readme_table_lists_exactly_the_declared_settings_with_their_defaults() -> None:

@@ -4,6 +4,9 @@ The socket's peer, or the `X-Forwarded-For` entry that a trusted proxy reported;
 dotted (an IPv4-mapped IPv6 address counts as its IPv4 address), IPv6 as its network of
 CLIENT_IPV6_PREFIX bits (`2001:db8:1:2::/64`), and None for a peer without an IP address.
 Never a raw header value.
+
+The scheme the client used is the connection's, or the `X-Forwarded-Proto` that a trusted
+proxy reported (one value, `http` or `https`): the browser Origin check compares it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from starlette.types import Scope
 
 # The key of the client's address in each request's ASGI scope; read through `client_address_in`.
 CLIENT_ADDRESS_KEY = "authapi.client_address"
+# The key of the scheme a trusted proxy reported; read through `request_scheme_in`.
+FORWARDED_SCHEME_KEY = "authapi.forwarded_scheme"
+_SCHEMES = frozenset({"http", "https"})
 # The longest IPv6 text is 45 characters, plus a zone (`%eth0`); anything longer is garbage.
 MAX_ADDRESS_LENGTH = 64
 # Enough for every peer a busy server talks to; past it, the memory starts afresh.
@@ -50,6 +56,7 @@ class ClientAddresses:
         key, proxy = known
         if proxy is not None:
             key = self._key(self._forwarded_client(scope, proxy))
+            scope[FORWARDED_SCHEME_KEY] = _forwarded_scheme(scope)
         scope[CLIENT_ADDRESS_KEY] = key
 
     def _peer(self, text: str) -> tuple[str | None, Address | None]:
@@ -95,6 +102,23 @@ def client_address_in(scope: Mapping[str, Any]) -> str | None:
     """Return the client's address decided for this request (None without a peer)."""
     address: str | None = scope.get(CLIENT_ADDRESS_KEY)
     return address
+
+
+def request_scheme_in(scope: Mapping[str, Any]) -> str:
+    """Return the scheme the client used: a trusted proxy's report, else the connection's."""
+    scheme: str | None = scope.get(FORWARDED_SCHEME_KEY)
+    return scheme or str(scope.get("scheme", "http"))
+
+
+def _forwarded_scheme(scope: Scope) -> str | None:
+    # One value, as nginx ($scheme), HAProxy, Traefik, Caddy and cloud balancers set it. A
+    # list has no agreed order (appended or overwritten hop by hop), so it is not guessed at:
+    # the connection's scheme stands, and a browser on https is refused rather than let in.
+    values = [v for k, v in scope["headers"] if k == b"x-forwarded-proto"]
+    if len(values) != 1:
+        return None
+    scheme = values[0].decode("latin-1").strip().lower()
+    return scheme if scheme in _SCHEMES else None
 
 
 def _parse_ip(text: str) -> Address | None:

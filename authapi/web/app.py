@@ -14,7 +14,8 @@ from typing import Any
 import yaml
 from connexion import AsyncApp
 from connexion.datastructures import MediaTypeDict
-from connexion.middleware import MiddlewarePosition
+from connexion.middleware import ConnexionMiddleware, MiddlewarePosition
+from connexion.middleware.server_error import ServerErrorMiddleware
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import Resolver
 from connexion.validators import VALIDATOR_MAP
@@ -30,6 +31,7 @@ from authapi.web.limits import RequestLimitsMiddleware
 from authapi.web.metrics import MetricsApp, MetricsRoute
 from authapi.web.middleware import RequestContextMiddleware
 from authapi.web.problems import AllowedMethods, OAuthPaths, register_error_handlers
+from authapi.web.server_errors import UnexpectedErrors
 from authapi.web.services import Services
 from authapi.web.validation import (
     SafeFormBodyValidator,
@@ -61,8 +63,8 @@ def create_app(
             yield
 
     # Stock Connexion when the tuning is off: tests/web/test_app_tuning.py holds both to one answer.
-    tuning: dict[str, Any] = (
-        {"middlewares": list(TUNED_MIDDLEWARES)} if settings.connexion_tuning else {}
+    middlewares = (
+        TUNED_MIDDLEWARES if settings.connexion_tuning else ConnexionMiddleware.default_middlewares
     )
     app_class = DecorateOnceAsyncApp if settings.connexion_tuning else AsyncApp
     app = app_class(
@@ -84,17 +86,29 @@ def create_app(
         # Operation or security function, `handlers.m.f` in the spec means `authapi.handlers.m.f`.
         resolver=Resolver(function_resolver=resolve_operation),
         security_map=SECURITY_MAP if settings.connexion_tuning else SECURITY_HANDLERS,
-        **tuning,
+        # Either way, Connexion's outermost layer gives way to one that answers a problem.
+        middlewares=[
+            UnexpectedErrors if middleware is ServerErrorMiddleware else middleware
+            for middleware in middlewares
+        ],
     )
     app.add_api("auth.yaml", validate_responses=validate_responses)
     spec_paths = _spec_paths()
     register_error_handlers(app, AllowedMethods(spec_paths), OAuthPaths(spec_paths))
+    # One memory of peers, for /metrics (answered first) and for every other request.
+    client_addresses = ClientAddresses(settings.trusted_proxies, settings.client_ipv6_prefix)
     # Added outermost first: /metrics, context (ids, logs, headers), then CORS, then the limits.
     if services.metrics is not None:
         app.add_middleware(
             MetricsRoute,
             position=MiddlewarePosition.BEFORE_EXCEPTION,
-            endpoint=MetricsApp(services.metrics, services.store, services.auth.now),
+            endpoint=MetricsApp(
+                services.metrics,
+                services.store,
+                services.auth.now,
+                client_addresses,
+                settings.auth_rate_limit_per_minute,
+            ),
         )
     app.add_middleware(
         RequestContextMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, services=services
@@ -115,7 +129,7 @@ def create_app(
         RequestLimitsMiddleware,
         position=MiddlewarePosition.BEFORE_EXCEPTION,
         max_body_bytes=settings.max_body_bytes,
-        client_addresses=ClientAddresses(settings.trusted_proxies, settings.client_ipv6_prefix),
+        client_addresses=client_addresses,
         read_timeout_seconds=settings.request_read_timeout_seconds,
     )
     return app
@@ -139,6 +153,12 @@ def app_from_env() -> AsyncApp:
 
 
 def _warn_about_development_defaults(settings: Settings) -> None:
+    if settings.app_env_is_default:
+        logger.warning(
+            "APP_ENV is not set: running as development, which accepts settings that "
+            "production refuses. Set APP_ENV=production for a deployment, or "
+            "APP_ENV=development to say this is not one."
+        )
     if settings.secret_is_ephemeral:
         variable = "JWT_SECRET_KEY" if settings.uses_hmac else "JWT_PRIVATE_KEY"
         logger.warning(

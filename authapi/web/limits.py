@@ -15,6 +15,15 @@ from authapi.web.raw_responses import send_problem
 
 # A real access token is well under 1 KiB; 8 KiB leaves room for any sane header.
 MAX_AUTHORIZATION_BYTES = 8192
+# A header integer (RFC 9110's 1*DIGIT) is read only within these: 19 digits reach past any
+# size the app could take, and a bounded length keeps int() from a run of 4,300 digits or
+# more, which it refuses with a ValueError, and from the time a long run would take.
+MAX_SIGNIFICANT_DIGITS = 19
+MAX_INTEGER_HEADER_BYTES = 32
+CONTENT_LENGTH_RULE = (
+    f"Content-Length must be digits only, at most {MAX_SIGNIFICANT_DIGITS} significant "
+    f"digits and {MAX_INTEGER_HEADER_BYTES} characters."
+)
 
 
 class RequestLimitsMiddleware:
@@ -61,7 +70,7 @@ class RequestLimitsMiddleware:
             return
         declared = _content_length(scope)
         if declared == -1:
-            await send_problem(send, 400, "Bad Request", "Content-Length is not a number.")
+            await send_problem(send, 400, "Bad Request", CONTENT_LENGTH_RULE)
             return
         if declared is not None and declared > self.max_body_bytes:
             await send_problem(
@@ -174,8 +183,19 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+def header_integer(value: bytes) -> int | None:
+    """Read a header's whole number within the bound, or return None for anything else."""
+    # bytes.isdigit() is ASCII only: no Arabic-Indic or superscript digits get through.
+    if not value.isdigit() or len(value) > MAX_INTEGER_HEADER_BYTES:
+        return None
+    if len(value.lstrip(b"0")) > MAX_SIGNIFICANT_DIGITS:
+        return None
+    return int(value)
+
+
 def _content_length(scope: Scope) -> int | None:
     for name, value in scope["headers"]:
         if name == b"content-length":
-            return int(value) if value.isdigit() else -1
+            length = header_integer(value)
+            return -1 if length is None else length
     return None

@@ -1,11 +1,13 @@
 """Prometheus metrics for operators: requests, auth events, the hashing queue, live sessions.
 
 Served at `/metrics` by a small app of its own, outside the public API spec, behind
-`METRICS_TOKEN` when it is set.
+`METRICS_TOKEN` when it is set. Failed scrapes count against the client address's limit
+(`AUTH_RATE_LIMIT_PER_MINUTE`), as failed client authentications at introspection do.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Callable
 
@@ -19,11 +21,16 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from authapi.errors import StoreUnavailable
+from authapi.errors import StoreUnavailable, TooManyRequests
+from authapi.logs import log_event
 from authapi.store import Store
-from authapi.web.raw_responses import send_response
+from authapi.store.base import CounterStore
+from authapi.throttle import ADDRESS_WINDOW_SECONDS, NO_ADDRESS
+from authapi.web.addressing import ClientAddresses, client_address_in
+from authapi.web.raw_responses import send_problem, send_response
 
 METRICS_PATH = "/metrics"
+METRICS_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="metrics"'}
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -113,21 +120,85 @@ class EventCounter:
         series.inc()
 
 
+class ScrapeThrottle:
+    """Count failed scrapes per client address; past the limit, refuse every scrape from it."""
+
+    def __init__(self, store: CounterStore, per_minute: int, now: Callable[[], int]) -> None:
+        self.store = store
+        self.per_minute = per_minute
+        self.now = now
+
+    async def admit(self, address: str | None, allowed: bool) -> None:
+        """Count a wrong token; refuse with 429 once the address has used up its failures."""
+        if not self.per_minute:
+            return
+        now = self.now()
+        key = _scrape_key(address)
+        if allowed:
+            try:
+                hits = await self.store.peek(key, ADDRESS_WINDOW_SECONDS, now)
+            except StoreUnavailable:
+                # The right token, and no count to read: a scrape is most needed while the
+                # store is down.
+                return
+            earlier = hits.count
+        else:
+            # Counted in one atomic store operation, so a burst of parallel guesses gets no
+            # more answers than the limit; StoreUnavailable refuses a guess it cannot count.
+            hits = await self.store.hit(key, ADDRESS_WINDOW_SECONDS, now)
+            earlier = hits.count - 1
+        # Once the failures are used up the right token is refused too: otherwise a 429
+        # would only mean "wrong", and the guessing would go on unhindered.
+        if earlier >= self.per_minute:
+            log_event("throttled", scope="metrics_address")
+            raise TooManyRequests(hits.resets_at - now)
+
+
+def _scrape_key(address: str | None) -> str:
+    # Hashed, as the throttle's keys are: counters never hold an address in the clear.
+    text = NO_ADDRESS if address is None else address
+    return f"metrics:{hashlib.sha256(text.encode()).hexdigest()}"
+
+
 class MetricsApp:
     """The scrape endpoint: the exposition text, with the live sessions counted as it is read."""
 
-    def __init__(self, metrics: Metrics, store: Store, now: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        metrics: Metrics,
+        store: Store,
+        now: Callable[[], int],
+        client_addresses: ClientAddresses,
+        failures_per_minute: int,
+    ) -> None:
         self.metrics = metrics
         self.store = store
         self.now = now
+        # /metrics is answered before the request limits, which address every other request.
+        self.client_addresses = client_addresses
+        self.throttle = ScrapeThrottle(store, failures_per_minute, now)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        authorization = next((v for k, v in scope["headers"] if k == b"authorization"), None)
-        if not self.metrics.allows(authorization):
-            await send_response(
-                send, 401, b"", "text/plain", {"WWW-Authenticate": 'Bearer realm="metrics"'}
-            )
-            return
+        if self.metrics.token:
+            authorization = next((v for k, v in scope["headers"] if k == b"authorization"), None)
+            allowed = self.metrics.allows(authorization)
+            self.client_addresses.stamp(scope)
+            try:
+                await self.throttle.admit(client_address_in(scope), allowed)
+            except (TooManyRequests, StoreUnavailable) as refused:
+                await send_problem(
+                    send, refused.status, refused.title, refused.detail, refused.headers
+                )
+                return
+            if not allowed:
+                await send_problem(
+                    send,
+                    401,
+                    "Unauthorized",
+                    "A scrape needs Authorization: Bearer and the metrics token.",
+                    METRICS_CHALLENGE,
+                )
+                return
         try:
             live = await self.store.count_live_sessions(self.now())
         except StoreUnavailable:

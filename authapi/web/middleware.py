@@ -13,6 +13,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from authapi.web.services import SCOPE_KEY, Services
 
 access_log = logging.getLogger("authapi.access")
+# The key of the request id in each request's ASGI scope, for the error layer outside.
+REQUEST_ID_KEY = "authapi.request_id"
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _COMMON_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
@@ -45,7 +47,7 @@ class RequestContextMiddleware:
         scope[SCOPE_KEY] = self.services
         # Shared with Connexion's routing, which records the operation id in it.
         extensions = scope.setdefault("extensions", {})
-        request_id = _incoming_request_id(scope) or _new_request_id()
+        request_id = scope[REQUEST_ID_KEY] = request_id_for(scope)
         path: str = scope["path"]
         is_docs = path.startswith("/docs")
         status = 500
@@ -55,7 +57,7 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = _with_our_headers(
+                message["headers"] = with_our_headers(
                     message.get("headers", []), request_id, is_docs, path.startswith("/api/")
                 )
             await send(message)
@@ -82,9 +84,10 @@ class RequestContextMiddleware:
             )
 
 
-def _with_our_headers(
+def with_our_headers(
     headers: Iterable[tuple[bytes, bytes]], request_id: str, is_docs: bool, is_api: bool
 ) -> list[tuple[bytes, bytes]]:
+    """Return an answer's raw headers with the request id and the security headers."""
     # Raw ASGI header pairs, lower-case names: a handful of appends, no header object.
     replaced = _REPLACED_ON_API if is_api else _REPLACED
     kept = [(name, value) for name, value in headers if name not in replaced]
@@ -96,6 +99,12 @@ def _with_our_headers(
     if is_api:
         kept.append((b"cache-control", b"no-store"))
     return kept
+
+
+def request_id_for(scope: Scope) -> str:
+    """Return the request's id: the one already given, a well-formed incoming one, or a new one."""
+    given: str | None = scope.get(REQUEST_ID_KEY)
+    return given or _incoming_request_id(scope) or _new_request_id()
 
 
 def _new_request_id() -> str:
