@@ -14,8 +14,8 @@ import pytest
 
 from authapi.errors import StoreUnavailable
 from authapi.records import Task
-from authapi.store.pg_fast import is_outage
-from authapi.store.sql import SqlStore, _begin_locking_user
+from authapi.store.sql.prepared import is_outage
+from authapi.store.sql.store import SqlStore, _begin_locking_user
 from tests.backends import end_the_backend_running, opened_store, storage_url
 from tests.store.test_store import NOW, a_session, a_user
 

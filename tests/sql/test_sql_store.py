@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from authapi.errors import StoreUnavailable
-from authapi.store.sql import SqlStore, async_url
+from authapi.store.sql.store import SqlStore, async_url
 from tests.backends import POSTGRES_URL, opened_store, require_postgres, storage_url
 
 
@@ -110,7 +110,7 @@ def postgres_url(tmp_path: Path) -> Iterator[str]:
 async def test_a_request_that_cannot_get_a_connection_in_time_gets_store_unavailable(
     monkeypatch: pytest.MonkeyPatch, postgres_url: str
 ) -> None:
-    monkeypatch.setattr("authapi.store.sql.TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr("authapi.store.sql.store.TIMEOUT_SECONDS", 0.2)
     store = SqlStore(postgres_url, pool_size=1)
     await store.open()
     try:

@@ -4,7 +4,7 @@ Atomicity comes from the database itself: a unique constraint for registration a
 conditional `UPDATE ... WHERE` statements for rotation and revocation, so it holds
 across workers and machines. On PostgreSQL the statements of the hot paths (the session
 check of every authenticated request, rotation, revocation, the first page of tasks and
-task creation) skip SQLAlchemy and run as prepared statements on asyncpg (`pg_fast`);
+task creation) skip SQLAlchemy and run as prepared statements on asyncpg (`prepared`);
 they are the same statements, with the same conditions, as the SQLAlchemy ones.
 """
 
@@ -54,8 +54,8 @@ from sqlalchemy.sql.schema import Column, Table
 from authapi.errors import EmailTaken, StoreUnavailable
 from authapi.records import Hits, Session, Task, TaskPage, User
 from authapi.store.base import KNOWN_ADDRESS_RETENTION_SECONDS
-from authapi.store.pg_fast import PreparedConnections
 from authapi.store.schema import known_addresses, sessions, tasks, throttles, users
+from authapi.store.sql.prepared import PreparedConnections
 
 T = TypeVar("T")
 
@@ -75,7 +75,7 @@ def _is_outage(error: BaseException) -> bool:
     return isinstance(error, OSError | TimeoutError)
 
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # Any number works; it only has to be the same in every worker that migrates.
 _MIGRATION_LOCK_ID = 7_312_024
