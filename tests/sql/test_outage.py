@@ -16,7 +16,8 @@ from starlette.testclient import TestClient
 
 from authapi.errors import StoreUnavailable
 from authapi.settings import Settings
-from authapi.store.sql.store import TIMEOUT_SECONDS, SqlStore
+from authapi.store.sql import SqlStore
+from authapi.store.sql.engine import TIMEOUT_SECONDS
 from authapi.web.app import create_app
 from tests.backends import (
     POSTGRES_URL,
@@ -81,7 +82,7 @@ def test_connection_idle_through_a_restart_is_replaced_before_use(
     proxy: CuttableProxy, tmp_path: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A pooled connection that sat idle is pinged first; a dead one never reaches a request.
-    monkeypatch.setattr("authapi.store.sql.store.IDLE_PING_SECONDS", 0.2)
+    monkeypatch.setattr("authapi.store.sql.engine.IDLE_PING_SECONDS", 0.2)
     with storage_url("postgresql", tmp_path) as url:  # type: ignore[arg-type]
         host_port = urlsplit(url).netloc.split("@")[-1]
         proxied = url.replace(host_port, f"127.0.0.1:{proxy.port}", 1)
@@ -129,5 +130,5 @@ def test_a_bad_statement_stays_a_loud_error(tmp_path: Path) -> None:
 
 
 async def _run(store: SqlStore, sql: str) -> None:
-    async with store._connect() as connection:
+    async with store._database.connect() as connection:
         await connection.execute(text(sql))

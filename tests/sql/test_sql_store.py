@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from authapi.errors import StoreUnavailable
-from authapi.store.sql.store import SqlStore, async_url
+from authapi.store.sql import SqlStore
+from authapi.store.sql.engine import async_url
 from tests.backends import POSTGRES_URL, opened_store, require_postgres, storage_url
 
 
@@ -64,7 +65,7 @@ async def _fill_sessions_and_analyze(store: SqlStore) -> None:
     from sqlalchemy import text
 
     # On an empty table any plan is cheap; with rows and statistics the planner must choose.
-    async with store._connect(write=True) as connection:
+    async with store._database.connect(write=True) as connection:
         await connection.execute(text("INSERT INTO users VALUES ('u', 'u@x.io', 'h', now())"))
         await connection.execute(
             text(
@@ -96,7 +97,7 @@ def test_postgres_url_defaults_to_the_local_server() -> None:
 def test_postgresql_pool_is_fixed_at_its_size() -> None:
     # Connections beyond the pool would be opened and closed per burst; requests wait instead.
     store = SqlStore(POSTGRES_URL, pool_size=3)
-    pool = store._engine.pool
+    pool = store._database.engine.pool
     assert pool.size() == 3  # type: ignore[attr-defined]
     assert pool._max_overflow == 0  # type: ignore[attr-defined]
 
@@ -110,11 +111,11 @@ def postgres_url(tmp_path: Path) -> Iterator[str]:
 async def test_a_request_that_cannot_get_a_connection_in_time_gets_store_unavailable(
     monkeypatch: pytest.MonkeyPatch, postgres_url: str
 ) -> None:
-    monkeypatch.setattr("authapi.store.sql.store.TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr("authapi.store.sql.engine.TIMEOUT_SECONDS", 0.2)
     store = SqlStore(postgres_url, pool_size=1)
     await store.open()
     try:
-        async with store._connect():  # the only connection, held
+        async with store._database.connect():  # the only connection, held
             with pytest.raises(StoreUnavailable):
                 await store.get_session("any")
         assert await store.get_session("any") is None  # and served once it is free
@@ -141,7 +142,7 @@ async def test_purge_forgets_known_addresses_unseen_for_ninety_days(sql_url: str
         user = a_user()
         await store.add_user(user)
         cutoff = NOW - KNOWN_ADDRESS_RETENTION_SECONDS
-        async with store._connect(write=True) as connection:
+        async with store._database.connect(write=True) as connection:
             await connection.execute(
                 insert(known_addresses),
                 [
@@ -150,7 +151,7 @@ async def test_purge_forgets_known_addresses_unseen_for_ninety_days(sql_url: str
                 ],
             )
         assert await store.purge(NOW, batch=10) == 1
-        async with store._connect() as connection:
+        async with store._database.connect() as connection:
             kept = (await connection.execute(select(known_addresses.c.address_key))).all()
         assert [row[0] for row in kept] == ["recent"]
     finally:

@@ -10,25 +10,15 @@ they are the same statements, with the same conditions, as the SQLAlchemy ones.
 
 from __future__ import annotations
 
-import asyncio
-import re
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlencode
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import (
-    Connection,
     RowMapping,
     and_,
     case,
-    event,
     func,
     literal,
     or_,
@@ -39,203 +29,59 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import (
-    DataError,
-    DBAPIError,
-    DisconnectionError,
-    IntegrityError,
-    NotSupportedError,
-    ProgrammingError,
-)
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.schema import Column, Table
 
-from authapi.errors import EmailTaken, StoreUnavailable
+from authapi.errors import EmailTaken
 from authapi.records import Hits, Session, Task, TaskPage, User
 from authapi.store.base import KNOWN_ADDRESS_RETENTION_SECONDS
 from authapi.store.schema import known_addresses, sessions, tasks, throttles, users
+from authapi.store.sql.engine import Database
 from authapi.store.sql.prepared import PreparedConnections
 
 T = TypeVar("T")
-
-# A statement the database refuses is a bug or a conflict, and stays a loud 500 (or the
-# caller's own handling, as for a taken email).
-_STATEMENT_ERRORS = (ProgrammingError, IntegrityError, DataError, NotSupportedError)
-
-
-def _is_outage(error: BaseException) -> bool:
-    """Whether `error` means the database is out of reach, not that a statement was wrong.
-
-    The driver's classes are not enough: asyncpg's "connection was closed in the middle of
-    operation" reaches SQLAlchemy as a plain DBAPIError, as does a backend the server ended.
-    """
-    if isinstance(error, DBAPIError):
-        return error.connection_invalidated or not isinstance(error, _STATEMENT_ERRORS)
-    return isinstance(error, OSError | TimeoutError)
-
-
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
-_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-# Any number works; it only has to be the same in every worker that migrates.
-_MIGRATION_LOCK_ID = 7_312_024
-# How long a request may wait on the database before it answers 503.
-TIMEOUT_SECONDS = 5
-# A pooled connection unused for this long is pinged before its next use.
-IDLE_PING_SECONDS = 10.0
-
-
-def async_url(storage_url: str) -> tuple[str, str | None]:
-    """Map a STORAGE_URL to an async SQLAlchemy URL, and pull out an optional `schema`."""
-    scheme, rest = storage_url.split("://", 1)
-    location, _, query_string = rest.partition("?")
-    query = dict(parse_qsl(query_string))
-    schema = query.pop("schema", None)
-    if schema is not None and not _SCHEMA_NAME.match(schema):
-        raise ValueError("schema must be a lower-case SQL identifier")
-    driver = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}[scheme]
-    return f"{driver}://{location}" + (f"?{urlencode(query)}" if query else ""), schema
-
-
-def _ping_connections_idle_for(engine: AsyncEngine, seconds: float) -> None:
-    """Check a pooled connection before use only when it has sat idle for `seconds`.
-
-    SQLAlchemy's pool_pre_ping costs a round trip on every checkout, two per protected
-    request. A connection in steady use proves itself; one that sat idle (through a
-    database restart, a firewall's idle timeout) is pinged, and replaced when the ping
-    fails. A connection that breaks in use fails that request with a 503, and SQLAlchemy
-    then discards every pooled connection older than the failure.
-    """
-
-    @event.listens_for(engine.sync_engine, "checkin")
-    def remember_last_use(_dbapi_connection: Any, record: Any) -> None:
-        record.info["last_used"] = time.monotonic()
-
-    @event.listens_for(engine.sync_engine, "checkout")
-    def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-        last_used = record.info.get("last_used")
-        if last_used is None or time.monotonic() - last_used < seconds:
-            return
-        try:
-            engine.dialect.do_ping(dbapi_connection)
-        except Exception as error:
-            # The pool then opens a fresh connection in its place.
-            raise DisconnectionError() from error
 
 
 class SqlStore:
     """Keep users, sessions and tasks in SQLite (one node) or PostgreSQL (many workers)."""
 
     def __init__(self, storage_url: str, pool_size: int = 10) -> None:
-        url, self._schema = async_url(storage_url)
-        self._is_sqlite = url.startswith("sqlite")
-        self._engine = self._create_engine(url, pool_size)
-        # Requests queue here, first come first served, for one of the pool's connections.
-        # The pool's own queue lets a newcomer take a connection a woken waiter was promised,
-        # and under load a few requests starved for hundreds of milliseconds.
-        self._turns = asyncio.Semaphore(pool_size)
-        # Every read is one statement: on PostgreSQL it needs no BEGIN and ROLLBACK around it.
-        self._reader = (
-            self._engine
-            if self._is_sqlite
-            else self._engine.execution_options(isolation_level="AUTOCOMMIT")
-        )
+        self._database = Database(storage_url, pool_size)
+        self._is_sqlite = self._database.is_sqlite
         # The hot statements' own connections; they take the same turns as the engine's.
         self._pg = (
             None
             if self._is_sqlite
             else PreparedConnections(
-                url.replace("postgresql+asyncpg://", "postgresql://", 1),
-                self._schema,
-                timeout=TIMEOUT_SECONDS,
-                idle_ping_seconds=IDLE_PING_SECONDS,
+                self._database.url.replace("postgresql+asyncpg://", "postgresql://", 1),
+                self._database.schema,
+                timeout=self._database.timeout,
+                idle_ping_seconds=self._database.idle_ping_seconds,
             )
         )
 
-    def _create_engine(self, url: str, pool_size: int) -> AsyncEngine:
-        if self._is_sqlite:
-            engine = create_async_engine(url, connect_args={"timeout": TIMEOUT_SECONDS})
-            event.listen(engine.sync_engine, "connect", _tune_sqlite)
-            return engine
-        server_settings = {"search_path": self._schema} if self._schema else {}
-        engine = create_async_engine(
-            url,
-            # A fixed pool: connections beyond it would be opened (TLS handshake included)
-            # and closed again for every burst, which cost more than waiting for one.
-            pool_size=pool_size,
-            max_overflow=0,
-            pool_timeout=TIMEOUT_SECONDS,
-            connect_args={
-                "timeout": TIMEOUT_SECONDS,
-                "command_timeout": TIMEOUT_SECONDS,
-                "server_settings": server_settings,
-            },
-        )
-        _ping_connections_idle_for(engine, IDLE_PING_SECONDS)
-        return engine
-
-    async def _take_turn(self) -> None:
-        if not self._turns.locked():
-            # A free turn is taken at once: no timer to set up and cancel.
-            await self._turns.acquire()
-            return
-        try:
-            async with asyncio.timeout(TIMEOUT_SECONDS):
-                await self._turns.acquire()
-        except TimeoutError as error:
-            raise StoreUnavailable() from error
-
     async def _on_postgres(self, run: Callable[..., Awaitable[T]], *args: Any) -> T:
         """Run one of `PreparedConnections`' calls in a turn."""
-        await self._take_turn()
-        try:
+        async with self._database.turns:
             return await run(*args)
-        finally:
-            self._turns.release()
-
-    @asynccontextmanager
-    async def _connect(self, write: bool = False) -> AsyncIterator[AsyncConnection]:
-        await self._take_turn()
-        try:
-            async with self._engine.begin() if write else self._reader.connect() as connection:
-                yield connection
-        except (DBAPIError, OSError, TimeoutError) as error:
-            if not _is_outage(error):
-                raise
-            raise StoreUnavailable() from error
-        finally:
-            self._turns.release()
 
     async def open(self) -> None:
-        try:
-            async with self._engine.begin() as connection:
-                if not self._is_sqlite:
-                    if self._schema:
-                        # _SCHEMA_NAME vetted the name, so quoting it is enough.
-                        create = f'CREATE SCHEMA IF NOT EXISTS "{self._schema}"'
-                        await connection.execute(text(create))
-                    # Workers starting together migrate one at a time.
-                    await connection.execute(
-                        text("SELECT pg_advisory_xact_lock(:id)"), {"id": _MIGRATION_LOCK_ID}
-                    )
-                await connection.run_sync(_upgrade_to_head)
-        except (DBAPIError, OSError, TimeoutError) as error:
-            raise StoreUnavailable() from error
+        await self._database.open()
 
     async def ping(self) -> None:
-        async with self._connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        await self._database.ping()
         if self._pg is not None:
             await self._on_postgres(self._pg.ping)
 
     async def close(self) -> None:
         if self._pg is not None:
             await self._pg.close()
-        await self._engine.dispose()
+        await self._database.close()
 
     async def add_user(self, user: User) -> None:
         try:
-            async with self._connect(write=True) as connection:
+            async with self._database.connect(write=True) as connection:
                 await connection.execute(users.insert().values(**_row(user)))
         except IntegrityError:
             raise EmailTaken() from None
@@ -247,7 +93,7 @@ class SqlStore:
         return await self._one_user(users.c.email == email)
 
     async def _one_user(self, condition: Any) -> User | None:
-        async with self._connect() as connection:
+        async with self._database.connect() as connection:
             row = (await connection.execute(select(users).where(condition))).mappings().first()
         return None if row is None else _user(row)
 
@@ -263,7 +109,7 @@ class SqlStore:
             )
         )
         insert = sessions.insert().from_select([c.name for c in sessions.columns], found)
-        async with self._connect(write=True) as connection:
+        async with self._database.connect(write=True) as connection:
             if (await connection.execute(insert)).rowcount != 1:
                 return False
             if max_sessions is not None:
@@ -276,7 +122,7 @@ class SqlStore:
         return query if self._is_sqlite else query.with_for_update(key_share=True)
 
     async def get_session(self, session_id: str) -> Session | None:
-        async with self._connect() as connection:
+        async with self._database.connect() as connection:
             query = select(sessions).where(sessions.c.id == session_id)
             row = (await connection.execute(query)).mappings().first()
         return None if row is None else Session(**row)
@@ -299,7 +145,7 @@ class SqlStore:
             .join(users, users.c.id == sessions.c.user_id)
             .where(sessions.c.id == session_id)
         )
-        async with self._connect() as connection:
+        async with self._database.connect() as connection:
             row = (await connection.execute(query)).mappings().first()
         if row is None:
             return None
@@ -330,7 +176,7 @@ class SqlStore:
             )
             .values(refresh_hash=new_hash, previous_refresh_hash=expected_hash, rotated_at=now)
         )
-        async with self._connect(write=True) as connection:
+        async with self._database.connect(write=True) as connection:
             return (await connection.execute(statement)).rowcount == 1
 
     async def revoke_session(self, session_id: str, now: int) -> None:
@@ -342,7 +188,7 @@ class SqlStore:
             .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None))
             .values(revoked_at=now)
         )
-        async with self._connect(write=True) as connection:
+        async with self._database.connect(write=True) as connection:
             await connection.execute(statement)
 
     async def set_password_hash(self, user_id: str, expected_hash: str, new_hash: str) -> bool:
@@ -352,7 +198,7 @@ class SqlStore:
             .where(users.c.id == user_id, users.c.password_hash == expected_hash)
             .values(password_hash=new_hash)
         )
-        async with self._connect(write=True) as connection:
+        async with self._database.connect(write=True) as connection:
             return (await connection.execute(statement)).rowcount == 1
 
     async def replace_password(
@@ -371,7 +217,7 @@ class SqlStore:
             )
             .order_by(sessions.c.created_at.desc(), sessions.c.id.desc())
         )
-        async with self._connect() as connection:
+        async with self._database.connect() as connection:
             rows = (await connection.execute(query)).mappings().all()
         return [Session(**row) for row in rows]
 
@@ -398,7 +244,7 @@ class SqlStore:
         )
         if keep is not None:
             revoke = revoke.where(sessions.c.id != keep)
-        async with self._connect(write=True) as connection:
+        async with self._database.connect(write=True) as connection:
             version = (await connection.execute(bump)).scalar_one_or_none()
             if version is None:
                 return 0
@@ -423,7 +269,7 @@ class SqlStore:
             .join(users, _current_version)
             .where(sessions.c.revoked_at.is_(None), sessions.c.expires_at > now)
         )
-        async with self._connect() as connection:
+        async with self._database.connect() as connection:
             return int((await connection.execute(query)).scalar_one())
 
     async def purge(self, now: int, batch: int) -> int:
@@ -449,7 +295,7 @@ class SqlStore:
         # Found on a reader, then deleted by key: the search, which may scan the table, holds
         # no write lock (on SQLite, none that would stall every other write). The delete
         # checks the condition again: a counter may have started a new window meanwhile.
-        async with self._connect() as connection:
+        async with self._database.connect() as connection:
             rows = (await connection.execute(select(*key).where(condition).limit(batch))).all()
         if not rows:
             return 0
@@ -458,7 +304,7 @@ class SqlStore:
             if len(key) == 1
             else tuple_(*key).in_([tuple(row) for row in rows])
         )
-        async with self._connect(write=True) as connection:
+        async with self._database.connect(write=True) as connection:
             return (await connection.execute(table.delete().where(matches, condition))).rowcount
 
     async def hit(self, key: str, window_seconds: int, now: int) -> Hits:
@@ -476,7 +322,7 @@ class SqlStore:
             )
             .returning(throttles.c.count, throttles.c.resets_at)
         )
-        async with self._connect(write=True) as connection:
+        async with self._database.connect(write=True) as connection:
             count, resets_at = (await connection.execute(statement)).one()
         return Hits(count, resets_at)
 
@@ -484,12 +330,12 @@ class SqlStore:
         query = select(throttles.c.count, throttles.c.resets_at).where(
             throttles.c.key == key, throttles.c.resets_at > now
         )
-        async with self._connect() as connection:
+        async with self._database.connect() as connection:
             row = (await connection.execute(query)).first()
         return Hits(0, now + window_seconds) if row is None else Hits(row[0], row[1])
 
     async def clear(self, key: str) -> None:
-        async with self._connect(write=True) as connection:
+        async with self._database.connect(write=True) as connection:
             await connection.execute(throttles.delete().where(throttles.c.key == key))
 
     async def remember_address(self, user_id: str, address_key: str, now: int) -> None:
@@ -500,21 +346,21 @@ class SqlStore:
             index_elements=[known_addresses.c.user_id, known_addresses.c.address_key],
             set_={"last_seen": insert.excluded.last_seen},
         )
-        async with self._connect(write=True) as connection:
+        async with self._database.connect(write=True) as connection:
             await connection.execute(statement)
 
     async def is_known_address(self, user_id: str, address_key: str) -> bool:
         query = select(known_addresses.c.last_seen).where(
             known_addresses.c.user_id == user_id, known_addresses.c.address_key == address_key
         )
-        async with self._connect() as connection:
+        async with self._database.connect() as connection:
             return (await connection.execute(query)).first() is not None
 
     async def add_task(self, task: Task, max_tasks: int | None = None) -> bool:
         if self._pg is not None:
             return await self._add_task_on_postgres(task, max_tasks)
         if max_tasks is None:
-            async with self._connect(write=True) as connection:
+            async with self._database.connect(write=True) as connection:
                 await connection.execute(tasks.insert().values(**_row(task)))
             return True
         held = select(func.count()).where(tasks.c.user_id == task.user_id).scalar_subquery()
@@ -522,7 +368,7 @@ class SqlStore:
             [c.name for c in tasks.columns],
             select(*_literals(tasks, task)).where(held < max_tasks),
         )
-        async with self._connect(write=True) as connection:
+        async with self._database.connect(write=True) as connection:
             if not self._is_sqlite:
                 # A user's creates take turns on the user's row, so each one counts the tasks
                 # that the ones before it added (the count is read after the lock is held).
@@ -559,7 +405,7 @@ class SqlStore:
 
     async def get_task(self, user_id: str, task_id: str) -> Task | None:
         query = select(tasks).where(tasks.c.id == task_id, tasks.c.user_id == user_id)
-        async with self._connect() as connection:
+        async with self._database.connect() as connection:
             row = (await connection.execute(query)).mappings().first()
         return None if row is None else _task(row)
 
@@ -587,7 +433,7 @@ class SqlStore:
                 )
             )
         query = query.order_by(tasks.c.created_at.desc(), tasks.c.id.desc()).limit(limit + 1)
-        async with self._connect() as connection:
+        async with self._database.connect() as connection:
             rows = (await connection.execute(query)).mappings().all()
         return TaskPage(items=[_task(row) for row in rows[:limit]], more=len(rows) > limit)
 
@@ -602,12 +448,12 @@ class SqlStore:
                 updated_at=task.updated_at,
             )
         )
-        async with self._connect(write=True) as connection:
+        async with self._database.connect(write=True) as connection:
             return (await connection.execute(statement)).rowcount == 1
 
     async def delete_task(self, user_id: str, task_id: str) -> bool:
         statement = tasks.delete().where(tasks.c.id == task_id, tasks.c.user_id == user_id)
-        async with self._connect(write=True) as connection:
+        async with self._database.connect(write=True) as connection:
             return (await connection.execute(statement)).rowcount == 1
 
     async def explain_session_lookup(self) -> str:
@@ -616,7 +462,7 @@ class SqlStore:
             sql = "EXPLAIN QUERY PLAN SELECT * FROM sessions WHERE id = :id"
         else:
             sql = "EXPLAIN SELECT * FROM sessions WHERE id = :id"
-        async with self._connect() as connection:
+        async with self._database.connect() as connection:
             rows = (await connection.execute(text(sql), {"id": "x"})).all()
         return "\n".join(str(row[-1]) for row in rows)
 
@@ -666,24 +512,6 @@ def _begin_locking_user(user_id: str) -> str | None:
     if canonical != user_id:
         return None
     return f"BEGIN; SELECT 1 FROM users WHERE id = '{canonical}' FOR NO KEY UPDATE"
-
-
-def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    # WAL lets readers and one writer work at once; FULL syncs every commit to disk,
-    # so a write answered 2xx survives a kill -9 (and a power cut).
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute(f"PRAGMA busy_timeout={TIMEOUT_SECONDS * 1000}")
-    cursor.close()
-
-
-def _upgrade_to_head(connection: Connection) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.attributes["connection"] = connection
-    command.upgrade(config, "head")
 
 
 def _utc(value: datetime) -> datetime:
