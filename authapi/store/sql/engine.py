@@ -60,6 +60,11 @@ class Database:
         """Return the PostgreSQL session settings every connection starts with."""
         return {"search_path": self.schema} if self.schema else {}
 
+    @property
+    def asyncpg_dsn(self) -> str:
+        """Return the URL for asyncpg itself, without SQLAlchemy's driver name."""
+        return self.url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
     def _create_engine(self, pool_size: int) -> AsyncEngine:
         if self.is_sqlite:
             engine = create_async_engine(self.url, connect_args={"timeout": self.timeout})

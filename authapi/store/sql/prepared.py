@@ -52,10 +52,15 @@ class PreparedConnections:
     """asyncpg connections to one database and schema, opened on demand and kept for reuse."""
 
     def __init__(
-        self, dsn: str, schema: str | None, *, timeout: float, idle_ping_seconds: float
+        self,
+        dsn: str,
+        server_settings: dict[str, str],
+        *,
+        timeout: float,
+        idle_ping_seconds: float,
     ) -> None:
         self._dsn = dsn
-        self._server_settings = {"search_path": schema} if schema else {}
+        self._server_settings = server_settings
         self._timeout = timeout
         self._idle_ping_seconds = idle_ping_seconds
         # (connection, when it was last given back), the most recently used last.

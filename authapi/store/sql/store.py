@@ -1,26 +1,22 @@
-"""SQLite and PostgreSQL stores on SQLAlchemy Core, with async drivers.
+"""The store on SQLAlchemy Core: SQLite for one node, PostgreSQL for many workers.
 
 Atomicity comes from the database itself: a unique constraint for registration and
 conditional `UPDATE ... WHERE` statements for rotation and revocation, so it holds
-across workers and machines. On PostgreSQL the statements of the hot paths (the session
-check of every authenticated request, rotation, revocation, the first page of tasks and
-task creation) skip SQLAlchemy and run as prepared statements on asyncpg (`prepared`);
-they are the same statements, with the same conditions, as the SQLAlchemy ones.
+across workers and machines. The hot paths (the session check of every authenticated
+request, rotation, revocation, the first page of tasks and task creation) go through
+`hot`, in the spelling the backend runs fastest: prepared statements on asyncpg for
+PostgreSQL, SQLAlchemy for SQLite.
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
-    RowMapping,
     and_,
     case,
     func,
-    literal,
     or_,
     select,
     text,
@@ -38,9 +34,14 @@ from authapi.records import Hits, Session, Task, TaskPage, User
 from authapi.store.base import KNOWN_ADDRESS_RETENTION_SECONDS
 from authapi.store.schema import known_addresses, sessions, tasks, throttles, users
 from authapi.store.sql.engine import Database
-from authapi.store.sql.prepared import PreparedConnections
-
-T = TypeVar("T")
+from authapi.store.sql.hot import (
+    AlchemyHotStatements,
+    AsyncpgHotStatements,
+    HotStatements,
+    newest_tasks_query,
+    page_from,
+)
+from authapi.store.sql.rows import as_literals, session_from, task_from, user_from, values_of
 
 
 class SqlStore:
@@ -49,40 +50,29 @@ class SqlStore:
     def __init__(self, storage_url: str, pool_size: int = 10) -> None:
         self._database = Database(storage_url, pool_size)
         self._is_sqlite = self._database.is_sqlite
-        # The hot statements' own connections; they take the same turns as the engine's.
-        self._pg = (
-            None
+        # Chosen once: asyncpg's connections of their own on PostgreSQL, in the same turns
+        # as the engine's; the engine itself on SQLite, where SQLAlchemy costs little.
+        self._hot: HotStatements = (
+            AlchemyHotStatements(self._database)
             if self._is_sqlite
-            else PreparedConnections(
-                self._database.url.replace("postgresql+asyncpg://", "postgresql://", 1),
-                self._database.schema,
-                timeout=self._database.timeout,
-                idle_ping_seconds=self._database.idle_ping_seconds,
-            )
+            else AsyncpgHotStatements(self._database)
         )
-
-    async def _on_postgres(self, run: Callable[..., Awaitable[T]], *args: Any) -> T:
-        """Run one of `PreparedConnections`' calls in a turn."""
-        async with self._database.turns:
-            return await run(*args)
 
     async def open(self) -> None:
         await self._database.open()
 
     async def ping(self) -> None:
         await self._database.ping()
-        if self._pg is not None:
-            await self._on_postgres(self._pg.ping)
+        await self._hot.ping()
 
     async def close(self) -> None:
-        if self._pg is not None:
-            await self._pg.close()
+        await self._hot.close()
         await self._database.close()
 
     async def add_user(self, user: User) -> None:
         try:
             async with self._database.connect(write=True) as connection:
-                await connection.execute(users.insert().values(**_row(user)))
+                await connection.execute(users.insert().values(**values_of(user)))
         except IntegrityError:
             raise EmailTaken() from None
 
@@ -95,7 +85,7 @@ class SqlStore:
     async def _one_user(self, condition: Any) -> User | None:
         async with self._database.connect() as connection:
             row = (await connection.execute(select(users).where(condition))).mappings().first()
-        return None if row is None else _user(row)
+        return None if row is None else user_from(row)
 
     async def add_session(self, session: Session, max_sessions: int | None = None) -> bool:
         # Inserted only if the user's credential version is still the session's. On
@@ -103,7 +93,7 @@ class SqlStore:
         # either commits first (and nothing is inserted) or waits, then revokes this session.
         # SQLite has one writer at a time, so its statements never interleave anyway.
         found = self._lock_user(
-            select(*_literals(sessions, session)).where(
+            select(*as_literals(sessions, session)).where(
                 users.c.id == session.user_id,
                 users.c.credential_version == session.credential_version,
             )
@@ -125,71 +115,19 @@ class SqlStore:
         async with self._database.connect() as connection:
             query = select(sessions).where(sessions.c.id == session_id)
             row = (await connection.execute(query)).mappings().first()
-        return None if row is None else Session(**row)
+        return None if row is None else session_from(row)
 
     async def get_session_and_user(self, session_id: str) -> tuple[Session, User] | None:
-        # Every authenticated request asks this: one primary-key lookup and a join.
-        if self._pg is not None:
-            found = await self._on_postgres(self._pg.fetchrow, _SESSION_AND_USER, session_id)
-            if found is None:
-                return None
-            return Session(*found[:11]), User(found[1], *found[11:])
-        query = (
-            select(
-                sessions,
-                users.c.email,
-                users.c.password_hash,
-                users.c.created_at.label("user_created_at"),
-                users.c.credential_version.label("user_credential_version"),
-            )
-            .join(users, users.c.id == sessions.c.user_id)
-            .where(sessions.c.id == session_id)
-        )
-        async with self._database.connect() as connection:
-            row = (await connection.execute(query)).mappings().first()
-        if row is None:
-            return None
-        session = Session(**{column.name: row[column.name] for column in sessions.columns})
-        user = User(
-            id=session.user_id,
-            email=row["email"],
-            password_hash=row["password_hash"],
-            created_at=_utc(row["user_created_at"]),
-            credential_version=row["user_credential_version"],
-        )
-        return session, user
+        # Every authenticated request asks this.
+        return await self._hot.session_and_user(session_id)
 
     async def rotate_refresh(
         self, session_id: str, expected_hash: str, new_hash: str, now: int
     ) -> bool:
-        # Compare-and-swap: only one of any number of concurrent rotations matches the row.
-        if self._pg is not None:
-            args = (session_id, expected_hash, new_hash, now)
-            return await self._on_postgres(self._pg.execute, _ROTATE_REFRESH, *args) == 1
-        statement = (
-            update(sessions)
-            .where(
-                sessions.c.id == session_id,
-                sessions.c.refresh_hash == expected_hash,
-                sessions.c.revoked_at.is_(None),
-                sessions.c.expires_at > now,
-            )
-            .values(refresh_hash=new_hash, previous_refresh_hash=expected_hash, rotated_at=now)
-        )
-        async with self._database.connect(write=True) as connection:
-            return (await connection.execute(statement)).rowcount == 1
+        return await self._hot.rotate_refresh(session_id, expected_hash, new_hash, now)
 
     async def revoke_session(self, session_id: str, now: int) -> None:
-        if self._pg is not None:
-            await self._on_postgres(self._pg.execute, _REVOKE_SESSION, session_id, now)
-            return
-        statement = (
-            update(sessions)
-            .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
-        async with self._database.connect(write=True) as connection:
-            await connection.execute(statement)
+        await self._hot.revoke_session(session_id, now)
 
     async def set_password_hash(self, user_id: str, expected_hash: str, new_hash: str) -> bool:
         # Compare-and-swap: a hash replaced meanwhile (a password change) stays replaced.
@@ -219,7 +157,7 @@ class SqlStore:
         )
         async with self._database.connect() as connection:
             rows = (await connection.execute(query)).mappings().all()
-        return [Session(**row) for row in rows]
+        return [session_from(row) for row in rows]
 
     async def revoke_user_sessions(self, user_id: str, now: int, keep: str | None = None) -> int:
         return await self._new_credentials(user_id, now, keep)
@@ -357,57 +295,13 @@ class SqlStore:
             return (await connection.execute(query)).first() is not None
 
     async def add_task(self, task: Task, max_tasks: int | None = None) -> bool:
-        if self._pg is not None:
-            return await self._add_task_on_postgres(task, max_tasks)
-        if max_tasks is None:
-            async with self._database.connect(write=True) as connection:
-                await connection.execute(tasks.insert().values(**_row(task)))
-            return True
-        held = select(func.count()).where(tasks.c.user_id == task.user_id).scalar_subquery()
-        insert = tasks.insert().from_select(
-            [c.name for c in tasks.columns],
-            select(*_literals(tasks, task)).where(held < max_tasks),
-        )
-        async with self._database.connect(write=True) as connection:
-            if not self._is_sqlite:
-                # A user's creates take turns on the user's row, so each one counts the tasks
-                # that the ones before it added (the count is read after the lock is held).
-                await connection.execute(
-                    self._lock_user(select(users.c.id).where(users.c.id == task.user_id))
-                )
-            return (await connection.execute(insert)).rowcount == 1
-
-    async def _add_task_on_postgres(self, task: Task, max_tasks: int | None) -> bool:
-        assert self._pg is not None
-        values = (
-            task.id,
-            task.user_id,
-            task.title,
-            task.description,
-            task.completed,
-            task.created_at,
-            task.updated_at,
-        )
-        if max_tasks is None:
-            await self._on_postgres(self._pg.execute, _ADD_TASK, *values)
-            return True
-
-        # As below: the user's row first, then the count, read after the lock is held.
-        begin = _begin_locking_user(task.user_id)
-
-        async def steps(connection: Any) -> bool:
-            if begin is None:
-                await connection.execute(_LOCK_USER, task.user_id)
-            added: str = await connection.execute(_ADD_TASK_UNDER_CAP, *values, max_tasks)
-            return added == "INSERT 0 1"
-
-        return await self._on_postgres(self._pg.in_transaction, steps, begin or "BEGIN")
+        return await self._hot.add_task(task, max_tasks)
 
     async def get_task(self, user_id: str, task_id: str) -> Task | None:
         query = select(tasks).where(tasks.c.id == task_id, tasks.c.user_id == user_id)
         async with self._database.connect() as connection:
             row = (await connection.execute(query)).mappings().first()
-        return None if row is None else _task(row)
+        return None if row is None else task_from(row)
 
     async def list_tasks(
         self,
@@ -417,11 +311,10 @@ class SqlStore:
         completed: bool | None = None,
         before: tuple[datetime, str] | None = None,
     ) -> TaskPage:
-        if self._pg is not None and completed is None and before is None:
+        if completed is None and before is None:
             # The first page, unfiltered: what a client asks first and most.
-            found = await self._on_postgres(self._pg.fetch, _FIRST_TASKS, user_id, limit + 1)
-            return TaskPage(items=[Task(*row) for row in found[:limit]], more=len(found) > limit)
-        query = select(tasks).where(tasks.c.user_id == user_id)
+            return await self._hot.first_tasks(user_id, limit)
+        query = newest_tasks_query(user_id, limit)
         if completed is not None:
             query = query.where(tasks.c.completed == completed)
         if before is not None:
@@ -432,10 +325,9 @@ class SqlStore:
                     and_(tasks.c.created_at == created_at, tasks.c.id < task_id),
                 )
             )
-        query = query.order_by(tasks.c.created_at.desc(), tasks.c.id.desc()).limit(limit + 1)
         async with self._database.connect() as connection:
             rows = (await connection.execute(query)).mappings().all()
-        return TaskPage(items=[_task(row) for row in rows[:limit]], more=len(rows) > limit)
+        return page_from(rows, limit)
 
     async def update_task(self, task: Task) -> bool:
         statement = (
@@ -467,78 +359,6 @@ class SqlStore:
         return "\n".join(str(row[-1]) for row in rows)
 
 
-# The hot statements, as plain SQL for asyncpg (PostgreSQL only); columns in the order of
-# the records' fields.
-_SESSION_COLUMNS = (
-    "s.id, s.user_id, s.created_at, s.expires_at, s.refresh_hash, s.previous_refresh_hash, "
-    "s.rotated_at, s.revoked_at, s.user_agent, s.client_ip, s.credential_version"
-)
-_SESSION_AND_USER = (
-    f"SELECT {_SESSION_COLUMNS}, u.email, u.password_hash, u.created_at, u.credential_version "
-    "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id = $1"
-)
-_ROTATE_REFRESH = (
-    "UPDATE sessions SET refresh_hash = $3, previous_refresh_hash = $2, rotated_at = $4 "
-    "WHERE id = $1 AND refresh_hash = $2 AND revoked_at IS NULL AND expires_at > $4"
-)
-_REVOKE_SESSION = "UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL"
-_TASK_COLUMNS = "id, user_id, title, description, completed, created_at, updated_at"
-_FIRST_TASKS = (
-    f"SELECT {_TASK_COLUMNS} FROM tasks WHERE user_id = $1 "
-    "ORDER BY created_at DESC, id DESC LIMIT $2"
-)
-_ADD_TASK = f"INSERT INTO tasks ({_TASK_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-# FOR NO KEY UPDATE, as in `_lock_user`.
-_LOCK_USER = "SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE"
-_ADD_TASK_UNDER_CAP = (
-    f"INSERT INTO tasks ({_TASK_COLUMNS}) "
-    "SELECT $1::varchar, $2::varchar, $3::varchar, $4::text, $5::boolean, "
-    "$6::timestamptz, $7::timestamptz "
-    "WHERE (SELECT count(*) FROM tasks WHERE user_id = $2) < $8"
-)
-
-
-def _begin_locking_user(user_id: str) -> str | None:
-    """Return BEGIN and the user's row lock as one simple query, saving a round trip.
-
-    A simple query takes no parameters, so the id is written into the SQL: only an id
-    that is exactly a canonical UUID (hex digits and dashes, nothing to escape) is; any
-    other gets None, and the lock goes as a statement of its own with a parameter.
-    """
-    try:
-        canonical = str(uuid.UUID(user_id))
-    except ValueError:
-        return None
-    if canonical != user_id:
-        return None
-    return f"BEGIN; SELECT 1 FROM users WHERE id = '{canonical}' FOR NO KEY UPDATE"
-
-
-def _utc(value: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every stored time is UTC.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _user(row: RowMapping) -> User:
-    return User(
-        id=row["id"],
-        email=row["email"],
-        password_hash=row["password_hash"],
-        created_at=_utc(row["created_at"]),
-        credential_version=row["credential_version"],
-    )
-
-
-def _row(record: User | Session | Task) -> dict[str, Any]:
-    return {name: getattr(record, name) for name in type(record).__slots__}
-
-
-def _literals(table: Table, record: Session | Task) -> list[Any]:
-    """Return the record's values as typed SQL literals, for an INSERT ... SELECT."""
-    row = _row(record)
-    return [literal(row[column.name], column.type).label(column.name) for column in table.columns]
-
-
 # A session counts only under its user's current credential version.
 _current_version = and_(
     users.c.id == sessions.c.user_id,
@@ -562,15 +382,3 @@ def _revoke_beyond(new: Session, max_sessions: int) -> Any:
         .offset(max_sessions - 1)
     )
     return update(sessions).where(sessions.c.id.in_(doomed)).values(revoked_at=now)
-
-
-def _task(row: RowMapping) -> Task:
-    return Task(
-        id=row["id"],
-        user_id=row["user_id"],
-        title=row["title"],
-        description=row["description"],
-        completed=bool(row["completed"]),
-        created_at=_utc(row["created_at"]),
-        updated_at=_utc(row["updated_at"]),
-    )
