@@ -16,30 +16,8 @@ from authapi.errors import StoreUnavailable
 from authapi.records import Task
 from authapi.store.sql import SqlStore
 from authapi.store.sql.hot import AsyncpgHotStatements, begin_locking_user
-from authapi.store.sql.prepared import is_outage
 from tests.backends import end_the_backend_running, opened_store, storage_url
 from tests.store.test_store import NOW, a_session, a_user
-
-
-@pytest.mark.parametrize(
-    ("error", "outage"),
-    [
-        (ConnectionRefusedError(), True),
-        (TimeoutError(), True),
-        (asyncpg.exceptions.ConnectionDoesNotExistError("closed mid-operation"), True),
-        (asyncpg.exceptions.AdminShutdownError("terminating connection"), True),
-        (asyncpg.exceptions.CannotConnectNowError("starting up"), True),
-        (asyncpg.exceptions.TooManyConnectionsError("too many clients"), True),
-        (asyncpg.InterfaceError("connection is closed"), True),
-        (asyncpg.exceptions.PostgresSyntaxError("syntax error"), False),
-        (asyncpg.exceptions.UndefinedColumnError("no such column"), False),
-        (asyncpg.exceptions.UniqueViolationError("duplicate key"), False),
-        (asyncpg.exceptions.DataError("bad input"), False),
-        (asyncpg.exceptions._base.DataError("an argument of the wrong type"), False),
-    ],
-)
-def test_only_connection_level_failures_count_as_outages(error: Exception, outage: bool) -> None:
-    assert is_outage(error) is outage
 
 
 @pytest.fixture

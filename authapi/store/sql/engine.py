@@ -101,12 +101,23 @@ class Database:
         """Lend a connection in a turn: in one transaction if it writes."""
         async with self.turns:
             try:
-                async with self.engine.begin() if write else self._reader.connect() as connection:
-                    yield connection
-            except (DBAPIError, OSError, TimeoutError) as error:
-                if not is_outage(error):
-                    raise
-                raise StoreUnavailable() from error
+                async with (self.engine if write else self._reader).connect() as connection:
+                    try:
+                        if write:
+                            await connection.begin()
+                        yield connection
+                        if write:
+                            await connection.commit()
+                    except Exception as error:
+                        if is_outage(error):
+                            # In an unknown state: closed now, before a rollback is tried on
+                            # it, and never lent again.
+                            await connection.invalidate()
+                        raise
+            except Exception as error:
+                if is_outage(error):
+                    raise StoreUnavailable() from error
+                raise
 
     async def open(self) -> None:
         """Connect, and bring a fresh database to the current schema."""

@@ -19,33 +19,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import asyncpg
-from asyncpg.exceptions import (
-    InsufficientResourcesError,
-    OperatorInterventionError,
-    PostgresConnectionError,
-)
 
 from authapi.errors import StoreUnavailable
+from authapi.store.sql.outage import is_outage
 
 T = TypeVar("T")
-
-# Connection-level failures: the server is gone, ended the backend, ran out of slots, or did
-# not answer in time. asyncpg's InterfaceError means a closed or broken connection too,
-# except for the ValueError among them, which is bad input to a statement.
-_OUTAGES = (
-    OSError,
-    TimeoutError,
-    PostgresConnectionError,
-    OperatorInterventionError,
-    InsufficientResourcesError,
-)
-
-
-def is_outage(error: BaseException) -> bool:
-    """Whether an asyncpg `error` means the database is out of reach, not a wrong statement."""
-    if isinstance(error, asyncpg.InterfaceError):
-        return not isinstance(error, ValueError)
-    return isinstance(error, _OUTAGES)
 
 
 class PreparedConnections:
@@ -161,7 +139,8 @@ class PreparedConnections:
         self, connection: asyncpg.Connection, error: BaseException, reusable: bool = True
     ) -> None:
         """Decide what becomes of `connection` after `error`; raise StoreUnavailable for outages."""
-        if is_outage(error):
+        # A cancellation stays one, whatever became of the connection.
+        if isinstance(error, Exception) and is_outage(error, connection.is_closed()):
             connection.terminate()
             # The others most likely met the same fate; they would fail a request each.
             self._drop_idle()
