@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,6 +85,13 @@ def test_storage_url_maps_to_async_drivers() -> None:
     )
 
 
+def test_application_name_is_a_session_setting_not_part_of_the_driver_url() -> None:
+    assert async_url("postgresql://u@h/db?schema=s1&application_name=auth-api") == (
+        "postgresql+asyncpg://u@h/db",
+        "s1",
+    )
+
+
 def test_schema_name_is_vetted() -> None:
     with pytest.raises(ValueError):
         async_url('postgresql://u@h/db?schema=x";drop table users;--')
@@ -106,6 +114,26 @@ def test_postgresql_pool_is_fixed_at_its_size() -> None:
 def postgres_url(tmp_path: Path) -> Iterator[str]:
     with storage_url("postgresql", tmp_path) as url:
         yield url
+
+
+async def test_the_url_names_every_connection_of_the_store(postgres_url: str) -> None:
+    import asyncpg
+
+    name = f"auth-api-test-{uuid.uuid4().hex[:12]}"
+    store = SqlStore(f"{postgres_url}&application_name={name}")
+    await store.open()
+    try:
+        await store.ping()  # on one connection of each kind: SQLAlchemy's and asyncpg's
+        admin = await asyncpg.connect(POSTGRES_URL)
+        try:
+            named = await admin.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", name
+            )
+        finally:
+            await admin.close()
+        assert named == 2
+    finally:
+        await store.close()
 
 
 async def test_a_request_that_cannot_get_a_connection_in_time_gets_store_unavailable(

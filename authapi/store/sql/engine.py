@@ -27,21 +27,30 @@ IDLE_PING_SECONDS = 10.0
 
 def async_url(storage_url: str) -> tuple[str, str | None]:
     """Map a STORAGE_URL to an async SQLAlchemy URL, and pull out an optional `schema`."""
+    url, schema, _ = _parse(storage_url)
+    return url, schema
+
+
+def _parse(storage_url: str) -> tuple[str, str | None, str | None]:
     scheme, rest = storage_url.split("://", 1)
     location, _, query_string = rest.partition("?")
     query = dict(parse_qsl(query_string))
     schema = query.pop("schema", None)
     if schema is not None and not _SCHEMA_NAME.match(schema):
         raise ValueError("schema must be a lower-case SQL identifier")
+    # A session setting, not a connection argument: SQLAlchemy would pass it on to asyncpg's
+    # connect(), which refuses it.
+    application_name = query.pop("application_name", None)
     driver = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}[scheme]
-    return f"{driver}://{location}" + (f"?{urlencode(query)}" if query else ""), schema
+    url = f"{driver}://{location}" + (f"?{urlencode(query)}" if query else "")
+    return url, schema, application_name
 
 
 class Database:
     """One database behind SQLAlchemy: a fixed pool, served in first-come first-served turns."""
 
     def __init__(self, storage_url: str, pool_size: int) -> None:
-        self.url, self.schema = async_url(storage_url)
+        self.url, self.schema, self.application_name = _parse(storage_url)
         self.is_sqlite = self.url.startswith("sqlite")
         self.timeout: float = TIMEOUT_SECONDS
         self.idle_ping_seconds = IDLE_PING_SECONDS
@@ -58,7 +67,11 @@ class Database:
     @property
     def server_settings(self) -> dict[str, str]:
         """Return the PostgreSQL session settings every connection starts with."""
-        return {"search_path": self.schema} if self.schema else {}
+        settings = {"search_path": self.schema} if self.schema else {}
+        if self.application_name:
+            # It names the service's connections in pg_stat_activity.
+            settings["application_name"] = self.application_name
+        return settings
 
     @property
     def asyncpg_dsn(self) -> str:
