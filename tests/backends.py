@@ -140,3 +140,19 @@ async def end_the_backend_waiting_for_a_lock(pids: Collection[int], attempts: in
     finally:
         await admin.close()
     raise AssertionError("no statement waited for the lock")
+
+
+async def end_the_backends_named(application_name: str) -> int:
+    """Have the server end every backend that `application_name` names; return how many."""
+    import asyncpg
+
+    admin = await asyncpg.connect(POSTGRES_URL, timeout=3)
+    try:
+        ended: int = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = $1",
+            application_name,
+        )
+    finally:
+        await admin.close()
+    return ended
