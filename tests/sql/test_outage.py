@@ -16,8 +16,7 @@ from starlette.testclient import TestClient
 
 from authapi.errors import StoreUnavailable
 from authapi.settings import Settings
-from authapi.store.sql import SqlStore
-from authapi.store.sql.engine import TIMEOUT_SECONDS
+from authapi.store.sql import TIMEOUT_SECONDS, SqlStore
 from authapi.web.app import create_app
 from tests.backends import (
     POSTGRES_URL,
