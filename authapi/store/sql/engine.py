@@ -123,8 +123,8 @@ class Database:
                             await connection.commit()
                     except Exception as error:
                         if is_outage(error):
-                            # In an unknown state: closed now, before a rollback is tried on
-                            # it, and never lent again.
+                            # It may be closed, or mid-protocol: it is discarded now, before
+                            # a rollback is tried on it, and never lent again.
                             await connection.invalidate()
                         raise
             except Exception as error:
