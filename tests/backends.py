@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Collection, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
@@ -102,3 +102,57 @@ async def end_the_backend_running(sql: str, attempts: int = 250) -> None:
     finally:
         await admin.close()
     raise AssertionError("the statement never started")
+
+
+async def end_the_backend(pid: int, attempts: int = 250) -> None:
+    """Have the server end one backend, as an outage, and wait until it has gone."""
+    import asyncpg
+
+    admin = await asyncpg.connect(POSTGRES_URL, timeout=3)
+    try:
+        await admin.execute("SELECT pg_terminate_backend($1)", pid)
+        for _ in range(attempts):
+            if not await admin.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid
+            ):
+                return
+            await asyncio.sleep(0.02)
+    finally:
+        await admin.close()
+    raise AssertionError(f"backend {pid} outlived its end")
+
+
+async def end_the_backend_waiting_for_a_lock(pids: Collection[int], attempts: int = 250) -> None:
+    """Wait until one of `pids` waits for a lock mid-statement, then have the server end it."""
+    import asyncpg
+
+    admin = await asyncpg.connect(POSTGRES_URL, timeout=3)
+    try:
+        for _ in range(attempts):
+            ended = await admin.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE pid = ANY($1::int[]) AND wait_event_type = 'Lock'",
+                list(pids),
+            )
+            if ended:
+                return
+            await asyncio.sleep(0.02)
+    finally:
+        await admin.close()
+    raise AssertionError("no statement waited for the lock")
+
+
+async def end_the_backends_named(application_name: str) -> int:
+    """Have the server end every backend that `application_name` names; return how many."""
+    import asyncpg
+
+    admin = await asyncpg.connect(POSTGRES_URL, timeout=3)
+    try:
+        ended: int = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE application_name = $1",
+            application_name,
+        )
+    finally:
+        await admin.close()
+    return ended

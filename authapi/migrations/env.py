@@ -1,4 +1,4 @@
-"""Alembic environment: migrate over the connection that `authapi.store.sql` hands in."""
+"""Alembic environment: migrate over the connection that `authapi.store.sql.migrate` hands in."""
 
 from __future__ import annotations
 

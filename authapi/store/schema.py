@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
     DateTime,
+    Dialect,
     ForeignKey,
     Index,
     Integer,
@@ -14,7 +18,23 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
 )
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A point in time, stored in UTC and read back aware on every backend."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        when: datetime | None = value
+        # SQLite hands back naive datetimes; asyncpg's are aware, and in UTC already.
+        if when is None or when.tzinfo is not None:
+            return when
+        return when.replace(tzinfo=UTC)
+
 
 metadata = MetaData()
 
@@ -25,7 +45,7 @@ users = Table(
     # Normalized (lower-case) form; the unique constraint makes registration atomic.
     Column("email", String(254), nullable=False, unique=True),
     Column("password_hash", String(128), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
     # Bumped by every credential change; a session made under an older version is dead.
     Column("credential_version", Integer, nullable=False, server_default="0"),
 )
@@ -79,8 +99,8 @@ tasks = Table(
     Column("title", String(200), nullable=False),
     Column("description", Text),
     Column("completed", Boolean, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
     # Serves "the caller's tasks, newest first" with keyset pagination.
     Index("ix_tasks_user_created", "user_id", "created_at", "id"),
 )

@@ -81,7 +81,7 @@ def test_connection_idle_through_a_restart_is_replaced_before_use(
     proxy: CuttableProxy, tmp_path: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A pooled connection that sat idle is pinged first; a dead one never reaches a request.
-    monkeypatch.setattr("authapi.store.sql.IDLE_PING_SECONDS", 0.2)
+    monkeypatch.setattr("authapi.store.sql.engine.IDLE_PING_SECONDS", 0.2)
     with storage_url("postgresql", tmp_path) as url:  # type: ignore[arg-type]
         host_port = urlsplit(url).netloc.split("@")[-1]
         proxied = url.replace(host_port, f"127.0.0.1:{proxy.port}", 1)
@@ -118,6 +118,29 @@ async def _end_the_backend_mid_query(url: str) -> None:
         await store.ping()
 
 
+def test_a_connection_whose_statement_timed_out_is_not_lent_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # asyncpg cancels the statement on the server, but the connection's state is the
+    # driver's guess until the server answers: the pool must replace it, not reuse it.
+    # (SQLAlchemy invalidates it on a timeout by itself; the store does so for any outage.)
+    monkeypatch.setattr("authapi.store.sql.engine.TIMEOUT_SECONDS", 0.5)
+
+    async def time_out_once(url: str) -> None:
+        store = SqlStore(url, pool_size=1)
+        await store.open()
+        try:
+            before = await _backend_pid(store)
+            with pytest.raises(StoreUnavailable):
+                await _run(store, "SELECT pg_sleep(3)")
+            assert await _backend_pid(store) != before
+        finally:
+            await store.close()
+
+    with storage_url("postgresql", tmp_path) as url:
+        asyncio.run(time_out_once(url))
+
+
 def test_a_bad_statement_stays_a_loud_error(tmp_path: Path) -> None:
     async def run_a_bad_statement(url: str) -> None:
         async with opened_store(url) as store:
@@ -129,5 +152,10 @@ def test_a_bad_statement_stays_a_loud_error(tmp_path: Path) -> None:
 
 
 async def _run(store: SqlStore, sql: str) -> None:
-    async with store._connect() as connection:
+    async with store._database.connect() as connection:
         await connection.execute(text(sql))
+
+
+async def _backend_pid(store: SqlStore) -> int:
+    async with store._database.connect() as connection:
+        return int((await connection.execute(text("SELECT pg_backend_pid()"))).scalar_one())

@@ -14,31 +14,10 @@ import pytest
 
 from authapi.errors import StoreUnavailable
 from authapi.records import Task
-from authapi.store.pg_fast import is_outage
-from authapi.store.sql import SqlStore, _begin_locking_user
+from authapi.store.sql import SqlStore
+from authapi.store.sql.hot import AsyncpgHotStatements, begin_locking_user
 from tests.backends import end_the_backend_running, opened_store, storage_url
 from tests.store.test_store import NOW, a_session, a_user
-
-
-@pytest.mark.parametrize(
-    ("error", "outage"),
-    [
-        (ConnectionRefusedError(), True),
-        (TimeoutError(), True),
-        (asyncpg.exceptions.ConnectionDoesNotExistError("closed mid-operation"), True),
-        (asyncpg.exceptions.AdminShutdownError("terminating connection"), True),
-        (asyncpg.exceptions.CannotConnectNowError("starting up"), True),
-        (asyncpg.exceptions.TooManyConnectionsError("too many clients"), True),
-        (asyncpg.InterfaceError("connection is closed"), True),
-        (asyncpg.exceptions.PostgresSyntaxError("syntax error"), False),
-        (asyncpg.exceptions.UndefinedColumnError("no such column"), False),
-        (asyncpg.exceptions.UniqueViolationError("duplicate key"), False),
-        (asyncpg.exceptions.DataError("bad input"), False),
-        (asyncpg.exceptions._base.DataError("an argument of the wrong type"), False),
-    ],
-)
-def test_only_connection_level_failures_count_as_outages(error: Exception, outage: bool) -> None:
-    assert is_outage(error) is outage
 
 
 @pytest.fixture
@@ -53,12 +32,12 @@ def test_a_hot_statement_whose_backend_the_server_ends_is_an_outage_then_served(
     async def scenario() -> None:
         marker = f"SELECT pg_sleep(5) -- {uuid.uuid4().hex}"
         async with opened_store(postgres_url) as store:
-            assert isinstance(store, SqlStore) and store._pg is not None
+            assert isinstance(store, SqlStore)
             user = a_user()
             session = a_session(user)
             await store.add_user(user)
             assert await store.add_session(session)
-            slow = asyncio.create_task(store._on_postgres(store._pg.fetchrow, marker))
+            slow = asyncio.create_task(_fetchrow_in_a_turn(store, marker))
             await end_the_backend_running(marker)
             with pytest.raises(StoreUnavailable):
                 await slow
@@ -70,14 +49,21 @@ def test_a_hot_statement_whose_backend_the_server_ends_is_an_outage_then_served(
 def test_a_bad_hot_statement_stays_loud_and_keeps_its_connection(postgres_url: str) -> None:
     async def scenario() -> None:
         async with opened_store(postgres_url) as store:
-            assert isinstance(store, SqlStore) and store._pg is not None
+            assert isinstance(store, SqlStore)
             await store.ping()
             with pytest.raises(asyncpg.exceptions.UndefinedColumnError):
-                await store._pg.fetchrow("SELECT no_such_column FROM users")
-            assert len(store._pg._idle) == 1
+                await _fetchrow_in_a_turn(store, "SELECT no_such_column FROM users")
+            assert isinstance(store._hot, AsyncpgHotStatements)
+            assert len(store._hot._connections._idle) == 1
             assert await store.get_session_and_user("none") is None
 
     asyncio.run(scenario())
+
+
+async def _fetchrow_in_a_turn(store: SqlStore, sql: str) -> object:
+    assert isinstance(store._hot, AsyncpgHotStatements)
+    async with store._database.turns:
+        return await store._hot._connections.fetchrow(sql)
 
 
 # A canonical UUID has its row lock sent with BEGIN; any other id locks in its own statement.
@@ -105,11 +91,11 @@ def test_the_task_cap_holds_when_creates_race(postgres_url: str, user_id: str) -
     ["O'Brien", "00000000-0000-0000-0000-00000000000'", "6F9619FF-8B86-D011-B42D-00C04FC964FF", ""],
 )
 def test_only_a_canonical_uuid_is_written_into_the_locking_begin(user_id: str) -> None:
-    assert _begin_locking_user(user_id) is None
+    assert begin_locking_user(user_id) is None
 
 
 def test_a_canonical_uuid_is_locked_with_the_begin() -> None:
     user_id = str(uuid.uuid4())
-    assert _begin_locking_user(user_id) == (
+    assert begin_locking_user(user_id) == (
         f"BEGIN; SELECT 1 FROM users WHERE id = '{user_id}' FOR NO KEY UPDATE"
     )

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from authapi.errors import StoreUnavailable
-from authapi.store.sql import SqlStore, async_url
+from authapi.store.sql import SqlStore
+from authapi.store.sql.engine import async_url
 from tests.backends import POSTGRES_URL, opened_store, require_postgres, storage_url
 
 
@@ -64,7 +66,7 @@ async def _fill_sessions_and_analyze(store: SqlStore) -> None:
     from sqlalchemy import text
 
     # On an empty table any plan is cheap; with rows and statistics the planner must choose.
-    async with store._connect(write=True) as connection:
+    async with store._database.connect(write=True) as connection:
         await connection.execute(text("INSERT INTO users VALUES ('u', 'u@x.io', 'h', now())"))
         await connection.execute(
             text(
@@ -83,6 +85,13 @@ def test_storage_url_maps_to_async_drivers() -> None:
     )
 
 
+def test_application_name_is_a_session_setting_not_part_of_the_driver_url() -> None:
+    assert async_url("postgresql://u@h/db?schema=s1&application_name=auth-api") == (
+        "postgresql+asyncpg://u@h/db",
+        "s1",
+    )
+
+
 def test_schema_name_is_vetted() -> None:
     with pytest.raises(ValueError):
         async_url('postgresql://u@h/db?schema=x";drop table users;--')
@@ -96,7 +105,7 @@ def test_postgres_url_defaults_to_the_local_server() -> None:
 def test_postgresql_pool_is_fixed_at_its_size() -> None:
     # Connections beyond the pool would be opened and closed per burst; requests wait instead.
     store = SqlStore(POSTGRES_URL, pool_size=3)
-    pool = store._engine.pool
+    pool = store._database.engine.pool
     assert pool.size() == 3  # type: ignore[attr-defined]
     assert pool._max_overflow == 0  # type: ignore[attr-defined]
 
@@ -107,14 +116,34 @@ def postgres_url(tmp_path: Path) -> Iterator[str]:
         yield url
 
 
+async def test_the_url_names_every_connection_of_the_store(postgres_url: str) -> None:
+    import asyncpg
+
+    name = f"auth-api-test-{uuid.uuid4().hex[:12]}"
+    store = SqlStore(f"{postgres_url}&application_name={name}")
+    await store.open()
+    try:
+        await store.ping()  # on one connection of each kind: SQLAlchemy's and asyncpg's
+        admin = await asyncpg.connect(POSTGRES_URL)
+        try:
+            named = await admin.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", name
+            )
+        finally:
+            await admin.close()
+        assert named == 2
+    finally:
+        await store.close()
+
+
 async def test_a_request_that_cannot_get_a_connection_in_time_gets_store_unavailable(
     monkeypatch: pytest.MonkeyPatch, postgres_url: str
 ) -> None:
-    monkeypatch.setattr("authapi.store.sql.TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr("authapi.store.sql.engine.TIMEOUT_SECONDS", 0.2)
     store = SqlStore(postgres_url, pool_size=1)
     await store.open()
     try:
-        async with store._connect():  # the only connection, held
+        async with store._database.connect():  # the only connection, held
             with pytest.raises(StoreUnavailable):
                 await store.get_session("any")
         assert await store.get_session("any") is None  # and served once it is free
@@ -141,7 +170,7 @@ async def test_purge_forgets_known_addresses_unseen_for_ninety_days(sql_url: str
         user = a_user()
         await store.add_user(user)
         cutoff = NOW - KNOWN_ADDRESS_RETENTION_SECONDS
-        async with store._connect(write=True) as connection:
+        async with store._database.connect(write=True) as connection:
             await connection.execute(
                 insert(known_addresses),
                 [
@@ -150,7 +179,7 @@ async def test_purge_forgets_known_addresses_unseen_for_ninety_days(sql_url: str
                 ],
             )
         assert await store.purge(NOW, batch=10) == 1
-        async with store._connect() as connection:
+        async with store._database.connect() as connection:
             kept = (await connection.execute(select(known_addresses.c.address_key))).all()
         assert [row[0] for row in kept] == ["recent"]
     finally:

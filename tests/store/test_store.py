@@ -325,7 +325,7 @@ async def last_seen(store: Store, user_id: str, address_key: str) -> int:
     query = select(known_addresses.c.last_seen).where(
         known_addresses.c.user_id == user_id, known_addresses.c.address_key == address_key
     )
-    async with store._engine.connect() as connection:
+    async with store._database.engine.connect() as connection:
         return int((await connection.execute(query)).scalar_one())
 
 

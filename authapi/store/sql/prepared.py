@@ -19,43 +19,26 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import asyncpg
-from asyncpg.exceptions import (
-    InsufficientResourcesError,
-    OperatorInterventionError,
-    PostgresConnectionError,
-)
 
 from authapi.errors import StoreUnavailable
+from authapi.store.sql.outage import is_outage
 
 T = TypeVar("T")
-
-# Connection-level failures: the server is gone, ended the backend, ran out of slots, or did
-# not answer in time. asyncpg's InterfaceError means a closed or broken connection too,
-# except for the ValueError among them, which is bad input to a statement.
-_OUTAGES = (
-    OSError,
-    TimeoutError,
-    PostgresConnectionError,
-    OperatorInterventionError,
-    InsufficientResourcesError,
-)
-
-
-def is_outage(error: BaseException) -> bool:
-    """Whether an asyncpg `error` means the database is out of reach, not a wrong statement."""
-    if isinstance(error, asyncpg.InterfaceError):
-        return not isinstance(error, ValueError)
-    return isinstance(error, _OUTAGES)
 
 
 class PreparedConnections:
     """asyncpg connections to one database and schema, opened on demand and kept for reuse."""
 
     def __init__(
-        self, dsn: str, schema: str | None, *, timeout: float, idle_ping_seconds: float
+        self,
+        dsn: str,
+        server_settings: dict[str, str],
+        *,
+        timeout: float,
+        idle_ping_seconds: float,
     ) -> None:
         self._dsn = dsn
-        self._server_settings = {"search_path": schema} if schema else {}
+        self._server_settings = server_settings
         self._timeout = timeout
         self._idle_ping_seconds = idle_ping_seconds
         # (connection, when it was last given back), the most recently used last.
@@ -156,7 +139,8 @@ class PreparedConnections:
         self, connection: asyncpg.Connection, error: BaseException, reusable: bool = True
     ) -> None:
         """Decide what becomes of `connection` after `error`; raise StoreUnavailable for outages."""
-        if is_outage(error):
+        # A cancellation stays one, whatever became of the connection.
+        if isinstance(error, Exception) and is_outage(error, connection.is_closed()):
             connection.terminate()
             # The others most likely met the same fate; they would fail a request each.
             self._drop_idle()

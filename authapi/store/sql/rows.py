@@ -1,0 +1,55 @@
+"""Records to rows and back, by column name: SQLAlchemy's rows and asyncpg's alike."""
+
+from __future__ import annotations
+
+import dataclasses
+from operator import itemgetter
+from typing import Any, Protocol
+
+from sqlalchemy import literal
+from sqlalchemy.sql.schema import Table
+
+from authapi.records import Session, Task, User
+from authapi.store.schema import sessions
+
+SESSION_COLUMNS = tuple(column.name for column in sessions.columns)
+
+# Each reads a record's fields from a row by column name, in the record's own field order.
+# The rows' values need no converting: the schema's types read times back aware, in UTC.
+_user_values = itemgetter(*(field.name for field in dataclasses.fields(User)))
+_session_values = itemgetter(*(field.name for field in dataclasses.fields(Session)))
+_task_values = itemgetter(*(field.name for field in dataclasses.fields(Task)))
+
+
+class Row(Protocol):
+    """A result row that gives its columns by name (SQLAlchemy's RowMapping, asyncpg's Record)."""
+
+    def __getitem__(self, name: str, /) -> Any: ...
+
+
+def user_from(row: Row) -> User:
+    """Read a user from a row of `users`."""
+    return User(*_user_values(row))
+
+
+def session_from(row: Row) -> Session:
+    """Read a session from a row with the columns of `sessions`."""
+    return Session(*_session_values(row))
+
+
+def task_from(row: Row) -> Task:
+    """Read a task from a row of `tasks`."""
+    return Task(*_task_values(row))
+
+
+def values_of(record: User | Session | Task) -> dict[str, Any]:
+    """Return a record's fields by column name."""
+    return {name: getattr(record, name) for name in type(record).__slots__}
+
+
+def as_literals(table: Table, record: Session | Task) -> list[Any]:
+    """Return the record's values as typed SQL literals, for an INSERT ... SELECT."""
+    values = values_of(record)
+    return [
+        literal(values[column.name], column.type).label(column.name) for column in table.columns
+    ]

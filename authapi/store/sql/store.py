@@ -1,0 +1,384 @@
+"""The store on SQLAlchemy Core: SQLite for one node, PostgreSQL for many workers.
+
+Atomicity comes from the database itself: a unique constraint for registration and
+conditional `UPDATE ... WHERE` statements for rotation and revocation, so it holds
+across workers and machines. The hot paths (the session check of every authenticated
+request, rotation, revocation, the first page of tasks and task creation) go through
+`hot`, in the spelling the backend runs fastest: prepared statements on asyncpg for
+PostgreSQL, SQLAlchemy for SQLite.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    and_,
+    case,
+    func,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.schema import Column, Table
+
+from authapi.errors import EmailTaken
+from authapi.records import Hits, Session, Task, TaskPage, User
+from authapi.store.base import KNOWN_ADDRESS_RETENTION_SECONDS
+from authapi.store.schema import known_addresses, sessions, tasks, throttles, users
+from authapi.store.sql.engine import Database
+from authapi.store.sql.hot import (
+    AlchemyHotStatements,
+    AsyncpgHotStatements,
+    HotStatements,
+    newest_tasks_query,
+    page_from,
+)
+from authapi.store.sql.rows import as_literals, session_from, task_from, user_from, values_of
+
+
+class SqlStore:
+    """Keep users, sessions and tasks in SQLite (one node) or PostgreSQL (many workers)."""
+
+    def __init__(self, storage_url: str, pool_size: int = 10) -> None:
+        self._database = Database(storage_url, pool_size)
+        self._is_sqlite = self._database.is_sqlite
+        # Chosen once: asyncpg's connections of their own on PostgreSQL, in the same turns
+        # as the engine's; the engine itself on SQLite, where SQLAlchemy costs little.
+        self._hot: HotStatements = (
+            AlchemyHotStatements(self._database)
+            if self._is_sqlite
+            else AsyncpgHotStatements(self._database)
+        )
+
+    async def open(self) -> None:
+        await self._database.open()
+
+    async def ping(self) -> None:
+        await self._database.ping()
+        await self._hot.ping()
+
+    async def close(self) -> None:
+        await self._hot.close()
+        await self._database.close()
+
+    async def add_user(self, user: User) -> None:
+        try:
+            async with self._database.connect(write=True) as connection:
+                await connection.execute(users.insert().values(**values_of(user)))
+        except IntegrityError:
+            raise EmailTaken() from None
+
+    async def get_user(self, user_id: str) -> User | None:
+        return await self._one_user(users.c.id == user_id)
+
+    async def get_user_by_email(self, email: str) -> User | None:
+        return await self._one_user(users.c.email == email)
+
+    async def _one_user(self, condition: Any) -> User | None:
+        async with self._database.connect() as connection:
+            row = (await connection.execute(select(users).where(condition))).mappings().first()
+        return None if row is None else user_from(row)
+
+    async def add_session(self, session: Session, max_sessions: int | None = None) -> bool:
+        # Inserted only if the user's credential version is still the session's. On
+        # PostgreSQL the user's row is locked too, so a password change or a logout-all
+        # either commits first (and nothing is inserted) or waits, then revokes this session.
+        # SQLite has one writer at a time, so its statements never interleave anyway.
+        found = self._lock_user(
+            select(*as_literals(sessions, session)).where(
+                users.c.id == session.user_id,
+                users.c.credential_version == session.credential_version,
+            )
+        )
+        insert = sessions.insert().from_select([c.name for c in sessions.columns], found)
+        async with self._database.connect(write=True) as connection:
+            if (await connection.execute(insert)).rowcount != 1:
+                return False
+            if max_sessions is not None:
+                await connection.execute(_revoke_beyond(session, max_sessions))
+        return True
+
+    def _lock_user(self, query: Any) -> Any:
+        # FOR NO KEY UPDATE: it waits for a credential change on the row, and for another
+        # writer of the user's sessions or tasks, but not for inserts that reference the row.
+        return query if self._is_sqlite else query.with_for_update(key_share=True)
+
+    async def get_session(self, session_id: str) -> Session | None:
+        async with self._database.connect() as connection:
+            query = select(sessions).where(sessions.c.id == session_id)
+            row = (await connection.execute(query)).mappings().first()
+        return None if row is None else session_from(row)
+
+    async def get_session_and_user(self, session_id: str) -> tuple[Session, User] | None:
+        # Every authenticated request asks this.
+        return await self._hot.session_and_user(session_id)
+
+    async def rotate_refresh(
+        self, session_id: str, expected_hash: str, new_hash: str, now: int
+    ) -> bool:
+        return await self._hot.rotate_refresh(session_id, expected_hash, new_hash, now)
+
+    async def revoke_session(self, session_id: str, now: int) -> None:
+        await self._hot.revoke_session(session_id, now)
+
+    async def set_password_hash(self, user_id: str, expected_hash: str, new_hash: str) -> bool:
+        # Compare-and-swap: a hash replaced meanwhile (a password change) stays replaced.
+        statement = (
+            update(users)
+            .where(users.c.id == user_id, users.c.password_hash == expected_hash)
+            .values(password_hash=new_hash)
+        )
+        async with self._database.connect(write=True) as connection:
+            return (await connection.execute(statement)).rowcount == 1
+
+    async def replace_password(
+        self, user_id: str, password_hash: str, now: int, keep: str | None = None
+    ) -> int:
+        return await self._new_credentials(user_id, now, keep, password_hash)
+
+    async def list_sessions(self, user_id: str, now: int) -> list[Session]:
+        query = (
+            select(sessions)
+            .join(users, _current_version)
+            .where(
+                sessions.c.user_id == user_id,
+                sessions.c.revoked_at.is_(None),
+                sessions.c.expires_at > now,
+            )
+            .order_by(sessions.c.created_at.desc(), sessions.c.id.desc())
+        )
+        async with self._database.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [session_from(row) for row in rows]
+
+    async def revoke_user_sessions(self, user_id: str, now: int, keep: str | None = None) -> int:
+        return await self._new_credentials(user_id, now, keep)
+
+    async def _new_credentials(
+        self, user_id: str, now: int, keep: str | None, password_hash: str | None = None
+    ) -> int:
+        changes: dict[str, Any] = {"credential_version": users.c.credential_version + 1}
+        if password_hash is not None:
+            changes["password_hash"] = password_hash
+        # The user's row first, as in add_session: the two take turns, never deadlock.
+        bump = (
+            update(users)
+            .where(users.c.id == user_id)
+            .values(**changes)
+            .returning(users.c.credential_version)
+        )
+        revoke = (
+            update(sessions)
+            .where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        if keep is not None:
+            revoke = revoke.where(sessions.c.id != keep)
+        async with self._database.connect(write=True) as connection:
+            version = (await connection.execute(bump)).scalar_one_or_none()
+            if version is None:
+                return 0
+            revoked = (await connection.execute(revoke)).rowcount
+            if keep is not None:
+                carry = (
+                    update(sessions)
+                    .where(
+                        sessions.c.id == keep,
+                        sessions.c.user_id == user_id,
+                        sessions.c.revoked_at.is_(None),
+                    )
+                    .values(credential_version=version)
+                )
+                await connection.execute(carry)
+        return revoked
+
+    async def count_live_sessions(self, now: int) -> int:
+        query = (
+            select(func.count())
+            .select_from(sessions)
+            .join(users, _current_version)
+            .where(sessions.c.revoked_at.is_(None), sessions.c.expires_at > now)
+        )
+        async with self._database.connect() as connection:
+            return int((await connection.execute(query)).scalar_one())
+
+    async def purge(self, now: int, batch: int) -> int:
+        forgotten = now - KNOWN_ADDRESS_RETENTION_SECONDS
+        ended: list[tuple[Table, list[Column[Any]], ColumnElement[bool]]] = [
+            (sessions, [sessions.c.id], sessions.c.expires_at <= now),
+            (sessions, [sessions.c.id], sessions.c.revoked_at.is_not(None)),
+            (throttles, [throttles.c.key], throttles.c.resets_at <= now),
+            (
+                known_addresses,
+                [known_addresses.c.user_id, known_addresses.c.address_key],
+                known_addresses.c.last_seen < forgotten,
+            ),
+        ]
+        deleted = 0
+        for table, key, condition in ended:
+            deleted += await self._delete_batch(table, key, condition, batch)
+        return deleted
+
+    async def _delete_batch(
+        self, table: Table, key: list[Column[Any]], condition: ColumnElement[bool], batch: int
+    ) -> int:
+        # Found on a reader, then deleted by key: the search, which may scan the table, holds
+        # no write lock (on SQLite, none that would stall every other write). The delete
+        # checks the condition again: a counter may have started a new window meanwhile.
+        async with self._database.connect() as connection:
+            rows = (await connection.execute(select(*key).where(condition).limit(batch))).all()
+        if not rows:
+            return 0
+        matches = (
+            key[0].in_([row[0] for row in rows])
+            if len(key) == 1
+            else tuple_(*key).in_([tuple(row) for row in rows])
+        )
+        async with self._database.connect(write=True) as connection:
+            return (await connection.execute(table.delete().where(matches, condition))).rowcount
+
+    async def hit(self, key: str, window_seconds: int, now: int) -> Hits:
+        # One atomic upsert: a new window starts when the old one has ended.
+        insert = (sqlite_insert if self._is_sqlite else pg_insert)(throttles)
+        expired = throttles.c.resets_at <= now
+        statement = (
+            insert.values(key=key, count=1, resets_at=now + window_seconds)
+            .on_conflict_do_update(
+                index_elements=[throttles.c.key],
+                set_={
+                    "count": case((expired, 1), else_=throttles.c.count + 1),
+                    "resets_at": case((expired, now + window_seconds), else_=throttles.c.resets_at),
+                },
+            )
+            .returning(throttles.c.count, throttles.c.resets_at)
+        )
+        async with self._database.connect(write=True) as connection:
+            count, resets_at = (await connection.execute(statement)).one()
+        return Hits(count, resets_at)
+
+    async def peek(self, key: str, window_seconds: int, now: int) -> Hits:
+        query = select(throttles.c.count, throttles.c.resets_at).where(
+            throttles.c.key == key, throttles.c.resets_at > now
+        )
+        async with self._database.connect() as connection:
+            row = (await connection.execute(query)).first()
+        return Hits(0, now + window_seconds) if row is None else Hits(row[0], row[1])
+
+    async def clear(self, key: str) -> None:
+        async with self._database.connect(write=True) as connection:
+            await connection.execute(throttles.delete().where(throttles.c.key == key))
+
+    async def remember_address(self, user_id: str, address_key: str, now: int) -> None:
+        insert = (sqlite_insert if self._is_sqlite else pg_insert)(known_addresses)
+        statement = insert.values(
+            user_id=user_id, address_key=address_key, last_seen=now
+        ).on_conflict_do_update(
+            index_elements=[known_addresses.c.user_id, known_addresses.c.address_key],
+            set_={"last_seen": insert.excluded.last_seen},
+        )
+        async with self._database.connect(write=True) as connection:
+            await connection.execute(statement)
+
+    async def is_known_address(self, user_id: str, address_key: str) -> bool:
+        query = select(known_addresses.c.last_seen).where(
+            known_addresses.c.user_id == user_id, known_addresses.c.address_key == address_key
+        )
+        async with self._database.connect() as connection:
+            return (await connection.execute(query)).first() is not None
+
+    async def add_task(self, task: Task, max_tasks: int | None = None) -> bool:
+        return await self._hot.add_task(task, max_tasks)
+
+    async def get_task(self, user_id: str, task_id: str) -> Task | None:
+        query = select(tasks).where(tasks.c.id == task_id, tasks.c.user_id == user_id)
+        async with self._database.connect() as connection:
+            row = (await connection.execute(query)).mappings().first()
+        return None if row is None else task_from(row)
+
+    async def list_tasks(
+        self,
+        user_id: str,
+        *,
+        limit: int,
+        completed: bool | None = None,
+        before: tuple[datetime, str] | None = None,
+    ) -> TaskPage:
+        if completed is None and before is None:
+            # The first page, unfiltered: what a client asks first and most.
+            return await self._hot.first_tasks(user_id, limit)
+        query = newest_tasks_query(user_id, limit)
+        if completed is not None:
+            query = query.where(tasks.c.completed == completed)
+        if before is not None:
+            created_at, task_id = before
+            query = query.where(
+                or_(
+                    tasks.c.created_at < created_at,
+                    and_(tasks.c.created_at == created_at, tasks.c.id < task_id),
+                )
+            )
+        async with self._database.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return page_from(rows, limit)
+
+    async def update_task(self, task: Task) -> bool:
+        statement = (
+            update(tasks)
+            .where(tasks.c.id == task.id, tasks.c.user_id == task.user_id)
+            .values(
+                title=task.title,
+                description=task.description,
+                completed=task.completed,
+                updated_at=task.updated_at,
+            )
+        )
+        async with self._database.connect(write=True) as connection:
+            return (await connection.execute(statement)).rowcount == 1
+
+    async def delete_task(self, user_id: str, task_id: str) -> bool:
+        statement = tasks.delete().where(tasks.c.id == task_id, tasks.c.user_id == user_id)
+        async with self._database.connect(write=True) as connection:
+            return (await connection.execute(statement)).rowcount == 1
+
+    async def explain_session_lookup(self) -> str:
+        """Return the database's plan for the per-request session check (for tests)."""
+        if self._is_sqlite:
+            sql = "EXPLAIN QUERY PLAN SELECT * FROM sessions WHERE id = :id"
+        else:
+            sql = "EXPLAIN SELECT * FROM sessions WHERE id = :id"
+        async with self._database.connect() as connection:
+            rows = (await connection.execute(text(sql), {"id": "x"})).all()
+        return "\n".join(str(row[-1]) for row in rows)
+
+
+# A session counts only under its user's current credential version.
+_current_version = and_(
+    users.c.id == sessions.c.user_id,
+    users.c.credential_version == sessions.c.credential_version,
+)
+
+
+def _revoke_beyond(new: Session, max_sessions: int) -> Any:
+    """Revoke the user's live sessions beyond the newest `max_sessions`, keeping `new`."""
+    now = new.created_at
+    # `new` is left out of the ranking: a tie on created_at must never rank it out.
+    doomed = (
+        select(sessions.c.id)
+        .where(
+            sessions.c.user_id == new.user_id,
+            sessions.c.id != new.id,
+            sessions.c.revoked_at.is_(None),
+            sessions.c.expires_at > now,
+        )
+        .order_by(sessions.c.created_at.desc(), sessions.c.id.desc())
+        .offset(max_sessions - 1)
+    )
+    return update(sessions).where(sessions.c.id.in_(doomed)).values(revoked_at=now)
