@@ -21,7 +21,7 @@ from authapi.errors import (
     NotFound,
     WrongPassword,
 )
-from authapi.logs import log_event
+from authapi.events import Events
 from authapi.passwords import PasswordHasher, check_password_policy
 from authapi.records import Session, User, is_storable
 from authapi.settings import MAX_PASSWORD_LENGTH, Settings
@@ -79,13 +79,15 @@ class AuthService:
         store: Store,
         hasher: PasswordHasher,
         codec: TokenCodec,
+        events: Events,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.store = store
         self.hasher = hasher
         self.codec = codec
-        self.throttle = Throttle(settings, store)
+        self.events = events
+        self.throttle = Throttle(settings, store, events)
         self._clock = clock
         self._service_names = ("auth-api", settings.jwt_issuer, settings.jwt_audience)
 
@@ -108,7 +110,7 @@ class AuthService:
             created_at=datetime.fromtimestamp(self.now(), UTC),
         )
         await self.store.add_user(user)
-        log_event("register", user_id=user.id)
+        self.events.emit("register", user_id=user.id)
         return user
 
     async def login(self, email: str, password: str, client: Client = NO_CLIENT) -> TokenPair:
@@ -124,7 +126,7 @@ class AuthService:
         too_long = len(password) > MAX_PASSWORD_LENGTH
         valid = await self.hasher.verify(password, None if user is None else user.password_hash)
         if user is None or not valid or too_long:
-            log_event("login_failed", user_id=None if user is None else user.id)
+            self.events.emit("login_failed", user_id=None if user is None else user.id)
             raise InvalidCredentials()
         await self.throttle.forget_failures(account, client.address)
         await self.throttle.remember_address(user.id, client.address, now)
@@ -133,7 +135,7 @@ class AuthService:
             # unless a password change replaced the hash meanwhile (then it must stay replaced).
             new_hash = await self.hasher.hash(password)
             if await self.store.set_password_hash(user.id, user.password_hash, new_hash):
-                log_event("rehashed", user_id=user.id)
+                self.events.emit("rehashed", user_id=user.id)
         return await self._start_session(user, client)
 
     async def _start_session(self, user: User, client: Client) -> TokenPair:
@@ -155,9 +157,9 @@ class AuthService:
         )
         if not await self.store.add_session(session, self.settings.max_sessions_per_user):
             # A password change or a logout-all landed while the password was being checked.
-            log_event("login_failed", user_id=user.id, reason="credentials_changed")
+            self.events.emit("login_failed", user_id=user.id, reason="credentials_changed")
             raise InvalidCredentials()
-        log_event("login", user_id=user.id, session_id=session_id)
+        self.events.emit("login", user_id=user.id, session_id=session_id)
         return pair
 
     async def refresh(self, refresh_token: str, client: Client = NO_CLIENT) -> TokenPair:
@@ -171,7 +173,7 @@ class AuthService:
             session.id, presented, fingerprint(pair.refresh_token), now
         ):
             # The client is logged so that a later replay can be laid against who rotated.
-            log_event(
+            self.events.emit(
                 "refresh",
                 user_id=claims.sub,
                 session_id=session.id,
@@ -192,7 +194,7 @@ class AuthService:
             # Two tabs racing, or a thief who refreshed first: the session lives either way,
             # so the replay is an event of its own. The session row keeps the client of the
             # login, not of the last rotation; the `refresh` event before this one names that.
-            log_event(
+            self.events.emit(
                 "refresh_replayed",
                 user_id=claims.sub,
                 session_id=session.id,
@@ -203,7 +205,7 @@ class AuthService:
             )
             self._refuse(claims, "spent_within_grace")
         await self.store.revoke_session(session.id, now)
-        log_event("reuse_detected", user_id=claims.sub, session_id=session.id)
+        self.events.emit("reuse_detected", user_id=claims.sub, session_id=session.id)
         self._refuse(claims, "reused")
 
     async def authenticate(self, access_token: str) -> Caller:
@@ -220,7 +222,7 @@ class AuthService:
         """End the caller's session, and another of theirs named by a refresh token."""
         now = self.now()
         await self.store.revoke_session(claims.sid, now)
-        log_event("logout", user_id=claims.sub, session_id=claims.sid)
+        self.events.emit("logout", user_id=claims.sub, session_id=claims.sid)
         if refresh_token is None:
             return
         try:
@@ -229,7 +231,7 @@ class AuthService:
             return
         if other.sub == claims.sub and other.sid != claims.sid:
             await self.store.revoke_session(other.sid, now)
-            log_event("logout", user_id=other.sub, session_id=other.sid)
+            self.events.emit("logout", user_id=other.sub, session_id=other.sid)
 
     async def change_password(
         self,
@@ -245,14 +247,14 @@ class AuthService:
         # The same counter as login's: a guess costs the same whichever door it knocks on.
         await self.throttle.admit_password_check(account, user.id, client.address, now)
         if not await self.hasher.verify(current_password, user.password_hash):
-            log_event("password_change_failed", user_id=user.id)
+            self.events.emit("password_change_failed", user_id=user.id)
             raise WrongPassword("current_password")
         await self.throttle.forget_failures(account, client.address)
         normalized = self._check_policy(new_password, user.email, field="new_password")
         # One step: the new hash, a new credential version, every other session revoked.
         new_hash = await self.hasher.hash(normalized)
         revoked = await self.store.replace_password(user.id, new_hash, now, keep=claims.sid)
-        log_event("password_changed", user_id=user.id, sessions_revoked=revoked)
+        self.events.emit("password_changed", user_id=user.id, sessions_revoked=revoked)
 
     async def sessions(self, claims: Claims) -> list[Session]:
         """Return the caller's live sessions, newest first."""
@@ -264,12 +266,12 @@ class AuthService:
         if session is None or session.user_id != claims.sub or not session.is_live(self.now()):
             raise NotFound("No such session.")
         await self.store.revoke_session(session_id, self.now())
-        log_event("logout", user_id=claims.sub, session_id=session_id)
+        self.events.emit("logout", user_id=claims.sub, session_id=session_id)
 
     async def logout_all(self, claims: Claims) -> int:
         """Revoke every session of the caller, this one included."""
         revoked = await self.store.revoke_user_sessions(claims.sub, self.now())
-        log_event("logout_all", user_id=claims.sub, sessions_revoked=revoked)
+        self.events.emit("logout_all", user_id=claims.sub, sessions_revoked=revoked)
         return revoked
 
     async def profile(self, claims: Claims) -> User:
@@ -298,7 +300,7 @@ class AuthService:
         """End a browser session once its CSRF token checks out."""
         claims = await self._check_browser_session(refresh_token, csrf_token)
         await self.store.revoke_session(claims.sid, self.now())
-        log_event("logout", user_id=claims.sub, session_id=claims.sid)
+        self.events.emit("logout", user_id=claims.sub, session_id=claims.sid)
 
     async def introspect(self, token: str, hint: str | None = None) -> Introspection | None:
         """Describe a token that is valid right now, or return None for anything else."""
@@ -326,7 +328,7 @@ class AuthService:
         if _is_listed_client(self.settings.introspection_clients, client_id, secret):
             await self.throttle.forget_client_failures(client.address)
             return client_id
-        log_event("client_auth_failed", address=client.address)
+        self.events.emit("client_auth_failed", address=client.address)
         raise InvalidClient()
 
     async def revoke(self, token: str, hint: str | None = None, client: Client = NO_CLIENT) -> None:
@@ -341,7 +343,9 @@ class AuthService:
             session = await self.store.get_session(claims.sid)
             if session is not None and session.user_id == claims.sub and session.is_live(now):
                 await self.store.revoke_session(session.id, now)
-                log_event("revoked", user_id=claims.sub, session_id=session.id, via=token_type)
+                self.events.emit(
+                    "revoked", user_id=claims.sub, session_id=session.id, via=token_type
+                )
             return
 
     async def _check_browser_session(self, refresh_token: str, csrf_token: str | None) -> Claims:
@@ -349,7 +353,7 @@ class AuthService:
         # A dead session is a 401 before the CSRF token is even looked at.
         await self._live_session(claims, self.now())
         if csrf_token is None or not self.codec.csrf_matches(claims.sid, csrf_token):
-            log_event("csrf_refused", user_id=claims.sub, session_id=claims.sid)
+            self.events.emit("csrf_refused", user_id=claims.sub, session_id=claims.sid)
             raise CsrfRefused()
         return claims
 
@@ -381,7 +385,7 @@ class AuthService:
         try:
             return self.codec.decode(token, expected)
         except InvalidToken as refused:
-            log_event("token_refused", reason=refused.reason, expected=expected)
+            self.events.emit("token_refused", reason=refused.reason, expected=expected)
             raise
 
     async def _live_session(self, claims: Claims, now: int) -> Session:
@@ -402,7 +406,9 @@ class AuthService:
         return session
 
     def _refuse(self, claims: Claims, reason: str) -> NoReturn:
-        log_event("token_refused", reason=reason, expected=claims.type, session_id=claims.sid)
+        self.events.emit(
+            "token_refused", reason=reason, expected=claims.type, session_id=claims.sid
+        )
         raise InvalidToken(reason)
 
 

@@ -20,6 +20,7 @@ import tracemalloc
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from authapi.events import Events
 from authapi.passwords import PasswordHasher
 from authapi.records import Session, User
 from authapi.service import AuthService
@@ -158,7 +159,7 @@ async def _scaling(sizes: tuple[int, ...]) -> dict[str, dict[int, list[float]]]:
         store = MemoryStore()
         await _fill(store, size, sessions=True)
         hasher = PasswordHasher(BCRYPT_ROUNDS)
-        services[size] = AuthService(settings, store, hasher, TokenCodec(settings))
+        services[size] = AuthService(settings, store, hasher, TokenCodec(settings), Events())
     timings: dict[str, dict[int, list[float]]] = {
         use_case: {size: [] for size in sizes} for use_case in USE_CASES
     }

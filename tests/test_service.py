@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from authapi.errors import InvalidCredentials, InvalidToken, TooManyRequests
+from authapi.events import Events
 from authapi.passwords import PasswordHasher
 from authapi.service import AuthService, Client
 from authapi.settings import Settings
@@ -18,7 +19,9 @@ from tests.conftest import PASSWORD, SECRET
 
 def service_with(store: MemoryStore, rounds: int, **settings: object) -> AuthService:
     config = Settings(jwt_secret_key=SECRET, bcrypt_rounds=rounds, **settings)  # type: ignore[arg-type]
-    return AuthService(config, store, PasswordHasher(rounds, max_workers=1), TokenCodec(config))
+    return AuthService(
+        config, store, PasswordHasher(rounds, max_workers=1), TokenCodec(config), Events()
+    )
 
 
 async def stored_hash(store: MemoryStore) -> str:

@@ -60,3 +60,12 @@ async def test_running_opens_the_store_and_closes_it_at_the_end() -> None:
 def test_a_request_reaches_the_services_through_its_scope() -> None:
     services = Services.build(settings_with())
     assert services_in({SCOPE_KEY: services, "type": "http"}) is services
+
+
+def test_each_app_counts_its_own_events_only() -> None:
+    ours, theirs = Services.build(settings_with()), Services.build(settings_with())
+    ours.events.emit("login", user_id="u")
+    assert ours.metrics is not None and theirs.metrics is not None
+    counted = {"event": "login"}
+    assert ours.metrics.registry.get_sample_value("authapi_auth_events_total", counted) == 1.0
+    assert theirs.metrics.registry.get_sample_value("authapi_auth_events_total", counted) is None

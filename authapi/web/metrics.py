@@ -98,7 +98,7 @@ class Metrics:
 
 
 class EventCounter:
-    """Count auth events as `log_event` records them, not as the log lets them through."""
+    """Count auth events as `Events` emits them, not as the log lets them through."""
 
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics

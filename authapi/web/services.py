@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from authapi.errors import StoreUnavailable
+from authapi.events import Events
 from authapi.housekeeping import purge_periodically
-from authapi.logs import add_event_listener, flush_logs, remove_event_listener
+from authapi.logs import flush_logs
 from authapi.passwords import PasswordHasher
 from authapi.service import AuthService
 from authapi.settings import Settings
@@ -29,12 +30,13 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Services:
-    """The store, the hasher, the token codec, the use cases and the metrics of one app."""
+    """The store, hasher, token codec, events, use cases and metrics of one app."""
 
     settings: Settings
     store: Store
     hasher: PasswordHasher
     codec: TokenCodec
+    events: Events
     auth: AuthService
     tasks: TaskService
     metrics: Metrics | None
@@ -57,13 +59,21 @@ class Services:
             on_wait=None if metrics is None else _hash_queue_observer(metrics),
         )
         codec = TokenCodec(settings)
+        # This app's events, counted by this app's metrics only.
+        events = Events() if metrics is None else Events(EventCounter(metrics))
         return cls(
             settings=settings,
             store=store,
             hasher=hasher,
             codec=codec,
+            events=events,
             auth=AuthService(
-                settings=settings, store=store, hasher=hasher, codec=codec, clock=clock
+                settings=settings,
+                store=store,
+                hasher=hasher,
+                codec=codec,
+                events=events,
+                clock=clock,
             ),
             tasks=TaskService(store, clock, settings.max_tasks_per_user),
             metrics=metrics,
@@ -72,9 +82,6 @@ class Services:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Open the services for the app's lifespan, and close them when it ends."""
-        counter = None if self.metrics is None else EventCounter(self.metrics)
-        if counter is not None:
-            add_event_listener(counter)
         await self.hasher.warm_up()
         opening = None
         try:
@@ -93,8 +100,6 @@ class Services:
                 await purging
             if opening is not None:
                 opening.cancel()
-            if counter is not None:
-                remove_event_listener(counter)
             await self.store.close()
             self.hasher.close()
             # uvicorn ends a SIGTERM'd process by raising the signal again once it has shut

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from authapi.events import Events
 from authapi.passwords import PasswordHasher
 from authapi.records import User
 from authapi.service import AuthService
@@ -84,7 +85,7 @@ async def signed_up(store: ObservedStore, clock: Clock) -> TokenPair:
     """Register the account with a hash at STORED_ROUNDS, and log in once at that cost."""
     config = Settings(jwt_secret_key=SECRET, bcrypt_rounds=STORED_ROUNDS)
     hasher = PasswordHasher(STORED_ROUNDS, max_workers=1)
-    service = AuthService(config, store.store, hasher, TokenCodec(config), clock)
+    service = AuthService(config, store.store, hasher, TokenCodec(config), Events(), clock)
     try:
         await service.register(EMAIL, PASSWORD)
         return await service.login(EMAIL, PASSWORD)
