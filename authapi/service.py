@@ -23,22 +23,11 @@ from authapi.errors import (
 )
 from authapi.events import Events
 from authapi.passwords import PasswordHasher, check_password_policy
-from authapi.records import Session, User, is_storable
+from authapi.records import NO_PEER, Peer, Session, User, is_storable
 from authapi.settings import MAX_PASSWORD_LENGTH, Settings
 from authapi.store.base import Store
 from authapi.throttle import Throttle
 from authapi.tokens import Claims, TokenCodec, TokenPair, TokenType, fingerprint
-
-
-@dataclass(frozen=True)
-class Client:
-    """Where a request comes from, as far as the service may tell."""
-
-    address: str | None = None
-    user_agent: str | None = None
-
-
-NO_CLIENT = Client()
 
 
 @dataclass(frozen=True)
@@ -95,9 +84,9 @@ class AuthService:
         """Return the current time in whole epoch seconds."""
         return int(self._clock())
 
-    async def register(self, email: str, password: str, client: Client = NO_CLIENT) -> User:
+    async def register(self, email: str, password: str, peer: Peer = NO_PEER) -> User:
         """Create an account, or refuse a taken email or a password that breaks the policy."""
-        await self.throttle.admit_address(client.address, self.now())
+        await self.throttle.admit_address(peer.address, self.now())
         normalized_email = normalize_email(email)
         normalized_password = self._check_policy(password, normalized_email)
         # Checked first so that a duplicate costs no bcrypt work; add_user re-checks atomically.
@@ -113,32 +102,32 @@ class AuthService:
         self.events.emit("register", user_id=user.id)
         return user
 
-    async def login(self, email: str, password: str, client: Client = NO_CLIENT) -> TokenPair:
+    async def login(self, email: str, password: str, peer: Peer = NO_PEER) -> TokenPair:
         """Start a session for valid credentials; any failure looks and lasts the same."""
         now = self.now()
-        await self.throttle.admit_address(client.address, now)
+        await self.throttle.admit_address(peer.address, now)
         account = _account_key(email)
         user = await self._find_user(email)
         # Counted before bcrypt, in one store operation: parallel guesses cannot all get past.
         await self.throttle.admit_password_check(
-            account, None if user is None else user.id, client.address, now
+            account, None if user is None else user.id, peer.address, now
         )
         too_long = len(password) > MAX_PASSWORD_LENGTH
         valid = await self.hasher.verify(password, None if user is None else user.password_hash)
         if user is None or not valid or too_long:
             self.events.emit("login_failed", user_id=None if user is None else user.id)
             raise InvalidCredentials()
-        await self.throttle.forget_failures(account, client.address)
-        await self.throttle.remember_address(user.id, client.address, now)
+        await self.throttle.forget_failures(account, peer.address)
+        await self.throttle.remember_address(user.id, peer.address, now)
         if self.hasher.needs_rehash(user.password_hash):
             # BCRYPT_ROUNDS changed since this hash was made: upgrade it while we hold the password,
             # unless a password change replaced the hash meanwhile (then it must stay replaced).
             new_hash = await self.hasher.hash(password)
             if await self.store.set_password_hash(user.id, user.password_hash, new_hash):
                 self.events.emit("rehashed", user_id=user.id)
-        return await self._start_session(user, client)
+        return await self._start_session(user, peer)
 
-    async def _start_session(self, user: User, client: Client) -> TokenPair:
+    async def _start_session(self, user: User, peer: Peer) -> TokenPair:
         now = self.now()
         session_id = str(uuid.uuid4())
         # The session's absolute lifetime is fixed here; rotation never extends it.
@@ -150,8 +139,8 @@ class AuthService:
             created_at=now,
             expires_at=expires_at,
             refresh_hash=fingerprint(pair.refresh_token),
-            user_agent=client.user_agent,
-            client_ip=client.address,
+            user_agent=peer.user_agent,
+            client_ip=peer.address,
             # The version read with the password: a change since then refuses this login.
             credential_version=user.credential_version,
         )
@@ -162,7 +151,7 @@ class AuthService:
         self.events.emit("login", user_id=user.id, session_id=session_id)
         return pair
 
-    async def refresh(self, refresh_token: str, client: Client = NO_CLIENT) -> TokenPair:
+    async def refresh(self, refresh_token: str, peer: Peer = NO_PEER) -> TokenPair:
         """Spend a refresh token for a new pair; a spent one presented again revokes the session."""
         claims = self._decode(refresh_token, "refresh")
         now = self.now()
@@ -172,13 +161,13 @@ class AuthService:
         if await self.store.rotate_refresh(
             session.id, presented, fingerprint(pair.refresh_token), now
         ):
-            # The client is logged so that a later replay can be laid against who rotated.
+            # The peer is logged so that a later replay can be laid against who rotated.
             self.events.emit(
                 "refresh",
                 user_id=claims.sub,
                 session_id=session.id,
-                address=client.address,
-                user_agent=client.user_agent,
+                address=peer.address,
+                user_agent=peer.user_agent,
             )
             return pair
         # The signature is ours and the session matches, so this token was issued and spent.
@@ -192,7 +181,7 @@ class AuthService:
             and now - session.rotated_at <= grace
         ):
             # Two tabs racing, or a thief who refreshed first: the session lives either way,
-            # so the replay is an event of its own. The session row keeps the client of the
+            # so the replay is an event of its own. The session row keeps the peer of the
             # login, not of the last rotation; the `refresh` event before this one names that.
             self.events.emit(
                 "refresh_replayed",
@@ -200,8 +189,8 @@ class AuthService:
                 session_id=session.id,
                 login_address=session.client_ip,
                 login_user_agent=session.user_agent,
-                replayer_address=client.address,
-                replayer_user_agent=client.user_agent,
+                replayer_address=peer.address,
+                replayer_user_agent=peer.user_agent,
             )
             self._refuse(claims, "spent_within_grace")
         await self.store.revoke_session(session.id, now)
@@ -238,18 +227,18 @@ class AuthService:
         claims: Claims,
         current_password: str,
         new_password: str,
-        client: Client = NO_CLIENT,
+        peer: Peer = NO_PEER,
     ) -> None:
         """Replace the password after checking the current one; end every other session."""
         user = await self.profile(claims)
         now = self.now()
         account = user.email
         # The same counter as login's: a guess costs the same whichever door it knocks on.
-        await self.throttle.admit_password_check(account, user.id, client.address, now)
+        await self.throttle.admit_password_check(account, user.id, peer.address, now)
         if not await self.hasher.verify(current_password, user.password_hash):
             self.events.emit("password_change_failed", user_id=user.id)
             raise WrongPassword("current_password")
-        await self.throttle.forget_failures(account, client.address)
+        await self.throttle.forget_failures(account, peer.address)
         normalized = self._check_policy(new_password, user.email, field="new_password")
         # One step: the new hash, a new credential version, every other session revoked.
         new_hash = await self.hasher.hash(normalized)
@@ -281,19 +270,17 @@ class AuthService:
             raise InvalidToken("revoked")
         return user
 
-    async def browser_login(
-        self, email: str, password: str, client: Client = NO_CLIENT
-    ) -> BrowserLogin:
+    async def browser_login(self, email: str, password: str, peer: Peer = NO_PEER) -> BrowserLogin:
         """Log in as `login` does, and add the CSRF token of the new session."""
-        pair = await self.login(email, password, client)
+        pair = await self.login(email, password, peer)
         return BrowserLogin(pair, self.codec.csrf_token(pair.session_id))
 
     async def browser_refresh(
-        self, refresh_token: str, csrf_token: str | None, client: Client = NO_CLIENT
+        self, refresh_token: str, csrf_token: str | None, peer: Peer = NO_PEER
     ) -> BrowserLogin:
         """Rotate a browser session's refresh token once its CSRF token checks out."""
         claims = await self._check_browser_session(refresh_token, csrf_token)
-        pair = await self.refresh(refresh_token, client)
+        pair = await self.refresh(refresh_token, peer)
         return BrowserLogin(pair, self.codec.csrf_token(claims.sid))
 
     async def browser_logout(self, refresh_token: str, csrf_token: str | None) -> None:
@@ -320,21 +307,19 @@ class AuthService:
             return Introspection(claims, self.codec.issuer, self.codec.audience(token_type))
         return None
 
-    async def authenticate_client(
-        self, client_id: str, secret: str, client: Client = NO_CLIENT
-    ) -> str:
+    async def authenticate_client(self, client_id: str, secret: str, peer: Peer = NO_PEER) -> str:
         """Accept a resource server of INTROSPECTION_CLIENTS; failures are throttled per address."""
-        await self.throttle.admit_client_check(client.address, self.now())
+        await self.throttle.admit_client_check(peer.address, self.now())
         if _is_listed_client(self.settings.introspection_clients, client_id, secret):
-            await self.throttle.forget_client_failures(client.address)
+            await self.throttle.forget_client_failures(peer.address)
             return client_id
-        self.events.emit("client_auth_failed", address=client.address)
+        self.events.emit("client_auth_failed", address=peer.address)
         raise InvalidClient()
 
-    async def revoke(self, token: str, hint: str | None = None, client: Client = NO_CLIENT) -> None:
+    async def revoke(self, token: str, hint: str | None = None, peer: Peer = NO_PEER) -> None:
         """End the session of a valid token of ours; ignore any other token (RFC 7009)."""
         now = self.now()
-        await self.throttle.admit_address(client.address, now)
+        await self.throttle.admit_address(peer.address, now)
         for token_type in _search_order(hint):
             try:
                 claims = self.codec.decode(token, token_type)

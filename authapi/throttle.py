@@ -2,7 +2,7 @@
 
 Every password check is counted before bcrypt runs, by the store's atomic `hit`: the count
 and the decision are one operation, so parallel guesses cannot all slip past one reading.
-Failures count per (account, client address), so a stranger's guesses elsewhere never lock
+Failures count per (account, peer address), so a stranger's guesses elsewhere never lock
 the owner out of an address the account has logged in from; a per-account ceiling over
 every other address keeps the total bounded.
 """
@@ -29,7 +29,7 @@ def _key(kind: str, value: str) -> str:
 
 
 def address_key(address: str | None) -> str:
-    """Return the hashed key of a client address, the same for every address-less peer."""
+    """Return the hashed key of a peer's address, the same for every address-less peer."""
     return _key("addr", NO_ADDRESS if address is None else address)
 
 

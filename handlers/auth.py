@@ -8,24 +8,24 @@ from starlette.responses import Response
 
 from authapi.tokens import TokenPair
 
-from .context import NO_STORE, claims_of, client, json_reply, no_content, services
+from .context import NO_STORE, claims_of, json_reply, no_content, peer, services
 
 
 async def register(body: dict[str, Any]) -> Response:
     """Create an account."""
-    user = await services().auth.register(body["email"], body["password"], client())
+    user = await services().auth.register(body["email"], body["password"], peer())
     return json_reply({"id": user.id, "email": user.email, "message": "User registered"}, 201)
 
 
 async def login(body: dict[str, Any]) -> Response:
     """Start a session and hand out its tokens."""
-    pair = await services().auth.login(body["email"], body["password"], client())
+    pair = await services().auth.login(body["email"], body["password"], peer())
     return json_reply(_tokens(pair), headers=NO_STORE)
 
 
 async def refresh(body: dict[str, Any]) -> Response:
     """Rotate a refresh token."""
-    pair = await services().auth.refresh(body["refresh_token"], client())
+    pair = await services().auth.refresh(body["refresh_token"], peer())
     return json_reply(_tokens(pair), headers=NO_STORE)
 
 
@@ -39,7 +39,7 @@ async def logout(token_info: dict[str, Any], body: dict[str, Any] | None = None)
 async def change_password(token_info: dict[str, Any], body: dict[str, Any]) -> Response:
     """Replace the caller's password and end their other sessions."""
     await services().auth.change_password(
-        claims_of(token_info), body["current_password"], body["new_password"], client()
+        claims_of(token_info), body["current_password"], body["new_password"], peer()
     )
     return no_content()
 

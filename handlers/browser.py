@@ -11,7 +11,7 @@ from authapi.errors import MissingSessionCookie, OriginRefused
 from authapi.service import BrowserLogin
 from authapi.web.origins import is_allowed_origin
 
-from .context import NO_STORE, client, json_reply, no_content, services
+from .context import NO_STORE, json_reply, no_content, peer, services
 
 # `__Secure-`: a browser keeps the cookie only if it was set with Secure from a secure
 # origin (https, or http://localhost and 127.0.0.1 in development).
@@ -24,7 +24,7 @@ CSRF_HEADER = "x-csrf-token"
 async def login(body: dict[str, Any]) -> Response:
     """Start a browser session: the access token in the body, the refresh token in a cookie."""
     _require_allowed_origin()
-    session = await services().auth.browser_login(body["email"], body["password"], client())
+    session = await services().auth.browser_login(body["email"], body["password"], peer())
     return _session_reply(session)
 
 
@@ -32,7 +32,7 @@ async def refresh() -> Response:
     """Rotate the cookie's refresh token, given the session's CSRF token."""
     _require_allowed_origin()
     session = await services().auth.browser_refresh(
-        _cookie(), request.headers.get(CSRF_HEADER), client()
+        _cookie(), request.headers.get(CSRF_HEADER), peer()
     )
     return _session_reply(session)
 

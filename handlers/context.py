@@ -11,8 +11,7 @@ from connexion import request
 from connexion.context import scope
 from starlette.responses import Response
 
-from authapi.records import User
-from authapi.service import Client
+from authapi.records import Peer, User
 from authapi.tokens import Claims
 from authapi.web.guard import client_address_in
 from authapi.web.services import Services, services_in
@@ -56,11 +55,11 @@ def timestamp(moment: datetime | int | None) -> str | None:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def client() -> Client:
+def peer() -> Peer:
     """Describe the caller for throttling and the session list."""
     raw = request.headers.get("user-agent", "")
     user_agent = raw.translate(_CONTROLS)[:MAX_USER_AGENT] or None
-    return Client(address=client_address_in(scope), user_agent=user_agent)
+    return Peer(address=client_address_in(scope), user_agent=user_agent)
 
 
 def claims_of(token_info: dict[str, Any]) -> Claims:

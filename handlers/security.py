@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from authapi.service import Client
+from authapi.records import Peer
 from authapi.web.guard import client_address_in
 from authapi.web.services import services_in
 
@@ -25,6 +25,6 @@ async def introspection_client(username: str, password: str, request: Request) -
     )
     address = client_address_in(request.scope)
     accepted = await services_in(request.scope).auth.authenticate_client(
-        client_id, secret, Client(address=address)
+        client_id, secret, Peer(address=address)
     )
     return {"sub": accepted}

@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from .context import NO_STORE, client, json_reply, services
+from .context import NO_STORE, json_reply, peer, services
 
 TOKEN_TYPES = {"access": "access_token", "refresh": "refresh_token"}
 
@@ -33,5 +33,5 @@ async def introspect(body: dict[str, Any]) -> Response:
 
 async def revoke(body: dict[str, Any]) -> Response:
     """End the session of a token of ours; answer 200 whatever the token was."""
-    await services().auth.revoke(body["token"], body.get("token_type_hint"), client())
+    await services().auth.revoke(body["token"], body.get("token_type_hint"), peer())
     return Response(status_code=200, headers=NO_STORE)

@@ -9,7 +9,8 @@ import pytest
 from authapi.errors import InvalidCredentials, InvalidToken, TooManyRequests
 from authapi.events import Events
 from authapi.passwords import PasswordHasher
-from authapi.service import AuthService, Client
+from authapi.records import Peer
+from authapi.service import AuthService
 from authapi.settings import Settings
 from authapi.store import MemoryStore
 from authapi.throttle import address_key
@@ -51,7 +52,7 @@ async def test_login_at_the_same_cost_keeps_the_hash() -> None:
 async def test_locked_address_is_refused_without_bcrypt_work_even_with_the_right_password() -> None:
     store = MemoryStore()
     service = service_with(store, 4, login_max_failures=3)
-    stranger = Client(address="198.51.100.7")
+    stranger = Peer(address="198.51.100.7")
     await service.register("ada@example.com", PASSWORD)
     for _ in range(3):
         with pytest.raises(InvalidCredentials):
@@ -80,20 +81,20 @@ async def test_success_forgets_earlier_failures() -> None:
 
 async def test_address_limit_counts_logins_and_registrations_together() -> None:
     service = service_with(MemoryStore(), 4, auth_rate_limit_per_minute=2)
-    client = Client(address="203.0.113.9")
-    await service.register("ada@example.com", PASSWORD, client)
-    await service.login("ada@example.com", PASSWORD, client)
+    peer = Peer(address="203.0.113.9")
+    await service.register("ada@example.com", PASSWORD, peer)
+    await service.login("ada@example.com", PASSWORD, peer)
     with pytest.raises(TooManyRequests):
-        await service.login("ada@example.com", PASSWORD, client)
-    await service.login("ada@example.com", PASSWORD, Client(address="203.0.113.10"))
+        await service.login("ada@example.com", PASSWORD, peer)
+    await service.login("ada@example.com", PASSWORD, Peer(address="203.0.113.10"))
 
 
 async def test_zero_disables_the_limits() -> None:
     service = service_with(MemoryStore(), 4, auth_rate_limit_per_minute=0, login_max_failures=0)
-    await service.register("ada@example.com", PASSWORD, Client(address="203.0.113.9"))
+    await service.register("ada@example.com", PASSWORD, Peer(address="203.0.113.9"))
     for _ in range(12):
         with pytest.raises(InvalidCredentials):
-            await service.login("ada@example.com", "wrong password!", Client("203.0.113.9"))
+            await service.login("ada@example.com", "wrong password!", Peer("203.0.113.9"))
 
 
 async def test_peers_without_an_address_share_one_address_limit() -> None:
@@ -101,13 +102,13 @@ async def test_peers_without_an_address_share_one_address_limit() -> None:
     await service.register("ada@example.com", PASSWORD)
     await service.login("ada@example.com", PASSWORD)
     with pytest.raises(TooManyRequests):
-        await service.login("ada@example.com", PASSWORD, Client(user_agent="another peer"))
+        await service.login("ada@example.com", PASSWORD, Peer(user_agent="another peer"))
 
 
 async def test_only_a_successful_login_makes_an_address_familiar() -> None:
     store = MemoryStore()
     service = service_with(store, 4)
-    home = Client(address="192.0.2.10")
+    home = Peer(address="192.0.2.10")
     user = await service.register("ada@example.com", PASSWORD, home)
     with pytest.raises(InvalidCredentials):
         await service.login("ada@example.com", "wrong password!", home)
