@@ -22,9 +22,10 @@ from authapi.errors import (
     WrongPassword,
 )
 from authapi.events import Events
+from authapi.password_check import PasswordCheck
 from authapi.passwords import PasswordHasher, check_password_policy
 from authapi.records import NO_PEER, Peer, Session, User, is_storable
-from authapi.settings import MAX_PASSWORD_LENGTH, Settings
+from authapi.settings import Settings
 from authapi.store.base import Store
 from authapi.throttle import Throttle
 from authapi.tokens import Claims, TokenCodec, TokenPair, TokenType, fingerprint
@@ -77,6 +78,7 @@ class AuthService:
         self.codec = codec
         self.events = events
         self.throttle = Throttle(settings, store, events)
+        self.passwords = PasswordCheck(self.throttle, hasher)
         self._clock = clock
         self._service_names = ("auth-api", settings.jwt_issuer, settings.jwt_audience)
 
@@ -106,18 +108,11 @@ class AuthService:
         """Start a session for valid credentials; any failure looks and lasts the same."""
         now = self.now()
         await self.throttle.admit_address(peer.address, now)
-        account = _account_key(email)
         user = await self._find_user(email)
-        # Counted before bcrypt, in one store operation: parallel guesses cannot all get past.
-        await self.throttle.admit_password_check(
-            account, None if user is None else user.id, peer.address, now
-        )
-        too_long = len(password) > MAX_PASSWORD_LENGTH
-        valid = await self.hasher.verify(password, None if user is None else user.password_hash)
-        if user is None or not valid or too_long:
+        right = await self.passwords.verify(_account_key(email), user, password, peer, now)
+        if user is None or not right:
             self.events.emit("login_failed", user_id=None if user is None else user.id)
             raise InvalidCredentials()
-        await self.throttle.forget_failures(account, peer.address)
         await self.throttle.remember_address(user.id, peer.address, now)
         if self.hasher.needs_rehash(user.password_hash):
             # BCRYPT_ROUNDS changed since this hash was made: upgrade it while we hold the password,
@@ -232,13 +227,10 @@ class AuthService:
         """Replace the password after checking the current one; end every other session."""
         user = await self.profile(claims)
         now = self.now()
-        account = user.email
-        # The same counter as login's: a guess costs the same whichever door it knocks on.
-        await self.throttle.admit_password_check(account, user.id, peer.address, now)
-        if not await self.hasher.verify(current_password, user.password_hash):
+        # The same check as login's, under the same counter: the account's normalized email.
+        if not await self.passwords.verify(user.email, user, current_password, peer, now):
             self.events.emit("password_change_failed", user_id=user.id)
             raise WrongPassword("current_password")
-        await self.throttle.forget_failures(account, peer.address)
         normalized = self._check_policy(new_password, user.email, field="new_password")
         # One step: the new hash, a new credential version, every other session revoked.
         new_hash = await self.hasher.hash(normalized)
