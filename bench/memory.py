@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from authapi.events import Events
 from authapi.passwords import PasswordHasher
 from authapi.records import Session, User
-from authapi.service import AuthService
+from authapi.sessions import AuthService
 from authapi.settings import Settings
 from authapi.store import MemoryStore
 from authapi.tokens import TokenCodec, TokenPair

@@ -8,7 +8,7 @@ from connexion import request
 from starlette.responses import Response
 
 from authapi.errors import MissingSessionCookie, OriginRefused
-from authapi.service import BrowserLogin
+from authapi.sessions import BrowserLogin
 from authapi.web.origins import is_allowed_origin
 
 from .context import NO_STORE, json_reply, no_content, peer, services

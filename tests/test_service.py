@@ -10,7 +10,7 @@ from authapi.errors import InvalidCredentials, InvalidToken, TooManyRequests
 from authapi.events import Events
 from authapi.passwords import PasswordHasher
 from authapi.records import Peer
-from authapi.service import AuthService
+from authapi.sessions import AuthService
 from authapi.settings import Settings
 from authapi.store import MemoryStore
 from authapi.throttle import address_key

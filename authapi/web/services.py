@@ -16,7 +16,7 @@ from authapi.events import Events
 from authapi.housekeeping import purge_periodically
 from authapi.logs import flush_logs
 from authapi.passwords import PasswordHasher
-from authapi.service import AuthService
+from authapi.sessions import AuthService
 from authapi.settings import Settings
 from authapi.store import Store, open_store
 from authapi.tasks import TaskService

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from authapi import service as service_module
+from authapi import sessions as service_module
 from authapi.settings import Settings
 from tests.conftest import SECRET, Api, Clock, forge
 from tests.token_clients import RS_ID, RS_SECRET, basic, browser_settings, introspect

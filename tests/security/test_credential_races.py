@@ -20,7 +20,7 @@ import pytest
 from authapi.events import Events
 from authapi.passwords import PasswordHasher
 from authapi.records import User
-from authapi.service import AuthService
+from authapi.sessions import AuthService
 from authapi.settings import Settings
 from authapi.store import Store
 from authapi.tokens import TokenCodec, TokenPair
