@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import time
 import uuid
 from collections.abc import Callable
@@ -14,7 +13,6 @@ from authapi.emails import normalize_email
 from authapi.errors import (
     CsrfRefused,
     EmailTaken,
-    InvalidClient,
     InvalidCredentials,
     InvalidInput,
     InvalidToken,
@@ -37,19 +35,6 @@ class BrowserLogin:
 
     pair: TokenPair
     csrf_token: str
-
-
-@dataclass(frozen=True)
-class Introspection:
-    """What RFC 7662 tells a resource server about a token that is valid right now."""
-
-    claims: Claims
-    issuer: str
-    audience: str
-
-
-# RFC 7662 and RFC 7009 `token_type_hint` values, by the type they name.
-TOKEN_TYPE_HINTS: dict[str, TokenType] = {"access_token": "access", "refresh_token": "refresh"}
 
 
 @dataclass(frozen=True)
@@ -150,7 +135,7 @@ class AuthService:
         """Spend a refresh token for a new pair; a spent one presented again revokes the session."""
         claims = self._decode(refresh_token, "refresh")
         now = self.now()
-        session = await self._live_session(claims, now)
+        session = await self.live_session(claims, now)
         presented = fingerprint(refresh_token)
         pair = self.codec.issue_pair(claims.sub, session.id, session.expires_at, now)
         if await self.store.rotate_refresh(
@@ -166,7 +151,7 @@ class AuthService:
             )
             return pair
         # The signature is ours and the session matches, so this token was issued and spent.
-        session = await self._live_session(claims, now)
+        session = await self.live_session(claims, now)
         grace = self.settings.refresh_reuse_grace_seconds
         # The window is judged in whole seconds; a grace of 0 means no window at all.
         if (
@@ -187,17 +172,17 @@ class AuthService:
                 replayer_address=peer.address,
                 replayer_user_agent=peer.user_agent,
             )
-            self._refuse(claims, "spent_within_grace")
+            self.refuse(claims, "spent_within_grace")
         await self.store.revoke_session(session.id, now)
         self.events.emit("reuse_detected", user_id=claims.sub, session_id=session.id)
-        self._refuse(claims, "reused")
+        self.refuse(claims, "reused")
 
     async def authenticate(self, access_token: str) -> Caller:
         """Return who an access token speaks for, if its session is still live."""
         claims = self._decode(access_token, "access")
         found = await self.store.get_session_and_user(claims.sid)
         if found is None:
-            self._refuse(claims, "revoked")
+            self.refuse(claims, "revoked")
         session, user = found
         self._require_live(claims, session, user, self.now())
         return Caller(claims, user)
@@ -281,65 +266,14 @@ class AuthService:
         await self.store.revoke_session(claims.sid, self.now())
         self.events.emit("logout", user_id=claims.sub, session_id=claims.sid)
 
-    async def introspect(self, token: str, hint: str | None = None) -> Introspection | None:
-        """Describe a token that is valid right now, or return None for anything else."""
-        for token_type in _search_order(hint):
-            try:
-                claims = self.codec.decode(token, token_type)
-            except InvalidToken:
-                continue
-            try:
-                if token_type == "access":
-                    # The very check every protected request makes.
-                    await self.authenticate(token)
-                else:
-                    await self._current_refresh_session(claims, token)
-            except InvalidToken:
-                return None
-            return Introspection(claims, self.codec.issuer, self.codec.audience(token_type))
-        return None
-
-    async def authenticate_client(self, client_id: str, secret: str, peer: Peer = NO_PEER) -> str:
-        """Accept a resource server of INTROSPECTION_CLIENTS; failures are throttled per address."""
-        await self.throttle.admit_client_check(peer.address, self.now())
-        if _is_listed_client(self.settings.introspection_clients, client_id, secret):
-            await self.throttle.forget_client_failures(peer.address)
-            return client_id
-        self.events.emit("client_auth_failed", address=peer.address)
-        raise InvalidClient()
-
-    async def revoke(self, token: str, hint: str | None = None, peer: Peer = NO_PEER) -> None:
-        """End the session of a valid token of ours; ignore any other token (RFC 7009)."""
-        now = self.now()
-        await self.throttle.admit_address(peer.address, now)
-        for token_type in _search_order(hint):
-            try:
-                claims = self.codec.decode(token, token_type)
-            except InvalidToken:
-                continue
-            session = await self.store.get_session(claims.sid)
-            if session is not None and session.user_id == claims.sub and session.is_live(now):
-                await self.store.revoke_session(session.id, now)
-                self.events.emit(
-                    "revoked", user_id=claims.sub, session_id=session.id, via=token_type
-                )
-            return
-
     async def _check_browser_session(self, refresh_token: str, csrf_token: str | None) -> Claims:
         claims = self._decode(refresh_token, "refresh")
         # A dead session is a 401 before the CSRF token is even looked at.
-        await self._live_session(claims, self.now())
+        await self.live_session(claims, self.now())
         if csrf_token is None or not self.codec.csrf_matches(claims.sid, csrf_token):
             self.events.emit("csrf_refused", user_id=claims.sub, session_id=claims.sid)
             raise CsrfRefused()
         return claims
-
-    async def _current_refresh_session(self, claims: Claims, refresh_token: str) -> Session:
-        session = await self._live_session(claims, self.now())
-        # A spent refresh token buys nothing any more, even within the grace window.
-        if session.refresh_hash != fingerprint(refresh_token):
-            self._refuse(claims, "spent")
-        return session
 
     def _check_policy(self, password: str, email: str, field: str = "password") -> str:
         try:
@@ -365,10 +299,11 @@ class AuthService:
             self.events.emit("token_refused", reason=refused.reason, expected=expected)
             raise
 
-    async def _live_session(self, claims: Claims, now: int) -> Session:
+    async def live_session(self, claims: Claims, now: int) -> Session:
+        """Return the session of verified claims if it is live; refuse the token otherwise."""
         found = await self.store.get_session_and_user(claims.sid)
         if found is None:
-            self._refuse(claims, "revoked")
+            self.refuse(claims, "revoked")
         return self._require_live(claims, *found, now)
 
     def _require_live(self, claims: Claims, session: Session, user: User, now: int) -> Session:
@@ -379,38 +314,15 @@ class AuthService:
             or not session.is_live(now)
             or session.credential_version != user.credential_version
         ):
-            self._refuse(claims, "revoked")
+            self.refuse(claims, "revoked")
         return session
 
-    def _refuse(self, claims: Claims, reason: str) -> NoReturn:
+    def refuse(self, claims: Claims, reason: str) -> NoReturn:
+        """Log why a token of ours is refused, and raise `InvalidToken` with that reason."""
         self.events.emit(
             "token_refused", reason=reason, expected=claims.type, session_id=claims.sid
         )
         raise InvalidToken(reason)
-
-
-def _is_listed_client(clients: tuple[tuple[str, str], ...], client_id: str, secret: str) -> bool:
-    # Every pair is compared, as bytes, whatever matched: the time says nothing of the list.
-    offered = (client_id.encode("utf-8", "replace"), secret.encode("utf-8", "replace"))
-    matched = False
-    for listed_id, listed_secret in clients:
-        same_id = hmac.compare_digest(listed_id.encode(), offered[0])
-        same_secret = hmac.compare_digest(listed_secret.encode(), offered[1])
-        matched |= same_id and same_secret
-    return matched
-
-
-def _search_order(hint: str | None) -> tuple[TokenType, ...]:
-    # A hint only says where to look first (RFC 7662 §2.1, RFC 7009 §2.1); an unknown one
-    # is ignored.
-    return (
-        ("refresh", "access")
-        if TOKEN_TYPE_HINTS.get(hint or "") == "refresh"
-        else (
-            "access",
-            "refresh",
-        )
-    )
 
 
 def _account_key(email: str) -> str:

@@ -24,7 +24,7 @@ async def introspection_client(username: str, password: str, request: Request) -
         part.encode("latin-1").decode("utf-8", "replace") for part in (username, password)
     )
     address = client_address_in(request.scope)
-    accepted = await services_in(request.scope).auth.authenticate_client(
+    accepted = await services_in(request.scope).clients.authenticate(
         client_id, secret, Peer(address=address)
     )
     return {"sub": accepted}

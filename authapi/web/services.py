@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from authapi.clients import ClientService
 from authapi.errors import StoreUnavailable
 from authapi.events import Events
 from authapi.housekeeping import purge_periodically
@@ -20,6 +21,7 @@ from authapi.sessions import AuthService
 from authapi.settings import Settings
 from authapi.store import Store, open_store
 from authapi.tasks import TaskService
+from authapi.throttle import Throttle
 from authapi.tokens import TokenCodec
 from authapi.web.metrics import EventCounter, Metrics
 
@@ -38,6 +40,7 @@ class Services:
     codec: TokenCodec
     events: Events
     auth: AuthService
+    clients: ClientService
     tasks: TaskService
     metrics: Metrics | None
 
@@ -61,17 +64,22 @@ class Services:
         codec = TokenCodec(settings)
         # This app's events, counted by this app's metrics only.
         events = Events() if metrics is None else Events(EventCounter(metrics))
+        auth = AuthService(
+            settings=settings, store=store, hasher=hasher, codec=codec, events=events, clock=clock
+        )
         return cls(
             settings=settings,
             store=store,
             hasher=hasher,
             codec=codec,
             events=events,
-            auth=AuthService(
+            auth=auth,
+            clients=ClientService(
                 settings=settings,
                 store=store,
-                hasher=hasher,
                 codec=codec,
+                sessions=auth,
+                throttle=Throttle(settings, store, events),
                 events=events,
                 clock=clock,
             ),
