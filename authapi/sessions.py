@@ -11,7 +11,6 @@ from typing import NoReturn
 
 from authapi.emails import normalize_email
 from authapi.errors import (
-    CsrfRefused,
     EmailTaken,
     InvalidCredentials,
     InvalidInput,
@@ -27,14 +26,6 @@ from authapi.settings import Settings
 from authapi.store.base import Store
 from authapi.throttle import Throttle
 from authapi.tokens import Claims, TokenCodec, TokenPair, TokenType, fingerprint
-
-
-@dataclass(frozen=True)
-class BrowserLogin:
-    """What a browser login or refresh hands out: the pair, and the session's CSRF token."""
-
-    pair: TokenPair
-    csrf_token: str
 
 
 @dataclass(frozen=True)
@@ -133,7 +124,7 @@ class AuthService:
 
     async def refresh(self, refresh_token: str, peer: Peer = NO_PEER) -> TokenPair:
         """Spend a refresh token for a new pair; a spent one presented again revokes the session."""
-        claims = self._decode(refresh_token, "refresh")
+        claims = self.decode(refresh_token, "refresh")
         now = self.now()
         session = await self.live_session(claims, now)
         presented = fingerprint(refresh_token)
@@ -179,7 +170,7 @@ class AuthService:
 
     async def authenticate(self, access_token: str) -> Caller:
         """Return who an access token speaks for, if its session is still live."""
-        claims = self._decode(access_token, "access")
+        claims = self.decode(access_token, "access")
         found = await self.store.get_session_and_user(claims.sid)
         if found is None:
             self.refuse(claims, "revoked")
@@ -190,8 +181,7 @@ class AuthService:
     async def logout(self, claims: Claims, refresh_token: str | None = None) -> None:
         """End the caller's session, and another of theirs named by a refresh token."""
         now = self.now()
-        await self.store.revoke_session(claims.sid, now)
-        self.events.emit("logout", user_id=claims.sub, session_id=claims.sid)
+        await self.end(claims.sub, claims.sid, now)
         if refresh_token is None:
             return
         try:
@@ -199,8 +189,12 @@ class AuthService:
         except InvalidToken:
             return
         if other.sub == claims.sub and other.sid != claims.sid:
-            await self.store.revoke_session(other.sid, now)
-            self.events.emit("logout", user_id=other.sub, session_id=other.sid)
+            await self.end(other.sub, other.sid, now)
+
+    async def end(self, user_id: str, session_id: str, now: int) -> None:
+        """Revoke a session of `user_id`, and log it as a logout."""
+        await self.store.revoke_session(session_id, now)
+        self.events.emit("logout", user_id=user_id, session_id=session_id)
 
     async def change_password(
         self,
@@ -231,8 +225,7 @@ class AuthService:
         session = await self.store.get_session(session_id) if is_storable(session_id) else None
         if session is None or session.user_id != claims.sub or not session.is_live(self.now()):
             raise NotFound("No such session.")
-        await self.store.revoke_session(session_id, self.now())
-        self.events.emit("logout", user_id=claims.sub, session_id=session_id)
+        await self.end(claims.sub, session_id, self.now())
 
     async def logout_all(self, claims: Claims) -> int:
         """Revoke every session of the caller, this one included."""
@@ -246,34 +239,6 @@ class AuthService:
         if user is None:
             raise InvalidToken("revoked")
         return user
-
-    async def browser_login(self, email: str, password: str, peer: Peer = NO_PEER) -> BrowserLogin:
-        """Log in as `login` does, and add the CSRF token of the new session."""
-        pair = await self.login(email, password, peer)
-        return BrowserLogin(pair, self.codec.csrf_token(pair.session_id))
-
-    async def browser_refresh(
-        self, refresh_token: str, csrf_token: str | None, peer: Peer = NO_PEER
-    ) -> BrowserLogin:
-        """Rotate a browser session's refresh token once its CSRF token checks out."""
-        claims = await self._check_browser_session(refresh_token, csrf_token)
-        pair = await self.refresh(refresh_token, peer)
-        return BrowserLogin(pair, self.codec.csrf_token(claims.sid))
-
-    async def browser_logout(self, refresh_token: str, csrf_token: str | None) -> None:
-        """End a browser session once its CSRF token checks out."""
-        claims = await self._check_browser_session(refresh_token, csrf_token)
-        await self.store.revoke_session(claims.sid, self.now())
-        self.events.emit("logout", user_id=claims.sub, session_id=claims.sid)
-
-    async def _check_browser_session(self, refresh_token: str, csrf_token: str | None) -> Claims:
-        claims = self._decode(refresh_token, "refresh")
-        # A dead session is a 401 before the CSRF token is even looked at.
-        await self.live_session(claims, self.now())
-        if csrf_token is None or not self.codec.csrf_matches(claims.sid, csrf_token):
-            self.events.emit("csrf_refused", user_id=claims.sub, session_id=claims.sid)
-            raise CsrfRefused()
-        return claims
 
     def _check_policy(self, password: str, email: str, field: str = "password") -> str:
         try:
@@ -292,7 +257,8 @@ class AuthService:
         except InvalidInput:
             return None
 
-    def _decode(self, token: str, expected: TokenType) -> Claims:
+    def decode(self, token: str, expected: TokenType) -> Claims:
+        """Verify a token of the expected type; log why one is refused."""
         try:
             return self.codec.decode(token, expected)
         except InvalidToken as refused:

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from authapi.browser import BrowserService
 from authapi.clients import ClientService
 from authapi.errors import StoreUnavailable
 from authapi.events import Events
@@ -40,6 +41,7 @@ class Services:
     codec: TokenCodec
     events: Events
     auth: AuthService
+    browser: BrowserService
     clients: ClientService
     tasks: TaskService
     metrics: Metrics | None
@@ -74,6 +76,9 @@ class Services:
             codec=codec,
             events=events,
             auth=auth,
+            browser=BrowserService(
+                accounts=auth, sessions=auth, codec=codec, events=events, clock=clock
+            ),
             clients=ClientService(
                 settings=settings,
                 store=store,
