@@ -10,10 +10,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from authapi.accounts import AccountService
 from authapi.errors import CsrfRefused
 from authapi.events import Events
 from authapi.records import NO_PEER, Peer
-from authapi.sessions import AuthService
+from authapi.sessions import SessionService
 from authapi.tokens import Claims, TokenCodec, TokenPair
 
 
@@ -31,8 +32,8 @@ class BrowserService:
     def __init__(
         self,
         *,
-        accounts: AuthService,
-        sessions: AuthService,
+        accounts: AccountService,
+        sessions: SessionService,
         codec: TokenCodec,
         events: Events,
         clock: Callable[[], float] = time.time,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from authapi.errors import InvalidClient, InvalidToken
 from authapi.events import Events
 from authapi.records import NO_PEER, Peer
-from authapi.sessions import AuthService
+from authapi.sessions import SessionService
 from authapi.settings import Settings
 from authapi.store.base import SessionStore
 from authapi.throttle import Throttle
@@ -42,7 +42,7 @@ class ClientService:
         settings: Settings,
         store: SessionStore,
         codec: TokenCodec,
-        sessions: AuthService,
+        sessions: SessionService,
         throttle: Throttle,
         events: Events,
         clock: Callable[[], float] = time.time,

@@ -1,4 +1,8 @@
-"""The use cases: register, log in, refresh, log out, authenticate."""
+"""Session tokens: start a session, rotate its refresh token, check its access token, end it.
+
+The `auth` tag's refresh and logouts, the `sessions` tag, and the check behind bearerAuth
+that every protected request makes; browser sessions and introspection build on it.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +10,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import NoReturn
 
-from authapi.emails import normalize_email
-from authapi.errors import (
-    EmailTaken,
-    InvalidCredentials,
-    InvalidInput,
-    InvalidToken,
-    NotFound,
-    WrongPassword,
-)
+from authapi.errors import InvalidCredentials, InvalidToken, NotFound
 from authapi.events import Events
-from authapi.password_check import PasswordCheck
-from authapi.passwords import PasswordHasher, check_password_policy
 from authapi.records import NO_PEER, Peer, Session, User, is_storable
 from authapi.settings import Settings
-from authapi.store.base import Store
-from authapi.throttle import Throttle
+from authapi.store.base import SessionStore
 from authapi.tokens import Claims, TokenCodec, TokenPair, TokenType, fingerprint
 
 
@@ -36,69 +28,30 @@ class Caller:
     user: User
 
 
-class AuthService:
-    """Everything the HTTP layer asks of the domain, with no HTTP in it."""
+class SessionService:
+    """Start, rotate, check and end the sessions of logged-in accounts."""
 
     def __init__(
         self,
+        *,
         settings: Settings,
-        store: Store,
-        hasher: PasswordHasher,
+        store: SessionStore,
         codec: TokenCodec,
         events: Events,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.store = store
-        self.hasher = hasher
         self.codec = codec
         self.events = events
-        self.throttle = Throttle(settings, store, events)
-        self.passwords = PasswordCheck(self.throttle, hasher)
         self._clock = clock
-        self._service_names = ("auth-api", settings.jwt_issuer, settings.jwt_audience)
 
     def now(self) -> int:
         """Return the current time in whole epoch seconds."""
         return int(self._clock())
 
-    async def register(self, email: str, password: str, peer: Peer = NO_PEER) -> User:
-        """Create an account, or refuse a taken email or a password that breaks the policy."""
-        await self.throttle.admit_address(peer.address, self.now())
-        normalized_email = normalize_email(email)
-        normalized_password = self._check_policy(password, normalized_email)
-        # Checked first so that a duplicate costs no bcrypt work; add_user re-checks atomically.
-        if await self.store.get_user_by_email(normalized_email) is not None:
-            raise EmailTaken()
-        user = User(
-            id=str(uuid.uuid4()),
-            email=normalized_email,
-            password_hash=await self.hasher.hash(normalized_password),
-            created_at=datetime.fromtimestamp(self.now(), UTC),
-        )
-        await self.store.add_user(user)
-        self.events.emit("register", user_id=user.id)
-        return user
-
-    async def login(self, email: str, password: str, peer: Peer = NO_PEER) -> TokenPair:
-        """Start a session for valid credentials; any failure looks and lasts the same."""
-        now = self.now()
-        await self.throttle.admit_address(peer.address, now)
-        user = await self._find_user(email)
-        right = await self.passwords.verify(_account_key(email), user, password, peer, now)
-        if user is None or not right:
-            self.events.emit("login_failed", user_id=None if user is None else user.id)
-            raise InvalidCredentials()
-        await self.throttle.remember_address(user.id, peer.address, now)
-        if self.hasher.needs_rehash(user.password_hash):
-            # BCRYPT_ROUNDS changed since this hash was made: upgrade it while we hold the password,
-            # unless a password change replaced the hash meanwhile (then it must stay replaced).
-            new_hash = await self.hasher.hash(password)
-            if await self.store.set_password_hash(user.id, user.password_hash, new_hash):
-                self.events.emit("rehashed", user_id=user.id)
-        return await self._start_session(user, peer)
-
-    async def _start_session(self, user: User, peer: Peer) -> TokenPair:
+    async def start(self, user: User, peer: Peer) -> TokenPair:
+        """Start a session for an account whose credentials were just checked."""
         now = self.now()
         session_id = str(uuid.uuid4())
         # The session's absolute lifetime is fixed here; rotation never extends it.
@@ -196,27 +149,7 @@ class AuthService:
         await self.store.revoke_session(session_id, now)
         self.events.emit("logout", user_id=user_id, session_id=session_id)
 
-    async def change_password(
-        self,
-        claims: Claims,
-        current_password: str,
-        new_password: str,
-        peer: Peer = NO_PEER,
-    ) -> None:
-        """Replace the password after checking the current one; end every other session."""
-        user = await self.profile(claims)
-        now = self.now()
-        # The same check as login's, under the same counter: the account's normalized email.
-        if not await self.passwords.verify(user.email, user, current_password, peer, now):
-            self.events.emit("password_change_failed", user_id=user.id)
-            raise WrongPassword("current_password")
-        normalized = self._check_policy(new_password, user.email, field="new_password")
-        # One step: the new hash, a new credential version, every other session revoked.
-        new_hash = await self.hasher.hash(normalized)
-        revoked = await self.store.replace_password(user.id, new_hash, now, keep=claims.sid)
-        self.events.emit("password_changed", user_id=user.id, sessions_revoked=revoked)
-
-    async def sessions(self, claims: Claims) -> list[Session]:
+    async def list_sessions(self, claims: Claims) -> list[Session]:
         """Return the caller's live sessions, newest first."""
         return await self.store.list_sessions(claims.sub, self.now())
 
@@ -232,30 +165,6 @@ class AuthService:
         revoked = await self.store.revoke_user_sessions(claims.sub, self.now())
         self.events.emit("logout_all", user_id=claims.sub, sessions_revoked=revoked)
         return revoked
-
-    async def profile(self, claims: Claims) -> User:
-        """Return the caller's account."""
-        user = await self.store.get_user(claims.sub)
-        if user is None:
-            raise InvalidToken("revoked")
-        return user
-
-    def _check_policy(self, password: str, email: str, field: str = "password") -> str:
-        try:
-            return check_password_policy(
-                password,
-                self.settings.password_min_length,
-                email=email,
-                service_names=self._service_names,
-            )
-        except InvalidInput as broken:
-            raise InvalidInput(field, broken.rule) from None
-
-    async def _find_user(self, email: str) -> User | None:
-        try:
-            return await self.store.get_user_by_email(normalize_email(email))
-        except InvalidInput:
-            return None
 
     def decode(self, token: str, expected: TokenType) -> Claims:
         """Verify a token of the expected type; log why one is refused."""
@@ -289,11 +198,3 @@ class AuthService:
             "token_refused", reason=reason, expected=claims.type, session_id=claims.sid
         )
         raise InvalidToken(reason)
-
-
-def _account_key(email: str) -> str:
-    # Throttle by the normalized email when it parses, so look-alike spellings share a count.
-    try:
-        return normalize_email(email)
-    except InvalidInput:
-        return email.strip().casefold()

@@ -1,8 +1,8 @@
 """In-process: what a user costs the memory store, and whether the use cases slow with users.
 
-No server: the store and the service are driven directly. Bytes per user come from
+No server: the store and the use cases are driven directly. Bytes per user come from
 tracemalloc around inserting real-looking `User` records. The scaling check times
-register, login and refresh through `AuthService` (bcrypt at cost 4, so the hash does not
+register, login and refresh through the app's use cases (bcrypt at cost 4, so the hash does not
 drown the rest) on a store pre-filled with 1,000 users and on one with 100,000, in
 alternating blocks so that drift on the machine hits both sizes alike.
 """
@@ -20,13 +20,11 @@ import tracemalloc
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from authapi.events import Events
-from authapi.passwords import PasswordHasher
 from authapi.records import Session, User
-from authapi.sessions import AuthService
 from authapi.settings import Settings
 from authapi.store import MemoryStore
-from authapi.tokens import TokenCodec, TokenPair
+from authapi.tokens import TokenPair
+from authapi.web.services import Services
 from bench.outcome import Bar, Chart, Measure, Options, Outcome, at_most
 
 MAX_BYTES_PER_USER = 1024
@@ -53,7 +51,7 @@ def memory(options: Options) -> list[Outcome]:
     outcome = Outcome(
         "memory",
         f"MemoryStore with {users:,} users (tracemalloc), and register / login / refresh "
-        f"through AuthService at {SMALL_STORE:,} vs {users:,} users",
+        f"through the use cases at {SMALL_STORE:,} vs {users:,} users",
     )
     outcome.measures = [
         Measure("bytes per user (record, its strings and both indexes)", per_user, "B"),
@@ -151,15 +149,18 @@ async def _fill(store: MemoryStore, count: int, *, sessions: bool) -> User:
 async def _scaling(sizes: tuple[int, ...]) -> dict[str, dict[int, list[float]]]:
     # Every login here comes from one caller (no client address), which the per-address
     # limit would stop after a few; the per-account counters stay on and are measured.
+    # No metrics, as before: the use cases are timed without an event counter.
     settings = Settings(
-        jwt_secret_key="bench-only-secret-key-of-at-least-32-bytes", auth_rate_limit_per_minute=0
+        jwt_secret_key="bench-only-secret-key-of-at-least-32-bytes",
+        bcrypt_rounds=BCRYPT_ROUNDS,
+        auth_rate_limit_per_minute=0,
+        metrics_enabled=False,
     )
-    services = {}
+    apps = {}
     for size in sizes:
         store = MemoryStore()
         await _fill(store, size, sessions=True)
-        hasher = PasswordHasher(BCRYPT_ROUNDS)
-        services[size] = AuthService(settings, store, hasher, TokenCodec(settings), Events())
+        apps[size] = Services.build(settings, store=store)
     timings: dict[str, dict[int, list[float]]] = {
         use_case: {size: [] for size in sizes} for use_case in USE_CASES
     }
@@ -167,30 +168,30 @@ async def _scaling(sizes: tuple[int, ...]) -> dict[str, dict[int, list[float]]]:
         for block in range(OPERATIONS // BLOCK):
             # A B, then B A: neither size always runs first.
             for size in sizes if block % 2 == 0 else sizes[::-1]:
-                service = services[size]
+                app = apps[size]
                 emails = [f"new-{block:03d}-{n:03d}@example.com" for n in range(BLOCK)]
-                await _block(service, emails, {name: timings[name][size] for name in USE_CASES})
+                await _block(app, emails, {name: timings[name][size] for name in USE_CASES})
     finally:
-        for service in services.values():
-            service.hasher.close()
+        for app in apps.values():
+            app.hasher.close()
     return timings
 
 
-async def _block(service: AuthService, emails: list[str], into: dict[str, list[float]]) -> None:
+async def _block(app: Services, emails: list[str], into: dict[str, list[float]]) -> None:
     """Register fresh users, log each in, and spend each login's refresh token, timing each."""
     password = "a scaling password"
     pairs: list[TokenPair] = []
     for email in emails:
         started = time.perf_counter()
-        await service.register(email, password)
+        await app.accounts.register(email, password)
         into["register"].append(time.perf_counter() - started)
     for email in emails:
         started = time.perf_counter()
-        pairs.append(await service.login(email, password))
+        pairs.append(await app.accounts.login(email, password))
         into["login"].append(time.perf_counter() - started)
     for pair in pairs:
         started = time.perf_counter()
-        await service.refresh(pair.refresh_token)
+        await app.sessions.refresh(pair.refresh_token)
         into["refresh"].append(time.perf_counter() - started)
 
 

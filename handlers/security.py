@@ -13,7 +13,7 @@ from authapi.web.services import services_in
 
 async def bearer_auth(token: str, request: Request) -> dict[str, Any]:
     """Verify an access token and its session; refusals raise `InvalidToken` (a 401)."""
-    caller = await services_in(request.scope).auth.authenticate(token)
+    caller = await services_in(request.scope).sessions.authenticate(token)
     return {"sub": caller.claims.sub, "claims": caller.claims, "user": caller.user}
 
 

@@ -94,7 +94,7 @@ def create_app(
         app.add_middleware(
             MetricsRoute,
             position=MiddlewarePosition.BEFORE_EXCEPTION,
-            endpoint=MetricsApp(services.metrics, services.store, services.auth.now),
+            endpoint=MetricsApp(services.metrics, services.store, services.sessions.now),
         )
     app.add_middleware(
         RequestContextMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, services=services

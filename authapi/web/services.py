@@ -11,14 +11,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from authapi.accounts import AccountService
 from authapi.browser import BrowserService
 from authapi.clients import ClientService
 from authapi.errors import StoreUnavailable
 from authapi.events import Events
 from authapi.housekeeping import purge_periodically
 from authapi.logs import flush_logs
+from authapi.password_check import PasswordCheck
 from authapi.passwords import PasswordHasher
-from authapi.sessions import AuthService
+from authapi.sessions import SessionService
 from authapi.settings import Settings
 from authapi.store import Store, open_store
 from authapi.tasks import TaskService
@@ -40,7 +42,8 @@ class Services:
     hasher: PasswordHasher
     codec: TokenCodec
     events: Events
-    auth: AuthService
+    accounts: AccountService
+    sessions: SessionService
     browser: BrowserService
     clients: ClientService
     tasks: TaskService
@@ -66,8 +69,19 @@ class Services:
         codec = TokenCodec(settings)
         # This app's events, counted by this app's metrics only.
         events = Events() if metrics is None else Events(EventCounter(metrics))
-        auth = AuthService(
-            settings=settings, store=store, hasher=hasher, codec=codec, events=events, clock=clock
+        throttle = Throttle(settings, store, events)
+        sessions = SessionService(
+            settings=settings, store=store, codec=codec, events=events, clock=clock
+        )
+        accounts = AccountService(
+            settings=settings,
+            store=store,
+            hasher=hasher,
+            passwords=PasswordCheck(throttle, hasher),
+            throttle=throttle,
+            sessions=sessions,
+            events=events,
+            clock=clock,
         )
         return cls(
             settings=settings,
@@ -75,16 +89,17 @@ class Services:
             hasher=hasher,
             codec=codec,
             events=events,
-            auth=auth,
+            accounts=accounts,
+            sessions=sessions,
             browser=BrowserService(
-                accounts=auth, sessions=auth, codec=codec, events=events, clock=clock
+                accounts=accounts, sessions=sessions, codec=codec, events=events, clock=clock
             ),
             clients=ClientService(
                 settings=settings,
                 store=store,
                 codec=codec,
-                sessions=auth,
-                throttle=Throttle(settings, store, events),
+                sessions=sessions,
+                throttle=throttle,
                 events=events,
                 clock=clock,
             ),
@@ -104,7 +119,9 @@ class Services:
             # requests answer 503 meanwhile, and the store opens as soon as it can.
             opening = asyncio.create_task(_open_when_reachable(self.store))
         # Ended sessions, counters and addresses are deleted in the background, from the start.
-        purging = asyncio.create_task(purge_periodically(self.store, self.auth.now, ready=opening))
+        purging = asyncio.create_task(
+            purge_periodically(self.store, self.sessions.now, ready=opening)
+        )
         try:
             yield
         finally:
