@@ -8,7 +8,8 @@ from starlette.responses import Response
 
 from authapi.tokens import TokenPair
 
-from .context import NO_STORE, claims_of, json_reply, no_content, peer, services
+from .caller import claims_of, peer, services
+from .replies import NO_STORE, json_reply, no_content
 
 
 async def register(body: dict[str, Any]) -> Response:

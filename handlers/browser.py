@@ -11,7 +11,8 @@ from authapi.browser import BrowserLogin
 from authapi.errors import MissingSessionCookie, OriginRefused
 from authapi.web.origins import is_allowed_origin
 
-from .context import NO_STORE, json_reply, no_content, peer, services
+from .caller import peer, services
+from .replies import NO_STORE, json_reply, no_content
 
 # `__Secure-`: a browser keeps the cookie only if it was set with Secure from a secure
 # origin (https, or http://localhost and 127.0.0.1 in development).

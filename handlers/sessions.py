@@ -6,7 +6,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-from .context import NO_STORE, claims_of, json_reply, no_content, services, timestamp
+from .caller import claims_of, services
+from .replies import NO_STORE, json_reply, no_content, timestamp
 
 
 async def list_sessions(token_info: dict[str, Any]) -> Response:

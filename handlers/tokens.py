@@ -6,7 +6,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-from .context import NO_STORE, json_reply, peer, services
+from .caller import peer, services
+from .replies import NO_STORE, json_reply
 
 TOKEN_TYPES = {"access": "access_token", "refresh": "refresh_token"}
 

@@ -1,22 +1,21 @@
-"""Reach the app's services, the caller and the verified claims from a handler."""
+"""What a handler knows of the caller: the peer, the verified claims and account, and the services.
+
+Each is read from the request being handled; the services are the ones the app built, which
+the request-context middleware put in the request's scope.
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from connexion import request
 from connexion.context import scope
-from starlette.responses import Response
 
 from authapi.records import Peer, User
 from authapi.tokens import Claims
 from authapi.web.guard import client_address_in
 from authapi.web.services import Services, services_in
 
-NO_STORE = {"Cache-Control": "no-store"}
 MAX_USER_AGENT = 256
 # Control characters are not allowed in a header value (RFC 9110 §5.5), and PostgreSQL
 # refuses to store a NUL: they are dropped from the user agent a session records.
@@ -24,35 +23,10 @@ _CONTROLS = dict.fromkeys([*range(0x20), 0x7F])
 _CONTROLS.pop(0x09)
 
 
-def json_reply(body: Any, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    """Answer with a JSON body, serialized here rather than by Connexion's response pipeline.
-
-    Connexion passes a ready response through untouched (and still validates it against the
-    spec when response validation is on), which saves it inferring types on every request.
-    """
-    return Response(
-        json.dumps(body), status_code=status, media_type="application/json", headers=headers
-    )
-
-
-def no_content() -> Response:
-    """Answer 204 with no body."""
-    return Response(status_code=204)
-
-
 def services() -> Services:
     """Return the services the app factory built, for the request being handled."""
     # Straight from the ASGI scope: building Connexion's request object costs more.
     return services_in(scope)
-
-
-def timestamp(moment: datetime | int | None) -> str | None:
-    """Render a time (a datetime or epoch seconds) as RFC 3339 in UTC."""
-    if moment is None:
-        return None
-    if isinstance(moment, int):
-        moment = datetime.fromtimestamp(moment, UTC)
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def peer() -> Peer:
