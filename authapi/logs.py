@@ -1,4 +1,4 @@
-"""JSON-lines logging on stdout, and the one function that records auth events."""
+"""JSON-lines logging on stdout, batched, for our lines and the server's."""
 
 from __future__ import annotations
 
@@ -7,16 +7,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable
 from typing import Any, TextIO
-
-events = logging.getLogger("authapi.events")
-
-EventListener = Callable[[str], None]
-# Told of every auth event before the log line, so that counting never depends on LOG_LEVEL.
-# A tuple, replaced whole under the lock: log_event reads it without taking the lock.
-_listeners: tuple[EventListener, ...] = ()
-_listeners_lock = threading.Lock()
 
 # Fields a log line may carry beyond the message; anything else passed in `extra` is dropped.
 _FIELDS = "fields"
@@ -147,24 +138,3 @@ def configure_logging(level: str) -> None:
     access.propagate = False
     # Connexion logs every 4xx problem again, with its repr; our access line covers it.
     logging.getLogger("connexion").setLevel(max(logging.ERROR, root.level))
-
-
-def add_event_listener(listener: EventListener) -> None:
-    """Tell `listener` the name of every auth event from now on, whatever the log level."""
-    global _listeners
-    with _listeners_lock:
-        _listeners = (*_listeners, listener)
-
-
-def remove_event_listener(listener: EventListener) -> None:
-    """Stop telling `listener` of auth events."""
-    global _listeners
-    with _listeners_lock:
-        _listeners = tuple(known for known in _listeners if known != listener)
-
-
-def log_event(event: str, **fields: Any) -> None:
-    """Record an auth event; callers pass ids and categories, never secrets."""
-    for listener in _listeners:
-        listener(event)
-    events.info(event, extra={_FIELDS: {"event": event, **fields}})

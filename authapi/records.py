@@ -1,4 +1,4 @@
-"""The domain's records: accounts, sessions, tasks, and what a store counts."""
+"""The domain's records: accounts, sessions, tasks, what a store counts, and who asks."""
 
 from __future__ import annotations
 
@@ -71,3 +71,18 @@ class Hits:
 
     count: int
     resets_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """Who is at the other end of a request, as far as the domain may tell.
+
+    Not a resource server's client: any caller, by the address the edge decided and the
+    user agent it sent. A session records the peer it began with.
+    """
+
+    address: str | None = None
+    user_agent: str | None = None
+
+
+NO_PEER = Peer()

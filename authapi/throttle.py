@@ -2,7 +2,7 @@
 
 Every password check is counted before bcrypt runs, by the store's atomic `hit`: the count
 and the decision are one operation, so parallel guesses cannot all slip past one reading.
-Failures count per (account, client address), so a stranger's guesses elsewhere never lock
+Failures count per (account, peer address), so a stranger's guesses elsewhere never lock
 the owner out of an address the account has logged in from; a per-account ceiling over
 every other address keeps the total bounded.
 """
@@ -13,7 +13,7 @@ import hashlib
 import json
 
 from authapi.errors import TooManyRequests
-from authapi.logs import log_event
+from authapi.events import Events
 from authapi.settings import Settings
 from authapi.store.base import CounterStore
 
@@ -29,7 +29,7 @@ def _key(kind: str, value: str) -> str:
 
 
 def address_key(address: str | None) -> str:
-    """Return the hashed key of a client address, the same for every address-less peer."""
+    """Return the hashed key of a peer's address, the same for every address-less peer."""
     return _key("addr", NO_ADDRESS if address is None else address)
 
 
@@ -45,12 +45,13 @@ def _pair_key(account: str, address: str | None) -> str:
 class Throttle:
     """Refuse with 429 before any bcrypt work once an account or an address is over its limit."""
 
-    def __init__(self, settings: Settings, store: CounterStore) -> None:
+    def __init__(self, settings: Settings, store: CounterStore, events: Events) -> None:
         self.max_failures = settings.login_max_failures
         self.failure_window = settings.login_failure_window_seconds
         self.max_per_account = settings.login_max_failures_per_account
         self.per_minute = settings.auth_rate_limit_per_minute
         self.store = store
+        self.events = events
 
     async def admit_address(self, address: str | None, now: int) -> None:
         """Count one login or registration attempt from `address`; refuse past the limit."""
@@ -58,7 +59,7 @@ class Throttle:
             return
         hits = await self.store.hit(address_key(address), ADDRESS_WINDOW_SECONDS, now)
         if hits.count > self.per_minute:
-            log_event("throttled", scope="address")
+            self.events.emit("throttled", scope="address")
             raise TooManyRequests(hits.resets_at - now)
 
     async def admit_client_check(self, address: str | None, now: int) -> None:
@@ -70,7 +71,7 @@ class Throttle:
             return
         hits = await self.store.hit(_client_key(address), ADDRESS_WINDOW_SECONDS, now)
         if hits.count > self.per_minute:
-            log_event("throttled", scope="client_address")
+            self.events.emit("throttled", scope="client_address")
             raise TooManyRequests(hits.resets_at - now)
 
     async def forget_client_failures(self, address: str | None) -> None:
@@ -89,7 +90,7 @@ class Throttle:
             return
         pair = await self.store.hit(_pair_key(account, address), self.failure_window, now)
         if pair.count > self.max_failures:
-            log_event("throttled", scope="account_address")
+            self.events.emit("throttled", scope="account_address")
             raise TooManyRequests(pair.resets_at - now)
         # Counted only once the pair admitted it: one stranger hammering from one address
         # must not spend the budget that every other new address shares.
@@ -97,7 +98,7 @@ class Throttle:
             return
         ceiling = await self.store.hit(_key("acct", account), ACCOUNT_WINDOW_SECONDS, now)
         if ceiling.count > self.max_per_account:
-            log_event("throttled", scope="account")
+            self.events.emit("throttled", scope="account")
             raise TooManyRequests(ceiling.resets_at - now)
 
     async def forget_failures(self, account: str, address: str | None) -> None:

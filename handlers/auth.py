@@ -8,45 +8,46 @@ from starlette.responses import Response
 
 from authapi.tokens import TokenPair
 
-from .context import NO_STORE, claims_of, client, json_reply, no_content, services
+from .caller import claims_of, peer, services
+from .replies import NO_STORE, json_reply, no_content
 
 
 async def register(body: dict[str, Any]) -> Response:
     """Create an account."""
-    user = await services().auth.register(body["email"], body["password"], client())
+    user = await services().accounts.register(body["email"], body["password"], peer())
     return json_reply({"id": user.id, "email": user.email, "message": "User registered"}, 201)
 
 
 async def login(body: dict[str, Any]) -> Response:
     """Start a session and hand out its tokens."""
-    pair = await services().auth.login(body["email"], body["password"], client())
+    pair = await services().accounts.login(body["email"], body["password"], peer())
     return json_reply(_tokens(pair), headers=NO_STORE)
 
 
 async def refresh(body: dict[str, Any]) -> Response:
     """Rotate a refresh token."""
-    pair = await services().auth.refresh(body["refresh_token"], client())
+    pair = await services().sessions.refresh(body["refresh_token"], peer())
     return json_reply(_tokens(pair), headers=NO_STORE)
 
 
 async def logout(token_info: dict[str, Any], body: dict[str, Any] | None = None) -> Response:
     """End the caller's session."""
     refresh_token = (body or {}).get("refresh_token")
-    await services().auth.logout(claims_of(token_info), refresh_token)
+    await services().sessions.logout(claims_of(token_info), refresh_token)
     return no_content()
 
 
 async def change_password(token_info: dict[str, Any], body: dict[str, Any]) -> Response:
     """Replace the caller's password and end their other sessions."""
-    await services().auth.change_password(
-        claims_of(token_info), body["current_password"], body["new_password"], client()
+    await services().accounts.change_password(
+        claims_of(token_info), body["current_password"], body["new_password"], peer()
     )
     return no_content()
 
 
 async def logout_all(token_info: dict[str, Any]) -> Response:
     """End every session of the caller, this one included."""
-    await services().auth.logout_all(claims_of(token_info))
+    await services().sessions.logout_all(claims_of(token_info))
     return no_content()
 
 

@@ -8,12 +8,13 @@ from connexion import request
 from connexion.context import scope
 from starlette.responses import Response
 
+from authapi.browser import BrowserLogin
 from authapi.errors import MissingSessionCookie, OriginRefused
-from authapi.service import BrowserLogin
 from authapi.web.addressing import request_scheme_in
 from authapi.web.origins import is_allowed_origin
 
-from .context import NO_STORE, client, json_reply, no_content, services
+from .caller import peer, services
+from .replies import NO_STORE, json_reply, no_content
 
 # `__Secure-`: a browser keeps the cookie only if it was set with Secure from a secure
 # origin (https, or http://localhost and 127.0.0.1 in development).
@@ -26,23 +27,21 @@ CSRF_HEADER = "x-csrf-token"
 async def login(body: dict[str, Any]) -> Response:
     """Start a browser session: the access token in the body, the refresh token in a cookie."""
     _require_allowed_origin()
-    session = await services().auth.browser_login(body["email"], body["password"], client())
+    session = await services().browser.login(body["email"], body["password"], peer())
     return _session_reply(session)
 
 
 async def refresh() -> Response:
     """Rotate the cookie's refresh token, given the session's CSRF token."""
     _require_allowed_origin()
-    session = await services().auth.browser_refresh(
-        _cookie(), request.headers.get(CSRF_HEADER), client()
-    )
+    session = await services().browser.refresh(_cookie(), request.headers.get(CSRF_HEADER), peer())
     return _session_reply(session)
 
 
 async def logout() -> Response:
     """End the cookie's session, given its CSRF token, and clear the cookie."""
     _require_allowed_origin()
-    await services().auth.browser_logout(_cookie(), request.headers.get(CSRF_HEADER))
+    await services().browser.logout(_cookie(), request.headers.get(CSRF_HEADER))
     response = no_content()
     response.delete_cookie(COOKIE, path=COOKIE_PATH, secure=True, httponly=True, samesite="strict")
     return response

@@ -6,7 +6,8 @@ from starlette.responses import Response
 
 from authapi.errors import StoreUnavailable
 
-from .context import json_reply, services
+from .caller import services
+from .replies import json_reply
 
 
 async def get_health() -> Response:

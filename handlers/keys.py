@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from .context import json_reply, services
+from .caller import services
+from .replies import json_reply
 
 # Public keys change only on rotation; verifiers may cache them briefly.
 JWKS_CACHE = {"Cache-Control": "public, max-age=300"}

@@ -6,7 +6,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-from .context import NO_STORE, account_of, json_reply, timestamp
+from .caller import account_of
+from .replies import NO_STORE, json_reply, timestamp
 
 
 async def get_profile(token_info: dict[str, Any]) -> Response:

@@ -6,14 +6,14 @@ from typing import Any
 
 from starlette.requests import Request
 
-from authapi.service import Client
+from authapi.records import Peer
 from authapi.web.addressing import client_address_in
 from authapi.web.services import services_in
 
 
 async def bearer_auth(token: str, request: Request) -> dict[str, Any]:
     """Verify an access token and its session; refusals raise `InvalidToken` (a 401)."""
-    caller = await services_in(request.scope).auth.authenticate(token)
+    caller = await services_in(request.scope).sessions.authenticate(token)
     return {"sub": caller.claims.sub, "claims": caller.claims, "user": caller.user}
 
 
@@ -24,7 +24,7 @@ async def introspection_client(username: str, password: str, request: Request) -
         part.encode("latin-1").decode("utf-8", "replace") for part in (username, password)
     )
     address = client_address_in(request.scope)
-    accepted = await services_in(request.scope).auth.authenticate_client(
-        client_id, secret, Client(address=address)
+    accepted = await services_in(request.scope).clients.authenticate(
+        client_id, secret, Peer(address=address)
     )
     return {"sub": accepted}

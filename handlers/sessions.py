@@ -6,13 +6,14 @@ from typing import Any
 
 from starlette.responses import Response
 
-from .context import NO_STORE, claims_of, json_reply, no_content, services, timestamp
+from .caller import claims_of, services
+from .replies import NO_STORE, json_reply, no_content, timestamp
 
 
 async def list_sessions(token_info: dict[str, Any]) -> Response:
     """List the caller's live sessions, marking the one this token belongs to."""
     claims = claims_of(token_info)
-    sessions = await services().auth.sessions(claims)
+    sessions = await services().sessions.list_sessions(claims)
     items = [
         {
             "id": session.id,
@@ -30,5 +31,5 @@ async def list_sessions(token_info: dict[str, Any]) -> Response:
 
 async def delete_session(session_id: str, token_info: dict[str, Any]) -> Response:
     """End one of the caller's sessions."""
-    await services().auth.end_session(claims_of(token_info), session_id)
+    await services().sessions.end_session(claims_of(token_info), session_id)
     return no_content()

@@ -8,7 +8,8 @@ from starlette.responses import Response
 
 from authapi.records import Task
 
-from .context import NO_STORE, claims_of, json_reply, no_content, services, timestamp
+from .caller import claims_of, services
+from .replies import NO_STORE, json_reply, no_content, timestamp
 
 
 async def create_task(body: dict[str, Any], token_info: dict[str, Any]) -> Response:

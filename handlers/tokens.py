@@ -6,14 +6,15 @@ from typing import Any
 
 from starlette.responses import Response
 
-from .context import NO_STORE, client, json_reply, services
+from .caller import peer, services
+from .replies import NO_STORE, json_reply
 
 TOKEN_TYPES = {"access": "access_token", "refresh": "refresh_token"}
 
 
 async def introspect(body: dict[str, Any]) -> Response:
     """Tell a resource server whether a token is valid right now, and what it says."""
-    found = await services().auth.introspect(body["token"], body.get("token_type_hint"))
+    found = await services().clients.introspect(body["token"], body.get("token_type_hint"))
     if found is None:
         return json_reply({"active": False}, headers=NO_STORE)
     claims = found.claims
@@ -33,5 +34,5 @@ async def introspect(body: dict[str, Any]) -> Response:
 
 async def revoke(body: dict[str, Any]) -> Response:
     """End the session of a token of ours; answer 200 whatever the token was."""
-    await services().auth.revoke(body["token"], body.get("token_type_hint"), client())
+    await services().clients.revoke(body["token"], body.get("token_type_hint"), peer())
     return Response(status_code=200, headers=NO_STORE)

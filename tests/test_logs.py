@@ -11,14 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from authapi.logs import (
-    JsonFormatter,
-    JsonLinesHandler,
-    add_event_listener,
-    events,
-    log_event,
-    remove_event_listener,
-)
+from authapi.logs import JsonFormatter, JsonLinesHandler
 from tests.support.devserver import running_server
 
 
@@ -91,21 +84,6 @@ def test_info_lines_are_flushed_within_the_interval_when_the_server_goes_quiet(
         assert "quiet spell" in stream.flushed
     finally:
         logging.getLogger().removeHandler(logger.handlers[0])
-
-
-def test_event_listeners_hear_every_event_whatever_the_log_level() -> None:
-    heard: list[str] = []
-    level = events.level
-    events.setLevel(logging.CRITICAL)
-    add_event_listener(heard.append)
-    try:
-        log_event("login", user_id="u")
-        log_event("refresh_replayed", user_id="u")
-    finally:
-        remove_event_listener(heard.append)
-        events.setLevel(level)
-    log_event("logout", user_id="u")  # no longer listening
-    assert heard == ["login", "refresh_replayed"]
 
 
 @pytest.mark.slow

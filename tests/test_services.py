@@ -28,13 +28,27 @@ def settings_with(**overrides: Any) -> Settings:
     return Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, **overrides)
 
 
-def test_use_cases_share_the_one_store_hasher_and_codec() -> None:
+def test_use_cases_share_the_one_store_hasher_codec_and_events() -> None:
     services = Services.build(settings_with())
-    assert services.auth.store is services.store
-    assert services.tasks.store is services.store
-    assert services.auth.hasher is services.hasher
-    assert services.auth.codec is services.codec
-    assert services.auth.settings is services.settings
+    for use_case in (services.accounts, services.sessions, services.clients, services.tasks):
+        assert use_case.store is services.store
+    assert services.accounts.hasher is services.hasher
+    assert services.accounts.passwords.hasher is services.hasher
+    for use_case in (services.sessions, services.browser, services.clients):
+        assert use_case.codec is services.codec
+    for use_case in (services.accounts, services.sessions, services.browser, services.clients):
+        assert use_case.events is services.events
+    assert services.accounts.passwords.throttle is services.accounts.throttle
+    assert services.clients.throttle is services.accounts.throttle
+    assert services.accounts.settings is services.sessions.settings is services.settings
+
+
+def test_use_cases_build_on_one_another() -> None:
+    services = Services.build(settings_with())
+    assert services.accounts.sessions is services.sessions
+    assert services.browser.accounts is services.accounts
+    assert services.browser.sessions is services.sessions
+    assert services.clients.sessions is services.sessions
 
 
 def test_metrics_are_built_only_when_switched_on() -> None:
@@ -46,7 +60,7 @@ def test_the_given_store_and_clock_are_used() -> None:
     store = MemoryStore()
     services = Services.build(settings_with(), store=store, clock=lambda: 1_000.5)
     assert services.store is store
-    assert services.auth.now() == 1_000
+    assert services.sessions.now() == 1_000
 
 
 async def test_running_opens_the_store_and_closes_it_at_the_end() -> None:
@@ -60,3 +74,12 @@ async def test_running_opens_the_store_and_closes_it_at_the_end() -> None:
 def test_a_request_reaches_the_services_through_its_scope() -> None:
     services = Services.build(settings_with())
     assert services_in({SCOPE_KEY: services, "type": "http"}) is services
+
+
+def test_each_app_counts_its_own_events_only() -> None:
+    ours, theirs = Services.build(settings_with()), Services.build(settings_with())
+    ours.events.emit("login", user_id="u")
+    assert ours.metrics is not None and theirs.metrics is not None
+    counted = {"event": "login"}
+    assert ours.metrics.registry.get_sample_value("authapi_auth_events_total", counted) == 1.0
+    assert theirs.metrics.registry.get_sample_value("authapi_auth_events_total", counted) is None

@@ -105,9 +105,10 @@ def create_app(
             endpoint=MetricsApp(
                 services.metrics,
                 services.store,
-                services.auth.now,
+                services.sessions.now,
                 client_addresses,
                 settings.auth_rate_limit_per_minute,
+                services.events,
             ),
         )
     app.add_middleware(

@@ -22,7 +22,7 @@ from prometheus_client import (
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from authapi.errors import StoreUnavailable, TooManyRequests
-from authapi.logs import log_event
+from authapi.events import Events
 from authapi.store import Store
 from authapi.store.base import CounterStore
 from authapi.throttle import ADDRESS_WINDOW_SECONDS, NO_ADDRESS
@@ -106,7 +106,7 @@ class Metrics:
 
 
 class EventCounter:
-    """Count auth events as `log_event` records them, not as the log lets them through."""
+    """Count auth events as `Events` emits them, not as the log lets them through."""
 
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
@@ -123,10 +123,13 @@ class EventCounter:
 class ScrapeThrottle:
     """Count failed scrapes per client address; past the limit, refuse every scrape from it."""
 
-    def __init__(self, store: CounterStore, per_minute: int, now: Callable[[], int]) -> None:
+    def __init__(
+        self, store: CounterStore, per_minute: int, now: Callable[[], int], events: Events
+    ) -> None:
         self.store = store
         self.per_minute = per_minute
         self.now = now
+        self.events = events
 
     async def admit(self, address: str | None, allowed: bool) -> None:
         """Count a wrong token; refuse with 429 once the address has used up its failures."""
@@ -150,7 +153,7 @@ class ScrapeThrottle:
         # Once the failures are used up the right token is refused too: otherwise a 429
         # would only mean "wrong", and the guessing would go on unhindered.
         if earlier >= self.per_minute:
-            log_event("throttled", scope="metrics_address")
+            self.events.emit("throttled", scope="metrics_address")
             raise TooManyRequests(hits.resets_at - now)
 
 
@@ -170,13 +173,14 @@ class MetricsApp:
         now: Callable[[], int],
         client_addresses: ClientAddresses,
         failures_per_minute: int,
+        events: Events,
     ) -> None:
         self.metrics = metrics
         self.store = store
         self.now = now
         # /metrics is answered before the request limits, which address every other request.
         self.client_addresses = client_addresses
-        self.throttle = ScrapeThrottle(store, failures_per_minute, now)
+        self.throttle = ScrapeThrottle(store, failures_per_minute, now, events)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.metrics.token:

@@ -11,14 +11,20 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from authapi.accounts import AccountService
+from authapi.browser import BrowserService
+from authapi.clients import ClientService
 from authapi.errors import StoreUnavailable
+from authapi.events import Events
 from authapi.housekeeping import purge_periodically
-from authapi.logs import add_event_listener, flush_logs, remove_event_listener
+from authapi.logs import flush_logs
+from authapi.password_check import PasswordCheck
 from authapi.passwords import PasswordHasher
-from authapi.service import AuthService
+from authapi.sessions import SessionService
 from authapi.settings import Settings
 from authapi.store import Store, open_store
 from authapi.tasks import TaskService
+from authapi.throttle import Throttle
 from authapi.tokens import TokenCodec
 from authapi.web.metrics import EventCounter, Metrics
 
@@ -29,13 +35,17 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Services:
-    """The store, the hasher, the token codec, the use cases and the metrics of one app."""
+    """The store, hasher, token codec, events, use cases and metrics of one app."""
 
     settings: Settings
     store: Store
     hasher: PasswordHasher
     codec: TokenCodec
-    auth: AuthService
+    events: Events
+    accounts: AccountService
+    sessions: SessionService
+    browser: BrowserService
+    clients: ClientService
     tasks: TaskService
     metrics: Metrics | None
 
@@ -57,13 +67,41 @@ class Services:
             on_wait=None if metrics is None else _hash_queue_observer(metrics),
         )
         codec = TokenCodec(settings)
+        # This app's events, counted by this app's metrics only.
+        events = Events() if metrics is None else Events(EventCounter(metrics))
+        throttle = Throttle(settings, store, events)
+        sessions = SessionService(
+            settings=settings, store=store, codec=codec, events=events, clock=clock
+        )
+        accounts = AccountService(
+            settings=settings,
+            store=store,
+            hasher=hasher,
+            passwords=PasswordCheck(throttle, hasher),
+            throttle=throttle,
+            sessions=sessions,
+            events=events,
+            clock=clock,
+        )
         return cls(
             settings=settings,
             store=store,
             hasher=hasher,
             codec=codec,
-            auth=AuthService(
-                settings=settings, store=store, hasher=hasher, codec=codec, clock=clock
+            events=events,
+            accounts=accounts,
+            sessions=sessions,
+            browser=BrowserService(
+                accounts=accounts, sessions=sessions, codec=codec, events=events, clock=clock
+            ),
+            clients=ClientService(
+                settings=settings,
+                store=store,
+                codec=codec,
+                sessions=sessions,
+                throttle=throttle,
+                events=events,
+                clock=clock,
             ),
             tasks=TaskService(store, clock, settings.max_tasks_per_user),
             metrics=metrics,
@@ -72,9 +110,6 @@ class Services:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Open the services for the app's lifespan, and close them when it ends."""
-        counter = None if self.metrics is None else EventCounter(self.metrics)
-        if counter is not None:
-            add_event_listener(counter)
         await self.hasher.warm_up()
         opening = None
         try:
@@ -84,7 +119,9 @@ class Services:
             # requests answer 503 meanwhile, and the store opens as soon as it can.
             opening = asyncio.create_task(_open_when_reachable(self.store))
         # Ended sessions, counters and addresses are deleted in the background, from the start.
-        purging = asyncio.create_task(purge_periodically(self.store, self.auth.now, ready=opening))
+        purging = asyncio.create_task(
+            purge_periodically(self.store, self.sessions.now, ready=opening)
+        )
         try:
             yield
         finally:
@@ -93,8 +130,6 @@ class Services:
                 await purging
             if opening is not None:
                 opening.cancel()
-            if counter is not None:
-                remove_event_listener(counter)
             await self.store.close()
             self.hasher.close()
             # uvicorn ends a SIGTERM'd process by raising the signal again once it has shut

@@ -1,8 +1,8 @@
 """In-process: what a user costs the memory store, and whether the use cases slow with users.
 
-No server: the store and the domain's use cases are driven directly. Bytes per user come
-from tracemalloc around inserting real-looking `User` records. The scaling check times
-register, login and refresh as the app runs them (bcrypt at cost 4, so the hash does not
+No server: the store and the use cases are driven directly. Bytes per user come from
+tracemalloc around inserting real-looking `User` records. The scaling check times
+register, login and refresh through the app's use cases (bcrypt at cost 4, so the hash does not
 drown the rest) on a store pre-filled with 1,000 users and on one with 100,000, in
 alternating blocks so that drift on the machine hits both sizes alike.
 """
@@ -20,12 +20,11 @@ import tracemalloc
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from authapi.passwords import PasswordHasher
 from authapi.records import Session, User
-from authapi.service import AuthService
 from authapi.settings import Settings
 from authapi.store import MemoryStore
-from authapi.tokens import TokenCodec
+from authapi.tokens import TokenPair
+from authapi.web.services import Services
 from bench.harness.outcome import Bar, Chart, Measure, Options, Outcome, at_most
 from bench.harness.report import short_count
 
@@ -53,7 +52,7 @@ def run(options: Options) -> list[Outcome]:
     outcome = Outcome(
         "memory",
         f"MemoryStore with {users:,} users (tracemalloc), and register / login / refresh "
-        f"in-process at {SMALL_STORE:,} vs {users:,} users",
+        f"through the use cases at {SMALL_STORE:,} vs {users:,} users",
     )
     outcome.measures = [
         Measure("bytes per user (record, its strings and both indexes)", per_user, "B"),
@@ -148,45 +147,21 @@ async def _fill(store: MemoryStore, count: int, *, sessions: bool) -> User:
     return user
 
 
-class _UseCases:
-    """Register, log in and refresh as the app does, on one store.
-
-    The only code in the bench that names the domain's services: when they change shape,
-    this class changes and nothing else.
-    """
-
-    def __init__(self, settings: Settings, store: MemoryStore) -> None:
-        hasher = PasswordHasher(BCRYPT_ROUNDS)
-        self._service = AuthService(settings, store, hasher, TokenCodec(settings))
-
-    async def register(self, email: str, password: str) -> None:
-        """Register a new user."""
-        await self._service.register(email, password)
-
-    async def login(self, email: str, password: str) -> str:
-        """Log a user in; return the new session's refresh token."""
-        return (await self._service.login(email, password)).refresh_token
-
-    async def refresh(self, refresh_token: str) -> None:
-        """Spend a refresh token."""
-        await self._service.refresh(refresh_token)
-
-    def close(self) -> None:
-        """Stop the password hasher's threads."""
-        self._service.hasher.close()
-
-
 async def _scaling(sizes: tuple[int, ...]) -> dict[str, dict[int, list[float]]]:
     # Every login here comes from one caller (no client address), which the per-address
     # limit would stop after a few; the per-account counters stay on and are measured.
+    # No metrics, as before: the use cases are timed without an event counter.
     settings = Settings(
-        jwt_secret_key="bench-only-secret-key-of-at-least-32-bytes", auth_rate_limit_per_minute=0
+        jwt_secret_key="bench-only-secret-key-of-at-least-32-bytes",
+        bcrypt_rounds=BCRYPT_ROUNDS,
+        auth_rate_limit_per_minute=0,
+        metrics_enabled=False,
     )
-    use_cases = {}
+    apps = {}
     for size in sizes:
         store = MemoryStore()
         await _fill(store, size, sessions=True)
-        use_cases[size] = _UseCases(settings, store)
+        apps[size] = Services.build(settings, store=store)
     timings: dict[str, dict[int, list[float]]] = {
         use_case: {size: [] for size in sizes} for use_case in USE_CASES
     }
@@ -194,28 +169,28 @@ async def _scaling(sizes: tuple[int, ...]) -> dict[str, dict[int, list[float]]]:
         for block in range(OPERATIONS // BLOCK):
             # A B, then B A: neither size always runs first.
             for size in sizes if block % 2 == 0 else sizes[::-1]:
+                app = apps[size]
                 emails = [f"new-{block:03d}-{n:03d}@example.com" for n in range(BLOCK)]
-                into = {name: timings[name][size] for name in USE_CASES}
-                await _block(use_cases[size], emails, into)
+                await _block(app, emails, {name: timings[name][size] for name in USE_CASES})
     finally:
-        for each in use_cases.values():
-            each.close()
+        for app in apps.values():
+            app.hasher.close()
     return timings
 
 
-async def _block(use_cases: _UseCases, emails: list[str], into: dict[str, list[float]]) -> None:
+async def _block(app: Services, emails: list[str], into: dict[str, list[float]]) -> None:
     """Register fresh users, log each in, and spend each login's refresh token, timing each."""
     password = "a scaling password"
-    refresh_tokens: list[str] = []
+    pairs: list[TokenPair] = []
     for email in emails:
         started = time.perf_counter()
-        await use_cases.register(email, password)
+        await app.accounts.register(email, password)
         into["register"].append(time.perf_counter() - started)
     for email in emails:
         started = time.perf_counter()
-        refresh_tokens.append(await use_cases.login(email, password))
+        pairs.append(await app.accounts.login(email, password))
         into["login"].append(time.perf_counter() - started)
-    for token in refresh_tokens:
+    for pair in pairs:
         started = time.perf_counter()
-        await use_cases.refresh(token)
+        await app.sessions.refresh(pair.refresh_token)
         into["refresh"].append(time.perf_counter() - started)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from authapi import service as service_module
+from authapi import clients as clients_module
 from authapi.settings import Settings
 from tests.conftest import SECRET, Api, Clock, forge
 from tests.token_clients import RS_ID, RS_SECRET, basic, browser_settings, introspect
@@ -210,13 +210,13 @@ async def test_a_burst_of_parallel_guesses_gets_no_more_checks_than_the_limit(
     async_client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     checks: list[str] = []
-    check = service_module._is_listed_client
+    check = clients_module._is_listed_client
 
     def counted(clients: tuple[tuple[str, str], ...], client_id: str, secret: str) -> bool:
         checks.append(secret)
         return check(clients, client_id, secret)
 
-    monkeypatch.setattr(service_module, "_is_listed_client", counted)
+    monkeypatch.setattr(clients_module, "_is_listed_client", counted)
     # Twelve wrong secrets in flight at once; the limit is three checks per minute.
     responses = await asyncio.gather(
         *(

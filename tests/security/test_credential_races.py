@@ -17,13 +17,12 @@ from typing import Any
 import httpx
 import pytest
 
-from authapi.passwords import PasswordHasher
 from authapi.records import User
-from authapi.service import AuthService
 from authapi.settings import Settings
 from authapi.store import Store
-from authapi.tokens import TokenCodec, TokenPair
+from authapi.tokens import TokenPair
 from authapi.web.app import create_app
+from authapi.web.services import Services
 from tests.backends import BACKENDS, opened_store, storage_url
 from tests.conftest import PASSWORD, SECRET, Clock
 
@@ -82,14 +81,13 @@ def app(settings: Settings, clock: Clock, store: ObservedStore) -> Any:
 
 async def signed_up(store: ObservedStore, clock: Clock) -> TokenPair:
     """Register the account with a hash at STORED_ROUNDS, and log in once at that cost."""
-    config = Settings(jwt_secret_key=SECRET, bcrypt_rounds=STORED_ROUNDS)
-    hasher = PasswordHasher(STORED_ROUNDS, max_workers=1)
-    service = AuthService(config, store.store, hasher, TokenCodec(config), clock)
+    config = Settings(jwt_secret_key=SECRET, bcrypt_rounds=STORED_ROUNDS, hash_concurrency=1)
+    services = Services.build(config, store=store.store, clock=clock)
     try:
-        await service.register(EMAIL, PASSWORD)
-        return await service.login(EMAIL, PASSWORD)
+        await services.accounts.register(EMAIL, PASSWORD)
+        return await services.accounts.login(EMAIL, PASSWORD)
     finally:
-        hasher.close()
+        services.hasher.close()
 
 
 async def log_in(client: httpx.AsyncClient, password: str, delay: float = 0) -> httpx.Response:

@@ -1,24 +1,23 @@
-"""The service without HTTP: rehash on login, and throttling before any bcrypt work."""
+"""Accounts without HTTP: rehash on login, and throttling before any bcrypt work."""
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
-from authapi.errors import InvalidCredentials, InvalidToken, TooManyRequests
-from authapi.passwords import PasswordHasher
-from authapi.service import AuthService, Client
+from authapi.accounts import AccountService
+from authapi.errors import InvalidCredentials, TooManyRequests
+from authapi.records import Peer
 from authapi.settings import Settings
 from authapi.store import MemoryStore
 from authapi.throttle import address_key
-from authapi.tokens import TokenCodec
+from authapi.web.services import Services
 from tests.conftest import PASSWORD, SECRET
 
 
-def service_with(store: MemoryStore, rounds: int, **settings: object) -> AuthService:
+def service_with(store: MemoryStore, rounds: int, **settings: object) -> AccountService:
+    """Build the accounts' use cases as the app does, on `store`, with bcrypt at `rounds`."""
     config = Settings(jwt_secret_key=SECRET, bcrypt_rounds=rounds, **settings)  # type: ignore[arg-type]
-    return AuthService(config, store, PasswordHasher(rounds, max_workers=1), TokenCodec(config))
+    return Services.build(config, store=store).accounts
 
 
 async def stored_hash(store: MemoryStore) -> str:
@@ -48,7 +47,7 @@ async def test_login_at_the_same_cost_keeps_the_hash() -> None:
 async def test_locked_address_is_refused_without_bcrypt_work_even_with_the_right_password() -> None:
     store = MemoryStore()
     service = service_with(store, 4, login_max_failures=3)
-    stranger = Client(address="198.51.100.7")
+    stranger = Peer(address="198.51.100.7")
     await service.register("ada@example.com", PASSWORD)
     for _ in range(3):
         with pytest.raises(InvalidCredentials):
@@ -77,20 +76,20 @@ async def test_success_forgets_earlier_failures() -> None:
 
 async def test_address_limit_counts_logins_and_registrations_together() -> None:
     service = service_with(MemoryStore(), 4, auth_rate_limit_per_minute=2)
-    client = Client(address="203.0.113.9")
-    await service.register("ada@example.com", PASSWORD, client)
-    await service.login("ada@example.com", PASSWORD, client)
+    peer = Peer(address="203.0.113.9")
+    await service.register("ada@example.com", PASSWORD, peer)
+    await service.login("ada@example.com", PASSWORD, peer)
     with pytest.raises(TooManyRequests):
-        await service.login("ada@example.com", PASSWORD, client)
-    await service.login("ada@example.com", PASSWORD, Client(address="203.0.113.10"))
+        await service.login("ada@example.com", PASSWORD, peer)
+    await service.login("ada@example.com", PASSWORD, Peer(address="203.0.113.10"))
 
 
 async def test_zero_disables_the_limits() -> None:
     service = service_with(MemoryStore(), 4, auth_rate_limit_per_minute=0, login_max_failures=0)
-    await service.register("ada@example.com", PASSWORD, Client(address="203.0.113.9"))
+    await service.register("ada@example.com", PASSWORD, Peer(address="203.0.113.9"))
     for _ in range(12):
         with pytest.raises(InvalidCredentials):
-            await service.login("ada@example.com", "wrong password!", Client("203.0.113.9"))
+            await service.login("ada@example.com", "wrong password!", Peer("203.0.113.9"))
 
 
 async def test_peers_without_an_address_share_one_address_limit() -> None:
@@ -98,13 +97,13 @@ async def test_peers_without_an_address_share_one_address_limit() -> None:
     await service.register("ada@example.com", PASSWORD)
     await service.login("ada@example.com", PASSWORD)
     with pytest.raises(TooManyRequests):
-        await service.login("ada@example.com", PASSWORD, Client(user_agent="another peer"))
+        await service.login("ada@example.com", PASSWORD, Peer(user_agent="another peer"))
 
 
 async def test_only_a_successful_login_makes_an_address_familiar() -> None:
     store = MemoryStore()
     service = service_with(store, 4)
-    home = Client(address="192.0.2.10")
+    home = Peer(address="192.0.2.10")
     user = await service.register("ada@example.com", PASSWORD, home)
     with pytest.raises(InvalidCredentials):
         await service.login("ada@example.com", "wrong password!", home)
@@ -129,20 +128,6 @@ async def test_a_peer_without_an_address_never_becomes_familiar() -> None:
     assert 900 < refused.value.retry_after_seconds <= 3600
 
 
-async def test_a_session_under_an_older_credential_version_is_refused_even_if_not_revoked() -> None:
-    # The stores never keep such a session live; the service does not rely on it (a worker
-    # of an older release, during a rolling upgrade, does not know about versions).
-    store = MemoryStore()
-    service = service_with(store, 4)
-    user = await service.register("ada@example.com", PASSWORD)
-    pair = await service.login("ada@example.com", PASSWORD)
-    store._users[user.id] = dataclasses.replace(user, credential_version=1)
-    for attempt in (service.authenticate(pair.access_token), service.refresh(pair.refresh_token)):
-        with pytest.raises(InvalidToken) as refused:
-            await attempt
-        assert refused.value.reason == "revoked"
-
-
 async def test_a_login_whose_credentials_changed_during_its_password_check_is_refused() -> None:
     store = MemoryStore()
     service = service_with(store, 4)
@@ -151,10 +136,10 @@ async def test_a_login_whose_credentials_changed_during_its_password_check_is_re
 
     async def verify_then_logout_everywhere(password: str, password_hash: str | None) -> bool:
         valid = await verify(password, password_hash)
-        await store.revoke_user_sessions(user.id, service.now())  # lands mid-login
+        await store.revoke_user_sessions(user.id, service.sessions.now())  # lands mid-login
         return valid
 
     service.hasher.verify = verify_then_logout_everywhere  # type: ignore[method-assign]
     with pytest.raises(InvalidCredentials):
         await service.login("ada@example.com", PASSWORD)
-    assert await store.list_sessions(user.id, service.now()) == []
+    assert await store.list_sessions(user.id, service.sessions.now()) == []

@@ -1,0 +1,140 @@
+"""The `auth` tag's account use cases: register, log in with a password, change it.
+
+A login ends by starting a session; what follows (refresh, logout) is authapi/sessions.py.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from authapi.emails import normalize_email
+from authapi.errors import EmailTaken, InvalidCredentials, InvalidInput, InvalidToken, WrongPassword
+from authapi.events import Events
+from authapi.password_check import PasswordCheck
+from authapi.passwords import PasswordHasher, check_password_policy
+from authapi.records import NO_PEER, Peer, User
+from authapi.sessions import SessionService
+from authapi.settings import Settings
+from authapi.store.base import UserStore
+from authapi.throttle import Throttle
+from authapi.tokens import Claims, TokenPair
+
+
+class AccountService:
+    """Create accounts, log them in with their password, and replace the password."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: UserStore,
+        hasher: PasswordHasher,
+        passwords: PasswordCheck,
+        throttle: Throttle,
+        sessions: SessionService,
+        events: Events,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.hasher = hasher
+        self.passwords = passwords
+        self.throttle = throttle
+        self.sessions = sessions
+        self.events = events
+        self._clock = clock
+        self._service_names = ("auth-api", settings.jwt_issuer, settings.jwt_audience)
+
+    def _now(self) -> int:
+        return int(self._clock())
+
+    async def register(self, email: str, password: str, peer: Peer = NO_PEER) -> User:
+        """Create an account, or refuse a taken email or a password that breaks the policy."""
+        await self.throttle.admit_address(peer.address, self._now())
+        normalized_email = normalize_email(email)
+        normalized_password = self._check_policy(password, normalized_email)
+        # Checked first so that a duplicate costs no bcrypt work; add_user re-checks atomically.
+        if await self.store.get_user_by_email(normalized_email) is not None:
+            raise EmailTaken()
+        user = User(
+            id=str(uuid.uuid4()),
+            email=normalized_email,
+            password_hash=await self.hasher.hash(normalized_password),
+            created_at=datetime.fromtimestamp(self._now(), UTC),
+        )
+        await self.store.add_user(user)
+        self.events.emit("register", user_id=user.id)
+        return user
+
+    async def login(self, email: str, password: str, peer: Peer = NO_PEER) -> TokenPair:
+        """Start a session for valid credentials; any failure looks and lasts the same."""
+        now = self._now()
+        await self.throttle.admit_address(peer.address, now)
+        user = await self._find_user(email)
+        right = await self.passwords.verify(_account_key(email), user, password, peer, now)
+        if user is None or not right:
+            self.events.emit("login_failed", user_id=None if user is None else user.id)
+            raise InvalidCredentials()
+        await self.throttle.remember_address(user.id, peer.address, now)
+        if self.hasher.needs_rehash(user.password_hash):
+            # BCRYPT_ROUNDS changed since this hash was made: upgrade it while we hold the password,
+            # unless a password change replaced the hash meanwhile (then it must stay replaced).
+            new_hash = await self.hasher.hash(password)
+            if await self.store.set_password_hash(user.id, user.password_hash, new_hash):
+                self.events.emit("rehashed", user_id=user.id)
+        return await self.sessions.start(user, peer)
+
+    async def change_password(
+        self,
+        claims: Claims,
+        current_password: str,
+        new_password: str,
+        peer: Peer = NO_PEER,
+    ) -> None:
+        """Replace the password after checking the current one; end every other session."""
+        user = await self.profile(claims)
+        now = self._now()
+        # The same check as login's, under the same counter: the account's normalized email.
+        if not await self.passwords.verify(user.email, user, current_password, peer, now):
+            self.events.emit("password_change_failed", user_id=user.id)
+            raise WrongPassword("current_password")
+        normalized = self._check_policy(new_password, user.email, field="new_password")
+        # One step: the new hash, a new credential version, every other session revoked.
+        new_hash = await self.hasher.hash(normalized)
+        revoked = await self.store.replace_password(user.id, new_hash, now, keep=claims.sid)
+        self.events.emit("password_changed", user_id=user.id, sessions_revoked=revoked)
+
+    async def profile(self, claims: Claims) -> User:
+        """Return the caller's account."""
+        user = await self.store.get_user(claims.sub)
+        if user is None:
+            raise InvalidToken("revoked")
+        return user
+
+    def _check_policy(self, password: str, email: str, field: str = "password") -> str:
+        try:
+            return check_password_policy(
+                password,
+                self.settings.password_min_length,
+                email=email,
+                service_names=self._service_names,
+            )
+        except InvalidInput as broken:
+            raise InvalidInput(field, broken.rule) from None
+
+    async def _find_user(self, email: str) -> User | None:
+        try:
+            return await self.store.get_user_by_email(normalize_email(email))
+        except InvalidInput:
+            return None
+
+
+def _account_key(email: str) -> str:
+    # Throttle by the normalized email when it parses, so look-alike spellings share a count.
+    try:
+        return normalize_email(email)
+    except InvalidInput:
+        return email.strip().casefold()

@@ -1,0 +1,133 @@
+"""The `tokens` tag, for OAuth clients: introspection (RFC 7662) and revocation (RFC 7009).
+
+Introspection answers the resource servers listed in INTROSPECTION_CLIENTS; revocation
+answers anyone who holds a token, since holding it is enough to end its session.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from authapi.errors import InvalidClient, InvalidToken
+from authapi.events import Events
+from authapi.records import NO_PEER, Peer
+from authapi.sessions import SessionService
+from authapi.settings import Settings
+from authapi.store.base import SessionStore
+from authapi.throttle import Throttle
+from authapi.tokens import Claims, TokenCodec, TokenType, fingerprint
+
+# RFC 7662 and RFC 7009 `token_type_hint` values, by the type they name.
+TOKEN_TYPE_HINTS: dict[str, TokenType] = {"access_token": "access", "refresh_token": "refresh"}
+
+
+@dataclass(frozen=True)
+class Introspection:
+    """What RFC 7662 tells a resource server about a token that is valid right now."""
+
+    claims: Claims
+    issuer: str
+    audience: str
+
+
+class ClientService:
+    """Authenticate resource servers, describe tokens to them, and revoke a token's session."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: SessionStore,
+        codec: TokenCodec,
+        sessions: SessionService,
+        throttle: Throttle,
+        events: Events,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.clients = settings.introspection_clients
+        self.store = store
+        self.codec = codec
+        self.sessions = sessions
+        self.throttle = throttle
+        self.events = events
+        self._clock = clock
+
+    def _now(self) -> int:
+        return int(self._clock())
+
+    async def authenticate(self, client_id: str, secret: str, peer: Peer = NO_PEER) -> str:
+        """Accept a resource server of INTROSPECTION_CLIENTS; failures are throttled per address."""
+        await self.throttle.admit_client_check(peer.address, self._now())
+        if _is_listed_client(self.clients, client_id, secret):
+            await self.throttle.forget_client_failures(peer.address)
+            return client_id
+        self.events.emit("client_auth_failed", address=peer.address)
+        raise InvalidClient()
+
+    async def introspect(self, token: str, hint: str | None = None) -> Introspection | None:
+        """Describe a token that is valid right now, or return None for anything else."""
+        for token_type in _search_order(hint):
+            try:
+                claims = self.codec.decode(token, token_type)
+            except InvalidToken:
+                continue
+            try:
+                if token_type == "access":
+                    # The very check every protected request makes.
+                    await self.sessions.authenticate(token)
+                else:
+                    await self._require_current_refresh(claims, token)
+            except InvalidToken:
+                return None
+            return Introspection(claims, self.codec.issuer, self.codec.audience(token_type))
+        return None
+
+    async def revoke(self, token: str, hint: str | None = None, peer: Peer = NO_PEER) -> None:
+        """End the session of a valid token of ours; ignore any other token (RFC 7009)."""
+        now = self._now()
+        await self.throttle.admit_address(peer.address, now)
+        for token_type in _search_order(hint):
+            try:
+                claims = self.codec.decode(token, token_type)
+            except InvalidToken:
+                continue
+            session = await self.store.get_session(claims.sid)
+            if session is not None and session.user_id == claims.sub and session.is_live(now):
+                await self.store.revoke_session(session.id, now)
+                self.events.emit(
+                    "revoked", user_id=claims.sub, session_id=session.id, via=token_type
+                )
+            return
+
+    async def _require_current_refresh(self, claims: Claims, refresh_token: str) -> None:
+        session = await self.sessions.live_session(claims, self._now())
+        # A spent refresh token buys nothing any more, even within the grace window.
+        if session.refresh_hash != fingerprint(refresh_token):
+            self.sessions.refuse(claims, "spent")
+
+
+def _is_listed_client(clients: tuple[tuple[str, str], ...], client_id: str, secret: str) -> bool:
+    # Every pair is compared, as bytes, whatever matched: the time says nothing of the list.
+    offered = (client_id.encode("utf-8", "replace"), secret.encode("utf-8", "replace"))
+    matched = False
+    for listed_id, listed_secret in clients:
+        same_id = hmac.compare_digest(listed_id.encode(), offered[0])
+        same_secret = hmac.compare_digest(listed_secret.encode(), offered[1])
+        matched |= same_id and same_secret
+    return matched
+
+
+def _search_order(hint: str | None) -> tuple[TokenType, ...]:
+    # A hint only says where to look first (RFC 7662 §2.1, RFC 7009 §2.1); an unknown one
+    # is ignored.
+    return (
+        ("refresh", "access")
+        if TOKEN_TYPE_HINTS.get(hint or "") == "refresh"
+        else (
+            "access",
+            "refresh",
+        )
+    )

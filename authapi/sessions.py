@@ -1,0 +1,200 @@
+"""Session tokens: start a session, rotate its refresh token, check its access token, end it.
+
+The `auth` tag's refresh and logouts, the `sessions` tag, and the check behind bearerAuth
+that every protected request makes; browser sessions and introspection build on it.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NoReturn
+
+from authapi.errors import InvalidCredentials, InvalidToken, NotFound
+from authapi.events import Events
+from authapi.records import NO_PEER, Peer, Session, User, is_storable
+from authapi.settings import Settings
+from authapi.store.base import SessionStore
+from authapi.tokens import Claims, TokenCodec, TokenPair, TokenType, fingerprint
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who an access token speaks for: its claims, and the account read with its session."""
+
+    claims: Claims
+    user: User
+
+
+class SessionService:
+    """Start, rotate, check and end the sessions of logged-in accounts."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: SessionStore,
+        codec: TokenCodec,
+        events: Events,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.codec = codec
+        self.events = events
+        self._clock = clock
+
+    def now(self) -> int:
+        """Return the current time in whole epoch seconds."""
+        return int(self._clock())
+
+    async def start(self, user: User, peer: Peer) -> TokenPair:
+        """Start a session for an account whose credentials were just checked."""
+        now = self.now()
+        session_id = str(uuid.uuid4())
+        # The session's absolute lifetime is fixed here; rotation never extends it.
+        expires_at = now + self.settings.refresh_ttl_seconds
+        pair = self.codec.issue_pair(user.id, session_id, expires_at, now)
+        session = Session(
+            id=session_id,
+            user_id=user.id,
+            created_at=now,
+            expires_at=expires_at,
+            refresh_hash=fingerprint(pair.refresh_token),
+            user_agent=peer.user_agent,
+            client_ip=peer.address,
+            # The version read with the password: a change since then refuses this login.
+            credential_version=user.credential_version,
+        )
+        if not await self.store.add_session(session, self.settings.max_sessions_per_user):
+            # A password change or a logout-all landed while the password was being checked.
+            self.events.emit("login_failed", user_id=user.id, reason="credentials_changed")
+            raise InvalidCredentials()
+        self.events.emit("login", user_id=user.id, session_id=session_id)
+        return pair
+
+    async def refresh(self, refresh_token: str, peer: Peer = NO_PEER) -> TokenPair:
+        """Spend a refresh token for a new pair; a spent one presented again revokes the session."""
+        claims = self.decode(refresh_token, "refresh")
+        now = self.now()
+        session = await self.live_session(claims, now)
+        presented = fingerprint(refresh_token)
+        pair = self.codec.issue_pair(claims.sub, session.id, session.expires_at, now)
+        if await self.store.rotate_refresh(
+            session.id, presented, fingerprint(pair.refresh_token), now
+        ):
+            # The peer is logged so that a later replay can be laid against who rotated.
+            self.events.emit(
+                "refresh",
+                user_id=claims.sub,
+                session_id=session.id,
+                address=peer.address,
+                user_agent=peer.user_agent,
+            )
+            return pair
+        # The signature is ours and the session matches, so this token was issued and spent.
+        session = await self.live_session(claims, now)
+        grace = self.settings.refresh_reuse_grace_seconds
+        # The window is judged in whole seconds; a grace of 0 means no window at all.
+        if (
+            grace > 0
+            and session.previous_refresh_hash == presented
+            and session.rotated_at is not None
+            and now - session.rotated_at <= grace
+        ):
+            # Two tabs racing, or a thief who refreshed first: the session lives either way,
+            # so the replay is an event of its own. The session row keeps the peer of the
+            # login, not of the last rotation; the `refresh` event before this one names that.
+            self.events.emit(
+                "refresh_replayed",
+                user_id=claims.sub,
+                session_id=session.id,
+                login_address=session.client_ip,
+                login_user_agent=session.user_agent,
+                replayer_address=peer.address,
+                replayer_user_agent=peer.user_agent,
+            )
+            self.refuse(claims, "spent_within_grace")
+        await self.store.revoke_session(session.id, now)
+        self.events.emit("reuse_detected", user_id=claims.sub, session_id=session.id)
+        self.refuse(claims, "reused")
+
+    async def authenticate(self, access_token: str) -> Caller:
+        """Return who an access token speaks for, if its session is still live."""
+        claims = self.decode(access_token, "access")
+        found = await self.store.get_session_and_user(claims.sid)
+        if found is None:
+            self.refuse(claims, "revoked")
+        session, user = found
+        self._require_live(claims, session, user, self.now())
+        return Caller(claims, user)
+
+    async def logout(self, claims: Claims, refresh_token: str | None = None) -> None:
+        """End the caller's session, and another of theirs named by a refresh token."""
+        now = self.now()
+        await self.end(claims.sub, claims.sid, now)
+        if refresh_token is None:
+            return
+        try:
+            other = self.codec.decode(refresh_token, "refresh")
+        except InvalidToken:
+            return
+        if other.sub == claims.sub and other.sid != claims.sid:
+            await self.end(other.sub, other.sid, now)
+
+    async def end(self, user_id: str, session_id: str, now: int) -> None:
+        """Revoke a session of `user_id`, and log it as a logout."""
+        await self.store.revoke_session(session_id, now)
+        self.events.emit("logout", user_id=user_id, session_id=session_id)
+
+    async def list_sessions(self, claims: Claims) -> list[Session]:
+        """Return the caller's live sessions, newest first."""
+        return await self.store.list_sessions(claims.sub, self.now())
+
+    async def end_session(self, claims: Claims, session_id: str) -> None:
+        """Revoke one of the caller's sessions; anyone else's does not exist."""
+        session = await self.store.get_session(session_id) if is_storable(session_id) else None
+        if session is None or session.user_id != claims.sub or not session.is_live(self.now()):
+            raise NotFound("No such session.")
+        await self.end(claims.sub, session_id, self.now())
+
+    async def logout_all(self, claims: Claims) -> int:
+        """Revoke every session of the caller, this one included."""
+        revoked = await self.store.revoke_user_sessions(claims.sub, self.now())
+        self.events.emit("logout_all", user_id=claims.sub, sessions_revoked=revoked)
+        return revoked
+
+    def decode(self, token: str, expected: TokenType) -> Claims:
+        """Verify a token of the expected type; log why one is refused."""
+        try:
+            return self.codec.decode(token, expected)
+        except InvalidToken as refused:
+            self.events.emit("token_refused", reason=refused.reason, expected=expected)
+            raise
+
+    async def live_session(self, claims: Claims, now: int) -> Session:
+        """Return the session of verified claims if it is live; refuse the token otherwise."""
+        found = await self.store.get_session_and_user(claims.sid)
+        if found is None:
+            self.refuse(claims, "revoked")
+        return self._require_live(claims, *found, now)
+
+    def _require_live(self, claims: Claims, session: Session, user: User, now: int) -> Session:
+        # A session begun under older credentials (a password change or a logout-all since)
+        # is dead, whatever its own record says.
+        if (
+            session.user_id != claims.sub
+            or not session.is_live(now)
+            or session.credential_version != user.credential_version
+        ):
+            self.refuse(claims, "revoked")
+        return session
+
+    def refuse(self, claims: Claims, reason: str) -> NoReturn:
+        """Log why a token of ours is refused, and raise `InvalidToken` with that reason."""
+        self.events.emit(
+            "token_refused", reason=reason, expected=claims.type, session_id=claims.sid
+        )
+        raise InvalidToken(reason)
