@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 from authapi.keys import hmac_kid
 from authapi.settings import Settings
 from authapi.tokens import TOKEN_TYP
-from authapi.web.app import create_app
+from tests.apps import app_for
 from tests.backends import BACKENDS, storage_url
 
 SECRET = "test-secret-key-that-is-at-least-32-bytes-long"
@@ -70,7 +70,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def app(settings: Settings, clock: Clock) -> Any:
-    return create_app(settings, validate_responses=True, clock=clock)
+    return app_for(settings, clock=clock)
 
 
 @pytest.fixture(autouse=True)

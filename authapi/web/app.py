@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import gc
 import logging
 import time
@@ -29,7 +31,7 @@ from authapi.web.guard import RequestGuardMiddleware
 from authapi.web.metrics import MetricsApp, MetricsRoute
 from authapi.web.middleware import RequestContextMiddleware
 from authapi.web.problems import AllowedMethods, OAuthPaths, register_error_handlers
-from authapi.web.services import Services
+from authapi.web.services import Services, ServicesSlot
 from authapi.web.validation import (
     SafeFormBodyValidator,
     SafeJSONBodyValidator,
@@ -51,13 +53,27 @@ def create_app(
     clock: Callable[[], float] = time.time,
 ) -> AsyncApp:
     """Build the ASGI app for these settings; tests pass `validate_responses=True` and a clock."""
+    app, _ = build_app(settings, store=store, validate_responses=validate_responses, clock=clock)
+    return app
+
+
+def build_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    validate_responses: bool = False,
+    clock: Callable[[], float] = time.time,
+) -> tuple[AsyncApp, ServicesSlot]:
+    """Build the app and the slot holding its services, which a test may refill between runs."""
     configure_logging(settings.log_level)
     _warn_about_development_defaults(settings)
-    services = Services.build(settings, store=store, clock=clock)
+    # The lifespan, the request context and /metrics read the services from the slot, so that
+    # the test suite can build the app once and serve each test with fresh ones.
+    slot = ServicesSlot(Services.build(settings, store=store, clock=clock))
 
     @asynccontextmanager
     async def lifespan(_app: object) -> AsyncIterator[None]:
-        async with services.running():
+        async with slot.services.running():
             yield
 
     # Stock Connexion when the tuning is off: tests/test_app_tuning.py holds both to one answer.
@@ -86,18 +102,17 @@ def create_app(
         resolver=Resolver(function_resolver=resolve_operation),
         **tuning,
     )
-    app.add_api("auth.yaml", validate_responses=validate_responses)
-    spec_paths = _spec_paths()
+    # Connexion fills its defaults into the dict it is given: each app gets a copy of its own.
+    app.add_api(copy.deepcopy(_spec()), validate_responses=validate_responses)
+    spec_paths = _spec()["paths"]
     register_error_handlers(app, AllowedMethods(spec_paths), OAuthPaths(spec_paths))
     # Added outermost first: /metrics, context (ids, logs, headers), then CORS, then the guard.
-    if services.metrics is not None:
+    if settings.metrics_enabled:
         app.add_middleware(
-            MetricsRoute,
-            position=MiddlewarePosition.BEFORE_EXCEPTION,
-            endpoint=MetricsApp(services.metrics, services.store, services.auth.now),
+            MetricsRoute, position=MiddlewarePosition.BEFORE_EXCEPTION, endpoint=MetricsApp(slot)
         )
     app.add_middleware(
-        RequestContextMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, services=services
+        RequestContextMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, slot=slot
     )
     if settings.cors_origins:
         app.add_middleware(
@@ -119,7 +134,7 @@ def create_app(
         ipv6_prefix=settings.client_ipv6_prefix,
         read_timeout_seconds=settings.request_read_timeout_seconds,
     )
-    return app
+    return app, slot
 
 
 def resolve_operation(operation_id: str) -> Callable[..., Any]:
@@ -130,10 +145,11 @@ def resolve_operation(operation_id: str) -> Callable[..., Any]:
     return handler
 
 
-def _spec_paths() -> dict[str, Any]:
-    spec = yaml.safe_load((SPEC_DIR / "auth.yaml").read_text(encoding="utf-8"))
-    paths: dict[str, Any] = spec["paths"]
-    return paths
+@functools.cache
+def _spec() -> dict[str, Any]:
+    # Parsed once per process: the YAML parse was most of the cost of building an app.
+    spec: dict[str, Any] = yaml.safe_load((SPEC_DIR / "auth.yaml").read_text(encoding="utf-8"))
+    return spec
 
 
 def app_from_env() -> AsyncApp:

@@ -7,7 +7,7 @@ Served at `/metrics` by a small app of its own, outside the public API spec, beh
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -20,7 +20,10 @@ from prometheus_client import (
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from authapi.errors import StoreUnavailable
-from authapi.store import Store
+
+if TYPE_CHECKING:
+    # services.py builds the Metrics of this module: the slot is named for the type checker only.
+    from authapi.web.services import ServicesSlot
 
 METRICS_PATH = "/metrics"
 
@@ -115,23 +118,25 @@ class EventCounter:
 class MetricsApp:
     """The scrape endpoint: the exposition text, with the live sessions counted as it is read."""
 
-    def __init__(self, metrics: Metrics, store: Store, now: Callable[[], int]) -> None:
-        self.metrics = metrics
-        self.store = store
-        self.now = now
+    def __init__(self, slot: ServicesSlot) -> None:
+        self.slot = slot
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        services = self.slot.services
+        # The app routes here only when its settings switch metrics on, and so built them.
+        metrics = services.metrics
+        assert metrics is not None
         authorization = next((v for k, v in scope["headers"] if k == b"authorization"), None)
-        if not self.metrics.allows(authorization):
+        if not metrics.allows(authorization):
             await _send(
                 send, 401, b"", "text/plain", {"WWW-Authenticate": 'Bearer realm="metrics"'}
             )
             return
         try:
-            live = await self.store.count_live_sessions(self.now())
+            live = await services.store.count_live_sessions(services.auth.now())
         except StoreUnavailable:
             live = None
-        body, content_type = self.metrics.render(live)
+        body, content_type = metrics.render(live)
         await _send(send, 200, body, content_type, {"Cache-Control": "no-store"})
 
 
