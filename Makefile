@@ -53,8 +53,11 @@ speclint: $(NODE_STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# On every core (pytest-xdist): tests that share a server, or must not overlap, carry one
+# xdist_group and run on one worker, one after another. Ends with the 20 slowest tests.
 unit: $(STAMP)
-	$(BIN)/pytest --junitxml=build/test-results/pytest/pytest.xml
+	$(BIN)/pytest -n auto --dist loadgroup --durations=20 \
+		--junitxml=build/test-results/pytest/pytest.xml
 
 # Acceptance features against a real server; STORAGE_URL=... runs them on another backend.
 

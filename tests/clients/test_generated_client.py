@@ -20,7 +20,8 @@ import requests
 from tests.conftest import PASSWORD
 from tests.support.devserver import running_server
 
-pytestmark = pytest.mark.slow
+# One worker runs the module's server (and writes its log) once for all its tests.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("generated-client")]
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "generated_auth_api_client"

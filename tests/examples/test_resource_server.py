@@ -20,7 +20,8 @@ from authapi.settings import Settings
 from tests.conftest import PASSWORD
 from tests.support.devserver import running_server
 
-pytestmark = pytest.mark.slow
+# One worker runs the module's server (and writes its log) once for all its tests.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("resource-server")]
 
 ROOT = Path(__file__).resolve().parents[2]
 RS_ID, RS_SECRET = "notes", "notes-service-secret-of-at-least-32-bytes"

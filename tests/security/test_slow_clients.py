@@ -19,7 +19,9 @@ import requests
 from tests.conftest import PASSWORD
 from tests.support.devserver import running_server
 
-pytestmark = pytest.mark.slow
+# "heavy": these count on a one-second read deadline, so they never share the machine with
+# the other heavy tests (a browser, two server workers); one server for the module.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("heavy")]
 
 READ_TIMEOUT = 1  # REQUEST_READ_TIMEOUT_SECONDS for these servers
 LOGIN_HEAD = b"POST /api/v1/auth/login HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
