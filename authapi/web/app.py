@@ -76,7 +76,7 @@ def build_app(
         async with slot.services.running():
             yield
 
-    # Stock Connexion when the tuning is off: tests/test_app_tuning.py holds both to one answer.
+    # Stock Connexion when the tuning is off: tests/web/test_app_tuning.py holds both to one answer.
     tuning: dict[str, Any] = (
         {"security_map": SECURITY_MAP, "middlewares": list(TUNED_MIDDLEWARES)}
         if settings.connexion_tuning

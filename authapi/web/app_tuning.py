@@ -18,7 +18,7 @@ subclasses do it once:
 `TUNED_MIDDLEWARES` is Connexion's default middleware list with those two swapped in.
 
 They lean on about a dozen Connexion internals, so they are fenced: `CONNEXION_TUNING=false`
-runs stock Connexion, and `tests/test_app_tuning.py` sends one table of requests to the
+runs stock Connexion, and `tests/web/test_app_tuning.py` sends one table of requests to the
 stock and the tuned app and requires the same status, headers and body from both. A
 Connexion upgrade that breaks an assumption fails there as "tuned differs from stock".
 """

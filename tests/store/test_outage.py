@@ -26,7 +26,7 @@ from tests.backends import (
     storage_url,
 )
 from tests.conftest import PASSWORD, SECRET
-from tests.sql.proxy import CuttableProxy
+from tests.store.proxy import CuttableProxy
 
 
 @pytest.fixture
