@@ -20,7 +20,7 @@ from authapi.errors import ConfigError, InvalidToken
 from authapi.keys import generate_private_key_pem, hmac_kid, load_keyring, public_key_pem
 from authapi.settings import Settings
 from authapi.tokens import TokenCodec
-from tests.conftest import SECRET
+from tests.config import SECRET
 
 
 def now() -> int:

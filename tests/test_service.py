@@ -9,15 +9,15 @@ import pytest
 from authapi.errors import InvalidCredentials, InvalidToken, TooManyRequests
 from authapi.passwords import PasswordHasher
 from authapi.service import AuthService, Client
-from authapi.settings import Settings
 from authapi.store import MemoryStore
 from authapi.throttle import address_key
 from authapi.tokens import TokenCodec
-from tests.conftest import PASSWORD, SECRET
+from tests.api_moves import PASSWORD
+from tests.config import settings_for
 
 
 def service_with(store: MemoryStore, rounds: int, **settings: object) -> AuthService:
-    config = Settings(jwt_secret_key=SECRET, bcrypt_rounds=rounds, **settings)  # type: ignore[arg-type]
+    config = settings_for(bcrypt_rounds=rounds, **settings)  # type: ignore[arg-type]
     return AuthService(config, store, PasswordHasher(rounds, max_workers=1), TokenCodec(config))
 
 

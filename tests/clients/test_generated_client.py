@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import PASSWORD
+from tests.api_moves import PASSWORD
 from tests.support.devserver import running_server
 
 # One worker runs the module's server (and writes its log) once for all its tests.

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import PASSWORD
+from tests.api_moves import PASSWORD
 from tests.e2e.pages import APP_PATH, FORM_PATH, serving_pages
 from tests.support.devserver import free_port, running_server
 

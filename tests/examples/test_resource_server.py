@@ -17,7 +17,7 @@ from starlette.testclient import TestClient
 
 from authapi.keys import generate_private_key_pem, load_keyring
 from authapi.settings import Settings
-from tests.conftest import PASSWORD
+from tests.api_moves import PASSWORD
 from tests.support.devserver import running_server
 
 # One worker runs the module's server (and writes its log) once for all its tests.

@@ -6,10 +6,11 @@ import bcrypt
 import pytest
 from starlette.testclient import TestClient
 
-from authapi.settings import Settings
 from authapi.store import MemoryStore
 from authapi.web.app import create_app
-from tests.conftest import PASSWORD, SECRET, Api, Clock
+from tests.api_moves import PASSWORD, Api
+from tests.clock import Clock
+from tests.config import settings_for
 
 ROUNDS = 6  # what matters is that both pay it, not its size
 
@@ -80,8 +81,7 @@ def test_unknown_email_and_wrong_password_cost_the_same_bcrypt_work(
 
 
 def serve(store: MemoryStore, rounds: int, clock: Clock) -> TestClient:
-    settings = Settings(
-        jwt_secret_key=SECRET,
+    settings = settings_for(
         bcrypt_rounds=rounds,
         login_max_failures=0,
         auth_rate_limit_per_minute=0,

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tests.conftest import PASSWORD
+from tests.api_moves import PASSWORD
 from tests.support.devserver import running_server
 
 # "heavy": these count on a one-second read deadline, so they never share the machine with

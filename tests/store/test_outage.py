@@ -15,9 +15,9 @@ from sqlalchemy.exc import DBAPIError
 from starlette.testclient import TestClient
 
 from authapi.errors import StoreUnavailable
-from authapi.settings import Settings
 from authapi.store.sql import SqlStore
 from authapi.web.app import create_app
+from tests.api_moves import PASSWORD
 from tests.backends import (
     POSTGRES_URL,
     end_the_backend_running,
@@ -25,7 +25,7 @@ from tests.backends import (
     require_postgres,
     storage_url,
 )
-from tests.conftest import PASSWORD, SECRET
+from tests.config import settings_for
 from tests.store.proxy import CuttableProxy
 
 
@@ -45,7 +45,7 @@ def client(proxy: CuttableProxy, tmp_path: object) -> Iterator[TestClient]:
         netloc = urlsplit(url).netloc
         host_port = netloc.split("@")[-1]
         proxied = url.replace(host_port, f"127.0.0.1:{proxy.port}", 1)
-        settings = Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, storage_url=proxied)
+        settings = settings_for(storage_url=proxied)
         with create_app(settings).test_client() as test_client:
             yield test_client
 
@@ -83,7 +83,7 @@ def test_connection_idle_through_a_restart_is_replaced_before_use(
     with storage_url("postgresql", tmp_path) as url:  # type: ignore[arg-type]
         host_port = urlsplit(url).netloc.split("@")[-1]
         proxied = url.replace(host_port, f"127.0.0.1:{proxy.port}", 1)
-        settings = Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, storage_url=proxied)
+        settings = settings_for(storage_url=proxied)
         with create_app(settings).test_client() as client:
             credentials = {"email": "ada@example.com", "password": PASSWORD}
             assert client.post("/api/v1/auth/register", json=credentials).status_code == 201

@@ -17,8 +17,9 @@ from authapi.store import MemoryStore
 from authapi.web import app_tuning
 from authapi.web.app import SPEC_DIR, app_from_env, create_app
 from authapi.web.validation import SafeParameterValidator
+from tests.api_moves import PASSWORD, Api
 from tests.apps import app_for
-from tests.conftest import PASSWORD, Api, Clock
+from tests.clock import Clock
 
 
 @pytest.fixture

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from authapi.settings import Settings
 from authapi.store import MemoryStore
 from authapi.web.services import SCOPE_KEY, Services, services_in
-from tests.conftest import SECRET
+from tests.config import settings_for
 
 
 class RecordingStore(MemoryStore):
@@ -24,12 +21,8 @@ class RecordingStore(MemoryStore):
         self.calls.append("close")
 
 
-def settings_with(**overrides: Any) -> Settings:
-    return Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, **overrides)
-
-
 def test_use_cases_share_the_one_store_hasher_and_codec() -> None:
-    services = Services.build(settings_with())
+    services = Services.build(settings_for())
     assert services.auth.store is services.store
     assert services.tasks.store is services.store
     assert services.auth.hasher is services.hasher
@@ -38,25 +31,25 @@ def test_use_cases_share_the_one_store_hasher_and_codec() -> None:
 
 
 def test_metrics_are_built_only_when_switched_on() -> None:
-    assert Services.build(settings_with()).metrics is not None
-    assert Services.build(settings_with(metrics_enabled=False)).metrics is None
+    assert Services.build(settings_for()).metrics is not None
+    assert Services.build(settings_for(metrics_enabled=False)).metrics is None
 
 
 def test_the_given_store_and_clock_are_used() -> None:
     store = MemoryStore()
-    services = Services.build(settings_with(), store=store, clock=lambda: 1_000.5)
+    services = Services.build(settings_for(), store=store, clock=lambda: 1_000.5)
     assert services.store is store
     assert services.auth.now() == 1_000
 
 
 async def test_running_opens_the_store_and_closes_it_at_the_end() -> None:
     store = RecordingStore()
-    services = Services.build(settings_with(), store=store)
+    services = Services.build(settings_for(), store=store)
     async with services.running():
         assert store.calls == ["open"]
     assert store.calls == ["open", "close"]
 
 
 def test_a_request_reaches_the_services_through_its_scope() -> None:
-    services = Services.build(settings_with())
+    services = Services.build(settings_for())
     assert services_in({SCOPE_KEY: services, "type": "http"}) is services
