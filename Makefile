@@ -49,7 +49,7 @@ speclint: $(NODE_STAMP)
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
 		node_modules/.bin/redocly lint --config redocly.yaml openapi/auth.yaml
 
-# mypy on authapi (strict), handlers, bench, loadtests and features: [tool.mypy] in pyproject.toml.
+# mypy on authapi (strict), handlers, tooling, bench, loadtests and features: [tool.mypy] in pyproject.toml.
 typecheck: $(STAMP)
 	$(BIN)/mypy
 

@@ -30,7 +30,7 @@ from bench.servers import (
 )
 from bench.soak import soak
 from bench.storm import login_storm
-from tests.support.devserver import TEST_ENV
+from tooling.devserver import TEST_ENV
 
 # Targets from the performance issue.
 MIN_RATIO_TO_FASTAPI = 1.0

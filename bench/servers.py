@@ -19,7 +19,7 @@ from typing import Any
 from authapi.web.cli import LIMIT_CONCURRENCY, TIMEOUT_KEEP_ALIVE_SECONDS
 from bench import REPO_ROOT
 from bench.cpu import Cores, inherited_affinity
-from tests.support.devserver import TEST_ENV, free_port, start_server, stop_server
+from tooling.devserver import TEST_ENV, free_port, start_server, stop_server
 
 PROFILE_PATH = "/api/v1/protected/profile"
 # The baselines are bare on purpose: no access log, no Server header, warnings only; they

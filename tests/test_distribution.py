@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.devserver import TEST_ENV, free_port
+from tooling.devserver import TEST_ENV, free_port
 
 # One worker builds the wheel and its virtualenv once for the whole module (make unit's -n).
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wheel")]

@@ -19,7 +19,7 @@ from authapi.logs import (
     log_event,
     remove_event_listener,
 )
-from tests.support.devserver import running_server
+from tooling.devserver import running_server
 
 
 class CountingStream(io.StringIO):

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from tests.api_moves import PASSWORD
-from tests.support.devserver import running_server
+from tooling.devserver import running_server
 
 # One worker runs the module's server (and writes its log) once for all its tests.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("generated-client")]

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import requests
 
-from tests.support.devserver import running_server
+from tooling.devserver import running_server
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent

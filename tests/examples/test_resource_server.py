@@ -18,7 +18,7 @@ from starlette.testclient import TestClient
 from authapi.keys import generate_private_key_pem, load_keyring
 from authapi.settings import Settings
 from tests.api_moves import PASSWORD
-from tests.support.devserver import running_server
+from tooling.devserver import running_server
 
 # One worker runs the module's server (and writes its log) once for all its tests.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("resource-server")]

@@ -20,7 +20,7 @@ from tests.apps import app_for
 from tests.backends import storage_url
 from tests.clock import Clock
 from tests.config import settings_for
-from tests.support.devserver import running_server
+from tooling.devserver import running_server
 
 LONG_GARBAGE = "x" * 300
 

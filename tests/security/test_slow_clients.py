@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from tests.api_moves import PASSWORD
-from tests.support.devserver import running_server
+from tooling.devserver import running_server
 
 # "heavy": these count on a one-second read deadline, so they never share the machine with
 # the other heavy tests (a browser, two server workers); one server for the module.

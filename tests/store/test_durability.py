@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.devserver import start_server, stop_server
+from tooling.devserver import start_server, stop_server
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.backends import storage_url
-from tests.support.devserver import running_server
+from tooling.devserver import running_server
 
 # "heavy": two server workers and twenty requests in flight, never beside another heavy test.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("heavy")]

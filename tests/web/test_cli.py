@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from authapi.settings import PLACEHOLDER_SECRET
-from tests.support.devserver import running_server
+from tooling.devserver import running_server
 
 STRONG = "k" * 48
 
