@@ -208,7 +208,9 @@ def test_rsa_signing_key_under_2048_bits_is_refused_naming_the_variable(app_env:
         load_keyring(settings)
 
 
-@pytest.mark.parametrize("retired", [rsa_pem(1024), public_key_pem(rsa_pem(1024))])
+@pytest.mark.parametrize(
+    "retired", [rsa_pem(1024), public_key_pem(rsa_pem(1024))], ids=["private-key", "public-key"]
+)
 def test_rsa_verification_key_under_2048_bits_is_refused_naming_the_variable(retired: str) -> None:
     with pytest.raises(ConfigError, match=r"JWT_VERIFICATION_KEY_FILES.*2048"):
         codec_for("RS256", rsa_pem(2048), retired)
