@@ -52,12 +52,15 @@ speclint: $(NODE_STAMP)
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
 		node_modules/.bin/redocly lint --config redocly.yaml openapi/auth.yaml
 
-# mypy on authapi (strict), handlers, bench, loadtests and features: [tool.mypy] in pyproject.toml.
+# mypy on authapi (strict), handlers, tooling, bench, loadtests and features: [tool.mypy] in pyproject.toml.
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# On every core (pytest-xdist): tests that share a server, or must not overlap, carry one
+# xdist_group and run on one worker, one after another. Ends with the 20 slowest tests.
 unit: $(STAMP)
-	$(BIN)/pytest --junitxml=build/test-results/pytest/pytest.xml
+	$(BIN)/pytest -n auto --dist loadgroup --durations=20 \
+		--junitxml=build/test-results/pytest/pytest.xml
 
 # Acceptance features against a real server; STORAGE_URL=... runs them on another backend.
 

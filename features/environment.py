@@ -14,7 +14,7 @@ import requests
 from behave.model import Scenario
 from behave.runner import Context
 
-from tests.support.devserver import running_server
+from tooling.devserver import running_server
 
 BUILD = Path("build")
 # The resource server of the introspection scenarios; `-D introspection_client=id:secret`

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.devserver import running_server
+from tooling.devserver import running_server
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"

@@ -1,40 +1,23 @@
-"""Fixtures chain settings → app → client, plus a helper for the common moves."""
+"""Fixtures chain settings → app → client; the helpers they use live in importable modules."""
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-import jwt
 import pytest
 from asgi_lifespan import LifespanManager
 from starlette.testclient import TestClient
 
-from authapi.keys import hmac_kid
 from authapi.settings import Settings
-from authapi.tokens import TOKEN_TYP
-from authapi.web.app import create_app
+from tests.api_moves import Api
+from tests.apps import app_for
 from tests.backends import BACKENDS, storage_url
-
-SECRET = "test-secret-key-that-is-at-least-32-bytes-long"
-PASSWORD = "correct horse battery staple"
-
-
-def forge(
-    claims: dict[str, Any], key: str = SECRET, algorithm: str = "HS256", **header: Any
-) -> str:
-    """Sign arbitrary claims the way the server would (its kid and typ, unless overridden).
-
-    The typ follows the `type` claim, as on the server's own tokens; `typ=None` leaves it out.
-    """
-    typ = TOKEN_TYP.get(claims.get("type"), "JWT")
-    headers = {"kid": hmac_kid(SECRET), "typ": typ, **header}
-    return jwt.encode(claims, key, algorithm=algorithm, headers=headers)
+from tests.clock import Clock
+from tests.config import settings_for
 
 
 @pytest.fixture(params=BACKENDS)
@@ -44,23 +27,15 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(store_url: str) -> Settings:
-    return Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, storage_url=store_url)
+def settings(request: pytest.FixtureRequest, store_url: str) -> Settings:
+    """The test settings on this test's store, with the overrides of its `settings` marks.
 
-
-class Clock:
-    """Starts at the test's start and ticks a millisecond per reading; tests move it on."""
-
-    def __init__(self) -> None:
-        self.now = float(int(time.time()))
-
-    def __call__(self) -> float:
-        # The tick keeps records made one after another in order, as real time would.
-        self.now += 0.001
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+    A module's mark applies to each of its tests; a test's own mark wins over it.
+    """
+    overrides: dict[str, Any] = {}
+    for mark in reversed(list(request.node.iter_markers("settings"))):
+        overrides.update(mark.kwargs)
+    return settings_for(storage_url=store_url, **overrides)
 
 
 @pytest.fixture
@@ -70,7 +45,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def app(settings: Settings, clock: Clock) -> Any:
-    return create_app(settings, validate_responses=True, clock=clock)
+    return app_for(settings, clock=clock)
 
 
 @pytest.fixture(autouse=True)
@@ -99,56 +74,6 @@ async def async_client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
         ) as async_client,
     ):
         yield async_client
-
-
-@dataclass
-class Account:
-    """A registered user and the tokens of her latest login."""
-
-    email: str
-    password: str
-    access_token: str
-    refresh_token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.access_token}"}
-
-
-class Api:
-    """The moves most tests start with."""
-
-    def __init__(self, client: TestClient) -> None:
-        self.client = client
-
-    def register(self, email: str = "ada@example.com", password: str = PASSWORD) -> Any:
-        return self.client.post(
-            "/api/v1/auth/register", json={"email": email, "password": password}
-        )
-
-    def login(self, email: str = "ada@example.com", password: str = PASSWORD) -> Any:
-        return self.client.post("/api/v1/auth/login", json={"email": email, "password": password})
-
-    def refresh(self, refresh_token: str) -> Any:
-        return self.client.post("/api/v1/auth/refresh", json={"refresh_token": refresh_token})
-
-    def profile(self, access_token: str) -> Any:
-        return self.client.get(
-            "/api/v1/protected/profile", headers={"Authorization": f"Bearer {access_token}"}
-        )
-
-    def logout(self, access_token: str, body: dict[str, str] | None = None) -> Any:
-        return self.client.post(
-            "/api/v1/auth/logout",
-            headers={"Authorization": f"Bearer {access_token}"},
-            json=body,
-        )
-
-    def account(self, email: str = "ada@example.com", password: str = PASSWORD) -> Account:
-        """Register (if needed) and log in."""
-        self.register(email, password)
-        tokens = self.login(email, password).json()
-        return Account(email, password, tokens["access_token"], tokens["refresh_token"])
 
 
 @pytest.fixture

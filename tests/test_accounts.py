@@ -7,16 +7,16 @@ import pytest
 from authapi.accounts import AccountService
 from authapi.errors import InvalidCredentials, TooManyRequests
 from authapi.records import Peer
-from authapi.settings import Settings
 from authapi.store import MemoryStore
 from authapi.throttle import address_key
 from authapi.web.services import Services
-from tests.conftest import PASSWORD, SECRET
+from tests.api_moves import PASSWORD
+from tests.config import settings_for
 
 
 def service_with(store: MemoryStore, rounds: int, **settings: object) -> AccountService:
     """Build the accounts' use cases as the app does, on `store`, with bcrypt at `rounds`."""
-    config = Settings(jwt_secret_key=SECRET, bcrypt_rounds=rounds, **settings)  # type: ignore[arg-type]
+    config = settings_for(bcrypt_rounds=rounds, **settings)  # type: ignore[arg-type]
     return Services.build(config, store=store).accounts
 
 

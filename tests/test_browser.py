@@ -7,13 +7,14 @@ import pytest
 from authapi.errors import CsrfRefused, InvalidToken
 from authapi.store import MemoryStore
 from authapi.web.services import Services
-from tests.conftest import PASSWORD
-from tests.token_clients import browser_settings
+from tests.api_moves import PASSWORD
+from tests.config import settings_for
+from tests.token_clients import BROWSER_SETTINGS
 
 
 @pytest.fixture
 def services() -> Services:
-    return Services.build(browser_settings("memory://"), store=MemoryStore())
+    return Services.build(settings_for(**BROWSER_SETTINGS), store=MemoryStore())
 
 
 async def test_a_refresh_keeps_the_sessions_csrf_token(services: Services) -> None:

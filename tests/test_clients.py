@@ -7,13 +7,14 @@ import pytest
 from authapi.errors import InvalidClient, InvalidToken
 from authapi.store import MemoryStore
 from authapi.web.services import Services
-from tests.conftest import PASSWORD
-from tests.token_clients import RS_ID, RS_SECRET, browser_settings
+from tests.api_moves import PASSWORD
+from tests.config import settings_for
+from tests.token_clients import BROWSER_SETTINGS, RS_ID, RS_SECRET
 
 
 @pytest.fixture
 def services() -> Services:
-    return Services.build(browser_settings("memory://"), store=MemoryStore())
+    return Services.build(settings_for(**BROWSER_SETTINGS), store=MemoryStore())
 
 
 @pytest.mark.parametrize(

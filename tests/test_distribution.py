@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.devserver import TEST_ENV, free_port
+from tooling.devserver import TEST_ENV, free_port
 
-pytestmark = pytest.mark.slow
+# One worker builds the wheel and its virtualenv once for the whole module (make unit's -n).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("wheel")]
 
 ROOT = Path(__file__).resolve().parents[1]
 # What a checkout holds beside the sources: never part of a build.

@@ -20,7 +20,7 @@ from authapi.errors import ConfigError, InvalidToken
 from authapi.keys import generate_private_key_pem, hmac_kid, load_keyring, public_key_pem
 from authapi.settings import Settings
 from authapi.tokens import TokenCodec
-from tests.conftest import SECRET
+from tests.config import SECRET
 
 
 def now() -> int:
@@ -211,7 +211,9 @@ def test_rsa_signing_key_under_2048_bits_is_refused_naming_the_variable(app_env:
         load_keyring(settings)
 
 
-@pytest.mark.parametrize("retired", [rsa_pem(1024), public_key_pem(rsa_pem(1024))])
+@pytest.mark.parametrize(
+    "retired", [rsa_pem(1024), public_key_pem(rsa_pem(1024))], ids=["private-key", "public-key"]
+)
 def test_rsa_verification_key_under_2048_bits_is_refused_naming_the_variable(retired: str) -> None:
     with pytest.raises(ConfigError, match=r"JWT_VERIFICATION_KEY_FILES.*2048"):
         codec_for("RS256", rsa_pem(2048), retired)

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from authapi.logs import JsonFormatter, JsonLinesHandler
-from tests.support.devserver import running_server
+from tooling.devserver import running_server
 
 
 class CountingStream(io.StringIO):

@@ -14,7 +14,8 @@ from authapi.records import Peer, User
 from authapi.settings import MAX_PASSWORD_LENGTH, Settings
 from authapi.store import MemoryStore
 from authapi.throttle import Throttle
-from tests.conftest import PASSWORD, SECRET
+from tests.api_moves import PASSWORD
+from tests.config import SECRET
 
 NOW = 1_700_000_000
 EMAIL = "ada@example.com"

@@ -10,7 +10,8 @@ from authapi.errors import InvalidToken, NotFound
 from authapi.settings import Settings
 from authapi.store import MemoryStore
 from authapi.web.services import Services
-from tests.conftest import PASSWORD, SECRET
+from tests.api_moves import PASSWORD
+from tests.config import SECRET
 
 
 def services_on(store: MemoryStore) -> Services:

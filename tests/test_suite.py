@@ -58,3 +58,11 @@ def test_a_step_that_exits_non_zero_always_counts_a_failure(
     count, line = suite.run(suite.Step("unit", lambda: counted))
     assert count == expected
     assert line.startswith(f"unit: {expected.passed} passed, {expected.failed} failed")
+
+
+@pytest.mark.xdist_group("suite")
+def test_xdist_groups_take_effect_under_make_unit(request: pytest.FixtureRequest) -> None:
+    # --dist loadgroup tells its scheduler a test's group through the test's id; when pytest
+    # stopped reading that id (pytest 9.2, pytest-xdist#1386), the groups vanished silently.
+    if getattr(request.config.option, "loadgroup", False):
+        assert request.node.nodeid.endswith("@suite"), request.node.nodeid

@@ -13,7 +13,8 @@ from authapi.errors import InvalidToken
 from authapi.keys import hmac_kid
 from authapi.settings import Settings
 from authapi.tokens import MAX_TOKEN_LENGTH, TokenCodec, fingerprint
-from tests.conftest import SECRET, forge
+from tests.config import SECRET
+from tests.forgery import forge
 
 USER, SESSION = "3f1c2b8e-0000-4000-8000-000000000001", "session-1"
 REFRESH_AUDIENCE = "auth-api/refresh"

@@ -9,8 +9,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from authapi.settings import Settings
-from tests.conftest import PASSWORD, SECRET
+from tests.api_moves import PASSWORD
 
 BROWSER = "/api/v1/auth/browser"
 COOKIE = "__Secure-refresh_token"
@@ -21,17 +20,11 @@ RS_SECRET = "a-resource-server-secret-of-32-bytes-or-more"
 SESSION = object()
 
 
-def browser_settings(store_url: str, **overrides: Any) -> Settings:
-    """Settings with one listed app origin and one introspection client."""
-    values: dict[str, Any] = {
-        "jwt_secret_key": SECRET,
-        "bcrypt_rounds": 4,
-        "storage_url": store_url,
-        "cors_origins": (APP_ORIGIN,),
-        "introspection_clients": ((RS_ID, RS_SECRET),),
-        **overrides,
-    }
-    return Settings(**values)
+# One listed app origin and one introspection client: `pytest.mark.settings(**BROWSER_SETTINGS)`.
+BROWSER_SETTINGS: dict[str, Any] = {
+    "cors_origins": (APP_ORIGIN,),
+    "introspection_clients": ((RS_ID, RS_SECRET),),
+}
 
 
 @dataclass(frozen=True)

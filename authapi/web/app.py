@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import gc
 import logging
 import time
@@ -32,7 +34,7 @@ from authapi.web.metrics import MetricsApp, MetricsRoute
 from authapi.web.middleware import RequestContextMiddleware
 from authapi.web.problems import AllowedMethods, OAuthPaths, register_error_handlers
 from authapi.web.server_errors import UnexpectedErrors
-from authapi.web.services import Services
+from authapi.web.services import Services, ServicesSlot
 from authapi.web.validation import (
     SafeFormBodyValidator,
     SafeJSONBodyValidator,
@@ -53,13 +55,27 @@ def create_app(
     clock: Callable[[], float] = time.time,
 ) -> AsyncApp:
     """Build the ASGI app for these settings; tests pass `validate_responses=True` and a clock."""
+    app, _ = build_app(settings, store=store, validate_responses=validate_responses, clock=clock)
+    return app
+
+
+def build_app(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    validate_responses: bool = False,
+    clock: Callable[[], float] = time.time,
+) -> tuple[AsyncApp, ServicesSlot]:
+    """Build the app and the slot holding its services, which a test may refill between runs."""
     configure_logging(settings.log_level)
     _warn_about_development_defaults(settings)
-    services = Services.build(settings, store=store, clock=clock)
+    # The lifespan, the request context and /metrics read the services from the slot, so that
+    # the test suite can build the app once and serve each test with fresh ones.
+    slot = ServicesSlot(Services.build(settings, store=store, clock=clock))
 
     @asynccontextmanager
     async def lifespan(_app: object) -> AsyncIterator[None]:
-        async with services.running():
+        async with slot.services.running():
             yield
 
     # Stock Connexion when the tuning is off: tests/web/test_app_tuning.py holds both to one answer.
@@ -92,27 +108,21 @@ def create_app(
             for middleware in middlewares
         ],
     )
-    app.add_api("auth.yaml", validate_responses=validate_responses)
-    spec_paths = _spec_paths()
+    # Connexion fills its defaults into the dict it is given: each app gets a copy of its own.
+    app.add_api(copy.deepcopy(_spec()), validate_responses=validate_responses)
+    spec_paths = _spec()["paths"]
     register_error_handlers(app, AllowedMethods(spec_paths), OAuthPaths(spec_paths))
     # One memory of peers, for /metrics (answered first) and for every other request.
     client_addresses = ClientAddresses(settings.trusted_proxies, settings.client_ipv6_prefix)
     # Added outermost first: /metrics, context (ids, logs, headers), then CORS, then the limits.
-    if services.metrics is not None:
+    if settings.metrics_enabled:
         app.add_middleware(
             MetricsRoute,
             position=MiddlewarePosition.BEFORE_EXCEPTION,
-            endpoint=MetricsApp(
-                services.metrics,
-                services.store,
-                services.sessions.now,
-                client_addresses,
-                settings.auth_rate_limit_per_minute,
-                services.events,
-            ),
+            endpoint=MetricsApp(slot, client_addresses, settings.auth_rate_limit_per_minute),
         )
     app.add_middleware(
-        RequestContextMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, services=services
+        RequestContextMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION, slot=slot
     )
     if settings.cors_origins:
         app.add_middleware(
@@ -133,13 +143,14 @@ def create_app(
         client_addresses=client_addresses,
         read_timeout_seconds=settings.request_read_timeout_seconds,
     )
-    return app
+    return app, slot
 
 
-def _spec_paths() -> dict[str, Any]:
-    spec = yaml.safe_load((SPEC_DIR / "auth.yaml").read_text(encoding="utf-8"))
-    paths: dict[str, Any] = spec["paths"]
-    return paths
+@functools.cache
+def _spec() -> dict[str, Any]:
+    # Parsed once per process: the YAML parse was most of the cost of building an app.
+    spec: dict[str, Any] = yaml.safe_load((SPEC_DIR / "auth.yaml").read_text(encoding="utf-8"))
+    return spec
 
 
 def app_from_env() -> AsyncApp:

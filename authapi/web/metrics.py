@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -23,11 +24,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from authapi.errors import StoreUnavailable, TooManyRequests
 from authapi.events import Events
-from authapi.store import Store
 from authapi.store.base import CounterStore
 from authapi.throttle import ADDRESS_WINDOW_SECONDS, NO_ADDRESS
 from authapi.web.addressing import ClientAddresses, client_address_in
 from authapi.web.raw_responses import send_problem, send_response
+
+if TYPE_CHECKING:
+    # services.py builds the Metrics of this module: the slot is named for the type checker only.
+    from authapi.web.services import ServicesSlot
 
 METRICS_PATH = "/metrics"
 METRICS_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="metrics"'}
@@ -167,28 +171,27 @@ class MetricsApp:
     """The scrape endpoint: the exposition text, with the live sessions counted as it is read."""
 
     def __init__(
-        self,
-        metrics: Metrics,
-        store: Store,
-        now: Callable[[], int],
-        client_addresses: ClientAddresses,
-        failures_per_minute: int,
-        events: Events,
+        self, slot: ServicesSlot, client_addresses: ClientAddresses, failures_per_minute: int
     ) -> None:
-        self.metrics = metrics
-        self.store = store
-        self.now = now
+        self.slot = slot
         # /metrics is answered before the request limits, which address every other request.
         self.client_addresses = client_addresses
-        self.throttle = ScrapeThrottle(store, failures_per_minute, now, events)
+        self.failures_per_minute = failures_per_minute
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.metrics.token:
+        services = self.slot.services
+        # The app routes here only when its settings switch metrics on, and so built them.
+        metrics = services.metrics
+        assert metrics is not None
+        if metrics.token:
             authorization = next((v for k, v in scope["headers"] if k == b"authorization"), None)
-            allowed = self.metrics.allows(authorization)
+            allowed = metrics.allows(authorization)
             self.client_addresses.stamp(scope)
+            throttle = ScrapeThrottle(
+                services.store, self.failures_per_minute, services.sessions.now, services.events
+            )
             try:
-                await self.throttle.admit(client_address_in(scope), allowed)
+                await throttle.admit(client_address_in(scope), allowed)
             except (TooManyRequests, StoreUnavailable) as refused:
                 await send_problem(
                     send, refused.status, refused.title, refused.detail, refused.headers
@@ -204,10 +207,10 @@ class MetricsApp:
                 )
                 return
         try:
-            live = await self.store.count_live_sessions(self.now())
+            live = await services.store.count_live_sessions(services.sessions.now())
         except StoreUnavailable:
             live = None
-        body, content_type = self.metrics.render(live)
+        body, content_type = metrics.render(live)
         await send_response(send, 200, body, content_type, {"Cache-Control": "no-store"})
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from authapi.web.services import SCOPE_KEY, Services
+from authapi.web.services import SCOPE_KEY, ServicesSlot
 
 access_log = logging.getLogger("authapi.access")
 # The key of the request id in each request's ASGI scope, for the error layer outside.
@@ -34,17 +34,18 @@ _REPLACED_ON_API = frozenset({b"x-request-id", b"cache-control"})
 class RequestContextMiddleware:
     """Tag each request with an id, expose the services to handlers, and log one line."""
 
-    def __init__(self, app: ASGIApp, services: Services) -> None:
+    def __init__(self, app: ASGIApp, slot: ServicesSlot) -> None:
         self.app = app
-        self.services = services
-        self.metrics = services.metrics
+        self.slot = slot
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        services = self.slot.services
         # Handlers read it through `services_in`, the one typed way in.
-        scope[SCOPE_KEY] = self.services
+        scope[SCOPE_KEY] = services
+        metrics = services.metrics
         # Shared with Connexion's routing, which records the operation id in it.
         extensions = scope.setdefault("extensions", {})
         request_id = scope[REQUEST_ID_KEY] = request_id_for(scope)
@@ -66,10 +67,10 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_headers)
         finally:
             duration = time.perf_counter() - started
-            if self.metrics is not None:
+            if metrics is not None:
                 routing = extensions.get("connexion_routing", {})
                 operation = routing.get("operation_id") or "unmatched"
-                self.metrics.observe_request(operation, scope["method"], status, duration)
+                metrics.observe_request(operation, scope["method"], status, duration)
             access_log.info(
                 "request",
                 extra={

@@ -137,6 +137,18 @@ class Services:
             flush_logs()
 
 
+@dataclass
+class ServicesSlot:
+    """Where an app's lifespan, request context and /metrics find its services.
+
+    The app factory fills it once. The test suite builds an app once per settings and puts
+    fresh services in it before each test (an empty store, the test's clock), never while the
+    app runs: building the Connexion app costs a hundred times more than the services.
+    """
+
+    services: Services
+
+
 def services_in(scope: Mapping[str, Any]) -> Services:
     """Return the services the request-context middleware put in this request's scope."""
     services: Services = scope[SCOPE_KEY]

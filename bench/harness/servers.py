@@ -20,7 +20,7 @@ from authapi.web.cli import LIMIT_CONCURRENCY, TIMEOUT_KEEP_ALIVE_SECONDS
 from bench import REPO_ROOT
 from bench.harness.cpu import Cores, inherited_affinity
 from bench.harness.paths import LOGIN_PATH, PROFILE_PATH, REGISTER_PATH
-from tests.support.devserver import TEST_ENV, free_port, start_server, stop_server
+from tooling.devserver import TEST_ENV, free_port, start_server, stop_server
 
 # The baselines are bare on purpose: no access log, no Server header, warnings only; they
 # get the project's server limits and, like it, ignore proxy headers.

@@ -13,7 +13,7 @@ from typing import Any
 
 import jwt
 
-from tests.support.devserver import TEST_ENV
+from tooling.devserver import TEST_ENV
 
 SERVER_SECRET = TEST_ENV["JWT_SECRET_KEY"]
 FOREIGN_SECRET = "a-secret-the-server-has-never-heard-of-32+"

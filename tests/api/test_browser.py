@@ -7,17 +7,15 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from authapi.settings import Settings
-from tests.conftest import Api, Clock
-from tests.token_clients import APP_ORIGIN, COOKIE, Browser, SetCookie, browser_settings
+from tests.api_moves import Api
+from tests.clock import Clock
+from tests.token_clients import APP_ORIGIN, BROWSER_SETTINGS, COOKIE, Browser, SetCookie
 
 DAY = 86400
 WEEK = 7 * DAY
 
 
-@pytest.fixture
-def settings(store_url: str) -> Settings:
-    return browser_settings(store_url)
+pytestmark = pytest.mark.settings(**BROWSER_SETTINGS)
 
 
 @pytest.fixture
@@ -241,10 +239,8 @@ def test_unlisted_origin_gets_no_cors_grant(client: TestClient) -> None:
     assert "access-control-allow-origin" not in preflight.headers
 
 
-def test_wildcard_cors_never_grants_credentials(store_url: str, clock: Clock) -> None:
-    from authapi.web.app import create_app
-
-    app: Any = create_app(browser_settings(store_url, cors_origins=("*",)), clock=clock)
+@pytest.mark.settings(cors_origins=("*",))
+def test_wildcard_cors_never_grants_credentials(app: Any) -> None:
     with app.test_client() as client:
         response = client.get("/health", headers={"Origin": "https://evil.example"})
     assert "access-control-allow-credentials" not in response.headers

@@ -11,16 +11,16 @@ import pytest
 from starlette.testclient import TestClient
 
 from authapi import clients as clients_module
-from authapi.settings import Settings
-from tests.conftest import SECRET, Api, Clock, forge
-from tests.token_clients import RS_ID, RS_SECRET, basic, browser_settings, introspect
+from tests.api_moves import Api
+from tests.clock import Clock
+from tests.config import SECRET
+from tests.forgery import forge
+from tests.token_clients import BROWSER_SETTINGS, RS_ID, RS_SECRET, basic, introspect
 
 INACTIVE = {"active": False}
 
 
-@pytest.fixture
-def settings(store_url: str) -> Settings:
-    return browser_settings(store_url, auth_rate_limit_per_minute=3)
+pytestmark = pytest.mark.settings(**BROWSER_SETTINGS, auth_rate_limit_per_minute=3)
 
 
 def test_active_access_token_is_described_in_full(api: Api, client: TestClient) -> None:

@@ -7,7 +7,8 @@ import logging
 
 import pytest
 
-from tests.conftest import SECRET, Api
+from tests.api_moves import Api
+from tests.config import SECRET
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from tests.conftest import PASSWORD, Api
+from tests.api_moves import PASSWORD, Api
 
 
 def test_valid_credentials_get_a_token_pair(api: Api) -> None:

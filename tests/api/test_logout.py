@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import Api
+from tests.api_moves import Api
 
 
 def test_logout_revokes_both_tokens_of_the_session_at_once(api: Api) -> None:

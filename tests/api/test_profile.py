@@ -7,7 +7,8 @@ import time
 import jwt
 import pytest
 
-from tests.conftest import Api, forge
+from tests.api_moves import Api
+from tests.forgery import forge
 
 
 def test_valid_access_token_reads_the_profile(api: Api) -> None:

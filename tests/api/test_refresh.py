@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import jwt
+import pytest
 
-from tests.conftest import Api, Clock
+from tests.api_moves import Api
+from tests.clock import Clock
 
 
 def sid_of(token: str) -> str:
@@ -99,18 +101,9 @@ def test_missing_refresh_token_is_a_400(api: Api) -> None:
     assert "refresh_token" in response.json()["detail"]
 
 
-def test_zero_grace_revokes_even_a_reuse_in_the_same_second(settings: object, clock: Clock) -> None:
-    from dataclasses import replace
-
-    from starlette.testclient import TestClient
-
-    from authapi.web.app import create_app
-    from tests.conftest import Api as ApiHelper
-
-    no_grace = replace(settings, refresh_reuse_grace_seconds=0)  # type: ignore[type-var]
-    with TestClient(create_app(no_grace, clock=clock)) as client:
-        api = ApiHelper(client)
-        account = api.account()
-        newest = api.refresh(account.refresh_token).json()
-        assert api.refresh(account.refresh_token).status_code == 401
-        assert api.refresh(newest["refresh_token"]).status_code == 401
+@pytest.mark.settings(refresh_reuse_grace_seconds=0)
+def test_zero_grace_revokes_even_a_reuse_in_the_same_second(api: Api) -> None:
+    account = api.account()
+    newest = api.refresh(account.refresh_token).json()
+    assert api.refresh(account.refresh_token).status_code == 401
+    assert api.refresh(newest["refresh_token"]).status_code == 401

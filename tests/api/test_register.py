@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import PASSWORD, Api
+from tests.api_moves import PASSWORD, Api
 
 
 def test_valid_registration_is_created(api: Api) -> None:

@@ -5,14 +5,12 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from authapi.settings import Settings
-from tests.conftest import Api, Clock, forge
-from tests.token_clients import browser_settings, introspect, revoke
+from tests.api_moves import Api
+from tests.clock import Clock
+from tests.forgery import forge
+from tests.token_clients import BROWSER_SETTINGS, introspect, revoke
 
-
-@pytest.fixture
-def settings(store_url: str) -> Settings:
-    return browser_settings(store_url, auth_rate_limit_per_minute=5)
+pytestmark = pytest.mark.settings(**BROWSER_SETTINGS, auth_rate_limit_per_minute=5)
 
 
 @pytest.mark.parametrize("kind", ["access_token", "refresh_token"])

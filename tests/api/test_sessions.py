@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.conftest import PASSWORD, Account, Api, Clock
+from tests.api_moves import PASSWORD, Account, Api
+from tests.clock import Clock
 
 
 def sessions(api: Api, who: Account) -> list[dict]:

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import Account, Api
+from tests.api_moves import Account, Api
 
 
 @pytest.fixture

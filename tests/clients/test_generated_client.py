@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import PASSWORD
-from tests.support.devserver import running_server
+from tests.api_moves import PASSWORD
+from tooling.devserver import running_server
 
-pytestmark = pytest.mark.slow
+# One worker runs the module's server (and writes its log) once for all its tests.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("generated-client")]
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "generated_auth_api_client"

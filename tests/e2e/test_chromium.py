@@ -20,11 +20,13 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import PASSWORD
+from tests.api_moves import PASSWORD
 from tests.e2e.pages import APP_PATH, FORM_PATH, serving_pages
-from tests.support.devserver import free_port, running_server
+from tooling.devserver import free_port, running_server
 
-pytestmark = pytest.mark.slow
+# "heavy": the tests that load the machine most, or count on a deadline, run on one worker,
+# one after another, never two at once; here a browser and its server, once for the module.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("heavy")]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

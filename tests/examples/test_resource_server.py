@@ -17,10 +17,11 @@ from starlette.testclient import TestClient
 
 from authapi.keys import generate_private_key_pem, load_keyring
 from authapi.settings import Settings
-from tests.conftest import PASSWORD
-from tests.support.devserver import running_server
+from tests.api_moves import PASSWORD
+from tooling.devserver import running_server
 
-pytestmark = pytest.mark.slow
+# One worker runs the module's server (and writes its log) once for all its tests.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("resource-server")]
 
 ROOT = Path(__file__).resolve().parents[2]
 RS_ID, RS_SECRET = "notes", "notes-service-secret-of-at-least-32-bytes"

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from authapi.tokens import TokenCodec
-from tests.conftest import Account, Api
-from tests.security.conftest import INVALID_TOKEN_CHALLENGE, assert_token_refused
+from tests.api_moves import Account, Api
+from tests.security.refusals import INVALID_TOKEN_CHALLENGE, assert_token_refused
 
 PROFILE = "/api/v1/protected/profile"
 NO_TOKEN_CHALLENGE = 'Bearer realm="auth-api"'

@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 import requests
 
-from authapi.settings import Settings
-from authapi.web.app import create_app
+from tests.api_moves import PASSWORD, Api
+from tests.apps import app_for
 from tests.backends import storage_url
-from tests.conftest import PASSWORD, SECRET, Api, Clock
-from tests.support.devserver import running_server
+from tests.clock import Clock
+from tests.config import settings_for
+from tooling.devserver import running_server
 
 LONG_GARBAGE = "x" * 300
 
@@ -27,8 +28,7 @@ LONG_GARBAGE = "x" * 300
 @contextmanager
 def serving(clock: Clock, peer: tuple[str, int] | None, **settings: Any) -> Iterator[Api]:
     """Serve an app to a client whose socket peer is `peer` (None: no address at all)."""
-    config = Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, storage_url="memory://", **settings)
-    app = create_app(config, validate_responses=True, clock=clock)
+    app = app_for(settings_for(**settings), clock=clock)
     with app.test_client(client=peer) as client:
         yield Api(client)
 

@@ -21,10 +21,12 @@ from authapi.records import User
 from authapi.settings import Settings
 from authapi.store import Store
 from authapi.tokens import TokenPair
-from authapi.web.app import create_app
 from authapi.web.services import Services
+from tests.api_moves import PASSWORD
+from tests.apps import app_for
 from tests.backends import BACKENDS, opened_store, storage_url
-from tests.conftest import PASSWORD, SECRET, Clock
+from tests.clock import Clock
+from tests.config import settings_for
 
 EMAIL = "ada@example.com"
 NEW_PASSWORD = "a brand new passphrase"
@@ -39,18 +41,11 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def settings(store_url: str) -> Settings:
-    # No throttling (the racers are one client), and a bcrypt thread for every racer, so that
-    # a login started later finishes later instead of waiting its turn behind the change.
-    return Settings(
-        jwt_secret_key=SECRET,
-        bcrypt_rounds=4,
-        storage_url=store_url,
-        login_max_failures=0,
-        auth_rate_limit_per_minute=0,
-        hash_concurrency=RACERS + 4,
-    )
+# No throttling (the racers are one client), and a bcrypt thread for every racer, so that a
+# login started later finishes later instead of waiting its turn behind the change.
+pytestmark = pytest.mark.settings(
+    login_max_failures=0, auth_rate_limit_per_minute=0, hash_concurrency=RACERS + 4
+)
 
 
 class ObservedStore:
@@ -76,12 +71,12 @@ async def store(store_url: str) -> AsyncIterator[ObservedStore]:
 
 @pytest.fixture
 def app(settings: Settings, clock: Clock, store: ObservedStore) -> Any:
-    return create_app(settings, store=store, validate_responses=True, clock=clock)  # type: ignore[arg-type]
+    return app_for(settings, clock=clock, store=store)  # type: ignore[arg-type]
 
 
 async def signed_up(store: ObservedStore, clock: Clock) -> TokenPair:
     """Register the account with a hash at STORED_ROUNDS, and log in once at that cost."""
-    config = Settings(jwt_secret_key=SECRET, bcrypt_rounds=STORED_ROUNDS, hash_concurrency=1)
+    config = settings_for(bcrypt_rounds=STORED_ROUNDS, hash_concurrency=1)
     services = Services.build(config, store=store.store, clock=clock)
     try:
         await services.accounts.register(EMAIL, PASSWORD)

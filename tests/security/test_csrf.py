@@ -10,18 +10,17 @@ import pytest
 from starlette.testclient import TestClient
 
 from authapi.keys import derive_key
-from authapi.settings import Settings
 from authapi.store import MemoryStore
 from authapi.web.app import create_app
-from tests.conftest import SECRET, Api, Clock
-from tests.token_clients import Browser, browser_settings
+from tests.api_moves import Api
+from tests.clock import Clock
+from tests.config import SECRET, settings_for
+from tests.token_clients import BROWSER_SETTINGS, Browser
 
 NEW_SECRET = "a-brand-new-signing-secret-of-32-bytes!"
 
 
-@pytest.fixture
-def settings(store_url: str) -> Settings:
-    return browser_settings(store_url)
+pytestmark = pytest.mark.settings(**BROWSER_SETTINGS)
 
 
 def _mac(key: bytes, session_id: str) -> str:
@@ -30,7 +29,7 @@ def _mac(key: bytes, session_id: str) -> str:
 
 
 def _session_id(browser: Browser) -> str:
-    from tests.security.conftest import claims_of
+    from tests.forgery import claims_of
 
     assert browser.access_token is not None
     sid: str = claims_of(browser.access_token)["sid"]
@@ -61,9 +60,9 @@ def test_csrf_token_is_not_computable_without_the_servers_key(client: TestClient
 
 def test_csrf_tokens_survive_a_rotation_of_the_hmac_secret(clock: Clock) -> None:
     store = MemoryStore()
-    before = create_app(browser_settings("memory://"), store=store, clock=clock)
-    rotated = browser_settings(
-        "memory://", jwt_secret_key=NEW_SECRET, jwt_previous_secret_keys=(SECRET,)
+    before = create_app(settings_for(**BROWSER_SETTINGS), store=store, clock=clock)
+    rotated = settings_for(
+        **BROWSER_SETTINGS, jwt_secret_key=NEW_SECRET, jwt_previous_secret_keys=(SECRET,)
     )
     after = create_app(rotated, store=store, clock=clock)
     with before.test_client() as old_process:

@@ -20,7 +20,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from authapi.settings import Settings
 from authapi.store.memory import MemoryStore
 from authapi.web.app import create_app
-from tests.conftest import SECRET, Clock
+from tests.clock import Clock
+from tests.config import SECRET
 
 # Carried by the failing requests: it must reach neither the answer nor the log.
 BEARER = "Bearer never-log-this-bearer-token"

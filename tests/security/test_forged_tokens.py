@@ -18,16 +18,11 @@ from starlette.testclient import TestClient
 from authapi.keys import generate_private_key_pem, hmac_kid, public_key_pem
 from authapi.settings import Settings
 from authapi.web.app import create_app
-from tests.conftest import SECRET, Account, Api, Clock, forge
-from tests.security.conftest import (
-    assert_token_refused,
-    b64url,
-    claims_of,
-    header_of,
-    hmac_jwt,
-    raw_jwt,
-    segment,
-)
+from tests.api_moves import Account, Api
+from tests.clock import Clock
+from tests.config import SECRET
+from tests.forgery import b64url, claims_of, forge, header_of, hmac_jwt, raw_jwt, segment
+from tests.security.refusals import assert_token_refused
 
 KID = hmac_kid(SECRET)
 LEEWAY = 30

@@ -21,9 +21,11 @@ from authapi.records import Session
 from authapi.settings import Settings
 from authapi.store import Store
 from authapi.web.app import create_app
+from tests.api_moves import PASSWORD, Api
 from tests.backends import BACKENDS, opened_store, storage_url
-from tests.conftest import PASSWORD, SECRET, Api, Clock
-from tests.security.conftest import assert_token_refused, claims_of
+from tests.clock import Clock
+from tests.forgery import claims_of
+from tests.security.refusals import assert_token_refused
 
 MAX_SESSIONS = 3
 MAX_TASKS = 5
@@ -36,19 +38,14 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def settings(store_url: str) -> Settings:
-    return Settings(
-        jwt_secret_key=SECRET,
-        bcrypt_rounds=4,
-        storage_url=store_url,
-        max_sessions_per_user=MAX_SESSIONS,
-        max_tasks_per_user=MAX_TASKS,
-        auth_rate_limit_per_minute=0,
-        # Attempts count before bcrypt, so parallel logins from one address meet the failure
-        # limit while in flight; these tests are about the caps, so it sits above them.
-        login_max_failures=20,
-    )
+pytestmark = pytest.mark.settings(
+    max_sessions_per_user=MAX_SESSIONS,
+    max_tasks_per_user=MAX_TASKS,
+    auth_rate_limit_per_minute=0,
+    # Attempts count before bcrypt, so parallel logins from one address meet the failure
+    # limit while in flight; these tests are about the caps, so it sits above them.
+    login_max_failures=20,
+)
 
 
 def headers(tokens: dict[str, Any]) -> dict[str, str]:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 from starlette.testclient import TestClient
 
-from tests.support.devserver import running_server
+from tooling.devserver import running_server
 
 LOGIN = "/api/v1/auth/login"
 JSON = {"Content-Type": "application/json"}

@@ -18,10 +18,11 @@ from asgi_lifespan import LifespanManager
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from authapi.settings import Settings
 from authapi.web.app import create_app
+from tests.api_moves import PASSWORD, Api
 from tests.backends import BACKENDS, storage_url
-from tests.conftest import PASSWORD, SECRET, Api, Clock
+from tests.clock import Clock
+from tests.config import settings_for
 
 METRICS_TOKEN = "scrape-me"
 ORIGIN = b"https://app.example"
@@ -150,9 +151,7 @@ def served(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Served]:
     with storage_url(request.param, tmp_path_factory.mktemp("store")) as url:
-        config = Settings(
-            jwt_secret_key=SECRET,
-            bcrypt_rounds=4,
+        config = settings_for(
             storage_url=url,
             metrics_token=METRICS_TOKEN,
             cors_origins=(ORIGIN.decode(),),
@@ -242,7 +241,7 @@ def test_user_agent_with_control_characters_is_recorded_without_them(
 ) -> None:
     # PostgreSQL refuses a NUL in text: a 500 at login until the characters were dropped.
     with storage_url(backend, tmp_path) as url:
-        config = Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, storage_url=url)
+        config = settings_for(storage_url=url)
         app = create_app(config, validate_responses=True, clock=clock)
         with app.test_client(client=("127.0.0.1", 50000)) as client:
             api = Api(client)

@@ -23,7 +23,8 @@ from authapi.settings import Settings
 from authapi.store.memory import MemoryStore
 from authapi.web.app import create_app
 from tests.backends import BACKENDS, storage_url
-from tests.conftest import SECRET, Clock
+from tests.clock import Clock
+from tests.config import SECRET
 
 TOKEN = "a-metrics-token-of-at-least-32-bytes!"
 RIGHT = {"Authorization": f"Bearer {TOKEN}"}

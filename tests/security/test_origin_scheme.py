@@ -16,7 +16,9 @@ from starlette.testclient import TestClient
 
 from authapi.settings import Settings
 from authapi.web.app import create_app
-from tests.conftest import PASSWORD, SECRET, Clock
+from tests.api_moves import PASSWORD
+from tests.clock import Clock
+from tests.config import SECRET
 
 LOGIN = "/api/v1/auth/browser/login"
 CREDENTIALS = {"email": "ada@example.com", "password": PASSWORD}

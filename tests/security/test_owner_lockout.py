@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from authapi.settings import Settings
-from authapi.web.app import create_app
+from tests.api_moves import PASSWORD
+from tests.apps import app_for
 from tests.backends import BACKENDS, storage_url
-from tests.conftest import PASSWORD, SECRET, Clock
+from tests.clock import Clock
+from tests.config import settings_for
 
 WRONG = "not the password at all"
 MAX_FAILURES = 5  # LOGIN_MAX_FAILURES
@@ -54,14 +55,12 @@ class Doors:
 @contextmanager
 def serving(store_url: str, clock: Clock, **settings: Any) -> Iterator[Doors]:
     """Serve an app behind a trusted proxy, with ada@example.com registered."""
-    config = Settings(
-        jwt_secret_key=SECRET,
-        bcrypt_rounds=4,
+    config = settings_for(
         storage_url=store_url,
         trusted_proxies=("10.0.0.0/8",),
         **settings,
     )
-    app = create_app(config, validate_responses=True, clock=clock)
+    app = app_for(config, clock=clock)
     with app.test_client(client=(PROXY, 50000)) as client:
         registered = client.post(
             "/api/v1/auth/register", json={"email": "ada@example.com", "password": PASSWORD}
@@ -161,10 +160,8 @@ def test_unknown_email_meets_the_account_ceiling_like_a_real_one(
 
 
 def test_a_peer_without_an_address_is_still_limited(store_url: str, clock: Clock) -> None:
-    config = Settings(
-        jwt_secret_key=SECRET, bcrypt_rounds=4, storage_url=store_url, auth_rate_limit_per_minute=3
-    )
-    app = create_app(config, validate_responses=True, clock=clock)
+    config = settings_for(storage_url=store_url, auth_rate_limit_per_minute=3)
+    app = app_for(config, clock=clock)
     # No client in the ASGI scope, as behind a Unix socket: all such peers share one key.
     with app.test_client(client=None) as client:
         credentials = {"email": "ada@example.com", "password": PASSWORD}

@@ -13,9 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from authapi.settings import Settings
+from tests.api_moves import PASSWORD
 from tests.backends import BACKENDS, storage_url
-from tests.conftest import PASSWORD, SECRET
 
 GUESSES = 40
 MAX_FAILURES = 5  # LOGIN_MAX_FAILURES
@@ -30,10 +29,8 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def settings(store_url: str) -> Settings:
-    # The cost of the report: checks long enough for every guess to be in flight.
-    return Settings(jwt_secret_key=SECRET, bcrypt_rounds=10, storage_url=store_url)
+# The cost of the report: checks long enough for every guess to be in flight.
+pytestmark = pytest.mark.settings(bcrypt_rounds=10)
 
 
 def assert_refused_or_checked(responses: list[httpx.Response], bcrypt_calls: list[str]) -> None:

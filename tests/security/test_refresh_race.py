@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.api_moves import PASSWORD
 from tests.backends import BACKENDS, storage_url
-from tests.conftest import PASSWORD
 
 RACERS = 20
 

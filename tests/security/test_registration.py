@@ -6,7 +6,7 @@ import unicodedata
 
 import pytest
 
-from tests.conftest import PASSWORD, Api
+from tests.api_moves import PASSWORD, Api
 
 # -- look-alike emails ---------------------------------------------------------------------
 

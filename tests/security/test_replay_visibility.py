@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from authapi.settings import Settings
-from tests.conftest import PASSWORD, SECRET, Clock
-from tests.security.conftest import assert_token_refused, claims_of
+from tests.api_moves import PASSWORD
+from tests.clock import Clock
+from tests.forgery import claims_of
+from tests.security.refusals import assert_token_refused
 
 GRACE = 10  # REFRESH_REUSE_GRACE_SECONDS
 PROXY = ("10.0.0.1", 50000)
@@ -25,15 +26,8 @@ VICTIM = {"User-Agent": "victim-phone/1.0", "X-Forwarded-For": "192.0.2.10"}
 THIEF = {"User-Agent": "thief-script/0.1", "X-Forwarded-For": "198.51.100.66"}
 
 
-@pytest.fixture
-def settings() -> Settings:
-    # Behind a trusted proxy, so that each client's own address is what the service sees.
-    return Settings(
-        jwt_secret_key=SECRET,
-        bcrypt_rounds=4,
-        storage_url="memory://",
-        trusted_proxies=("10.0.0.0/8",),
-    )
+# Behind a trusted proxy, so that each client's own address is what the service sees.
+pytestmark = pytest.mark.settings(trusted_proxies=("10.0.0.0/8",))
 
 
 @pytest.fixture

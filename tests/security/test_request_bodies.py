@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from authapi.settings import Settings
 from authapi.web.app import create_app
+from tests.api_moves import PASSWORD, Api
 from tests.backends import BACKENDS, storage_url
-from tests.conftest import PASSWORD, SECRET, Api, Clock
+from tests.clock import Clock
+from tests.config import settings_for
 
 MAX_BODY_BYTES = 64 * 1024
 JSON = {"Content-Type": "application/json"}
@@ -180,7 +181,7 @@ def test_task_text_with_a_lone_surrogate_is_a_400_on_every_store(
 ) -> None:
     # Found by this suite: SQLite and PostgreSQL could not encode it, a 500, until 8592d12.
     with tempfile.TemporaryDirectory() as directory, storage_url(backend, Path(directory)) as url:
-        settings = Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, storage_url=url)
+        settings = settings_for(storage_url=url)
         with create_app(settings, clock=clock).test_client() as client:
             account = Api(client).account()
             for body in (

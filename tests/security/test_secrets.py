@@ -6,8 +6,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SECRET, Api, Clock, forge
-from tests.security.conftest import claims_of
+from tests.api_moves import Api
+from tests.clock import Clock
+from tests.config import SECRET
+from tests.forgery import claims_of, forge
 
 PASSWORD = "a-very-distinctive-passphrase"
 NEW_PASSWORD = "another-distinctive-passphrase"

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import PASSWORD, Account, Api, Clock
-from tests.security.conftest import assert_token_refused, claims_of
+from tests.api_moves import PASSWORD, Account, Api
+from tests.clock import Clock
+from tests.forgery import claims_of
+from tests.security.refusals import assert_token_refused
 
 GRACE = 10  # REFRESH_REUSE_GRACE_SECONDS
 

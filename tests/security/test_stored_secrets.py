@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from authapi.settings import Settings
 from authapi.store import MemoryStore
 from authapi.web.app import create_app
-from tests.conftest import PASSWORD, SECRET, Api, Clock
+from tests.api_moves import PASSWORD, Api
+from tests.clock import Clock
+from tests.config import SECRET, settings_for
 
 
 def log_in_rotate_and_log_out(api: Api) -> list[str]:
@@ -29,7 +30,7 @@ def log_in_rotate_and_log_out(api: Api) -> list[str]:
 
 def test_sqlite_file_holds_no_password_and_no_token(tmp_path: Path, clock: Clock) -> None:
     database = tmp_path / "auth.db"
-    settings = Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, storage_url=f"sqlite:///{database}")
+    settings = settings_for(storage_url=f"sqlite:///{database}")
     with create_app(settings, clock=clock).test_client() as client:
         tokens = log_in_rotate_and_log_out(Api(client))
     dump = b"".join(path.read_bytes() for path in tmp_path.glob("auth.db*"))
@@ -46,7 +47,7 @@ def test_sqlite_file_holds_no_password_and_no_token(tmp_path: Path, clock: Clock
 
 def test_memory_store_holds_no_password_and_no_token(clock: Clock) -> None:
     store = MemoryStore()
-    settings = Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, storage_url="memory://")
+    settings = settings_for(storage_url="memory://")
     with create_app(settings, store=store, clock=clock).test_client() as client:
         tokens = log_in_rotate_and_log_out(Api(client))
     held = repr(vars(store))

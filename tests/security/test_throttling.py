@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from authapi.settings import Settings
-from authapi.web.app import create_app
-from tests.conftest import PASSWORD, SECRET, Api, Clock
+from tests.api_moves import PASSWORD, Api
+from tests.apps import app_for
+from tests.clock import Clock
+from tests.config import settings_for
 
 WRONG = "not the password at all"
 MAX_FAILURES = 5  # LOGIN_MAX_FAILURES
@@ -23,8 +24,7 @@ FAILURE_WINDOW = 900  # LOGIN_FAILURE_WINDOW_SECONDS
 @contextmanager
 def serving(clock: Clock, peer: str = "192.0.2.10", **settings: Any) -> Iterator[Api]:
     """Serve an app with these settings to a client whose socket peer is `peer`."""
-    config = Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, storage_url="memory://", **settings)
-    app = create_app(config, validate_responses=True, clock=clock)
+    app = app_for(settings_for(**settings), clock=clock)
     with app.test_client(client=(peer, 50000)) as client:
         yield Api(client)
 

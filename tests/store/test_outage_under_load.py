@@ -23,7 +23,7 @@ import pytest
 import requests
 
 from tests.backends import end_the_backends_named, storage_url
-from tests.support.devserver import running_server
+from tooling.devserver import running_server
 
 pytestmark = pytest.mark.slow
 

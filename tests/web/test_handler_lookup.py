@@ -15,8 +15,9 @@ from starlette.requests import Request
 from authapi.handlers import security
 from authapi.web.app import SPEC_DIR, create_app
 from authapi.web.handler_lookup import resolve_operation
-from tests.conftest import Api
-from tests.token_clients import browser_settings, introspect
+from tests.api_moves import Api
+from tests.config import settings_for
+from tests.token_clients import BROWSER_SETTINGS, introspect
 
 SPELLING = re.compile(r"handlers\.[a-z_]+\.[a-z_]+")
 SECURITY_FUNCTION_KEY = re.compile(r"x-\w+InfoFunc")
@@ -73,7 +74,7 @@ def test_security_functions_are_the_ones_in_authapi_handlers(
     # Patched before the app is built: the app holds what it finds under those names then.
     monkeypatch.setattr(security, "bearer_auth", spying_bearer_auth)
     monkeypatch.setattr(security, "introspection_client", spying_introspection_client)
-    settings = browser_settings("memory://", connexion_tuning=tuning)
+    settings = settings_for(**BROWSER_SETTINGS, connexion_tuning=tuning)
     with create_app(settings).test_client() as client:
         account = Api(client).account()
         assert Api(client).profile(account.access_token).status_code == 200

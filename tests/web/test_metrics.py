@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from authapi.settings import Settings
-from authapi.web.app import create_app
-from tests.conftest import SECRET, Api
+from tests.api_moves import Api
+from tests.apps import app_for
+from tests.clock import Clock
+from tests.config import settings_for
 
 
 @pytest.fixture
@@ -43,46 +44,43 @@ def test_metrics_are_not_part_of_the_public_spec(api: Api) -> None:
     assert "/metrics" not in api.client.get("/openapi.json").json()["paths"]
 
 
-def test_metrics_token_is_required_when_set() -> None:
-    settings = Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, metrics_token="scrape-me")
-    with TestClient(create_app(settings)) as client:
-        assert client.get("/metrics").status_code == 401
-        wrong = client.get("/metrics", headers={"Authorization": "Bearer nope"})
-        assert wrong.status_code == 401
-        right = client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
-        assert right.status_code == 200
-        assert right.headers["content-type"].startswith("text/plain")
+@pytest.mark.settings(metrics_token="scrape-me")
+def test_metrics_token_is_required_when_set(client: TestClient) -> None:
+    assert client.get("/metrics").status_code == 401
+    wrong = client.get("/metrics", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    right = client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+    assert right.status_code == 200
+    assert right.headers["content-type"].startswith("text/plain")
 
 
+@pytest.mark.settings(metrics_token="scrape-me")
 @pytest.mark.parametrize(
     "authorization",
     ["Bearer scrape-mé".encode(), b"Bearer \xff\xfe", "Bearer 🔑".encode(), b"\x80"],
 )
-def test_metrics_token_with_non_ascii_bytes_is_a_401_not_a_500(authorization: bytes) -> None:
-    settings = Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, metrics_token="scrape-me")
-    with TestClient(create_app(settings)) as client:
-        # httpx sends bytes header values as they are, non-ASCII included.
-        response = client.get("/metrics", headers={"Authorization": authorization})
-        assert response.status_code == 401
+def test_metrics_token_with_non_ascii_bytes_is_a_401_not_a_500(
+    client: TestClient, authorization: bytes
+) -> None:
+    # httpx sends bytes header values as they are, non-ASCII included.
+    response = client.get("/metrics", headers={"Authorization": authorization})
+    assert response.status_code == 401
 
 
-def test_metrics_token_with_non_ascii_characters_is_matched_as_utf8() -> None:
-    settings = Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, metrics_token="clé-secrète")
-    with TestClient(create_app(settings)) as client:
-        right = client.get("/metrics", headers={"Authorization": "Bearer clé-secrète".encode()})
-        assert right.status_code == 200
+@pytest.mark.settings(metrics_token="clé-secrète")
+def test_metrics_token_with_non_ascii_characters_is_matched_as_utf8(client: TestClient) -> None:
+    right = client.get("/metrics", headers={"Authorization": "Bearer clé-secrète".encode()})
+    assert right.status_code == 200
 
 
-def test_metrics_can_be_switched_off() -> None:
-    settings = Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, metrics_enabled=False)
-    with TestClient(create_app(settings)) as client:
-        assert client.get("/metrics").status_code == 404
+@pytest.mark.settings(metrics_enabled=False)
+def test_metrics_can_be_switched_off(client: TestClient) -> None:
+    assert client.get("/metrics").status_code == 404
 
 
 @pytest.mark.parametrize("log_level", ["WARNING", "ERROR", "CRITICAL"])
-def test_auth_events_are_counted_whatever_the_log_level(log_level: str) -> None:
-    settings = Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, log_level=log_level)
-    with TestClient(create_app(settings)) as client:
+def test_auth_events_are_counted_whatever_the_log_level(log_level: str, clock: Clock) -> None:
+    with TestClient(app_for(settings_for(log_level=log_level), clock=clock)) as client:
         api = Api(client)
         api.account()
         api.login("ada@example.com", "wrong password!")

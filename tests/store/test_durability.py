@@ -8,15 +8,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.devserver import free_port, start_server, stop_server
+from tooling.devserver import start_server, stop_server
 
 pytestmark = pytest.mark.slow
 
 
 def test_answered_writes_and_sessions_survive_kill_9(tmp_path: Path) -> None:
     env = {"STORAGE_URL": f"sqlite:///{tmp_path / 'auth.db'}"}
-    port = free_port()
-    url, server = start_server(env, port=port)
+    url, server = start_server(env)
     try:
         credentials = {"email": "ada@example.com", "password": "correct horse battery"}
         assert requests.post(f"{url}/api/v1/auth/register", json=credentials).status_code == 201
@@ -34,7 +33,8 @@ def test_answered_writes_and_sessions_survive_kill_9(tmp_path: Path) -> None:
         server.send_signal(signal.SIGKILL)
         server.wait()
 
-    url, server = start_server(env, port=port)
+    # On a port of its own: the old one may have gone to another test meanwhile.
+    url, server = start_server(env)
     try:
         assert requests.post(f"{url}/api/v1/auth/register", json=credentials).status_code == 409
         tasks = requests.get(f"{url}/api/v1/tasks", headers=bearer).json()["items"]

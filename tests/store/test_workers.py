@@ -12,9 +12,10 @@ import pytest
 import requests
 
 from tests.backends import storage_url
-from tests.support.devserver import running_server
+from tooling.devserver import running_server
 
-pytestmark = pytest.mark.slow
+# "heavy": two server workers and twenty requests in flight, never beside another heavy test.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("heavy")]
 
 
 def fresh(url: str) -> requests.Session:

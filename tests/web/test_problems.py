@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Api
+from tests.api_moves import Api
 
 
 def assert_problem(response: object, status: int) -> dict[str, object]:

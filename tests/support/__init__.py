@@ -1,1 +1,0 @@
-"""Support shared by the tests, the features, the load smoke and the benchmark; not shipped."""
