@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -17,16 +18,22 @@ PURGE_BATCH = 1000
 logger = logging.getLogger(__name__)
 
 
-async def purge_ended(store: Store, now: int, batch: int = PURGE_BATCH) -> int:
-    """Delete every ended session, counter and stale known address; return how many."""
+async def purge_ended(
+    store: Store, now: int, batch: int = PURGE_BATCH, stop: asyncio.Event | None = None
+) -> int:
+    """Delete every ended session, counter and stale known address; return how many.
+
+    A set `stop` ends the pass after the batch in flight.
+    """
     total = 0
-    while True:
+    while stop is None or not stop.is_set():
         deleted = await store.purge(now, batch)
         total += deleted
         if deleted < batch:
             return total
         # Let waiting requests run between batches.
         await asyncio.sleep(0)
+    return total
 
 
 async def purge_periodically(
@@ -34,13 +41,20 @@ async def purge_periodically(
     now: Callable[[], int],
     interval: float = PURGE_INTERVAL_SECONDS,
     ready: Awaitable[None] | None = None,
+    stop: asyncio.Event | None = None,
 ) -> None:
-    """Purge now and then every `interval` seconds, until cancelled; never give up."""
+    """Purge now and then every `interval` seconds, until `stop` is set; never give up.
+
+    Stopping waits for the statement in flight instead of cancelling it: a statement
+    cancelled mid-way costs its connection, and SQLite's driver thread would then finish it
+    on an event loop that may be gone.
+    """
+    stop = stop or asyncio.Event()
     if ready is not None:
         await ready
-    while True:
+    while not stop.is_set():
         try:
-            deleted = await purge_ended(store, now())
+            deleted = await purge_ended(store, now(), stop=stop)
             if deleted:
                 logger.info("purged", extra={"fields": {"records_deleted": deleted}})
         except StoreUnavailable:
@@ -48,4 +62,5 @@ async def purge_periodically(
         except Exception as error:
             # A failed pass must not end the loop: the next one may well succeed.
             logger.error("purge failed", extra={"fields": {"exc_type": type(error).__name__}})
-        await asyncio.sleep(interval)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)

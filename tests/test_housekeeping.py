@@ -98,3 +98,39 @@ async def test_the_loop_waits_for_the_store_to_open_before_its_first_pass() -> N
         while not store.calls:
             await asyncio.sleep(0)
     loop.cancel()
+
+
+class HeldPurge:
+    """A store whose purge statement runs until the test lets it finish."""
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+        self.finished = 0
+
+    async def purge(self, now: int, batch: int) -> int:
+        self.started.set()
+        await self.release.wait()
+        self.finished += 1
+        # A full batch: a pass that was not told to stop would go on to the next one.
+        return batch
+
+
+async def test_stopping_the_loop_lets_the_statement_in_flight_finish_and_starts_no_other() -> None:
+    store = HeldPurge()
+    stop = asyncio.Event()
+    loop = asyncio.create_task(
+        purge_periodically(store, lambda: NOW, interval=3600, stop=stop)  # type: ignore[arg-type]
+    )
+    async with asyncio.timeout(5):
+        await store.started.wait()
+    stop.set()
+    for _ in range(10):
+        await asyncio.sleep(0)
+    # Not cancelled mid-statement: the loop waits for the purge in flight.
+    assert not loop.done()
+    store.release.set()
+    async with asyncio.timeout(5):
+        await loop
+    assert not loop.cancelled()
+    assert store.finished == 1

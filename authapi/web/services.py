@@ -119,17 +119,19 @@ class Services:
             # requests answer 503 meanwhile, and the store opens as soon as it can.
             opening = asyncio.create_task(_open_when_reachable(self.store))
         # Ended sessions, counters and addresses are deleted in the background, from the start.
+        stop_purging = asyncio.Event()
         purging = asyncio.create_task(
-            purge_periodically(self.store, self.sessions.now, ready=opening)
+            purge_periodically(self.store, self.sessions.now, ready=opening, stop=stop_purging)
         )
         try:
             yield
         finally:
-            purging.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await purging
+            # The purge ends after its statement in flight, never in the middle of it.
+            stop_purging.set()
             if opening is not None:
                 opening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purging
             await self.store.close()
             self.hasher.close()
             # uvicorn ends a SIGTERM'd process by raising the signal again once it has shut
