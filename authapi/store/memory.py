@@ -90,12 +90,15 @@ class MemoryStore:
 
     def _keep_newest(self, new: Session, max_sessions: int) -> None:
         now = new.created_at
-        others = [s for s in self._sessions_of(new.user_id) if s.id != new.id and s.is_live(now)]
-        others.sort(key=lambda session: (session.created_at, session.id), reverse=True)
+        # Newest first by the order they were added in: `created_at` has whole seconds.
+        others = [
+            s for s in reversed(self._sessions_of(new.user_id)) if s.id != new.id and s.is_live(now)
+        ]
         for session in others[max_sessions - 1 :]:
             self._revoke(session, now)
 
     def _sessions_of(self, user_id: str) -> list[Session]:
+        """Return the user's sessions, oldest first: in the order they were added."""
         ids = self._session_ids_by_user.get(user_id, {})
         return [self._sessions[session_id] for session_id in ids]
 
@@ -175,7 +178,8 @@ class MemoryStore:
                 and user is not None
                 and session.credential_version == user.credential_version
             ]
-        return sorted(live, key=lambda session: (session.created_at, session.id), reverse=True)
+        live.reverse()
+        return live
 
     async def revoke_user_sessions(self, user_id: str, now: int, keep: str | None = None) -> int:
         with self._lock:

@@ -92,13 +92,22 @@ class SqlStore:
         # PostgreSQL the user's row is locked too, so a password change or a logout-all
         # either commits first (and nothing is inserted) or waits, then revokes this session.
         # SQLite has one writer at a time, so its statements never interleave anyway.
+        # Its place in the user's order, one past the highest: logins within one second keep
+        # theirs. Two logins racing on PostgreSQL may both read the same highest and tie;
+        # both still rank above every older session, which is all the cap needs.
+        seq = (
+            select(func.coalesce(func.max(sessions.c.seq), 0) + 1)
+            .where(sessions.c.user_id == session.user_id)
+            .scalar_subquery()
+        )
+        values = [*as_literals(sessions, session), seq.label("seq")]
         found = self._lock_user(
-            select(*as_literals(sessions, session)).where(
+            select(*values).where(
                 users.c.id == session.user_id,
                 users.c.credential_version == session.credential_version,
             )
         )
-        insert = sessions.insert().from_select([c.name for c in sessions.columns], found)
+        insert = sessions.insert().from_select([value.name for value in values], found)
         async with self._database.connect(write=True) as connection:
             if (await connection.execute(insert)).rowcount != 1:
                 return False
@@ -153,7 +162,7 @@ class SqlStore:
                 sessions.c.revoked_at.is_(None),
                 sessions.c.expires_at > now,
             )
-            .order_by(sessions.c.created_at.desc(), sessions.c.id.desc())
+            .order_by(*_newest_first)
         )
         async with self._database.connect() as connection:
             rows = (await connection.execute(query)).mappings().all()
@@ -366,6 +375,11 @@ _current_version = and_(
 )
 
 
+# A user's sessions, newest first: by their place in the user's order, then (for rows from
+# before `seq`, all 0) by when they began.
+_newest_first = (sessions.c.seq.desc(), sessions.c.created_at.desc(), sessions.c.id.desc())
+
+
 def _revoke_beyond(new: Session, max_sessions: int) -> Any:
     """Revoke the user's live sessions beyond the newest `max_sessions`, keeping `new`."""
     now = new.created_at
@@ -378,7 +392,7 @@ def _revoke_beyond(new: Session, max_sessions: int) -> Any:
             sessions.c.revoked_at.is_(None),
             sessions.c.expires_at > now,
         )
-        .order_by(sessions.c.created_at.desc(), sessions.c.id.desc())
+        .order_by(*_newest_first)
         .offset(max_sessions - 1)
     )
     return update(sessions).where(sessions.c.id.in_(doomed)).values(revoked_at=now)
