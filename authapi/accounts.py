@@ -19,7 +19,7 @@ from authapi.records import NO_PEER, Peer, SessionKind, User
 from authapi.sessions import SessionService
 from authapi.settings import Settings
 from authapi.store.base import UserStore
-from authapi.throttle import Throttle
+from authapi.throttle import Throttle, known_address_key
 from authapi.tokens import Claims, TokenPair
 
 
@@ -106,7 +106,11 @@ class AccountService:
         normalized = self._check_policy(new_password, user.email, field="new_password")
         # One step: the new hash, a new credential version, every other session revoked.
         new_hash = await self.hasher.hash(normalized)
-        revoked = await self.store.replace_password(user.id, new_hash, now, keep=claims.sid)
+        # The same step forgets every address the account was known from but the caller's:
+        # one a phisher logged in from must not keep its exemption from the account ceiling.
+        revoked = await self.store.replace_password(
+            user.id, new_hash, now, keep=claims.sid, keep_address=known_address_key(peer.address)
+        )
         self.events.emit("password_changed", user_id=user.id, sessions_revoked=revoked)
 
     async def profile(self, claims: Claims) -> User:

@@ -17,6 +17,7 @@ from authapi.events import Events
 from authapi.records import NO_PEER, Peer, Session, SessionKind, User, is_storable
 from authapi.settings import Settings
 from authapi.store.base import SessionStore
+from authapi.throttle import known_address_key
 from authapi.tokens import Claims, TokenCodec, TokenPair, TokenType, fingerprint
 
 
@@ -167,9 +168,14 @@ class SessionService:
             raise NotFound("No such session.")
         await self.end(claims.sub, session_id, self.now())
 
-    async def logout_all(self, claims: Claims) -> int:
-        """Revoke every session of the caller, this one included."""
-        revoked = await self.store.revoke_user_sessions(claims.sub, self.now())
+    async def logout_all(self, claims: Claims, peer: Peer = NO_PEER) -> int:
+        """Revoke every session of the caller, this one included.
+
+        The same step forgets every address the account was known from but the caller's.
+        """
+        revoked = await self.store.revoke_user_sessions(
+            claims.sub, self.now(), keep_address=known_address_key(peer.address)
+        )
         self.events.emit("logout_all", user_id=claims.sub, sessions_revoked=revoked)
         return revoked
 

@@ -149,9 +149,14 @@ class SqlStore:
             return (await connection.execute(statement)).rowcount == 1
 
     async def replace_password(
-        self, user_id: str, password_hash: str, now: int, keep: str | None = None
+        self,
+        user_id: str,
+        password_hash: str,
+        now: int,
+        keep: str | None = None,
+        keep_address: str | None = None,
     ) -> int:
-        return await self._new_credentials(user_id, now, keep, password_hash)
+        return await self._new_credentials(user_id, now, keep, keep_address, password_hash)
 
     async def list_sessions(self, user_id: str, now: int) -> list[Session]:
         query = (
@@ -168,11 +173,18 @@ class SqlStore:
             rows = (await connection.execute(query)).mappings().all()
         return [session_from(row) for row in rows]
 
-    async def revoke_user_sessions(self, user_id: str, now: int, keep: str | None = None) -> int:
-        return await self._new_credentials(user_id, now, keep)
+    async def revoke_user_sessions(
+        self, user_id: str, now: int, keep: str | None = None, keep_address: str | None = None
+    ) -> int:
+        return await self._new_credentials(user_id, now, keep, keep_address)
 
     async def _new_credentials(
-        self, user_id: str, now: int, keep: str | None, password_hash: str | None = None
+        self,
+        user_id: str,
+        now: int,
+        keep: str | None,
+        keep_address: str | None,
+        password_hash: str | None = None,
     ) -> int:
         changes: dict[str, Any] = {"credential_version": users.c.credential_version + 1}
         if password_hash is not None:
@@ -191,11 +203,16 @@ class SqlStore:
         )
         if keep is not None:
             revoke = revoke.where(sessions.c.id != keep)
+        # What an attacker's login taught the account goes with the credentials it used.
+        forget = known_addresses.delete().where(known_addresses.c.user_id == user_id)
+        if keep_address is not None:
+            forget = forget.where(known_addresses.c.address_key != keep_address)
         async with self._database.connect(write=True) as connection:
             version = (await connection.execute(bump)).scalar_one_or_none()
             if version is None:
                 return 0
             revoked = (await connection.execute(revoke)).rowcount
+            await connection.execute(forget)
             if keep is not None:
                 carry = (
                     update(sessions)
