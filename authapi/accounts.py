@@ -15,11 +15,11 @@ from authapi.errors import EmailTaken, InvalidCredentials, InvalidInput, Invalid
 from authapi.events import Events
 from authapi.password_check import PasswordCheck
 from authapi.passwords import PasswordHasher, check_password_policy
-from authapi.records import NO_PEER, Peer, User
+from authapi.records import NO_PEER, Peer, SessionKind, User
 from authapi.sessions import SessionService
 from authapi.settings import Settings
 from authapi.store.base import UserStore
-from authapi.throttle import Throttle
+from authapi.throttle import Throttle, known_address_key
 from authapi.tokens import Claims, TokenPair
 
 
@@ -69,8 +69,10 @@ class AccountService:
         self.events.emit("register", user_id=user.id)
         return user
 
-    async def login(self, email: str, password: str, peer: Peer = NO_PEER) -> TokenPair:
-        """Start a session for valid credentials; any failure looks and lasts the same."""
+    async def login(
+        self, email: str, password: str, peer: Peer = NO_PEER, kind: SessionKind = "api"
+    ) -> TokenPair:
+        """Start a session of `kind` for valid credentials; any failure looks and lasts the same."""
         now = self._now()
         await self.throttle.admit_address(peer.address, now)
         user = await self._find_user(email)
@@ -85,7 +87,7 @@ class AccountService:
             new_hash = await self.hasher.hash(password)
             if await self.store.set_password_hash(user.id, user.password_hash, new_hash):
                 self.events.emit("rehashed", user_id=user.id)
-        return await self.sessions.start(user, peer)
+        return await self.sessions.start(user, peer, kind)
 
     async def change_password(
         self,
@@ -104,7 +106,11 @@ class AccountService:
         normalized = self._check_policy(new_password, user.email, field="new_password")
         # One step: the new hash, a new credential version, every other session revoked.
         new_hash = await self.hasher.hash(normalized)
-        revoked = await self.store.replace_password(user.id, new_hash, now, keep=claims.sid)
+        # The same step forgets every address the account was known from but the caller's:
+        # one a phisher logged in from must not keep its exemption from the account ceiling.
+        revoked = await self.store.replace_password(
+            user.id, new_hash, now, keep=claims.sid, keep_address=known_address_key(peer.address)
+        )
         self.events.emit("password_changed", user_id=user.id, sessions_revoked=revoked)
 
     async def profile(self, claims: Claims) -> User:

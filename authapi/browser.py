@@ -49,7 +49,7 @@ class BrowserService:
 
     async def login(self, email: str, password: str, peer: Peer = NO_PEER) -> BrowserLogin:
         """Log in as `login` does, and add the CSRF token of the new session."""
-        pair = await self.accounts.login(email, password, peer)
+        pair = await self.accounts.login(email, password, peer, kind="browser")
         return BrowserLogin(pair, self.codec.csrf_token(pair.session_id))
 
     async def refresh(
@@ -57,7 +57,7 @@ class BrowserService:
     ) -> BrowserLogin:
         """Rotate a browser session's refresh token once its CSRF token checks out."""
         claims = await self._check_csrf(refresh_token, csrf_token)
-        pair = await self.sessions.refresh(refresh_token, peer)
+        pair = await self.sessions.refresh(refresh_token, peer, kind="browser")
         return BrowserLogin(pair, self.codec.csrf_token(claims.sid))
 
     async def logout(self, refresh_token: str, csrf_token: str | None) -> None:
@@ -67,8 +67,10 @@ class BrowserService:
 
     async def _check_csrf(self, refresh_token: str, csrf_token: str | None) -> Claims:
         claims = self.sessions.decode(refresh_token, "refresh")
-        # A dead session is a 401 before the CSRF token is even looked at.
-        await self.sessions.live_session(claims, self._now())
+        # A dead session, or an API session's token, is a 401 before the CSRF token is even
+        # looked at: an API session never turns into a cookie one.
+        session = await self.sessions.live_session(claims, self._now())
+        self.sessions.require_kind(claims, session, "browser")
         if csrf_token is None or not self.codec.csrf_matches(claims.sid, csrf_token):
             self.events.emit("csrf_refused", user_id=claims.sub, session_id=claims.sid)
             raise CsrfRefused()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 
 def is_storable(text: str) -> bool:
@@ -23,6 +24,11 @@ class User:
     credential_version: int = 0
 
 
+# How a session's refresh token travels: in a JSON body (`api`) or in an HttpOnly cookie
+# guarded by a CSRF token (`browser`). A session keeps the kind it was born with.
+SessionKind = Literal["api", "browser"]
+
+
 @dataclass(frozen=True, slots=True)
 class Session:
     """One login: it lives until `expires_at` (epoch seconds) unless revoked earlier."""
@@ -38,6 +44,7 @@ class Session:
     user_agent: str | None = None
     client_ip: str | None = None
     credential_version: int = 0
+    kind: SessionKind = "api"
 
     def is_live(self, now: int) -> bool:
         """Tell whether tokens of this session may still be accepted."""

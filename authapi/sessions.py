@@ -14,9 +14,10 @@ from typing import NoReturn
 
 from authapi.errors import InvalidCredentials, InvalidToken, NotFound
 from authapi.events import Events
-from authapi.records import NO_PEER, Peer, Session, User, is_storable
+from authapi.records import NO_PEER, Peer, Session, SessionKind, User, is_storable
 from authapi.settings import Settings
 from authapi.store.base import SessionStore
+from authapi.throttle import known_address_key
 from authapi.tokens import Claims, TokenCodec, TokenPair, TokenType, fingerprint
 
 
@@ -50,8 +51,8 @@ class SessionService:
         """Return the current time in whole epoch seconds."""
         return int(self._clock())
 
-    async def start(self, user: User, peer: Peer) -> TokenPair:
-        """Start a session for an account whose credentials were just checked."""
+    async def start(self, user: User, peer: Peer, kind: SessionKind = "api") -> TokenPair:
+        """Start a session of `kind` for an account whose credentials were just checked."""
         now = self.now()
         session_id = str(uuid.uuid4())
         # The session's absolute lifetime is fixed here; rotation never extends it.
@@ -67,6 +68,7 @@ class SessionService:
             client_ip=peer.address,
             # The version read with the password: a change since then refuses this login.
             credential_version=user.credential_version,
+            kind=kind,
         )
         if not await self.store.add_session(session, self.settings.max_sessions_per_user):
             # A password change or a logout-all landed while the password was being checked.
@@ -75,11 +77,17 @@ class SessionService:
         self.events.emit("login", user_id=user.id, session_id=session_id)
         return pair
 
-    async def refresh(self, refresh_token: str, peer: Peer = NO_PEER) -> TokenPair:
-        """Spend a refresh token for a new pair; a spent one presented again revokes the session."""
+    async def refresh(
+        self, refresh_token: str, peer: Peer = NO_PEER, kind: SessionKind = "api"
+    ) -> TokenPair:
+        """Spend a refresh token for a new pair; a spent one presented again revokes the session.
+
+        Only a session of `kind` is refreshed: a token that arrives by the other transport
+        is refused before it is spent, and never counts as reuse.
+        """
         claims = self.decode(refresh_token, "refresh")
         now = self.now()
-        session = await self.live_session(claims, now)
+        session = self.require_kind(claims, await self.live_session(claims, now), kind)
         presented = fingerprint(refresh_token)
         pair = self.codec.issue_pair(claims.sub, session.id, session.expires_at, now)
         if await self.store.rotate_refresh(
@@ -160,9 +168,14 @@ class SessionService:
             raise NotFound("No such session.")
         await self.end(claims.sub, session_id, self.now())
 
-    async def logout_all(self, claims: Claims) -> int:
-        """Revoke every session of the caller, this one included."""
-        revoked = await self.store.revoke_user_sessions(claims.sub, self.now())
+    async def logout_all(self, claims: Claims, peer: Peer = NO_PEER) -> int:
+        """Revoke every session of the caller, this one included.
+
+        The same step forgets every address the account was known from but the caller's.
+        """
+        revoked = await self.store.revoke_user_sessions(
+            claims.sub, self.now(), keep_address=known_address_key(peer.address)
+        )
         self.events.emit("logout_all", user_id=claims.sub, sessions_revoked=revoked)
         return revoked
 
@@ -180,6 +193,16 @@ class SessionService:
         if found is None:
             self.refuse(claims, "revoked")
         return self._require_live(claims, *found, now)
+
+    def require_kind(self, claims: Claims, session: Session, kind: SessionKind) -> Session:
+        """Return the session if it was born of `kind`; refuse its token otherwise.
+
+        The refusal neither rotates nor revokes: whoever holds a browser cookie already holds
+        the session, and ending it here would let a cross-transport probe log its owner out.
+        """
+        if session.kind != kind:
+            self.refuse(claims, "wrong_session_kind")
+        return session
 
     def _require_live(self, claims: Claims, session: Session, user: User, now: int) -> Session:
         # A session begun under older credentials (a password change or a logout-all since)

@@ -33,6 +33,12 @@ def address_key(address: str | None) -> str:
     return _key("addr", NO_ADDRESS if address is None else address)
 
 
+def known_address_key(address: str | None) -> str | None:
+    """Return the key under which `address` may be known to an account; None if it never is."""
+    # An address-less peer is anyone at all: it never earns an exemption.
+    return None if address is None else address_key(address)
+
+
 def _client_key(address: str | None) -> str:
     return _key("client", NO_ADDRESS if address is None else address)
 

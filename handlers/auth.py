@@ -47,7 +47,7 @@ async def change_password(token_info: dict[str, Any], body: dict[str, Any]) -> R
 
 async def logout_all(token_info: dict[str, Any]) -> Response:
     """End every session of the caller, this one included."""
-    await services().sessions.logout_all(claims_of(token_info))
+    await services().sessions.logout_all(claims_of(token_info), peer())
     return no_content()
 
 

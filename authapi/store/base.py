@@ -33,11 +33,17 @@ class UserStore(Protocol):
         """Swap a user's password hash if it is still `expected_hash`; tell whether it was."""
 
     async def replace_password(
-        self, user_id: str, password_hash: str, now: int, keep: str | None = None
+        self,
+        user_id: str,
+        password_hash: str,
+        now: int,
+        keep: str | None = None,
+        keep_address: str | None = None,
     ) -> int:
         """Set a new password hash and bump the credential version, with `revoke_user_sessions`.
 
-        One atomic step; returns how many sessions were revoked.
+        One atomic step, which forgets the known addresses as `revoke_user_sessions` does;
+        returns how many sessions were revoked.
         """
 
 
@@ -74,11 +80,15 @@ class SessionStore(Protocol):
     async def list_sessions(self, user_id: str, now: int) -> list[Session]:
         """Return the user's live sessions, newest first."""
 
-    async def revoke_user_sessions(self, user_id: str, now: int, keep: str | None = None) -> int:
+    async def revoke_user_sessions(
+        self, user_id: str, now: int, keep: str | None = None, keep_address: str | None = None
+    ) -> int:
         """Bump the user's credential version and revoke every session but `keep`.
 
         `keep`, if it is the user's and not revoked, moves to the new version and lives on.
-        Return how many sessions were revoked.
+        In the same atomic step, forget every address the user is known from but
+        `keep_address` (a hashed key, as `remember_address` takes). Return how many
+        sessions were revoked.
         """
 
     async def count_live_sessions(self, now: int) -> int:

@@ -54,6 +54,8 @@ class MemoryStore:
         # (user id, hashed address) -> last seen, epoch seconds; kept in last-seen order,
         # so that the purge finds the stale ones at the front.
         self._known_addresses: dict[tuple[str, str], int] = {}
+        # Per user, the hashed addresses they are known from, for a credential change to forget.
+        self._address_keys_by_user: dict[str, dict[str, None]] = {}
         # (resets_at, key) per window started; entries of cleared or renewed keys are stale.
         self._hit_expiry: list[tuple[int, str]] = []
         self._max_counters = max_counters
@@ -90,12 +92,15 @@ class MemoryStore:
 
     def _keep_newest(self, new: Session, max_sessions: int) -> None:
         now = new.created_at
-        others = [s for s in self._sessions_of(new.user_id) if s.id != new.id and s.is_live(now)]
-        others.sort(key=lambda session: (session.created_at, session.id), reverse=True)
+        # Newest first by the order they were added in: `created_at` has whole seconds.
+        others = [
+            s for s in reversed(self._sessions_of(new.user_id)) if s.id != new.id and s.is_live(now)
+        ]
         for session in others[max_sessions - 1 :]:
             self._revoke(session, now)
 
     def _sessions_of(self, user_id: str) -> list[Session]:
+        """Return the user's sessions, oldest first: in the order they were added."""
         ids = self._session_ids_by_user.get(user_id, {})
         return [self._sessions[session_id] for session_id in ids]
 
@@ -160,9 +165,15 @@ class MemoryStore:
             return True
 
     async def replace_password(
-        self, user_id: str, password_hash: str, now: int, keep: str | None = None
+        self,
+        user_id: str,
+        password_hash: str,
+        now: int,
+        keep: str | None = None,
+        keep_address: str | None = None,
     ) -> int:
         with self._lock:
+            self._forget_addresses(user_id, keep_address)
             return self._new_credentials(user_id, now, keep, password_hash)
 
     async def list_sessions(self, user_id: str, now: int) -> list[Session]:
@@ -175,11 +186,23 @@ class MemoryStore:
                 and user is not None
                 and session.credential_version == user.credential_version
             ]
-        return sorted(live, key=lambda session: (session.created_at, session.id), reverse=True)
+        live.reverse()
+        return live
 
-    async def revoke_user_sessions(self, user_id: str, now: int, keep: str | None = None) -> int:
+    async def revoke_user_sessions(
+        self, user_id: str, now: int, keep: str | None = None, keep_address: str | None = None
+    ) -> int:
         with self._lock:
+            self._forget_addresses(user_id, keep_address)
             return self._new_credentials(user_id, now, keep)
+
+    def _forget_addresses(self, user_id: str, keep_address: str | None) -> None:
+        keys = self._address_keys_by_user.pop(user_id, {})
+        for key in keys:
+            if key != keep_address:
+                del self._known_addresses[user_id, key]
+        if keep_address in keys:
+            self._address_keys_by_user[user_id] = {keep_address: None}
 
     def _new_credentials(
         self, user_id: str, now: int, keep: str | None, password_hash: str | None = None
@@ -242,6 +265,11 @@ class MemoryStore:
             if addresses[oldest] >= stale_before:
                 break
             del addresses[oldest]
+            user_id, key = oldest
+            keys = self._address_keys_by_user[user_id]
+            del keys[key]
+            if not keys:
+                del self._address_keys_by_user[user_id]
             deleted += 1
         return deleted
 
@@ -323,6 +351,7 @@ class MemoryStore:
         with self._lock:
             self._known_addresses.pop((user_id, address_key), None)
             self._known_addresses[user_id, address_key] = now
+            self._address_keys_by_user.setdefault(user_id, {})[address_key] = None
 
     async def is_known_address(self, user_id: str, address_key: str) -> bool:
         return (user_id, address_key) in self._known_addresses

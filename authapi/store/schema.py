@@ -66,6 +66,11 @@ sessions = Table(
     Column("client_ip", String(64)),
     # The user's credential version when the session began; see `users`.
     Column("credential_version", Integer, nullable=False, server_default="0"),
+    # `api` or `browser`: the transport its refresh token may use; see records.Session.
+    Column("kind", String(16), nullable=False, server_default="api"),
+    # Orders the user's sessions (created_at has whole seconds): one more than the user's
+    # highest when the session is added. Not part of the record; 0 from before migration 0005.
+    Column("seq", BigInteger, nullable=False, server_default="0"),
     Index("ix_sessions_user_id", "user_id"),
     # Serves the background purge of expired sessions.
     Index("ix_sessions_expires_at", "expires_at"),

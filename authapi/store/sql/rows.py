@@ -48,8 +48,13 @@ def values_of(record: User | Session | Task) -> dict[str, Any]:
 
 
 def as_literals(table: Table, record: Session | Task) -> list[Any]:
-    """Return the record's values as typed SQL literals, for an INSERT ... SELECT."""
+    """Return the record's values as typed SQL literals, for an INSERT ... SELECT.
+
+    Only the record's own columns, in the table's order; the store fills in the others.
+    """
     values = values_of(record)
     return [
-        literal(values[column.name], column.type).label(column.name) for column in table.columns
+        literal(values[column.name], column.type).label(column.name)
+        for column in table.columns
+        if column.name in values
     ]

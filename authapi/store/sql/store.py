@@ -92,13 +92,22 @@ class SqlStore:
         # PostgreSQL the user's row is locked too, so a password change or a logout-all
         # either commits first (and nothing is inserted) or waits, then revokes this session.
         # SQLite has one writer at a time, so its statements never interleave anyway.
+        # Its place in the user's order, one past the highest: logins within one second keep
+        # theirs. Two logins racing on PostgreSQL may both read the same highest and tie;
+        # both still rank above every older session, which is all the cap needs.
+        seq = (
+            select(func.coalesce(func.max(sessions.c.seq), 0) + 1)
+            .where(sessions.c.user_id == session.user_id)
+            .scalar_subquery()
+        )
+        values = [*as_literals(sessions, session), seq.label("seq")]
         found = self._lock_user(
-            select(*as_literals(sessions, session)).where(
+            select(*values).where(
                 users.c.id == session.user_id,
                 users.c.credential_version == session.credential_version,
             )
         )
-        insert = sessions.insert().from_select([c.name for c in sessions.columns], found)
+        insert = sessions.insert().from_select([value.name for value in values], found)
         async with self._database.connect(write=True) as connection:
             if (await connection.execute(insert)).rowcount != 1:
                 return False
@@ -140,9 +149,14 @@ class SqlStore:
             return (await connection.execute(statement)).rowcount == 1
 
     async def replace_password(
-        self, user_id: str, password_hash: str, now: int, keep: str | None = None
+        self,
+        user_id: str,
+        password_hash: str,
+        now: int,
+        keep: str | None = None,
+        keep_address: str | None = None,
     ) -> int:
-        return await self._new_credentials(user_id, now, keep, password_hash)
+        return await self._new_credentials(user_id, now, keep, keep_address, password_hash)
 
     async def list_sessions(self, user_id: str, now: int) -> list[Session]:
         query = (
@@ -153,17 +167,24 @@ class SqlStore:
                 sessions.c.revoked_at.is_(None),
                 sessions.c.expires_at > now,
             )
-            .order_by(sessions.c.created_at.desc(), sessions.c.id.desc())
+            .order_by(*_newest_first)
         )
         async with self._database.connect() as connection:
             rows = (await connection.execute(query)).mappings().all()
         return [session_from(row) for row in rows]
 
-    async def revoke_user_sessions(self, user_id: str, now: int, keep: str | None = None) -> int:
-        return await self._new_credentials(user_id, now, keep)
+    async def revoke_user_sessions(
+        self, user_id: str, now: int, keep: str | None = None, keep_address: str | None = None
+    ) -> int:
+        return await self._new_credentials(user_id, now, keep, keep_address)
 
     async def _new_credentials(
-        self, user_id: str, now: int, keep: str | None, password_hash: str | None = None
+        self,
+        user_id: str,
+        now: int,
+        keep: str | None,
+        keep_address: str | None,
+        password_hash: str | None = None,
     ) -> int:
         changes: dict[str, Any] = {"credential_version": users.c.credential_version + 1}
         if password_hash is not None:
@@ -182,11 +203,16 @@ class SqlStore:
         )
         if keep is not None:
             revoke = revoke.where(sessions.c.id != keep)
+        # What an attacker's login taught the account goes with the credentials it used.
+        forget = known_addresses.delete().where(known_addresses.c.user_id == user_id)
+        if keep_address is not None:
+            forget = forget.where(known_addresses.c.address_key != keep_address)
         async with self._database.connect(write=True) as connection:
             version = (await connection.execute(bump)).scalar_one_or_none()
             if version is None:
                 return 0
             revoked = (await connection.execute(revoke)).rowcount
+            await connection.execute(forget)
             if keep is not None:
                 carry = (
                     update(sessions)
@@ -366,6 +392,11 @@ _current_version = and_(
 )
 
 
+# A user's sessions, newest first: by their place in the user's order, then (for rows from
+# before `seq`, all 0) by when they began.
+_newest_first = (sessions.c.seq.desc(), sessions.c.created_at.desc(), sessions.c.id.desc())
+
+
 def _revoke_beyond(new: Session, max_sessions: int) -> Any:
     """Revoke the user's live sessions beyond the newest `max_sessions`, keeping `new`."""
     now = new.created_at
@@ -378,7 +409,7 @@ def _revoke_beyond(new: Session, max_sessions: int) -> Any:
             sessions.c.revoked_at.is_(None),
             sessions.c.expires_at > now,
         )
-        .order_by(sessions.c.created_at.desc(), sessions.c.id.desc())
+        .order_by(*_newest_first)
         .offset(max_sessions - 1)
     )
     return update(sessions).where(sessions.c.id.in_(doomed)).values(revoked_at=now)
