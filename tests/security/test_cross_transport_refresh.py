@@ -19,10 +19,12 @@ from starlette.testclient import TestClient
 
 from authapi.keys import derive_key
 from authapi.settings import Settings
+from tests.api_moves import Api
 from tests.backends import BACKENDS, storage_url
-from tests.conftest import SECRET, Api
-from tests.security.conftest import assert_token_refused, claims_of
-from tests.token_clients import Browser, browser_settings
+from tests.config import SECRET, settings_for
+from tests.forgery import claims_of
+from tests.security.refusals import assert_token_refused
+from tests.token_clients import BROWSER_SETTINGS, Browser
 
 
 @pytest.fixture(params=BACKENDS)
@@ -34,7 +36,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def settings(store_url: str) -> Settings:
-    return browser_settings(store_url)
+    return settings_for(storage_url=store_url, **BROWSER_SETTINGS)
 
 
 def _csrf_token_of(refresh_token: str) -> str:

@@ -19,8 +19,10 @@ from starlette.testclient import TestClient
 
 from authapi.settings import Settings
 from authapi.web.app import create_app
+from tests.api_moves import PASSWORD
 from tests.backends import BACKENDS, storage_url
-from tests.conftest import PASSWORD, SECRET, Clock
+from tests.clock import Clock
+from tests.config import SECRET
 
 NEW_PASSWORD = "a brand new passphrase nobody has"
 WRONG = "not the password at all"

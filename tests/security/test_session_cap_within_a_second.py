@@ -17,9 +17,11 @@ from types import SimpleNamespace
 import pytest
 
 from authapi.settings import Settings
+from tests.api_moves import Api
 from tests.backends import BACKENDS, storage_url
-from tests.conftest import SECRET, Api, Clock
-from tests.security.conftest import claims_of
+from tests.clock import Clock
+from tests.config import SECRET
+from tests.forgery import claims_of
 
 CAP = 3
 
