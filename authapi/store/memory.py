@@ -7,16 +7,15 @@ in proportion to what has ended.
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import heapq
 import threading
 from collections import deque
-from datetime import datetime
 
 from authapi.errors import EmailTaken
-from authapi.records import Hits, Session, Task, TaskPage, User
+from authapi.records import Hits, Session, User
 from authapi.store.base import KNOWN_ADDRESS_RETENTION_SECONDS
+from authapi.store.memory_tasks import MemoryTaskStore
 
 # At most this many throttle counters are kept; past it, the one that ends soonest goes.
 # Evicting a counter resets a limit early, but a flood of new keys big enough to reach it
@@ -27,13 +26,12 @@ MAX_COUNTERS = 1_000_000
 # creation, and no single call does more than a little of it.
 _EXPIRE_PER_HIT = 2
 
-TaskKey = tuple[datetime, str]
 
-
-class MemoryStore:
+class MemoryStore(MemoryTaskStore):
     """Keep users and sessions in memory. Safe for one process, whatever its threads do."""
 
     def __init__(self, max_counters: int = MAX_COUNTERS) -> None:
+        super().__init__()
         self._users: dict[str, User] = {}
         self._user_ids_by_email: dict[str, str] = {}
         self._sessions: dict[str, Session] = {}
@@ -47,9 +45,6 @@ class MemoryStore:
         self._expiry_seconds: list[int] = []
         self._revoked: deque[str] = deque()
         self._unrevoked = 0
-        self._tasks: dict[str, Task] = {}
-        # Per user, the (created_at, id) of their tasks, sorted: pages are slices of it.
-        self._task_keys_by_user: dict[str, list[TaskKey]] = {}
         self._hits: dict[str, Hits] = {}
         # (user id, hashed address) -> last seen, epoch seconds; kept in last-seen order,
         # so that the purge finds the stale ones at the front.
@@ -359,63 +354,6 @@ class MemoryStore:
     def _current(self, key: str, now: int) -> Hits | None:
         hits = self._hits.get(key)
         return hits if hits is not None and now < hits.resets_at else None
-
-    async def add_task(self, task: Task, max_tasks: int | None = None) -> bool:
-        with self._lock:
-            keys = self._task_keys_by_user.get(task.user_id)
-            if max_tasks is not None and keys is not None and len(keys) >= max_tasks:
-                return False
-            if keys is None:
-                keys = self._task_keys_by_user[task.user_id] = []
-            self._tasks[task.id] = task
-            bisect.insort(keys, (task.created_at, task.id))
-            return True
-
-    async def get_task(self, user_id: str, task_id: str) -> Task | None:
-        task = self._tasks.get(task_id)
-        return task if task is not None and task.user_id == user_id else None
-
-    async def list_tasks(
-        self,
-        user_id: str,
-        *,
-        limit: int,
-        completed: bool | None = None,
-        before: tuple[datetime, str] | None = None,
-    ) -> TaskPage:
-        with self._lock:
-            keys = self._task_keys_by_user.get(user_id, [])
-            end = len(keys) if before is None else bisect.bisect_left(keys, before)
-            found: list[Task] = []
-            # Newest first from the cursor on; one more than the page tells whether more follow.
-            for index in range(end - 1, -1, -1):
-                task = self._tasks[keys[index][1]]
-                if completed is None or task.completed == completed:
-                    found.append(task)
-                    if len(found) > limit:
-                        break
-        return TaskPage(items=found[:limit], more=len(found) > limit)
-
-    async def update_task(self, task: Task) -> bool:
-        with self._lock:
-            stored = self._tasks.get(task.id)
-            if stored is None or stored.user_id != task.user_id:
-                return False
-            # As in SQL, a task keeps its creation time: its place in the list never moves.
-            self._tasks[task.id] = dataclasses.replace(task, created_at=stored.created_at)
-            return True
-
-    async def delete_task(self, user_id: str, task_id: str) -> bool:
-        with self._lock:
-            task = self._tasks.get(task_id)
-            if task is None or task.user_id != user_id:
-                return False
-            del self._tasks[task_id]
-            keys = self._task_keys_by_user[user_id]
-            del keys[bisect.bisect_left(keys, (task.created_at, task.id))]
-            if not keys:
-                del self._task_keys_by_user[user_id]
-            return True
 
     async def open(self) -> None:
         return None
