@@ -59,10 +59,10 @@ class ClientService:
         return int(self._clock())
 
     async def authenticate(self, client_id: str, secret: str, peer: Peer = NO_PEER) -> str:
-        """Accept a resource server of INTROSPECTION_CLIENTS; failures are throttled per address."""
-        await self.throttle.admit_client_check(peer.address, self._now())
-        if _is_listed_client(self.clients, client_id, secret):
-            await self.throttle.forget_client_failures(peer.address)
+        """Accept a resource server of INTROSPECTION_CLIENTS; guesses are throttled per address."""
+        right = _is_listed_client(self.clients, client_id, secret)
+        await self.throttle.admit_client_check(client_id, peer.address, self._now(), right=right)
+        if right:
             return client_id
         self.events.emit("client_auth_failed", address=peer.address)
         raise InvalidClient()
