@@ -21,7 +21,7 @@ from authapi.store.base import SessionStore
 from authapi.throttle import Throttle
 from authapi.tokens import Claims, TokenCodec, TokenType
 
-# RFC 7662 and RFC 7009 `token_type_hint` values, by the type they name.
+# RFC 7009 `token_type_hint` values, by the type they name (introspection ignores the hint).
 TOKEN_TYPE_HINTS: dict[str, TokenType] = {"access_token": "access", "refresh_token": "refresh"}
 
 
@@ -113,7 +113,7 @@ def _is_listed_client(clients: tuple[tuple[str, str], ...], client_id: str, secr
 
 
 def _search_order(hint: str | None) -> tuple[TokenType, ...]:
-    # A hint only says where to look first (RFC 7662 §2.1, RFC 7009 §2.1); an unknown one
+    # A hint only says where to look first (RFC 7009 §2.1); an unknown one
     # is ignored.
     return (
         ("refresh", "access")
