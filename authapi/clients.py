@@ -1,7 +1,8 @@
 """The `tokens` tag, for OAuth clients: introspection (RFC 7662) and revocation (RFC 7009).
 
-Introspection answers the resource servers listed in INTROSPECTION_CLIENTS; revocation
-answers anyone who holds a token, since holding it is enough to end its session.
+Introspection answers the resource servers listed in INTROSPECTION_CLIENTS, about access
+tokens only; revocation answers anyone who holds a token of either kind, since holding it
+is enough to end its session.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from authapi.sessions import SessionService
 from authapi.settings import Settings
 from authapi.store.base import SessionStore
 from authapi.throttle import Throttle
-from authapi.tokens import Claims, TokenCodec, TokenType, fingerprint
+from authapi.tokens import Claims, TokenCodec, TokenType
 
-# RFC 7662 and RFC 7009 `token_type_hint` values, by the type they name.
+# RFC 7009 `token_type_hint` values, by the type they name (introspection ignores the hint).
 TOKEN_TYPE_HINTS: dict[str, TokenType] = {"access_token": "access", "refresh_token": "refresh"}
 
 
@@ -59,31 +60,28 @@ class ClientService:
         return int(self._clock())
 
     async def authenticate(self, client_id: str, secret: str, peer: Peer = NO_PEER) -> str:
-        """Accept a resource server of INTROSPECTION_CLIENTS; failures are throttled per address."""
-        await self.throttle.admit_client_check(peer.address, self._now())
-        if _is_listed_client(self.clients, client_id, secret):
-            await self.throttle.forget_client_failures(peer.address)
+        """Accept a resource server of INTROSPECTION_CLIENTS; guesses are throttled per address."""
+        right = _is_listed_client(self.clients, client_id, secret)
+        await self.throttle.admit_client_check(client_id, peer.address, self._now(), right=right)
+        if right:
             return client_id
         self.events.emit("client_auth_failed", address=peer.address)
         raise InvalidClient()
 
-    async def introspect(self, token: str, hint: str | None = None) -> Introspection | None:
-        """Describe a token that is valid right now, or return None for anything else."""
-        for token_type in _search_order(hint):
-            try:
-                claims = self.codec.decode(token, token_type)
-            except InvalidToken:
-                continue
-            try:
-                if token_type == "access":
-                    # The very check every protected request makes.
-                    await self.sessions.authenticate(token)
-                else:
-                    await self._require_current_refresh(claims, token)
-            except InvalidToken:
-                return None
-            return Introspection(claims, self.codec.issuer, self.codec.audience(token_type))
-        return None
+    async def introspect(self, token: str) -> Introspection | None:
+        """Describe an access token that is valid right now, or return None for anything else.
+
+        A refresh token, even a current one, is None (RFC 7662 §4 lets the answer depend on
+        who asks): it is for this service alone, and no resource server needs to learn
+        whether one it should never hold still works.
+        """
+        try:
+            claims = self.codec.decode(token, "access")
+            # The very check every protected request makes.
+            await self.sessions.authenticate(token)
+        except InvalidToken:
+            return None
+        return Introspection(claims, self.codec.issuer, self.codec.audience("access"))
 
     async def revoke(self, token: str, hint: str | None = None, peer: Peer = NO_PEER) -> None:
         """End the session of a valid token of ours; ignore any other token (RFC 7009)."""
@@ -102,12 +100,6 @@ class ClientService:
                 )
             return
 
-    async def _require_current_refresh(self, claims: Claims, refresh_token: str) -> None:
-        session = await self.sessions.live_session(claims, self._now())
-        # A spent refresh token buys nothing any more, even within the grace window.
-        if session.refresh_hash != fingerprint(refresh_token):
-            self.sessions.refuse(claims, "spent")
-
 
 def _is_listed_client(clients: tuple[tuple[str, str], ...], client_id: str, secret: str) -> bool:
     # Every pair is compared, as bytes, whatever matched: the time says nothing of the list.
@@ -121,7 +113,7 @@ def _is_listed_client(clients: tuple[tuple[str, str], ...], client_id: str, secr
 
 
 def _search_order(hint: str | None) -> tuple[TokenType, ...]:
-    # A hint only says where to look first (RFC 7662 §2.1, RFC 7009 §2.1); an unknown one
+    # A hint only says where to look first (RFC 7009 §2.1); an unknown one
     # is ignored.
     return (
         ("refresh", "access")

@@ -176,6 +176,27 @@ class MissingSessionCookie(Unauthenticated):
     detail = "The session cookie is missing; log in again."
 
 
+class RepeatedCookie(AuthError):
+    """Refuse a request that sends one cookie name twice: which one is the session's is unknown.
+
+    A page on a sibling subdomain can plant a cookie of the same name (a `__Secure-` prefix
+    does not stop it), so that one request carries two. The answer clears the cookie:
+    `clear` holds the headers that do it, which only the HTTP layer knows how to spell.
+    """
+
+    def __init__(self, name: str, clear: dict[str, str]) -> None:
+        super().__init__(
+            f"Cookie: {name} is sent more than once, so which one is the session's is "
+            "unknown; it is cleared, log in again."
+        )
+        self.name = name
+        self._clear = clear
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return dict(self._clear)
+
+
 class CsrfRefused(AuthError):
     """Refuse a browser-session request without its session's CSRF token."""
 

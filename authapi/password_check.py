@@ -1,4 +1,4 @@
-"""The one password check: counted by the throttle before bcrypt runs, forgotten once right.
+"""The one password check: counted by the throttle before bcrypt runs, taken back once right.
 
 Login asks it, and the password change, and so will every use case that asks for the
 password again (a second factor's first step, say): a guess costs the same whichever door
@@ -28,12 +28,13 @@ class PasswordCheck:
         # get past; past a limit this raises `TooManyRequests` without any bcrypt work. An
         # unknown email (no `user`) is counted like any stranger's and checked against nothing,
         # in the time of a real check.
-        await self.throttle.admit_password_check(
+        counted = await self.throttle.admit_password_check(
             account, None if user is None else user.id, peer.address, now
         )
         valid = await self.hasher.verify(password, None if user is None else user.password_hash)
         # Longer than any password the policy sets: never right, though checked all the same.
         if user is None or not valid or len(password) > MAX_PASSWORD_LENGTH:
             return False
-        await self.throttle.forget_failures(account, peer.address)
+        # Its own hits only: the failures before it, anyone's, still count.
+        await self.throttle.forgive(counted)
         return True

@@ -2,6 +2,9 @@
 
 Every password check is counted before bcrypt runs, by the store's atomic `hit`: the count
 and the decision are one operation, so parallel guesses cannot all slip past one reading.
+A success takes back its own hits, by the store's atomic `unhit` of the window that counted
+them, so it never uses up a limit; it never clears a count, which would also forgive every
+failure before it, the ones of whoever else shares the address included.
 Failures count per (account, peer address), so a stranger's guesses elsewhere never lock
 the owner out of an address the account has logged in from; a per-account ceiling over
 every other address keeps the total bounded.
@@ -11,9 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 
 from authapi.errors import TooManyRequests
 from authapi.events import Events
+from authapi.records import Hits
 from authapi.settings import Settings
 from authapi.store.base import CounterStore
 
@@ -43,9 +48,20 @@ def _client_key(address: str | None) -> str:
     return _key("client", NO_ADDRESS if address is None else address)
 
 
+def _client_pair_key(client_id: str, address: str | None) -> str:
+    return _key("clientfail", json.dumps([client_id, NO_ADDRESS if address is None else address]))
+
+
 def _pair_key(account: str, address: str | None) -> str:
     # JSON keeps the two parts apart whatever characters an unparsable email holds.
     return _key("fail", json.dumps([account, NO_ADDRESS if address is None else address]))
+
+
+@dataclass(frozen=True)
+class Counted:
+    """The hits that one attempt added, so that its success can take back these and no others."""
+
+    hits: tuple[tuple[str, Hits], ...] = ()
 
 
 class Throttle:
@@ -68,49 +84,63 @@ class Throttle:
             self.events.emit("throttled", scope="address")
             raise TooManyRequests(hits.resets_at - now)
 
-    async def admit_client_check(self, address: str | None, now: int) -> None:
-        """Count a client authentication from `address` before the check; refuse past the limit."""
-        # Counted first, in one store operation, so a burst of parallel guesses gets no more
-        # checks than the limit; past it the right secret is refused too, or the limit would
-        # slow down nothing but the wrong guesses.
+    async def admit_client_check(
+        self, client_id: str, address: str | None, now: int, *, right: bool
+    ) -> None:
+        """Count a wrong client secret per address and per client there; refuse past a limit.
+
+        The answer depends only on the wrong secrets counted before: a right one is refused
+        exactly when a wrong one would be, and in a statement that costs the same.
+        """
+        # The check is a constant-time comparison in memory, made before this one store
+        # statement per key: a right secret adds nothing, so a burst of right ones in flight
+        # never crowds out the next, and the count and the decision stay one operation, so
+        # parallel guesses get no more answers than the limit. Past it the right secret is
+        # refused too, or the limit would slow down nothing but the wrong guesses.
         if not self.per_minute:
             return
-        hits = await self.store.hit(_client_key(address), ADDRESS_WINDOW_SECONDS, now)
-        if hits.count > self.per_minute:
-            self.events.emit("throttled", scope="client_address")
-            raise TooManyRequests(hits.resets_at - now)
+        for key, scope in (
+            (_client_key(address), "client_address"),
+            (_client_pair_key(client_id, address), "client"),
+        ):
+            hits = await self.store.hit(key, ADDRESS_WINDOW_SECONDS, now, by=0 if right else 1)
+            if hits.count > self.per_minute - (1 if right else 0):
+                self.events.emit("throttled", scope=scope)
+                raise TooManyRequests(hits.resets_at - now)
 
-    async def forget_client_failures(self, address: str | None) -> None:
-        """Clear the count of `address` after a client authenticated from it."""
-        if self.per_minute:
-            await self.store.clear(_client_key(address))
+    async def forgive(self, counted: Counted) -> None:
+        """Take back the hits of one attempt that succeeded: its own, never another's."""
+        # Never a clear: that would forgive every failure counted before, anyone's at the
+        # same address, and let whoever knows one password guess at another between two of
+        # its own successes.
+        for key, hits in counted.hits:
+            await self.store.unhit(key, hits)
 
     async def admit_password_check(
         self, account: str, user_id: str | None, address: str | None, now: int
-    ) -> None:
+    ) -> Counted:
         """Count one password check for `account` from `address`; refuse past either limit.
 
-        `user_id` is None for an unknown email, which is counted like any stranger.
+        `user_id` is None for an unknown email, which is counted like any stranger. A right
+        password takes back its own hits with `forgive`.
         """
         if not self.max_failures:
-            return
-        pair = await self.store.hit(_pair_key(account, address), self.failure_window, now)
+            return Counted()
+        pair_key = _pair_key(account, address)
+        pair = await self.store.hit(pair_key, self.failure_window, now)
         if pair.count > self.max_failures:
             self.events.emit("throttled", scope="account_address")
             raise TooManyRequests(pair.resets_at - now)
         # Counted only once the pair admitted it: one stranger hammering from one address
         # must not spend the budget that every other new address shares.
         if not self.max_per_account or await self._is_familiar(user_id, address):
-            return
-        ceiling = await self.store.hit(_key("acct", account), ACCOUNT_WINDOW_SECONDS, now)
+            return Counted(((pair_key, pair),))
+        ceiling_key = _key("acct", account)
+        ceiling = await self.store.hit(ceiling_key, ACCOUNT_WINDOW_SECONDS, now)
         if ceiling.count > self.max_per_account:
             self.events.emit("throttled", scope="account")
             raise TooManyRequests(ceiling.resets_at - now)
-
-    async def forget_failures(self, account: str, address: str | None) -> None:
-        """Clear the count of `account` from `address` after its password was right."""
-        if self.max_failures:
-            await self.store.clear(_pair_key(account, address))
+        return Counted(((pair_key, pair), (ceiling_key, ceiling)))
 
     async def remember_address(self, user_id: str, address: str | None, now: int) -> None:
         """Make `address` familiar to the account after a successful login from it."""

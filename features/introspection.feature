@@ -10,19 +10,19 @@ Feature: Token introspection
     When the resource server introspects her access token
     Then the token is active as her access token
 
-  Scenario: A live refresh token is active
+  Scenario: A refresh token, even a live one, is inactive to a resource server
     When the resource server introspects her refresh token
-    Then the token is active as her refresh token
+    Then the token is inactive
 
   Scenario: A logout makes her tokens inactive at once
     Given she has logged out
     When the resource server introspects her access token
     Then the token is inactive
 
-  Scenario: A spent refresh token is inactive
+  Scenario: A refreshed session's new access token is active
     Given she has refreshed her tokens
-    When the resource server introspects her previous refresh token
-    Then the token is inactive
+    When the resource server introspects her access token
+    Then the token is active as her access token
 
   Scenario Outline: A token that is not valid right now is inactive
     When the resource server introspects <token>

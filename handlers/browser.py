@@ -6,10 +6,11 @@ from typing import Any
 
 from connexion import request
 from connexion.context import scope
+from starlette.requests import cookie_parser
 from starlette.responses import Response
 
 from authapi.browser import BrowserLogin
-from authapi.errors import MissingSessionCookie, OriginRefused
+from authapi.errors import MissingSessionCookie, OriginRefused, RepeatedCookie
 from authapi.web.addressing import request_scheme_in
 from authapi.web.origins import is_allowed_origin
 
@@ -42,7 +43,10 @@ async def logout() -> Response:
     """End the cookie's session, given its CSRF token, and clear the cookie."""
     _require_allowed_origin()
     await services().browser.logout(_cookie(), request.headers.get(CSRF_HEADER))
-    response = no_content()
+    return _clear_cookie(no_content())
+
+
+def _clear_cookie(response: Response) -> Response:
     response.delete_cookie(COOKIE, path=COOKIE_PATH, secure=True, httponly=True, samesite="strict")
     return response
 
@@ -56,10 +60,23 @@ def _require_allowed_origin() -> None:
 
 
 def _cookie() -> str:
-    token: str | None = request.cookies.get(COOKIE)
-    if not token:
+    # Read from every Cookie header, pair by pair: `request.cookies` reads the first header
+    # only and keeps the last of two pairs of one name, so a cookie planted by a sibling
+    # subdomain would quietly win, or lose, against the session's.
+    values = [
+        value
+        for header in request.headers.getlist("cookie")
+        for pair in header.split(";")
+        for name, value in cookie_parser(pair).items()
+        if name == COOKIE
+    ]
+    if len(values) > 1:
+        raise RepeatedCookie(
+            COOKIE, {"Set-Cookie": _clear_cookie(Response()).headers["set-cookie"]}
+        )
+    if not values or not values[0]:
         raise MissingSessionCookie()
-    return token
+    return values[0]
 
 
 def _session_reply(session: BrowserLogin) -> Response:

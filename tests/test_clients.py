@@ -28,15 +28,14 @@ async def test_only_a_listed_pair_authenticates(
         await services.clients.authenticate(client_id, secret)
 
 
-async def test_a_spent_refresh_token_is_inactive_even_while_the_session_lives(
-    services: Services,
-) -> None:
+async def test_no_refresh_token_is_described_spent_or_current(services: Services) -> None:
     await services.accounts.register("ada@example.com", PASSWORD)
     pair = await services.accounts.login("ada@example.com", PASSWORD)
     fresh = await services.sessions.refresh(pair.refresh_token)
     assert await services.clients.introspect(pair.refresh_token) is None
-    found = await services.clients.introspect(fresh.refresh_token, "refresh_token")
-    assert found is not None and found.claims.type == "refresh"
+    assert await services.clients.introspect(fresh.refresh_token) is None
+    found = await services.clients.introspect(fresh.access_token)
+    assert found is not None and found.claims.type == "access"
 
 
 async def test_revoking_a_refresh_token_ends_its_session_and_any_other_token_is_ignored(

@@ -1,4 +1,4 @@
-"""The one password check: counted before bcrypt, forgotten once right, never right too long."""
+"""The one password check: counted before bcrypt, taken back once right, never right too long."""
 
 from __future__ import annotations
 
@@ -60,11 +60,16 @@ async def test_past_the_limit_the_check_is_refused_before_any_bcrypt_work(
     assert calls == []
 
 
-async def test_a_right_password_forgets_the_failures_before_it(check: PasswordCheck) -> None:
+async def test_a_right_password_takes_back_its_own_count_and_no_failure_before_it(
+    check: PasswordCheck,
+) -> None:
     ada = await account(check)
     for _ in range(3):
-        assert not await check.verify(EMAIL, ada, "wrong password!", STRANGER, NOW)
         assert await check.verify(EMAIL, ada, PASSWORD, STRANGER, NOW)
+    for _ in range(2):
+        assert not await check.verify(EMAIL, ada, "wrong password!", STRANGER, NOW)
+    with pytest.raises(TooManyRequests):
+        await check.verify(EMAIL, ada, PASSWORD, STRANGER, NOW)
 
 
 async def test_a_password_longer_than_the_policy_allows_is_never_right(

@@ -9,7 +9,9 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
+from authapi.settings import Settings
 from tests.api_moves import PASSWORD
+from tests.config import settings_for
 
 BROWSER = "/api/v1/auth/browser"
 COOKIE = "__Secure-refresh_token"
@@ -25,6 +27,11 @@ BROWSER_SETTINGS: dict[str, Any] = {
     "cors_origins": (APP_ORIGIN,),
     "introspection_clients": ((RS_ID, RS_SECRET),),
 }
+
+
+def browser_settings(store_url: str, **overrides: Any) -> Settings:
+    """The test settings with BROWSER_SETTINGS, on this store, for fixtures that build their own."""
+    return settings_for(storage_url=store_url, **{**BROWSER_SETTINGS, **overrides})
 
 
 @dataclass(frozen=True)

@@ -98,8 +98,18 @@ class SessionStore(Protocol):
 class CounterStore(Protocol):
     """What the throttle counts and remembers: fixed-window counters and known addresses."""
 
-    async def hit(self, key: str, window_seconds: int, now: int) -> Hits:
-        """Count one event under `key` in its current fixed window, atomically."""
+    async def hit(self, key: str, window_seconds: int, now: int, by: int = 1) -> Hits:
+        """Count `by` events (one, or none) under `key` in its current fixed window, atomically.
+
+        `by=0` reads the count in the very statement, and at the very cost, that adds one.
+        """
+
+    async def unhit(self, key: str, hits: Hits) -> None:
+        """Take back one event that `hit` counted as `hits`, atomically.
+
+        Only from the window that counted it (the one ending at `hits.resets_at`), never
+        below zero: a newer window, or a count that another request took back, is left alone.
+        """
 
     async def peek(self, key: str, window_seconds: int, now: int) -> Hits:
         """Return the count under `key` in its current window without adding to it."""

@@ -291,16 +291,16 @@ class MemoryStore(MemoryTaskStore):
                 deleted += 1
         return deleted
 
-    async def hit(self, key: str, window_seconds: int, now: int) -> Hits:
+    async def hit(self, key: str, window_seconds: int, now: int, by: int = 1) -> Hits:
         with self._lock:
             self._expire_counters(now, _EXPIRE_PER_HIT)
             current = self._current(key, now)
             if current is not None:
-                hits = Hits(current.count + 1, current.resets_at)
+                hits = Hits(current.count + by, current.resets_at)
             else:
                 if key not in self._hits and len(self._hits) >= self._max_counters:
                     self._evict_soonest()
-                hits = Hits(1, now + window_seconds)
+                hits = Hits(by, now + window_seconds)
                 self._push_expiry(hits.resets_at, key)
             self._hits[key] = hits
             return hits
@@ -333,6 +333,13 @@ class MemoryStore(MemoryTaskStore):
             if hits is not None and hits.resets_at == resets_at:
                 del self._hits[key]
                 return
+
+    async def unhit(self, key: str, hits: Hits) -> None:
+        with self._lock:
+            current = self._hits.get(key)
+            # A window ends at a later second than any before it: the same end, the same window.
+            if current is not None and current.resets_at == hits.resets_at and current.count > 0:
+                self._hits[key] = Hits(current.count - 1, current.resets_at)
 
     async def peek(self, key: str, window_seconds: int, now: int) -> Hits:
         with self._lock:

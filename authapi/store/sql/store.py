@@ -268,16 +268,16 @@ class SqlStore(SqlTaskStore):
         async with self._database.connect(write=True) as connection:
             return (await connection.execute(table.delete().where(matches, condition))).rowcount
 
-    async def hit(self, key: str, window_seconds: int, now: int) -> Hits:
+    async def hit(self, key: str, window_seconds: int, now: int, by: int = 1) -> Hits:
         # One atomic upsert: a new window starts when the old one has ended.
         insert = (sqlite_insert if self._is_sqlite else pg_insert)(throttles)
         expired = throttles.c.resets_at <= now
         statement = (
-            insert.values(key=key, count=1, resets_at=now + window_seconds)
+            insert.values(key=key, count=by, resets_at=now + window_seconds)
             .on_conflict_do_update(
                 index_elements=[throttles.c.key],
                 set_={
-                    "count": case((expired, 1), else_=throttles.c.count + 1),
+                    "count": case((expired, by), else_=throttles.c.count + by),
                     "resets_at": case((expired, now + window_seconds), else_=throttles.c.resets_at),
                 },
             )
@@ -286,6 +286,20 @@ class SqlStore(SqlTaskStore):
         async with self._database.connect(write=True) as connection:
             count, resets_at = (await connection.execute(statement)).one()
         return Hits(count, resets_at)
+
+    async def unhit(self, key: str, hits: Hits) -> None:
+        # One conditional update: the window that counted the hit, and never below zero.
+        statement = (
+            update(throttles)
+            .where(
+                throttles.c.key == key,
+                throttles.c.resets_at == hits.resets_at,
+                throttles.c.count > 0,
+            )
+            .values(count=throttles.c.count - 1)
+        )
+        async with self._database.connect(write=True) as connection:
+            await connection.execute(statement)
 
     async def peek(self, key: str, window_seconds: int, now: int) -> Hits:
         query = select(throttles.c.count, throttles.c.resets_at).where(
