@@ -60,11 +60,8 @@ class Services:
         """Build every service of an app from its settings; `store` and `clock` serve tests."""
         metrics = Metrics(settings.metrics_token or None) if settings.metrics_enabled else None
         store = store or open_store(settings.storage_url, settings.storage_pool_size)
-        hasher = PasswordHasher(
-            settings.bcrypt_rounds,
-            max_workers=settings.hash_concurrency or None,
-            queue_timeout=settings.hash_queue_timeout_seconds,
-            on_wait=None if metrics is None else _hash_queue_observer(metrics),
+        hasher = PasswordHasher.from_settings(
+            settings, on_wait=None if metrics is None else _hash_queue_observer(metrics)
         )
         codec = TokenCodec(settings)
         # This app's events, counted by this app's metrics only.
