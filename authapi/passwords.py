@@ -98,9 +98,13 @@ class PasswordHasher:
         """Hash a normalized password (blocking)."""
         return self.hashes.make(password)
 
-    def verify_sync(self, password: str, password_hash: str) -> bool:
-        """Check a password against a stored hash (blocking); a malformed hash never matches."""
-        return self.hashes.check(password, password_hash)
+    def verify_sync(self, password: str, password_hash: str | None) -> bool:
+        """Check a password (blocking): one check, whose cost when wrong tells nothing.
+
+        A wrong password costs the same against any stored hash, a malformed one or none
+        (an unknown email); a malformed hash never matches.
+        """
+        return self.hashes.check_evenly(password, password_hash)
 
     async def hash(self, password: str) -> str:
         """Hash a password without blocking the event loop."""
@@ -108,8 +112,7 @@ class PasswordHasher:
 
     async def verify(self, password: str, password_hash: str | None) -> bool:
         """Check a password; a wrong one costs the same whatever hash, or none, it met."""
-        normalized = normalize_password(password)
-        return await self.pool.run(self.hashes.check_evenly, normalized, password_hash)
+        return await self.pool.run(self.verify_sync, normalize_password(password), password_hash)
 
     def close(self) -> None:
         """Stop the worker threads."""
