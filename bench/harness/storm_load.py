@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from authapi.web.cli import TIMEOUT_KEEP_ALIVE_SECONDS
 from bench.harness.client import LOGIN_TIMEOUT, Connection, RequestFailed
 from bench.harness.cpu import CpuMark, CpuUse
 from bench.harness.paths import LOGIN_PATH
@@ -92,6 +93,10 @@ async def storm(base_url: str, plan: StormPlan, server_pid: int) -> StormResult:
             while not stopping.is_set():
                 await _measure(connection, request, LOGIN_TIMEOUT, phase)
                 if connection.retry_after:
+                    # The server closes a connection idle for its keep-alive timeout; a client
+                    # that waits that long comes back on a new one, as a browser would.
+                    if connection.retry_after >= TIMEOUT_KEEP_ALIVE_SECONDS:
+                        connection.close()
                     await asyncio.sleep(connection.retry_after)
         finally:
             connection.close()

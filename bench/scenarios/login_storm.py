@@ -23,6 +23,7 @@ from authapi.password_hashes import OWASP_MINIMUM
 from authapi.passwords import PasswordHasher
 from bench.harness import client, storm_load
 from bench.harness.ceiling import Ceiling, check_ceiling
+from bench.harness.client import LOGIN_TIMEOUT
 from bench.harness.cpu import CorePlan, inherited_affinity, plan_cores
 from bench.harness.outcome import Bar, Chart, Measure, Options, Outcome, Target, at_most
 from bench.harness.paths import PROFILE_PATH
@@ -234,6 +235,9 @@ def _storm_outcome(
                 "ms",
             ),
             Measure("  successful login p99", percentile_ms(succeeded, 0.99), "ms"),
+            Measure("  logins timed out", tally.timeouts, f"(after {LOGIN_TIMEOUT:g} s)"),
+            Measure("  logins lost to socket errors", tally.socket_errors, ""),
+            Measure("  503 answers without Retry-After", tally.shed_without_retry_after, ""),
         ]
         outcome.notes.append(
             f"CPU, {label}: server {cpu.server or 0:.0f}%, clients {cpu.load:.0f}%, "
