@@ -345,10 +345,6 @@ class MemoryStore(MemoryTaskStore):
         with self._lock:
             return self._current(key, now) or Hits(0, now + window_seconds)
 
-    async def clear(self, key: str) -> None:
-        with self._lock:
-            self._hits.pop(key, None)
-
     async def remember_address(self, user_id: str, address_key: str, now: int) -> None:
         with self._lock:
             self._known_addresses.pop((user_id, address_key), None)
