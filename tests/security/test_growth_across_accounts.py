@@ -82,7 +82,9 @@ def test_task_writes_past_the_limit_get_429_until_the_minute_is_over(
         task = new_task(api, ada).json()
         path = f"/api/v1/tasks/{task['id']}"
         # A create, an update and a delete: each is a write, counted alike.
-        assert api.client.patch(path, headers=ada.headers, json={"completed": True}).status_code == 200
+        assert (
+            api.client.patch(path, headers=ada.headers, json={"completed": True}).status_code == 200
+        )
         assert api.client.delete(path, headers=ada.headers).status_code == 204
         assert_too_many(new_task(api, ada), 60)
         assert_too_many(api.client.delete(path, headers=ada.headers), 60)
@@ -204,7 +206,9 @@ def test_a_task_past_the_memory_stores_task_ceiling_gets_507_and_a_delete_makes_
         first = listed.json()["items"][0]
         path = f"/api/v1/tasks/{first['id']}"
         assert api.client.get(path, headers=bob.headers).status_code == 200
-        assert api.client.patch(path, headers=bob.headers, json={"completed": True}).status_code == 200
+        assert (
+            api.client.patch(path, headers=bob.headers, json={"completed": True}).status_code == 200
+        )
         assert api.client.delete(path, headers=bob.headers).status_code == 204
         # Deleting freed room for one, whoever takes it.
         assert new_task(api, ada).status_code == 201
