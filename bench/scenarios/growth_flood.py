@@ -182,7 +182,7 @@ async def _flood(base_url: str, pid: int, options: Options) -> dict[str, object]
     options.progress(f"logged in: {statuses['login']}")
     task = {"title": WIDE * MAX_TITLE_LENGTH, "description": WIDE * MAX_DESCRIPTION_LENGTH}
     total = FLOOD_TASKS + PAST_CEILING
-    every = total // SAMPLES
+    every = max(1, total // SAMPLES)
     pending = list(range(total))
 
     async def creator() -> None:
@@ -240,7 +240,9 @@ def _outcome(per_task: float, per_user: float, flood: dict[str, object]) -> Outc
             (growth - FLOOD_USERS * per_user) / FLOOD_TASKS,
             "B",
         ),
-        Measure("documented worst case at the defaults", at_defaults / 2**30, "GiB"),
+        Measure(
+            "documented worst case at the defaults (tasks and accounts)", at_defaults / 2**30, "GiB"
+        ),
         Measure("registrations past the ceiling refused with 507", refused["register"], ""),
         Measure("task creates past the ceiling refused with 507", refused["task"], ""),
     ]
