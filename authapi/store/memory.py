@@ -25,7 +25,7 @@ MAX_COUNTERS = 1_000_000
 # Each hit() also drops this many counters whose window has ended: expiry keeps pace with
 # creation, and no single call does more than a little of it.
 _EXPIRE_PER_HIT = 2
-# MEMORY_STORE_MAX_USERS' default: each user with all her sessions is some kilobytes (README).
+# MEMORY_STORE_MAX_USERS' default: at most 48 KiB each with all her sessions (README).
 MAX_USERS = 100_000
 
 

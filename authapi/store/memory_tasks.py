@@ -11,7 +11,7 @@ from authapi.errors import StorageFull
 from authapi.records import Task, TaskPage
 
 TaskKey = tuple[datetime, str]
-# MEMORY_STORE_MAX_TASKS' default: at most some 8 GiB of the largest tasks (README).
+# MEMORY_STORE_MAX_TASKS' default: at most 10 KiB each, some 9.5 GiB in all (README).
 MAX_TASKS = 1_000_000
 
 
