@@ -53,7 +53,7 @@ class AccountService:
 
     async def register(self, email: str, password: str, peer: Peer = NO_PEER) -> User:
         """Create an account, or refuse a taken email or a password that breaks the policy."""
-        await self.throttle.admit_address(peer.address, self._now())
+        await self.throttle.admit_registration(peer.address, self._now())
         normalized_email = normalize_email(email)
         normalized_password = self._check_policy(password, normalized_email)
         # Checked first so that a duplicate costs no bcrypt work; add_user re-checks atomically.

@@ -13,6 +13,8 @@ class AuthError(Exception):
     status = 400
     title = "Bad Request"
     detail = "The request is invalid."
+    # The problem's `type` URI; None is RFC 9457's default, `about:blank`.
+    problem_type: str | None = None
 
     def __init__(self, detail: str | None = None) -> None:
         super().__init__(detail or self.detail)
@@ -99,6 +101,25 @@ class TooManyTasks(AuthError):
 
     def __init__(self, max_tasks: int) -> None:
         super().__init__(f"A user may keep at most {max_tasks} tasks; delete some first.")
+
+
+# Problem types of this API: tag URIs (RFC 4151), which name a kind of problem and are
+# never fetched, as RFC 9457 §3.1.1 allows.
+PROBLEM_TYPE_BASE = "tag:auth-api,2026:problems/"
+
+
+class StorageFull(AuthError):
+    """Refuse a new user or task past the memory store's ceiling; nothing stored is lost."""
+
+    status = 507
+    title = "Insufficient Storage"
+    problem_type = PROBLEM_TYPE_BASE + "storage-full"
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(
+            f"The service holds as many {kind} as it can; none was added. Deleting some makes room."
+        )
+        self.kind = kind
 
 
 class NotFound(AuthError):

@@ -140,6 +140,20 @@ class Settings:
     max_sessions_per_user: int = setting("MAX_SESSIONS_PER_USER", 50, low=1, high=1000)
     # A task past this is refused; nothing stored is lost.
     max_tasks_per_user: int = setting("MAX_TASKS_PER_USER", 10_000, low=1, high=1_000_000)
+    # Task creates, updates and deletes per user per minute (0: off): one account's writes
+    # cost the store and every reader, however many tasks it keeps.
+    task_writes_per_minute: int = setting(
+        "TASK_WRITES_PER_MINUTE", 120, low=0, rule="must not be negative (0 disables it)."
+    )
+    # Registration attempts per client address per day (0: off), besides the per-minute
+    # limit: accounts are free, so each one's caps bound nothing without this.
+    registrations_per_address_per_day: int = setting(
+        "REGISTRATIONS_PER_ADDRESS_PER_DAY", 20, low=0, rule="must not be negative (0 disables it)."
+    )
+    # The memory store's ceilings (the SQL stores ignore them): past either, a new user or
+    # task gets 507, while reads, logins and deletes go on. No 0: there is no "off".
+    memory_store_max_users: int = setting("MEMORY_STORE_MAX_USERS", 100_000, low=1)
+    memory_store_max_tasks: int = setting("MEMORY_STORE_MAX_TASKS", 1_000_000, low=1)
     client_ipv6_prefix: int = setting("CLIENT_IPV6_PREFIX", 64, low=MIN_IPV6_PREFIX, high=128)
     request_read_timeout_seconds: int = setting(
         "REQUEST_READ_TIMEOUT_SECONDS", 30, low=1, high=MAX_READ_TIMEOUT_SECONDS
@@ -307,6 +321,15 @@ class Settings:
                 raise ConfigError(
                     f"{variable} must not be 0 in production: it would switch off a limit on "
                     "password guessing."
+                )
+        for variable, limit in (
+            ("TASK_WRITES_PER_MINUTE", self.task_writes_per_minute),
+            ("REGISTRATIONS_PER_ADDRESS_PER_DAY", self.registrations_per_address_per_day),
+        ):
+            if limit == 0:
+                raise ConfigError(
+                    f"{variable} must not be 0 in production: it would switch off a limit on "
+                    "how fast accounts can grow the store; set a larger number instead."
                 )
         if self.access_token_expire_minutes > MAX_PRODUCTION_ACCESS_MINUTES:
             raise ConfigError(

@@ -24,6 +24,8 @@ from authapi.store.base import CounterStore
 
 ADDRESS_WINDOW_SECONDS = 60
 ACCOUNT_WINDOW_SECONDS = 3600
+REGISTRATION_WINDOW_SECONDS = 86400
+TASK_WRITE_WINDOW_SECONDS = 60
 # Every peer without an address (a Unix socket, say) shares this one: none goes unlimited.
 NO_ADDRESS = "unknown"
 
@@ -72,6 +74,8 @@ class Throttle:
         self.failure_window = settings.login_failure_window_seconds
         self.max_per_account = settings.login_max_failures_per_account
         self.per_minute = settings.auth_rate_limit_per_minute
+        self.registrations_per_day = settings.registrations_per_address_per_day
+        self.task_writes_per_minute = settings.task_writes_per_minute
         self.store = store
         self.events = events
 
@@ -82,6 +86,30 @@ class Throttle:
         hits = await self.store.hit(address_key(address), ADDRESS_WINDOW_SECONDS, now)
         if hits.count > self.per_minute:
             self.events.emit("throttled", scope="address")
+            raise TooManyRequests(hits.resets_at - now)
+
+    async def admit_registration(self, address: str | None, now: int) -> None:
+        """Count one registration attempt from `address` by the minute and by the day."""
+        await self.admit_address(address, now)
+        if not self.registrations_per_day:
+            return
+        # Every attempt counts, a taken email or a refused password too: each costs a look-up
+        # or a hash, and counting only successes would leave a probe of emails unlimited.
+        key = _key("register", NO_ADDRESS if address is None else address)
+        hits = await self.store.hit(key, REGISTRATION_WINDOW_SECONDS, now)
+        if hits.count > self.registrations_per_day:
+            self.events.emit("throttled", scope="registration_address")
+            raise TooManyRequests(hits.resets_at - now)
+
+    async def admit_task_write(self, user_id: str, now: int) -> None:
+        """Count one task create, update or delete by the user; refuse past the limit."""
+        if not self.task_writes_per_minute:
+            return
+        # Counted before the write, refused ones too: a write of a missing task still costs
+        # a look-up, and the count and the decision must be one operation under parallel writes.
+        hits = await self.store.hit(_key("taskwrite", user_id), TASK_WRITE_WINDOW_SECONDS, now)
+        if hits.count > self.task_writes_per_minute:
+            self.events.emit("throttled", scope="task_writes")
             raise TooManyRequests(hits.resets_at - now)
 
     async def admit_client_check(

@@ -59,7 +59,12 @@ class Services:
     ) -> Services:
         """Build every service of an app from its settings; `store` and `clock` serve tests."""
         metrics = Metrics(settings.metrics_token or None) if settings.metrics_enabled else None
-        store = store or open_store(settings.storage_url, settings.storage_pool_size)
+        store = store or open_store(
+            settings.storage_url,
+            settings.storage_pool_size,
+            max_users=settings.memory_store_max_users,
+            max_tasks=settings.memory_store_max_tasks,
+        )
         hasher = PasswordHasher(
             settings.bcrypt_rounds,
             max_workers=settings.hash_concurrency or None,
@@ -103,7 +108,7 @@ class Services:
                 events=events,
                 clock=clock,
             ),
-            tasks=TaskService(store, clock, settings.max_tasks_per_user),
+            tasks=TaskService(store, clock, settings.max_tasks_per_user, throttle),
             metrics=metrics,
         )
 

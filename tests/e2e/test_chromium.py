@@ -104,7 +104,12 @@ def stage() -> Iterator[Stage]:
 
     app_port, unlisted_port = free_port(), free_port()
     app_origin = f"http://127.0.0.1:{app_port}"
-    env = {"CORS_ORIGINS": app_origin, "AUTH_RATE_LIMIT_PER_MINUTE": "0"}
+    env = {
+        "CORS_ORIGINS": app_origin,
+        "AUTH_RATE_LIMIT_PER_MINUTE": "0",
+        "REGISTRATIONS_PER_ADDRESS_PER_DAY": "0",
+        "TASK_WRITES_PER_MINUTE": "0",
+    }
     profile = Path(tempfile.mkdtemp(prefix="chromium-profile-"))
     with running_server(env, log_path=BUILD / "chromium-server.log") as api:
         with serving_pages(app_port, api) as app, serving_pages(unlisted_port, api) as unlisted:
