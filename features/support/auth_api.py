@@ -27,9 +27,11 @@ class AuthApi:
         """Ask for an account."""
         return self._post("/auth/register", {"email": email, "password": password})
 
-    def login(self, email: str | None, password: str | None) -> requests.Response:
+    def login(
+        self, email: str | None, password: str | None, device_token: str | None = None
+    ) -> requests.Response:
         """Ask for a session; a None field is left out of the body."""
-        fields = {"email": email, "password": password}
+        fields = {"email": email, "password": password, "device_token": device_token}
         return self._post("/auth/login", {k: v for k, v in fields.items() if v is not None})
 
     def refresh(self, refresh_token: str) -> requests.Response:
