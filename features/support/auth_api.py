@@ -181,9 +181,14 @@ class AuthApi:
 
 def session_cookie(response: requests.Response) -> Morsel[str] | None:
     """Return the session cookie a response sets, with its attributes, or None."""
-    jar: SimpleCookie = SimpleCookie()
-    jar.load(response.headers.get("Set-Cookie", ""))
-    return jar.get(SESSION_COOKIE)
+    # One header at a time: requests joins them with commas, which no cookie parser undoes,
+    # and a login sets the device cookie beside the session's.
+    for header in response.raw.headers.getlist("Set-Cookie"):
+        jar: SimpleCookie = SimpleCookie()
+        jar.load(header)
+        if SESSION_COOKIE in jar:
+            return jar[SESSION_COOKIE]
+    return None
 
 
 def _browser_headers(cookie: str | None, csrf_token: str | None, origin: str) -> dict[str, str]:
