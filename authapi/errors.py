@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class ConfigError(Exception):
     """Refuse to start: one sentence naming the variable at fault."""
@@ -22,7 +24,7 @@ class AuthError(Exception):
             self.detail = detail
 
     @property
-    def headers(self) -> dict[str, str]:
+    def headers(self) -> Mapping[str, str]:
         return {}
 
 
@@ -64,7 +66,7 @@ class Unauthenticated(AuthError):
     token_presented = False
 
     @property
-    def headers(self) -> dict[str, str]:
+    def headers(self) -> Mapping[str, str]:
         return self.headers_for(self.token_presented)
 
     @staticmethod
@@ -136,7 +138,7 @@ class RetryLater(AuthError):
     retry_after_seconds = 1
 
     @property
-    def headers(self) -> dict[str, str]:
+    def headers(self) -> Mapping[str, str]:
         return {"Retry-After": str(self.retry_after_seconds)}
 
 
@@ -186,7 +188,7 @@ class RequestTimeout(AuthError):
     detail = "The request body did not arrive in time."
 
     @property
-    def headers(self) -> dict[str, str]:
+    def headers(self) -> Mapping[str, str]:
         # The rest of the body may still arrive: the connection cannot carry another request.
         return {"Connection": "close"}
 
@@ -201,11 +203,12 @@ class RepeatedCookie(AuthError):
     """Refuse a request that sends one cookie name twice: which one is the session's is unknown.
 
     A page on a sibling subdomain can plant a cookie of the same name (a `__Secure-` prefix
-    does not stop it), so that one request carries two. The answer clears the cookie:
-    `clear` holds the headers that do it, which only the HTTP layer knows how to spell.
+    does not stop it), so that one request carries two. The answer clears the browser's
+    cookies: `clear` holds the headers that do it (a Set-Cookie per cookie, so a mapping that
+    may hold one name twice), which only the HTTP layer knows how to spell.
     """
 
-    def __init__(self, name: str, clear: dict[str, str]) -> None:
+    def __init__(self, name: str, clear: Mapping[str, str]) -> None:
         super().__init__(
             f"Cookie: {name} is sent more than once, so which one is the session's is "
             "unknown; it is cleared, log in again."
@@ -214,8 +217,8 @@ class RepeatedCookie(AuthError):
         self._clear = clear
 
     @property
-    def headers(self) -> dict[str, str]:
-        return dict(self._clear)
+    def headers(self) -> Mapping[str, str]:
+        return self._clear
 
 
 class CsrfRefused(AuthError):
@@ -242,7 +245,7 @@ class InvalidClient(AuthError):
     detail = "Client authentication failed."
 
     @property
-    def headers(self) -> dict[str, str]:
+    def headers(self) -> Mapping[str, str]:
         return {"WWW-Authenticate": BASIC_CHALLENGE}
 
 

@@ -33,6 +33,8 @@ MAX_PRODUCTION_REFRESH_DAYS = 90
 # Hosts a browser reaches over plain http without leaving the machine.
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 MAX_LEEWAY_SECONDS = 300
+# Ten years: a device token outliving that is a device nobody remembers.
+MAX_DEVICE_TOKEN_DAYS = 3650
 MAX_GRACE_SECONDS = 60
 MAX_PASSWORD_LENGTH = 128
 # Coarser than a /32 would put a whole provider's customers under one per-address limit.
@@ -136,6 +138,8 @@ class Settings:
         rule=f"must be between 0 (off) and {MAX_FAILURES_PER_HOUR} failed logins per account "
         "per hour.",
     )
+    # How long a device token lets its device past the per-account ceiling (authapi/devices.py).
+    device_token_days: int = setting("DEVICE_TOKEN_DAYS", 365, low=1, high=MAX_DEVICE_TOKEN_DAYS)
     # A login past this ends the user's oldest live sessions.
     max_sessions_per_user: int = setting("MAX_SESSIONS_PER_USER", 50, low=1, high=1000)
     # A task past this is refused; nothing stored is lost.
@@ -182,6 +186,10 @@ class Settings:
     @property
     def refresh_ttl_seconds(self) -> int:
         return self.refresh_token_expire_days * 86400
+
+    @property
+    def device_ttl_seconds(self) -> int:
+        return self.device_token_days * 86400
 
     @classmethod
     def from_env(

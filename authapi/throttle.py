@@ -7,7 +7,9 @@ them, so it never uses up a limit; it never clears a count, which would also for
 failure before it, the ones of whoever else shares the address included.
 Failures count per (account, peer address), so a stranger's guesses elsewhere never lock
 the owner out of an address the account has logged in from; a per-account ceiling over
-every other address keeps the total bounded.
+every other address keeps the total bounded. A login with a device token of the account
+(authapi/devices.py) counts per device instead, under neither: the owner's phone gets in
+from any network, and a stolen token buys no more guesses than one address would.
 """
 
 from __future__ import annotations
@@ -52,6 +54,10 @@ def _client_key(address: str | None) -> str:
 
 def _client_pair_key(client_id: str, address: str | None) -> str:
     return _key("clientfail", json.dumps([client_id, NO_ADDRESS if address is None else address]))
+
+
+def _device_key(user_id: str, device_id: str) -> str:
+    return _key("device", json.dumps([user_id, device_id]))
 
 
 def _pair_key(account: str, address: str | None) -> str:
@@ -145,15 +151,23 @@ class Throttle:
             await self.store.unhit(key, hits)
 
     async def admit_password_check(
-        self, account: str, user_id: str | None, address: str | None, now: int
+        self,
+        account: str,
+        user_id: str | None,
+        address: str | None,
+        now: int,
+        device_id: str | None = None,
     ) -> Counted:
         """Count one password check for `account` from `address`; refuse past either limit.
 
-        `user_id` is None for an unknown email, which is counted like any stranger. A right
-        password takes back its own hits with `forgive`.
+        `user_id` is None for an unknown email, which is counted like any stranger. A
+        `device_id` (of a device token recognized for `user_id`) is counted on its own
+        instead. A right password takes back its own hits with `forgive`.
         """
         if not self.max_failures:
             return Counted()
+        if user_id is not None and device_id is not None:
+            return Counted((await self._admit_device(user_id, device_id, now),))
         pair_key = _pair_key(account, address)
         pair = await self.store.hit(pair_key, self.failure_window, now)
         if pair.count > self.max_failures:
@@ -169,6 +183,16 @@ class Throttle:
             self.events.emit("throttled", scope="account")
             raise TooManyRequests(ceiling.resets_at - now)
         return Counted(((pair_key, pair), (ceiling_key, ceiling)))
+
+    async def _admit_device(self, user_id: str, device_id: str, now: int) -> tuple[str, Hits]:
+        # Neither the pair nor the ceiling: strangers behind the owner's new address, or
+        # anywhere else, spend nothing of the device's budget, and it spends nothing of theirs.
+        device_key = _device_key(user_id, device_id)
+        device = await self.store.hit(device_key, self.failure_window, now)
+        if device.count > self.max_failures:
+            self.events.emit("throttled", scope="device")
+            raise TooManyRequests(device.resets_at - now)
+        return device_key, device
 
     async def remember_address(self, user_id: str, address: str | None, now: int) -> None:
         """Make `address` familiar to the account after a successful login from it."""

@@ -14,6 +14,7 @@ from typing import Any
 from authapi.accounts import AccountService
 from authapi.browser import BrowserService
 from authapi.clients import ClientService
+from authapi.devices import DeviceTokens
 from authapi.errors import StoreUnavailable
 from authapi.events import Events
 from authapi.housekeeping import purge_periodically
@@ -75,8 +76,14 @@ class Services:
         # This app's events, counted by this app's metrics only.
         events = Events() if metrics is None else Events(EventCounter(metrics))
         throttle = Throttle(settings, store, events)
+        devices = DeviceTokens(codec.keyring.device_keys, settings.device_ttl_seconds)
         sessions = SessionService(
-            settings=settings, store=store, codec=codec, events=events, clock=clock
+            settings=settings,
+            store=store,
+            codec=codec,
+            devices=devices,
+            events=events,
+            clock=clock,
         )
         accounts = AccountService(
             settings=settings,
@@ -85,6 +92,7 @@ class Services:
             passwords=PasswordCheck(throttle, hasher),
             throttle=throttle,
             sessions=sessions,
+            devices=devices,
             events=events,
             clock=clock,
         )
