@@ -96,7 +96,9 @@ def _auth_error(oauth: OAuthPaths) -> Any:
     def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         assert isinstance(exc, AuthError)
         ext = oauth.error_member(request.url.path, exc.status)
-        return problem(exc.status, exc.title, exc.detail, headers=exc.headers, ext=ext)
+        return problem(
+            exc.status, exc.title, exc.detail, type=exc.problem_type, headers=exc.headers, ext=ext
+        )
 
     return handle
 

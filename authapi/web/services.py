@@ -14,6 +14,7 @@ from typing import Any
 from authapi.accounts import AccountService
 from authapi.browser import BrowserService
 from authapi.clients import ClientService
+from authapi.devices import DeviceTokens
 from authapi.errors import StoreUnavailable
 from authapi.events import Events
 from authapi.housekeeping import purge_periodically
@@ -59,7 +60,12 @@ class Services:
     ) -> Services:
         """Build every service of an app from its settings; `store` and `clock` serve tests."""
         metrics = Metrics(settings.metrics_token or None) if settings.metrics_enabled else None
-        store = store or open_store(settings.storage_url, settings.storage_pool_size)
+        store = store or open_store(
+            settings.storage_url,
+            settings.storage_pool_size,
+            max_users=settings.memory_store_max_users,
+            max_tasks=settings.memory_store_max_tasks,
+        )
         hasher = PasswordHasher.from_settings(
             settings, on_wait=None if metrics is None else _hash_queue_observer(metrics)
         )
@@ -67,8 +73,14 @@ class Services:
         # This app's events, counted by this app's metrics only.
         events = Events() if metrics is None else Events(EventCounter(metrics))
         throttle = Throttle(settings, store, events)
+        devices = DeviceTokens(codec.keyring.device_keys, settings.device_ttl_seconds)
         sessions = SessionService(
-            settings=settings, store=store, codec=codec, events=events, clock=clock
+            settings=settings,
+            store=store,
+            codec=codec,
+            devices=devices,
+            events=events,
+            clock=clock,
         )
         accounts = AccountService(
             settings=settings,
@@ -77,6 +89,7 @@ class Services:
             passwords=PasswordCheck(throttle, hasher),
             throttle=throttle,
             sessions=sessions,
+            devices=devices,
             events=events,
             clock=clock,
         )
@@ -100,7 +113,7 @@ class Services:
                 events=events,
                 clock=clock,
             ),
-            tasks=TaskService(store, clock, settings.max_tasks_per_user),
+            tasks=TaskService(store, clock, settings.max_tasks_per_user, throttle),
             metrics=metrics,
         )
 

@@ -34,6 +34,8 @@ from bench.harness.servers import project_server, sign_up
 BCRYPT_ROUNDS = 12
 STORM_ENV = {
     "AUTH_RATE_LIMIT_PER_MINUTE": "0",
+    "REGISTRATIONS_PER_ADDRESS_PER_DAY": "0",
+    "TASK_WRITES_PER_MINUTE": "0",
     "LOGIN_MAX_FAILURES": "0",
     # The defaults, stated: one hashing thread per core the server may use, 5 s to start.
     "HASH_CONCURRENCY": "0",
