@@ -79,9 +79,12 @@ class HashPool:
             # A hash that cannot start in time is refused, not queued forever.
             await asyncio.wait_for(slots.acquire(), self.queue_timeout)
         except TimeoutError:
-            raise Overloaded() from None
-        finally:
             self.waiting -= 1
+            raise Overloaded(self._retry_after()) from None
+        except BaseException:
+            self.waiting -= 1
+            raise
+        self.waiting -= 1
         self._on_wait(self.waiting, self._clock() - started)
         try:
             return await loop.run_in_executor(self._pool, self._timed, fn, *args)
@@ -98,7 +101,13 @@ class HashPool:
         # says when the queue ahead of this hash will have drained.
         wait = self.expected_wait()
         if wait is not None and wait > self.queue_timeout:
-            raise Overloaded(retry_after_seconds=math.ceil(wait))
+            raise Overloaded(self._retry_after())
+
+    def _retry_after(self) -> int:
+        # The seconds until the hashes queued now have had their threads (1 before any
+        # hash was measured).
+        wait = self.expected_wait()
+        return 1 if wait is None else math.ceil(wait)
 
     def _timed(self, fn: Callable[..., T], *args: str | None) -> T:
         # Runs in a pool thread: the time the hash held it, waits for the CPU included,

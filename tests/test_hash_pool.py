@@ -120,6 +120,24 @@ async def test_retry_after_grows_with_the_queue_and_shrinks_with_more_threads(
     await asyncio.gather(*admitted)
 
 
+async def test_a_hash_that_waited_out_the_timeout_is_told_what_the_queue_needs(
+    pools: list[HeldPool],
+) -> None:
+    # Admitted before any hash was measured; meanwhile one is, at 3 s.
+    held = held_pool(pools, 1, None, 0.05)
+    (running,) = await held.start(1)
+    (queued,) = await held.start(1)
+    assert held.pool.waiting == 1
+    held.pool.seconds_per_hash = 3.0
+    with pytest.raises(Overloaded) as shed:
+        await queued
+    # Gone from the queue, it is told what the hashes still ahead need: the running one's 3 s.
+    assert held.pool.waiting == 0
+    assert shed.value.retry_after_seconds == 3
+    held.release.set()
+    await running
+
+
 async def test_a_free_thread_takes_the_hash_whatever_the_measured_time(
     pools: list[HeldPool],
 ) -> None:
