@@ -140,6 +140,12 @@ class Settings:
     max_sessions_per_user: int = setting("MAX_SESSIONS_PER_USER", 50, low=1, high=1000)
     # A task past this is refused; nothing stored is lost.
     max_tasks_per_user: int = setting("MAX_TASKS_PER_USER", 10_000, low=1, high=1_000_000)
+    # Each user's account activity: kept this long, and at most this many events (the oldest
+    # go first when a new one comes).
+    activity_retention_days: int = setting("ACTIVITY_RETENTION_DAYS", 90, low=1, high=3650)
+    max_activity_events_per_user: int = setting(
+        "MAX_ACTIVITY_EVENTS_PER_USER", 1000, low=10, high=100_000
+    )
     client_ipv6_prefix: int = setting("CLIENT_IPV6_PREFIX", 64, low=MIN_IPV6_PREFIX, high=128)
     request_read_timeout_seconds: int = setting(
         "REQUEST_READ_TIMEOUT_SECONDS", 30, low=1, high=MAX_READ_TIMEOUT_SECONDS

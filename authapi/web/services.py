@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from authapi.accounts import AccountService
+from authapi.activity import ActivityService
 from authapi.browser import BrowserService
 from authapi.clients import ClientService
 from authapi.errors import StoreUnavailable
@@ -22,7 +23,7 @@ from authapi.password_check import PasswordCheck
 from authapi.passwords import PasswordHasher
 from authapi.sessions import SessionService
 from authapi.settings import Settings
-from authapi.store import Store, open_store
+from authapi.store import ActivityBounds, Store, open_store
 from authapi.tasks import TaskService
 from authapi.throttle import Throttle
 from authapi.tokens import TokenCodec
@@ -47,6 +48,7 @@ class Services:
     browser: BrowserService
     clients: ClientService
     tasks: TaskService
+    activity: ActivityService
     metrics: Metrics | None
 
     @classmethod
@@ -59,7 +61,14 @@ class Services:
     ) -> Services:
         """Build every service of an app from its settings; `store` and `clock` serve tests."""
         metrics = Metrics(settings.metrics_token or None) if settings.metrics_enabled else None
-        store = store or open_store(settings.storage_url, settings.storage_pool_size)
+        store = store or open_store(
+            settings.storage_url,
+            settings.storage_pool_size,
+            ActivityBounds(
+                max_per_user=settings.max_activity_events_per_user,
+                retention_seconds=settings.activity_retention_days * 86400,
+            ),
+        )
         hasher = PasswordHasher(
             settings.bcrypt_rounds,
             max_workers=settings.hash_concurrency or None,
@@ -71,11 +80,12 @@ class Services:
         events = Events() if metrics is None else Events(EventCounter(metrics))
         throttle = Throttle(settings, store, events)
         sessions = SessionService(
-            settings=settings, store=store, codec=codec, events=events, clock=clock
+            settings=settings, store=store, activity=store, codec=codec, events=events, clock=clock
         )
         accounts = AccountService(
             settings=settings,
             store=store,
+            activity=store,
             hasher=hasher,
             passwords=PasswordCheck(throttle, hasher),
             throttle=throttle,
@@ -104,6 +114,7 @@ class Services:
                 clock=clock,
             ),
             tasks=TaskService(store, clock, settings.max_tasks_per_user),
+            activity=ActivityService(store, clock),
             metrics=metrics,
         )
 

@@ -29,8 +29,8 @@ async def test_fresh_database_is_migrated_to_head(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "auth.db") as connection:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
         version = connection.execute("SELECT version_num FROM alembic_version").fetchone()[0]
-    assert {"users", "sessions", "tasks", "throttles", "known_addresses"} <= tables
-    assert version == "0005"
+    assert {"users", "sessions", "tasks", "throttles", "known_addresses", "activity"} <= tables
+    assert version == "0006"
 
 
 async def test_opening_twice_migrates_once(tmp_path: Path) -> None:
