@@ -6,14 +6,18 @@ import asyncio
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy
 
 from authapi.activity import event
 from authapi.records import NO_PEER, Activity, Peer, Session
 from authapi.store import MemoryStore, Store
 from authapi.store.base import ActivityBounds
 from authapi.store.sql import SqlStore
+from tests.backends import storage_url
 from tests.store.test_store import NOW, a_session, a_user
 
 STRANGER = Peer(address="198.51.100.23", user_agent="curl/8.5.0")
@@ -216,3 +220,36 @@ async def test_a_credential_change_of_no_account_records_nothing(store: Store) -
     ghost = str(uuid.uuid4())
     await store.revoke_user_sessions(ghost, NOW, activity=event("logout_all", ghost, NOW, NO_PEER))
     assert await types_of(store, ghost) == []
+
+
+@pytest.mark.parametrize(("backend", "extra"), [("sqlite", 2), ("postgresql", 1)])
+def test_a_logins_event_costs_one_statement_on_postgresql(
+    backend: str, extra: int, tmp_path: Path
+) -> None:
+    # SQLite has no data-modifying WITH: its trim is a second statement, in the same process.
+    async def statements_of_a_login(url: str, with_event: bool) -> int:
+        store = SqlStore(url)
+        await store.open()
+        try:
+            user = a_user(f"{uuid.uuid4().hex}@example.com")
+            await store.add_user(user)
+            session = a_session(user)
+            logged_in = event("login_succeeded", user.id, NOW, ADA, session_id=session.id)
+            ran: list[str] = []
+            engine = store._database.engine.sync_engine
+            listen = sqlalchemy.event.listen
+
+            def count(*args: Any) -> None:
+                ran.append(args[2])
+
+            listen(engine, "before_cursor_execute", count)
+            assert await store.add_session(session, 50, logged_in if with_event else None)
+            sqlalchemy.event.remove(engine, "before_cursor_execute", count)
+            return len(ran)
+        finally:
+            await store.close()
+
+    with storage_url(backend, tmp_path) as url:
+        without = asyncio.run(statements_of_a_login(url, with_event=False))
+        with_event = asyncio.run(statements_of_a_login(url, with_event=True))
+    assert with_event - without == extra
