@@ -32,6 +32,9 @@ _COUNTED: frozenset[ActivityType] = (
     _MERGED_BY_ADDRESS | _MERGED_BY_SESSION | frozenset({"logout_all", "password_changed"})
 )
 
+# The stored user agent's length, as the session list's: the web layer already cuts it there.
+MAX_USER_AGENT = 256
+
 # The reason codes an event may carry, the same as the spec's `ActivityDetails.reason`.
 REASONS = frozenset(
     {"wrong_password", "credentials_changed", "logout", "ended", "access_token", "refresh_token"}
@@ -64,7 +67,7 @@ def event(
         type=type,
         occurred_at=now,
         ip=peer.address,
-        user_agent=peer.user_agent,
+        user_agent=None if peer.user_agent is None else peer.user_agent[:MAX_USER_AGENT],
         session_id=session_id,
         reason=reason,
         merge_key=_merge_key(type, now, peer, session_id),
