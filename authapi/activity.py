@@ -70,11 +70,13 @@ def event(
         user_agent=None if peer.user_agent is None else peer.user_agent[:MAX_USER_AGENT],
         session_id=session_id,
         reason=reason,
-        merge_key=_merge_key(type, now, peer, session_id),
+        merge_key=_merge_key(type, now, peer, session_id, reason),
     )
 
 
-def _merge_key(type: ActivityType, now: int, peer: Peer, session_id: str | None) -> str | None:
+def _merge_key(
+    type: ActivityType, now: int, peer: Peer, session_id: str | None, reason: str | None
+) -> str | None:
     if type in _MERGED_BY_ADDRESS:
         by: str | None = peer.address
     elif type in _MERGED_BY_SESSION:
@@ -82,7 +84,7 @@ def _merge_key(type: ActivityType, now: int, peer: Peer, session_id: str | None)
     else:
         return None
     # Hashed: a fixed length for the column, whatever the address.
-    raw = json.dumps([type, by, now // MERGE_WINDOW_SECONDS])
+    raw = json.dumps([type, reason, by, now // MERGE_WINDOW_SECONDS])
     return hashlib.sha256(raw.encode()).hexdigest()
 
 

@@ -66,3 +66,10 @@ async def test_a_rehash_at_login_is_recorded_with_the_login() -> None:
     finally:
         older.hasher.close()
         current.hasher.close()
+
+
+def test_failures_for_different_reasons_stay_apart() -> None:
+    stranger = Peer("198.51.100.23")
+    wrong = event("login_failed", "u", NOW, stranger, reason="wrong_password")
+    raced = event("login_failed", "u", NOW, stranger, reason="credentials_changed")
+    assert wrong.merge_key != raced.merge_key
