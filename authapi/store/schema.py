@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    text,
 )
 
 
@@ -133,5 +134,13 @@ activity = Table(
     Index("ix_activity_user_seq", "user_id", "seq"),
     # Serves the purge of events past the retention period.
     Index("ix_activity_occurred_at", "occurred_at"),
-    Index("ux_activity_user_merge_key", "user_id", "merge_key", unique=True),
+    # Partial: only the few events that merge are in it, so the others never pay for it.
+    Index(
+        "ux_activity_user_merge_key",
+        "user_id",
+        "merge_key",
+        unique=True,
+        sqlite_where=text("merge_key IS NOT NULL"),
+        postgresql_where=text("merge_key IS NOT NULL"),
+    ),
 )

@@ -38,7 +38,15 @@ def upgrade() -> None:
     )
     op.create_index("ix_activity_user_seq", "activity", ["user_id", "seq"])
     op.create_index("ix_activity_occurred_at", "activity", ["occurred_at"])
-    op.create_index("ux_activity_user_merge_key", "activity", ["user_id", "merge_key"], unique=True)
+    # Partial: only the few events that merge are in it, so the others never pay for it.
+    op.create_index(
+        "ux_activity_user_merge_key",
+        "activity",
+        ["user_id", "merge_key"],
+        unique=True,
+        sqlite_where=sa.text("merge_key IS NOT NULL"),
+        postgresql_where=sa.text("merge_key IS NOT NULL"),
+    )
 
 
 def downgrade() -> None:

@@ -34,7 +34,10 @@ _COLUMNS = (
 )
 _VALUES = ", ".join(f":{name}" for name in _COLUMNS)
 # A merging event meets the stored one on the unique (user_id, merge_key) and adds one.
-_MERGE = " ON CONFLICT (user_id, merge_key) DO UPDATE SET count = activity.count + 1"
+_MERGE = (
+    " ON CONFLICT (user_id, merge_key) WHERE merge_key IS NOT NULL"
+    " DO UPDATE SET count = activity.count + 1"
+)
 # The trim runs on the statement's snapshot, which holds the rows from before it: the newest
 # `max_per_user` - 1 of them stay beside a new row, all `max_per_user` when it merged.
 # xmax = 0 tells a row just inserted from one updated by ON CONFLICT.
@@ -72,6 +75,7 @@ async def write_activity(
     if activity.merge_key is not None:
         insert = insert.on_conflict_do_update(
             index_elements=[events.c.user_id, events.c.merge_key],
+            index_where=events.c.merge_key.is_not(None),
             set_={"count": events.c.count + 1},
         )
     await connection.execute(insert)
