@@ -11,16 +11,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from authapi.activity import event
 from authapi.devices import DeviceTokens
 from authapi.emails import normalize_email
-from authapi.errors import EmailTaken, InvalidCredentials, InvalidInput, InvalidToken, WrongPassword
+from authapi.errors import (
+    EmailTaken,
+    InvalidCredentials,
+    InvalidInput,
+    InvalidToken,
+    TooManyRequests,
+    WrongPassword,
+)
 from authapi.events import Events
 from authapi.password_check import PasswordCheck
 from authapi.passwords import PasswordHasher, check_password_policy
 from authapi.records import NO_PEER, Peer, SessionKind, User
 from authapi.sessions import SessionService
 from authapi.settings import Settings
-from authapi.store.base import UserStore
+from authapi.store.base import ActivityStore, UserStore
 from authapi.throttle import Throttle, known_address_key
 from authapi.tokens import Claims, TokenPair
 
@@ -41,6 +49,7 @@ class AccountService:
         *,
         settings: Settings,
         store: UserStore,
+        activity: ActivityStore,
         hasher: PasswordHasher,
         passwords: PasswordCheck,
         throttle: Throttle,
@@ -52,6 +61,7 @@ class AccountService:
         self.settings = settings
         self.devices = devices
         self.store = store
+        self.activity = activity
         self.hasher = hasher
         self.passwords = passwords
         self.throttle = throttle
@@ -99,14 +109,24 @@ class AccountService:
         await self.throttle.admit_address(peer.address, now)
         user = await self._find_user(email)
         device_id = self.devices.recognize(device_token, user, now)
-        right = await self.passwords.verify(
-            _account_key(email), user, password, peer, now, device_id
-        )
+        try:
+            right = await self.passwords.verify(
+                _account_key(email), user, password, peer, now, device_id
+            )
+        except TooManyRequests:
+            # The owner learns that her account is being guessed at; an unknown email
+            # records nothing, so the answer is the same as for a registered one.
+            if user is not None:
+                await self.activity.record_activity(event("login_throttled", user.id, now, peer))
+            raise
         if user is None or not right:
             self.events.emit("login_failed", user_id=None if user is None else user.id)
+            if user is not None:
+                failed = event("login_failed", user.id, now, peer, reason="wrong_password")
+                await self.activity.record_activity(failed)
             raise InvalidCredentials()
         await self.throttle.remember_address(user.id, peer.address, now)
-        await self._rehash_if_due(user, password)
+        await self._rehash_if_due(user, password, now, peer)
         pair = await self.sessions.start(user, peer, kind)
         # The version read with the password: the session was refused had it moved on since.
         return Login(pair, self.devices.issue(user.id, user.credential_version, now, device_id))
@@ -133,14 +153,20 @@ class AccountService:
             normalized = self._check_policy(new_password, user.email, field="new_password")
         except InvalidInput:
             # The current password was right: upgrade its hash, as a login would.
-            await self._rehash_if_due(user, current_password)
+            await self._rehash_if_due(user, current_password, now, peer)
             raise
         # One step: the new hash, a new credential version, every other session revoked.
         new_hash = await self.hasher.hash(normalized)
         # The same step forgets every address the account was known from but the caller's:
         # one a phisher logged in from must not keep its exemption from the account ceiling.
+        changed = event("password_changed", user.id, now, peer, session_id=claims.sid)
         revoked = await self.store.replace_password(
-            user.id, new_hash, now, keep=claims.sid, keep_address=known_address_key(peer.address)
+            user.id,
+            new_hash,
+            now,
+            keep=claims.sid,
+            keep_address=known_address_key(peer.address),
+            activity=changed,
         )
         self.events.emit("password_changed", user_id=user.id, sessions_revoked=revoked)
         # The change bumped the version read above by one. Had another change landed in
@@ -154,13 +180,14 @@ class AccountService:
             raise InvalidToken("revoked")
         return user
 
-    async def _rehash_if_due(self, user: User, password: str) -> None:
+    async def _rehash_if_due(self, user: User, password: str, now: int, peer: Peer) -> None:
         # The hash predates PASSWORD_HASH or the cost settings (a bcrypt-era hash under
         # argon2id, say): upgrade it while we hold the right password, unless a password
-        # change replaced it meanwhile (then it must stay replaced).
+        # change replaced it meanwhile (then it must stay replaced, and nothing is recorded).
         if self.hasher.needs_rehash(user.password_hash):
             new_hash = await self.hasher.hash(password)
-            if await self.store.set_password_hash(user.id, user.password_hash, new_hash):
+            rehashed = event("password_rehashed", user.id, now, peer)
+            if await self.store.set_password_hash(user.id, user.password_hash, new_hash, rehashed):
                 self.events.emit("rehashed", user_id=user.id)
 
     def _check_policy(self, password: str, email: str, field: str = "password") -> str:

@@ -13,8 +13,13 @@ import threading
 from collections import deque
 
 from authapi.errors import EmailTaken, StorageFull
-from authapi.records import Hits, Session, User
-from authapi.store.base import KNOWN_ADDRESS_RETENTION_SECONDS
+from authapi.records import Activity, ActivityPage, ActivityType, Hits, Session, User
+from authapi.store.base import (
+    DEFAULT_ACTIVITY_BOUNDS,
+    KNOWN_ADDRESS_RETENTION_SECONDS,
+    ActivityBounds,
+)
+from authapi.store.memory_activity import MemoryActivityLog
 from authapi.store.memory_tasks import MAX_TASKS, MemoryTaskStore
 
 # At most this many throttle counters are kept; past it, the one that ends soonest goes.
@@ -35,12 +40,15 @@ class MemoryStore(MemoryTaskStore):
     def __init__(
         self,
         max_counters: int = MAX_COUNTERS,
+        activity: ActivityBounds = DEFAULT_ACTIVITY_BOUNDS,
         *,
         max_users: int = MAX_USERS,
         max_tasks: int = MAX_TASKS,
     ) -> None:
         super().__init__(max_tasks)
         self._max_users = max_users
+        # Written under `_lock`, with the change each event reports.
+        self._activity = MemoryActivityLog(activity)
         self._users: dict[str, User] = {}
         self._user_ids_by_email: dict[str, str] = {}
         self._sessions: dict[str, Session] = {}
@@ -83,7 +91,9 @@ class MemoryStore(MemoryTaskStore):
         user_id = self._user_ids_by_email.get(email)
         return None if user_id is None else self._users.get(user_id)
 
-    async def add_session(self, session: Session, max_sessions: int | None = None) -> bool:
+    async def add_session(
+        self, session: Session, max_sessions: int | None = None, activity: Activity | None = None
+    ) -> bool:
         with self._lock:
             user = self._users.get(session.user_id)
             if user is None or user.credential_version != session.credential_version:
@@ -95,6 +105,8 @@ class MemoryStore(MemoryTaskStore):
                 self._unrevoked += 1
             if max_sessions is not None:
                 self._keep_newest(session, max_sessions)
+            if activity is not None:
+                self._activity.record(activity)
             return True
 
     def _keep_newest(self, new: Session, max_sessions: int) -> None:
@@ -157,18 +169,26 @@ class MemoryStore(MemoryTaskStore):
             )
             return True
 
-    async def revoke_session(self, session_id: str, now: int) -> None:
+    async def revoke_session(
+        self, session_id: str, now: int, activity: Activity | None = None
+    ) -> None:
         with self._lock:
             session = self._sessions.get(session_id)
             if session is not None and session.revoked_at is None:
                 self._revoke(session, now)
+                if activity is not None:
+                    self._activity.record(activity)
 
-    async def set_password_hash(self, user_id: str, expected_hash: str, new_hash: str) -> bool:
+    async def set_password_hash(
+        self, user_id: str, expected_hash: str, new_hash: str, activity: Activity | None = None
+    ) -> bool:
         with self._lock:
             user = self._users.get(user_id)
             if user is None or user.password_hash != expected_hash:
                 return False
             self._users[user_id] = dataclasses.replace(user, password_hash=new_hash)
+            if activity is not None:
+                self._activity.record(activity)
             return True
 
     async def replace_password(
@@ -178,10 +198,11 @@ class MemoryStore(MemoryTaskStore):
         now: int,
         keep: str | None = None,
         keep_address: str | None = None,
+        activity: Activity | None = None,
     ) -> int:
         with self._lock:
             self._forget_addresses(user_id, keep_address)
-            return self._new_credentials(user_id, now, keep, password_hash)
+            return self._new_credentials(user_id, now, keep, password_hash, activity)
 
     async def list_sessions(self, user_id: str, now: int) -> list[Session]:
         with self._lock:
@@ -197,11 +218,16 @@ class MemoryStore(MemoryTaskStore):
         return live
 
     async def revoke_user_sessions(
-        self, user_id: str, now: int, keep: str | None = None, keep_address: str | None = None
+        self,
+        user_id: str,
+        now: int,
+        keep: str | None = None,
+        keep_address: str | None = None,
+        activity: Activity | None = None,
     ) -> int:
         with self._lock:
             self._forget_addresses(user_id, keep_address)
-            return self._new_credentials(user_id, now, keep)
+            return self._new_credentials(user_id, now, keep, activity=activity)
 
     def _forget_addresses(self, user_id: str, keep_address: str | None) -> None:
         keys = self._address_keys_by_user.pop(user_id, {})
@@ -212,7 +238,12 @@ class MemoryStore(MemoryTaskStore):
             self._address_keys_by_user[user_id] = {keep_address: None}
 
     def _new_credentials(
-        self, user_id: str, now: int, keep: str | None, password_hash: str | None = None
+        self,
+        user_id: str,
+        now: int,
+        keep: str | None,
+        password_hash: str | None = None,
+        activity: Activity | None = None,
     ) -> int:
         user = self._users.get(user_id)
         if user is None:
@@ -234,6 +265,8 @@ class MemoryStore(MemoryTaskStore):
             else:
                 self._revoke(session, now)
                 revoked += 1
+        if activity is not None:
+            self._activity.record(dataclasses.replace(activity, count=revoked))
         return revoked
 
     async def count_live_sessions(self, now: int) -> int:
@@ -261,6 +294,7 @@ class MemoryStore(MemoryTaskStore):
                 + self._purge_revoked_sessions(batch)
                 + self._expire_counters(now, batch)
                 + self._purge_stale_addresses(now, batch)
+                + self._activity.purge(now, batch)
             )
 
     def _purge_stale_addresses(self, now: int, batch: int) -> int:
@@ -365,6 +399,21 @@ class MemoryStore(MemoryTaskStore):
 
     async def is_known_address(self, user_id: str, address_key: str) -> bool:
         return (user_id, address_key) in self._known_addresses
+
+    async def record_activity(self, activity: Activity) -> None:
+        with self._lock:
+            self._activity.record(activity)
+
+    async def list_activity(
+        self,
+        user_id: str,
+        *,
+        limit: int,
+        type: ActivityType | None = None,
+        after: str | None = None,
+    ) -> ActivityPage:
+        with self._lock:
+            return self._activity.page(user_id, limit, type, after)
 
     def _current(self, key: str, now: int) -> Hits | None:
         hits = self._hits.get(key)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from authapi.accounts import AccountService
+from authapi.activity import ActivityService
 from authapi.browser import BrowserService
 from authapi.clients import ClientService
 from authapi.devices import DeviceTokens
@@ -23,7 +24,7 @@ from authapi.password_check import PasswordCheck
 from authapi.passwords import PasswordHasher
 from authapi.sessions import SessionService
 from authapi.settings import Settings
-from authapi.store import Store, open_store
+from authapi.store import ActivityBounds, Store, open_store
 from authapi.tasks import TaskService
 from authapi.throttle import Throttle
 from authapi.tokens import TokenCodec
@@ -48,6 +49,7 @@ class Services:
     browser: BrowserService
     clients: ClientService
     tasks: TaskService
+    activity: ActivityService
     metrics: Metrics | None
 
     @classmethod
@@ -63,6 +65,10 @@ class Services:
         store = store or open_store(
             settings.storage_url,
             settings.storage_pool_size,
+            ActivityBounds(
+                max_per_user=settings.max_activity_events_per_user,
+                retention_seconds=settings.activity_retention_days * 86400,
+            ),
             max_users=settings.memory_store_max_users,
             max_tasks=settings.memory_store_max_tasks,
         )
@@ -77,6 +83,7 @@ class Services:
         sessions = SessionService(
             settings=settings,
             store=store,
+            activity=store,
             codec=codec,
             devices=devices,
             events=events,
@@ -85,6 +92,7 @@ class Services:
         accounts = AccountService(
             settings=settings,
             store=store,
+            activity=store,
             hasher=hasher,
             passwords=PasswordCheck(throttle, hasher),
             throttle=throttle,
@@ -114,6 +122,7 @@ class Services:
                 clock=clock,
             ),
             tasks=TaskService(store, clock, settings.max_tasks_per_user, throttle),
+            activity=ActivityService(store, clock),
             metrics=metrics,
         )
 

@@ -16,7 +16,7 @@ import pytest
 
 from authapi.accounts import AccountService
 from authapi.errors import InvalidCredentials, InvalidInput, WrongPassword
-from authapi.records import User
+from authapi.records import NO_PEER, User
 from authapi.store import Store
 from authapi.tokens import Claims
 from authapi.web.services import Services
@@ -41,9 +41,11 @@ class CountedStore:
         self.attempts = 0
         self.swaps = 0
 
-    async def set_password_hash(self, user_id: str, expected_hash: str, new_hash: str) -> bool:
+    async def set_password_hash(
+        self, user_id: str, expected_hash: str, new_hash: str, activity: Any = None
+    ) -> bool:
         self.attempts += 1
-        swapped = await self.store.set_password_hash(user_id, expected_hash, new_hash)
+        swapped = await self.store.set_password_hash(user_id, expected_hash, new_hash, activity)
         self.swaps += swapped
         return swapped
 
@@ -170,7 +172,7 @@ async def test_a_rehash_never_overwrites_a_hash_changed_meanwhile(server: Server
     # A password change lands between this login's read and its rehash.
     newer = await argon2id.hasher.hash("a newer passphrase")
     assert await server.store.set_password_hash(user.id, user.password_hash, newer)
-    await argon2id._rehash_if_due(user, PASSWORD)
+    await argon2id._rehash_if_due(user, PASSWORD, 0, NO_PEER)
     assert await stored_hash(server.store) == newer
 
 
