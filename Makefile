@@ -75,10 +75,10 @@ smoke: $(STAMP)
 contract: $(STAMP)
 	$(BIN)/python -m tests.contract
 
-# The full profile against a server you started yourself, with test-grade bcrypt and no
+# The full profile against a server you started yourself, with test-grade hashing and no
 # per-address or per-user write limit (every simulated user shares one address):
-#   BCRYPT_ROUNDS=4 AUTH_RATE_LIMIT_PER_MINUTE=0 REGISTRATIONS_PER_ADDRESS_PER_DAY=0 \
-#   TASK_WRITES_PER_MINUTE=0 make run      then      make load
+#   ARGON2_MEMORY_KIB=8 ARGON2_TIME_COST=1 BCRYPT_ROUNDS=4 AUTH_RATE_LIMIT_PER_MINUTE=0 \
+#   REGISTRATIONS_PER_ADDRESS_PER_DAY=0 TASK_WRITES_PER_MINUTE=0 make run      then      make load
 load: $(STAMP)
 	$(BIN)/locust --config loadtests/locust.conf --host http://$(HOST):$(PORT)
 

@@ -126,13 +126,7 @@ class AccountService:
                 await self.activity.record_activity(failed)
             raise InvalidCredentials()
         await self.throttle.remember_address(user.id, peer.address, now)
-        if self.hasher.needs_rehash(user.password_hash):
-            # BCRYPT_ROUNDS changed since this hash was made: upgrade it while we hold the password,
-            # unless a password change replaced the hash meanwhile (then it must stay replaced).
-            new_hash = await self.hasher.hash(password)
-            rehashed = event("password_rehashed", user.id, now, peer)
-            if await self.store.set_password_hash(user.id, user.password_hash, new_hash, rehashed):
-                self.events.emit("rehashed", user_id=user.id)
+        await self._rehash_if_due(user, password, now, peer)
         pair = await self.sessions.start(user, peer, kind)
         # The version read with the password: the session was refused had it moved on since.
         return Login(pair, self.devices.issue(user.id, user.credential_version, now, device_id))
@@ -155,7 +149,12 @@ class AccountService:
         if not await self.passwords.verify(user.email, user, current_password, peer, now):
             self.events.emit("password_change_failed", user_id=user.id)
             raise WrongPassword("current_password")
-        normalized = self._check_policy(new_password, user.email, field="new_password")
+        try:
+            normalized = self._check_policy(new_password, user.email, field="new_password")
+        except InvalidInput:
+            # The current password was right: upgrade its hash, as a login would.
+            await self._rehash_if_due(user, current_password, now, peer)
+            raise
         # One step: the new hash, a new credential version, every other session revoked.
         new_hash = await self.hasher.hash(normalized)
         # The same step forgets every address the account was known from but the caller's:
@@ -180,6 +179,16 @@ class AccountService:
         if user is None:
             raise InvalidToken("revoked")
         return user
+
+    async def _rehash_if_due(self, user: User, password: str, now: int, peer: Peer) -> None:
+        # The hash predates PASSWORD_HASH or the cost settings (a bcrypt-era hash under
+        # argon2id, say): upgrade it while we hold the right password, unless a password
+        # change replaced it meanwhile (then it must stay replaced, and nothing is recorded).
+        if self.hasher.needs_rehash(user.password_hash):
+            new_hash = await self.hasher.hash(password)
+            rehashed = event("password_rehashed", user.id, now, peer)
+            if await self.store.set_password_hash(user.id, user.password_hash, new_hash, rehashed):
+                self.events.emit("rehashed", user_id=user.id)
 
     def _check_policy(self, password: str, email: str, field: str = "password") -> str:
         try:

@@ -177,7 +177,10 @@ class Overloaded(RetryLater):
     status = 503
     title = "Service Unavailable"
     detail = "The service is busy; retry shortly."
-    retry_after_seconds = 1
+
+    def __init__(self, retry_after_seconds: int = 1) -> None:
+        super().__init__()
+        self.retry_after_seconds = max(1, retry_after_seconds)
 
 
 class RequestTimeout(AuthError):

@@ -1,4 +1,4 @@
-"""The one password check: counted by the throttle before bcrypt runs, taken back once right.
+"""The one password check: counted by the throttle before hashing runs, taken back once right.
 
 Login asks it, and the password change, and so will every use case that asks for the
 password again (a second factor's first step, say): a guess costs the same whichever door
@@ -33,10 +33,10 @@ class PasswordCheck:
 
         `device_id`, of a device token recognized for `user`, is counted per device instead.
         """
-        # Counted before bcrypt, in one store operation, so that parallel guesses cannot all
-        # get past; past a limit this raises `TooManyRequests` without any bcrypt work. An
+        # Counted before hashing, in one store operation, so that parallel guesses cannot all
+        # get past; past a limit this raises `TooManyRequests` without any hashing work. An
         # unknown email (no `user`) is counted like any stranger's and checked against nothing,
-        # in the time of a real check.
+        # in the time of a wrong password (authapi/password_hashes.py, `check_evenly`).
         counted = await self.throttle.admit_password_check(
             account, None if user is None else user.id, peer.address, now, device_id
         )

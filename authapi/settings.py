@@ -16,6 +16,14 @@ from dotenv import dotenv_values
 from authapi import envvars
 from authapi.envvars import setting
 from authapi.errors import ConfigError
+from authapi.password_hashes import (
+    MAX_ARGON2_MEMORY_KIB,
+    MAX_ARGON2_PARALLELISM,
+    MAX_ARGON2_TIME_COST,
+    MIN_KIB_PER_LANE,
+    OWASP_ARGON2ID_PROFILES,
+    Argon2Cost,
+)
 
 # The secret `.env.example` once shipped with: public, and still in copied `.env` files, so
 # it is refused everywhere (`.env.example` now leaves JWT_SECRET_KEY empty).
@@ -27,6 +35,7 @@ SUPPORTED_ALGORITHMS = HMAC_ALGORITHMS + ASYMMETRIC_ALGORITHMS
 MAX_FAILURES_PER_HOUR = 100
 MIN_SECRET_BYTES = 32
 MIN_PRODUCTION_ROUNDS = 12
+PASSWORD_HASHES = ("argon2id", "bcrypt")
 # Production's ceilings on token lifetimes: a stolen token is worth at most this much.
 MAX_PRODUCTION_ACCESS_MINUTES = 60
 MAX_PRODUCTION_REFRESH_DAYS = 90
@@ -62,6 +71,22 @@ class Settings:
     refresh_reuse_grace_seconds: int = setting(
         "REFRESH_REUSE_GRACE_SECONDS", 10, low=0, high=MAX_GRACE_SECONDS
     )
+    # New password hashes: Argon2id (OWASP's first choice) or bcrypt; both are always checked.
+    password_hash: str = setting(
+        "PASSWORD_HASH",
+        "argon2id",
+        parse=envvars.lower,
+        choices=PASSWORD_HASHES,
+        rule="must be argon2id or bcrypt.",
+    )
+    # OWASP's minimum Argon2id profile by default: 19 MiB, two passes, one lane.
+    argon2_memory_kib: int = setting(
+        "ARGON2_MEMORY_KIB", 19456, low=MIN_KIB_PER_LANE, high=MAX_ARGON2_MEMORY_KIB
+    )
+    argon2_time_cost: int = setting("ARGON2_TIME_COST", 2, low=1, high=MAX_ARGON2_TIME_COST)
+    argon2_parallelism: int = setting("ARGON2_PARALLELISM", 1, low=1, high=MAX_ARGON2_PARALLELISM)
+    # bcrypt's cost for new hashes under PASSWORD_HASH=bcrypt; under argon2id, the cost the
+    # bcrypt-era hashes still stored were made at, which every wrong password is padded to.
     bcrypt_rounds: int = setting("BCRYPT_ROUNDS", 12, low=4, high=31)
     password_min_length: int = setting("PASSWORD_MIN_LENGTH", 8, low=8, high=MAX_PASSWORD_LENGTH)
     cors_origins: tuple[str, ...] = setting("CORS_ORIGINS", ())
@@ -118,7 +143,10 @@ class Settings:
         rule="must be positive.",
     )
     hash_concurrency: int = setting(
-        "HASH_CONCURRENCY", 0, low=0, rule="must not be negative (0: one per core)."
+        "HASH_CONCURRENCY",
+        0,
+        low=0,
+        rule="must not be negative (0: one per CPU this process may run on).",
     )
     # Connexion adaptations that spare per-request work (authapi/web/app_tuning.py); off runs
     # stock Connexion, for instance while a Connexion upgrade is checked against them.
@@ -226,6 +254,7 @@ class Settings:
         envvars.check(self)
         self._check_keys()
         self._check_limits()
+        self._check_argon2()
         if self.is_production:
             self._check_production()
         self._check_introspection_clients()
@@ -251,6 +280,26 @@ class Settings:
         if not self.uses_hmac and not self.jwt_private_key and not self.generates_private_key:
             raise ConfigError(
                 f"JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE must be set for {self.jwt_algorithm}."
+            )
+
+    @property
+    def argon2(self) -> Argon2Cost:
+        """Return the Argon2id parameters new hashes are made with."""
+        return Argon2Cost(self.argon2_memory_kib, self.argon2_time_cost, self.argon2_parallelism)
+
+    def _check_argon2(self) -> None:
+        if self.argon2_memory_kib < MIN_KIB_PER_LANE * self.argon2_parallelism:
+            raise ConfigError(
+                f"ARGON2_MEMORY_KIB must be at least {MIN_KIB_PER_LANE} per lane "
+                "(ARGON2_PARALLELISM)."
+            )
+        if self.is_production and not self.argon2.meets_owasp_minimum():
+            profiles = ", ".join(
+                f"{memory} KiB with {passes} passes" for memory, passes in OWASP_ARGON2ID_PROFILES
+            )
+            raise ConfigError(
+                "ARGON2_MEMORY_KIB and ARGON2_TIME_COST must reach one of OWASP's minimum "
+                f"Argon2id profiles in production ({profiles})."
             )
 
     def _check_limits(self) -> None:
@@ -300,9 +349,10 @@ class Settings:
         return self.jwt_algorithm in HMAC_ALGORITHMS
 
     def _check_production(self) -> None:
-        if self.bcrypt_rounds < MIN_PRODUCTION_ROUNDS:
+        if self.password_hash == "bcrypt" and self.bcrypt_rounds < MIN_PRODUCTION_ROUNDS:
             raise ConfigError(
-                f"BCRYPT_ROUNDS must be at least {MIN_PRODUCTION_ROUNDS} in production."
+                f"BCRYPT_ROUNDS must be at least {MIN_PRODUCTION_ROUNDS} in production "
+                "with PASSWORD_HASH=bcrypt."
             )
         if "*" in self.cors_origins:
             raise ConfigError("CORS_ORIGINS must list explicit origins, not '*', in production.")

@@ -2,8 +2,9 @@
 
 Every simulated user comes from one address, so the server under test must run with
 AUTH_RATE_LIMIT_PER_MINUTE=0, REGISTRATIONS_PER_ADDRESS_PER_DAY=0 and TASK_WRITES_PER_MINUTE=0
-(a 429 counts as a failure here), and the latency limits
-assume BCRYPT_ROUNDS=4. Each user spends only its own refresh tokens, one at a time, so
+(a 429 counts as a failure here), and the latency limits assume test-grade hashing
+(ARGON2_MEMORY_KIB=8, ARGON2_TIME_COST=1, BCRYPT_ROUNDS=4, as tooling/devserver.py starts
+it). Each user spends only its own refresh tokens, one at a time, so
 rotation's reuse detection never fires by accident.
 """
 

@@ -1,4 +1,4 @@
-"""The settings tests run with: a fixed signing key and test-grade bcrypt."""
+"""The settings tests run with: a fixed signing key and test-grade Argon2id and bcrypt."""
 
 from __future__ import annotations
 
@@ -7,8 +7,15 @@ from typing import Any
 from authapi.settings import Settings
 
 SECRET = "test-secret-key-that-is-at-least-32-bytes-long"
+# Argon2's least (8 KiB, one pass: some 50 µs a hash) and bcrypt's; production refuses both.
+CHEAP_HASHING: dict[str, Any] = {
+    "bcrypt_rounds": 4,
+    "argon2_memory_kib": 8,
+    "argon2_time_cost": 1,
+    "argon2_parallelism": 1,
+}
 
 
 def settings_for(**overrides: Any) -> Settings:
     """Return the test settings (memory store unless told), with these fields changed."""
-    return Settings(**{"jwt_secret_key": SECRET, "bcrypt_rounds": 4, **overrides})
+    return Settings(**{"jwt_secret_key": SECRET, **CHEAP_HASHING, **overrides})

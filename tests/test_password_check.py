@@ -15,7 +15,7 @@ from authapi.settings import MAX_PASSWORD_LENGTH, Settings
 from authapi.store import MemoryStore
 from authapi.throttle import Throttle
 from tests.api_moves import PASSWORD
-from tests.config import SECRET
+from tests.config import CHEAP_HASHING, SECRET
 
 NOW = 1_700_000_000
 EMAIL = "ada@example.com"
@@ -24,9 +24,9 @@ STRANGER = Peer(address="198.51.100.7")
 
 @pytest.fixture
 def check() -> PasswordCheck:
-    settings = Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, login_max_failures=2)
+    settings = Settings(jwt_secret_key=SECRET, **CHEAP_HASHING, login_max_failures=2)
     return PasswordCheck(
-        Throttle(settings, MemoryStore(), Events()), PasswordHasher(4, max_workers=1)
+        Throttle(settings, MemoryStore(), Events()), PasswordHasher.from_settings(settings)
     )
 
 

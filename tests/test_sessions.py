@@ -11,12 +11,12 @@ from authapi.settings import Settings
 from authapi.store import MemoryStore
 from authapi.web.services import Services
 from tests.api_moves import PASSWORD
-from tests.config import SECRET
+from tests.config import CHEAP_HASHING, SECRET
 
 
 def services_on(store: MemoryStore) -> Services:
     """Build the use cases as the app does, on `store`."""
-    return Services.build(Settings(jwt_secret_key=SECRET, bcrypt_rounds=4), store=store)
+    return Services.build(Settings(jwt_secret_key=SECRET, **CHEAP_HASHING), store=store)
 
 
 async def test_a_session_under_an_older_credential_version_is_refused_even_if_not_revoked() -> None:

@@ -66,7 +66,12 @@ def test_cors_origins_are_split_on_commas() -> None:
         ({}, "JWT_SECRET_KEY"),
         ({"JWT_SECRET_KEY": "too-short"}, "JWT_SECRET_KEY"),
         ({"JWT_SECRET_KEY": PLACEHOLDER_SECRET}, "JWT_SECRET_KEY"),
-        ({"JWT_SECRET_KEY": STRONG, "BCRYPT_ROUNDS": "11"}, "BCRYPT_ROUNDS"),
+        (
+            {"JWT_SECRET_KEY": STRONG, "PASSWORD_HASH": "bcrypt", "BCRYPT_ROUNDS": "11"},
+            "BCRYPT_ROUNDS",
+        ),
+        ({"JWT_SECRET_KEY": STRONG, "ARGON2_MEMORY_KIB": "19455"}, "ARGON2_MEMORY_KIB"),
+        ({"JWT_SECRET_KEY": STRONG, "ARGON2_TIME_COST": "1"}, "ARGON2_TIME_COST"),
         ({"JWT_SECRET_KEY": STRONG, "CORS_ORIGINS": "*"}, "CORS_ORIGINS"),
         ({"JWT_SECRET_KEY": STRONG, "CORS_ORIGINS": "https://a.example,*"}, "CORS_ORIGINS"),
         ({"JWT_SECRET_KEY": STRONG, "JWT_PREVIOUS_SECRET_KEYS": "too-short"}, "JWT_PREVIOUS"),

@@ -179,9 +179,14 @@ def _warn_about_development_defaults(settings: Settings) -> None:
             variable,
             variable,
         )
-    if settings.bcrypt_rounds < MIN_PRODUCTION_ROUNDS:
+    if settings.password_hash == "bcrypt" and settings.bcrypt_rounds < MIN_PRODUCTION_ROUNDS:
         logger.warning(
             "BCRYPT_ROUNDS is %d, below the production minimum of %d; fine for tests only.",
             settings.bcrypt_rounds,
             MIN_PRODUCTION_ROUNDS,
+        )
+    if settings.password_hash == "argon2id" and not settings.argon2.meets_owasp_minimum():
+        logger.warning(
+            "ARGON2_MEMORY_KIB and ARGON2_TIME_COST are below OWASP's minimum Argon2id "
+            "profile; fine for tests only."
         )

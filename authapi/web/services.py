@@ -72,11 +72,8 @@ class Services:
             max_users=settings.memory_store_max_users,
             max_tasks=settings.memory_store_max_tasks,
         )
-        hasher = PasswordHasher(
-            settings.bcrypt_rounds,
-            max_workers=settings.hash_concurrency or None,
-            queue_timeout=settings.hash_queue_timeout_seconds,
-            on_wait=None if metrics is None else _hash_queue_observer(metrics),
+        hasher = PasswordHasher.from_settings(
+            settings, on_wait=None if metrics is None else _hash_queue_observer(metrics)
         )
         codec = TokenCodec(settings)
         # This app's events, counted by this app's metrics only.

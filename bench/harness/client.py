@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from bench.harness.paths import REGISTER_PATH
 
 T = TypeVar("T")
-# A login waits at most HASH_QUEUE_TIMEOUT_SECONDS for a bcrypt thread, then hashes.
+# A login waits at most HASH_QUEUE_TIMEOUT_SECONDS for a hashing thread, then hashes.
 LOGIN_TIMEOUT = 30.0
 
 
@@ -76,6 +76,8 @@ class Connection:
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.netloc = parts.netloc
         self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        # The last answer's Retry-After in seconds, when it was a 503 that carried one.
+        self.retry_after: int | None = None
 
     def request(
         self, method: str, path: str, headers: Mapping[str, str] | None = None, body: Any = None
@@ -96,7 +98,9 @@ class Connection:
                     self._streams = await asyncio.open_connection(self.host, self.port)
                 reader, writer = self._streams
                 writer.write(request)
-                head = parse_head(await reader.readuntil(b"\r\n\r\n"))
+                raw_head = await reader.readuntil(b"\r\n\r\n")
+                head = parse_head(raw_head)
+                self.retry_after = _retry_after(raw_head) if head.status == 503 else None
                 if head.length is None:
                     raise ValueError("a body without Content-Length")
                 body = await reader.readexactly(head.length)
@@ -115,6 +119,15 @@ class Connection:
         if self._streams is not None:
             self._streams[1].close()
             self._streams = None
+
+
+def _retry_after(head: bytes) -> int | None:
+    at = head.lower().find(b"\r\nretry-after:")
+    if at < 0:
+        return None
+    line_end = head.find(b"\r\n", at + 2)
+    value = head[at + 14 : line_end if line_end >= 0 else None].strip()
+    return int(value) if value.isdigit() else None
 
 
 def fresh_users(prefix: str, count: int) -> list[tuple[str, str]]:

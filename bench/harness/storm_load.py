@@ -1,10 +1,11 @@
 """The login storm's load: logins in a closed loop, then with protected GETs at a constant rate.
 
 Logins are a closed loop: each user sends its next login as soon as the last one is
-answered, and a login shed with 503 is retried at once (no back-off, the worst case for
-the server). GETs are an open loop at a constant rate: each is due at a fixed time, and its
-latency counts from then, so a server that stalls cannot hide the requests it delayed (no
-coordinated omission).
+answered; a login shed with 503 is retried once its `Retry-After` has passed, as a client
+should (at once when the answer carried none, the worst case for the server). GETs are an
+open loop at a constant rate: each is due at a fixed time, and its latency counts from
+then, so a server that stalls cannot hide the requests it delayed (no coordinated
+omission).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from authapi.web.cli import TIMEOUT_KEEP_ALIVE_SECONDS
 from bench.harness.client import LOGIN_TIMEOUT, Connection, RequestFailed
 from bench.harness.cpu import CpuMark, CpuUse
 from bench.harness.paths import LOGIN_PATH
@@ -30,6 +32,8 @@ class Tally:
     latencies: dict[int, list[float]] = field(default_factory=dict)
     timeouts: int = 0
     socket_errors: int = 0
+    # 503 answers without a Retry-After: a failure, since the client cannot tell when to retry.
+    shed_without_retry_after: int = 0
 
     def add(self, status: int, seconds: float) -> None:
         """Count one answered request."""
@@ -88,6 +92,12 @@ async def storm(base_url: str, plan: StormPlan, server_pid: int) -> StormResult:
         try:
             while not stopping.is_set():
                 await _measure(connection, request, LOGIN_TIMEOUT, phase)
+                if connection.retry_after:
+                    # The server closes a connection idle for its keep-alive timeout; a client
+                    # that waits that long comes back on a new one, as a browser would.
+                    if connection.retry_after >= TIMEOUT_KEEP_ALIVE_SECONDS:
+                        connection.close()
+                    await asyncio.sleep(connection.retry_after)
         finally:
             connection.close()
 
@@ -160,3 +170,5 @@ async def _measure(
     tally = window(now)
     if tally is not None:
         tally.add(status, now - sent)
+        if status == 503 and connection.retry_after is None:
+            tally.shed_without_retry_after += 1

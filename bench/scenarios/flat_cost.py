@@ -225,6 +225,8 @@ OPERATIONS: tuple[tuple[Callable[[Site], Awaitable[dict[str, float]]], int], ...
 def _settings(storage_url: str = "memory://") -> Settings:
     return Settings(
         jwt_secret_key=SECRET,
+        # bcrypt, as the filler users' shared hash: Argon2id would rehash it at login.
+        password_hash="bcrypt",
         bcrypt_rounds=BCRYPT_ROUNDS,
         # The per-address counter runs on every login, as deployed, but never refuses the
         # harness's hundreds of logins from one address.
@@ -267,7 +269,7 @@ async def _postgres(
 
 
 def _filler_hash() -> str:
-    hasher = PasswordHasher(BCRYPT_ROUNDS)
+    hasher = PasswordHasher(BCRYPT_ROUNDS, algorithm="bcrypt")
     try:
         return hasher.hash_sync("a filler password")
     finally:

@@ -75,7 +75,11 @@ async def _project(log_path: Path) -> AsyncIterator[tuple[ASGIApp, str, dict[str
     from authapi.web.app import create_app
 
     settings = Settings(
-        jwt_secret_key=SECRET, bcrypt_rounds=4, auth_rate_limit_per_minute=0, log_level="INFO"
+        jwt_secret_key=SECRET,
+        password_hash="bcrypt",
+        bcrypt_rounds=4,
+        auth_rate_limit_per_minute=0,
+        log_level="INFO",
     )
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("a") as log, contextlib.redirect_stdout(log):

@@ -80,8 +80,9 @@ def test_unknown_email_and_wrong_password_cost_the_same_bcrypt_work(
     assert work["nobody@example.com"] == work["ada@example.com"] == 2**ROUNDS
 
 
-def serve(store: MemoryStore, rounds: int, clock: Clock) -> TestClient:
+def serve(store: MemoryStore, rounds: int, clock: Clock, **changes: object) -> TestClient:
     settings = settings_for(
+        **changes,
         bcrypt_rounds=rounds,
         login_max_failures=0,
         auth_rate_limit_per_minute=0,
@@ -94,10 +95,10 @@ def test_dormant_account_from_before_a_rounds_raise_costs_what_an_unknown_email_
 ) -> None:
     # Ada registered at cost 4 and has not logged in since BCRYPT_ROUNDS went up to 6.
     store = MemoryStore()
-    with serve(store, 4, clock) as before_the_raise:
+    with serve(store, 4, clock, password_hash="bcrypt") as before_the_raise:
         assert Api(before_the_raise).register().status_code == 201
     work: dict[str, int] = {}
-    with serve(store, 6, clock) as after_the_raise:
+    with serve(store, 6, clock, password_hash="bcrypt") as after_the_raise:
         costs = bcrypt_work(monkeypatch)
         for email in ("nobody@example.com", "ada@example.com"):
             costs.clear()

@@ -21,7 +21,7 @@ from authapi.settings import Settings
 from authapi.store.memory import MemoryStore
 from authapi.web.app import create_app
 from tests.clock import Clock
-from tests.config import SECRET
+from tests.config import CHEAP_HASHING, SECRET
 
 # Carried by the failing requests: it must reach neither the answer nor the log.
 BEARER = "Bearer never-log-this-bearer-token"
@@ -55,7 +55,7 @@ class ExplodingStore(MemoryStore):
 
 @pytest.fixture
 def app(request: pytest.FixtureRequest, clock: Clock) -> Any:
-    settings = Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, storage_url="memory://")
+    settings = Settings(jwt_secret_key=SECRET, **CHEAP_HASHING, storage_url="memory://")
     if request.param == "metrics store":
         return create_app(settings, store=ExplodingStore(), clock=clock)
     app = create_app(settings, clock=clock)

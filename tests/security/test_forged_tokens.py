@@ -20,7 +20,7 @@ from authapi.settings import Settings
 from authapi.web.app import create_app
 from tests.api_moves import Account, Api
 from tests.clock import Clock
-from tests.config import SECRET
+from tests.config import CHEAP_HASHING, SECRET
 from tests.forgery import b64url, claims_of, forge, header_of, hmac_jwt, raw_jwt, segment
 from tests.security.refusals import assert_token_refused
 
@@ -153,7 +153,7 @@ def asymmetric(request: pytest.FixtureRequest, clock: Clock) -> Iterator[tuple[T
     settings = Settings(
         jwt_algorithm=request.param,
         jwt_private_key=private_pem,
-        bcrypt_rounds=4,
+        **CHEAP_HASHING,
         storage_url="memory://",
     )
     with create_app(settings, validate_responses=True, clock=clock).test_client() as client:

@@ -20,7 +20,7 @@ from authapi.web.app import create_app
 from tests.api_moves import PASSWORD, Api
 from tests.backends import BACKENDS, storage_url
 from tests.clock import Clock
-from tests.config import SECRET
+from tests.config import CHEAP_HASHING, SECRET
 from tests.token_clients import RS_ID, RS_SECRET, basic, browser_settings, introspect
 
 PER_MINUTE = 60  # AUTH_RATE_LIMIT_PER_MINUTE's default
@@ -98,7 +98,7 @@ def test_an_owner_logging_in_from_new_addresses_never_uses_up_the_account_ceilin
     ceiling = 3
     config = Settings(
         jwt_secret_key=SECRET,
-        bcrypt_rounds=4,
+        **CHEAP_HASHING,
         storage_url=store_url,
         trusted_proxies=("10.0.0.0/8",),
         login_max_failures_per_account=ceiling,

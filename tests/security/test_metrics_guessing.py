@@ -24,7 +24,7 @@ from authapi.store.memory import MemoryStore
 from authapi.web.app import create_app
 from tests.backends import BACKENDS, storage_url
 from tests.clock import Clock
-from tests.config import SECRET
+from tests.config import CHEAP_HASHING, SECRET
 
 TOKEN = "a-metrics-token-of-at-least-32-bytes!"
 RIGHT = {"Authorization": f"Bearer {TOKEN}"}
@@ -51,7 +51,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def settings(store_url: str) -> Settings:
     return Settings(
         jwt_secret_key=SECRET,
-        bcrypt_rounds=4,
+        **CHEAP_HASHING,
         storage_url=store_url,
         metrics_token=TOKEN,
         auth_rate_limit_per_minute=PER_MINUTE,
@@ -110,7 +110,7 @@ def test_forged_x_forwarded_for_from_an_untrusted_peer_does_not_reset_the_thrott
 ) -> None:
     settings = Settings(
         jwt_secret_key=SECRET,
-        bcrypt_rounds=4,
+        **CHEAP_HASHING,
         storage_url=store_url,
         metrics_token=TOKEN,
         auth_rate_limit_per_minute=PER_MINUTE,
@@ -126,7 +126,7 @@ def test_without_a_metrics_token_nothing_is_counted(store_url: str, clock: Clock
     # Development's open /metrics (production refuses it): any header is simply ignored.
     settings = Settings(
         jwt_secret_key=SECRET,
-        bcrypt_rounds=4,
+        **CHEAP_HASHING,
         storage_url=store_url,
         auth_rate_limit_per_minute=PER_MINUTE,
     )
@@ -162,7 +162,7 @@ def test_with_the_store_down_a_guess_is_refused_and_the_right_token_still_scrape
 ) -> None:
     settings = Settings(
         jwt_secret_key=SECRET,
-        bcrypt_rounds=4,
+        **CHEAP_HASHING,
         metrics_token=TOKEN,
         auth_rate_limit_per_minute=PER_MINUTE,
     )

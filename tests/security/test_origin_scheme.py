@@ -18,7 +18,7 @@ from authapi.settings import Settings
 from authapi.web.app import create_app
 from tests.api_moves import PASSWORD
 from tests.clock import Clock
-from tests.config import SECRET
+from tests.config import CHEAP_HASHING, SECRET
 
 LOGIN = "/api/v1/auth/browser/login"
 CREDENTIALS = {"email": "ada@example.com", "password": PASSWORD}
@@ -27,7 +27,7 @@ PEER = ("127.0.0.1", 50000)
 
 def serve(clock: Clock, base_url: str, **settings: Any) -> Iterator[TestClient]:
     """Serve an app to a client at `base_url` (its scheme is the connection's)."""
-    config = Settings(jwt_secret_key=SECRET, bcrypt_rounds=4, storage_url="memory://", **settings)
+    config = Settings(jwt_secret_key=SECRET, **CHEAP_HASHING, storage_url="memory://", **settings)
     app = create_app(config, validate_responses=True, clock=clock)
     with app.test_client(base_url=base_url, client=PEER) as client:
         assert client.post("/api/v1/auth/register", json=CREDENTIALS).status_code == 201

@@ -22,7 +22,7 @@ from authapi.web.app import create_app
 from tests.api_moves import PASSWORD
 from tests.backends import BACKENDS, storage_url
 from tests.clock import Clock
-from tests.config import SECRET
+from tests.config import CHEAP_HASHING, SECRET
 
 NEW_PASSWORD = "a brand new passphrase nobody has"
 WRONG = "not the password at all"
@@ -76,7 +76,7 @@ def phished(store_url: str, clock: Clock) -> Iterator[tuple[Owner, str]]:
     """Ada logged in at home, and a phisher logged in once with her password elsewhere."""
     config = Settings(
         jwt_secret_key=SECRET,
-        bcrypt_rounds=4,
+        **CHEAP_HASHING,
         storage_url=store_url,
         trusted_proxies=("10.0.0.0/8",),
         login_max_failures_per_account=CEILING,

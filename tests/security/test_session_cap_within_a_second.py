@@ -20,7 +20,7 @@ from authapi.settings import Settings
 from tests.api_moves import Api
 from tests.backends import BACKENDS, storage_url
 from tests.clock import Clock
-from tests.config import SECRET
+from tests.config import CHEAP_HASHING, SECRET
 from tests.forgery import claims_of
 
 CAP = 3
@@ -42,7 +42,7 @@ def falling_session_ids(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def settings(store_url: str) -> Settings:
     return Settings(
-        jwt_secret_key=SECRET, bcrypt_rounds=4, storage_url=store_url, max_sessions_per_user=CAP
+        jwt_secret_key=SECRET, **CHEAP_HASHING, storage_url=store_url, max_sessions_per_user=CAP
     )
 
 

@@ -1,4 +1,4 @@
-"""A stolen database: it holds bcrypt hashes and refresh-token hashes, never the secrets."""
+"""A stolen database: it holds Argon2id and refresh-token hashes, never the secrets."""
 
 from __future__ import annotations
 
@@ -34,9 +34,9 @@ def test_sqlite_file_holds_no_password_and_no_token(tmp_path: Path, clock: Clock
     with create_app(settings, clock=clock).test_client() as client:
         tokens = log_in_rotate_and_log_out(Api(client))
     dump = b"".join(path.read_bytes() for path in tmp_path.glob("auth.db*"))
-    # The dump is the real thing: the account, its bcrypt hash and a refresh-token hash are in it.
+    # The dump is the real thing: the account, its Argon2id hash and a refresh-token hash are in it.
     assert b"ada@example.com" in dump
-    assert b"$2b$04$" in dump
+    assert b"$argon2id$v=19$m=8,t=1,p=1$" in dump
     assert hashlib.sha256(tokens[3].encode()).hexdigest().encode() in dump
     for secret in (PASSWORD, SECRET, *tokens):
         assert secret.encode() not in dump
@@ -51,6 +51,6 @@ def test_memory_store_holds_no_password_and_no_token(clock: Clock) -> None:
     with create_app(settings, store=store, clock=clock).test_client() as client:
         tokens = log_in_rotate_and_log_out(Api(client))
     held = repr(vars(store))
-    assert "ada@example.com" in held and "$2b$04$" in held
+    assert "ada@example.com" in held and "$argon2id$v=19$m=8,t=1,p=1$" in held
     for secret in (PASSWORD, SECRET, *tokens):
         assert secret not in held

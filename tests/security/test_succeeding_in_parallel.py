@@ -15,7 +15,7 @@ import pytest
 
 from authapi.settings import Settings
 from tests.backends import BACKENDS, storage_url
-from tests.config import SECRET
+from tests.config import CHEAP_HASHING, SECRET
 from tests.token_clients import RS_ID, RS_SECRET, basic
 
 INTROSPECTIONS = 90
@@ -32,7 +32,7 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def settings(store_url: str) -> Settings:
     return Settings(
         jwt_secret_key=SECRET,
-        bcrypt_rounds=4,
+        **CHEAP_HASHING,
         storage_url=store_url,
         introspection_clients=((RS_ID, RS_SECRET),),
         auth_rate_limit_per_minute=PER_MINUTE,

@@ -42,8 +42,8 @@ def auth_api(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         ({"APP_ENV": "production"}, "JWT_SECRET_KEY"),
         ({"APP_ENV": "production", "JWT_SECRET_KEY": "short"}, "JWT_SECRET_KEY"),
         (
-            {"APP_ENV": "production", "JWT_SECRET_KEY": STRONG, "BCRYPT_ROUNDS": "10"},
-            "BCRYPT_ROUNDS",
+            {"APP_ENV": "production", "JWT_SECRET_KEY": STRONG, "ARGON2_MEMORY_KIB": "8"},
+            "ARGON2_MEMORY_KIB",
         ),
         ({"APP_ENV": "production", "JWT_SECRET_KEY": STRONG, "CORS_ORIGINS": "*"}, "CORS_ORIGINS"),
         ({"STORAGE_URL": "mysql://db/auth"}, "STORAGE_URL"),
