@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from authapi.records import Hits, Session, Task, TaskPage, User
+from authapi.records import Assurance, Hits, Session, Task, TaskPage, User
 
 # A known login address unseen for this long is forgotten by the purge.
 KNOWN_ADDRESS_RETENTION_SECONDS = 90 * 86400
@@ -76,6 +76,15 @@ class SessionStore(Protocol):
 
     async def revoke_session(self, session_id: str, now: int) -> None:
         """Revoke a session; revoking twice keeps the first time."""
+
+    async def reassure_session(
+        self, session_id: str, assurance: Assurance, now: int, new_refresh_hash: str | None
+    ) -> bool:
+        """Set a live session's assurance, and rotate its refresh hash if one is given.
+
+        The rotation is the one `rotate_refresh` makes, whatever the current hash is.
+        Return False, changing nothing, if the session is not live.
+        """
 
     async def list_sessions(self, user_id: str, now: int) -> list[Session]:
         """Return the user's live sessions, newest first."""

@@ -13,7 +13,7 @@ import threading
 from collections import deque
 
 from authapi.errors import EmailTaken
-from authapi.records import Hits, Session, User
+from authapi.records import Assurance, Hits, Session, User
 from authapi.store.base import KNOWN_ADDRESS_RETENTION_SECONDS
 from authapi.store.memory_tasks import MemoryTaskStore
 
@@ -143,6 +143,26 @@ class MemoryStore(MemoryTaskStore):
             self._sessions[session_id] = dataclasses.replace(
                 session, refresh_hash=new_hash, previous_refresh_hash=expected_hash, rotated_at=now
             )
+            return True
+
+    async def reassure_session(
+        self, session_id: str, assurance: Assurance, now: int, new_refresh_hash: str | None
+    ) -> bool:
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is None or not session.is_live(now):
+                return False
+            changed = dataclasses.replace(
+                session, acr=assurance.acr, amr=assurance.amr, auth_time=assurance.auth_time
+            )
+            if new_refresh_hash is not None:
+                changed = dataclasses.replace(
+                    changed,
+                    refresh_hash=new_refresh_hash,
+                    previous_refresh_hash=session.refresh_hash,
+                    rotated_at=now,
+                )
+            self._sessions[session_id] = changed
             return True
 
     async def revoke_session(self, session_id: str, now: int) -> None:

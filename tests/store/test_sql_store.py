@@ -30,7 +30,7 @@ async def test_fresh_database_is_migrated_to_head(tmp_path: Path) -> None:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
         version = connection.execute("SELECT version_num FROM alembic_version").fetchone()[0]
     assert {"users", "sessions", "tasks", "throttles", "known_addresses"} <= tables
-    assert version == "0005"
+    assert version == "0007"
 
 
 async def test_opening_twice_migrates_once(tmp_path: Path) -> None:

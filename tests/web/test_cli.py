@@ -79,7 +79,7 @@ def test_migrate_brings_a_fresh_database_to_the_current_schema(tmp_path: Path) -
     result = auth_api("migrate", STORAGE_URL=f"sqlite:///{database}")
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(database) as connection:
-        assert connection.execute("SELECT version_num FROM alembic_version").fetchone() == ("0005",)
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchone() == ("0007",)
 
 
 def test_migrate_reports_an_unreachable_database() -> None:

@@ -28,7 +28,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.schema import Column, Table
 
 from authapi.errors import EmailTaken
-from authapi.records import Hits, Session, User
+from authapi.records import Assurance, Hits, Session, User
 from authapi.store.base import KNOWN_ADDRESS_RETENTION_SECONDS
 from authapi.store.schema import known_addresses, sessions, throttles, users
 from authapi.store.sql.engine import Database
@@ -134,6 +134,32 @@ class SqlStore(SqlTaskStore):
 
     async def revoke_session(self, session_id: str, now: int) -> None:
         await self._hot.revoke_session(session_id, now)
+
+    async def reassure_session(
+        self, session_id: str, assurance: Assurance, now: int, new_refresh_hash: str | None
+    ) -> bool:
+        changes: dict[str, Any] = {
+            "acr": assurance.acr,
+            "amr": " ".join(assurance.amr),
+            "auth_time": assurance.auth_time,
+        }
+        if new_refresh_hash is not None:
+            changes.update(
+                refresh_hash=new_refresh_hash,
+                previous_refresh_hash=sessions.c.refresh_hash,
+                rotated_at=now,
+            )
+        statement = (
+            update(sessions)
+            .where(
+                sessions.c.id == session_id,
+                sessions.c.revoked_at.is_(None),
+                sessions.c.expires_at > now,
+            )
+            .values(**changes)
+        )
+        async with self._database.connect(write=True) as connection:
+            return (await connection.execute(statement)).rowcount == 1
 
     async def set_password_hash(self, user_id: str, expected_hash: str, new_hash: str) -> bool:
         # Compare-and-swap: a hash replaced meanwhile (a password change) stays replaced.
