@@ -13,6 +13,8 @@ class AuthError(Exception):
     status = 400
     title = "Bad Request"
     detail = "The request is invalid."
+    # RFC 9457 `type`: None is `about:blank`; this service's own types are `/problems/<name>`.
+    type: str | None = None
 
     def __init__(self, detail: str | None = None) -> None:
         super().__init__(detail or self.detail)
@@ -21,6 +23,11 @@ class AuthError(Exception):
 
     @property
     def headers(self) -> dict[str, str]:
+        return {}
+
+    @property
+    def members(self) -> dict[str, object]:
+        """Return extension members of the problem body, beside type, title, status, detail."""
         return {}
 
 
@@ -227,3 +234,79 @@ class InvalidClient(AuthError):
 
 # RFC 7617: the realm, and the charset the credentials are decoded with.
 BASIC_CHALLENGE = 'Basic realm="auth-api", charset="UTF-8"'
+
+
+# The problem types of the second factor (RFC 9457 §3.1.1: relative to the API's base).
+PROBLEMS = "/problems/"
+
+
+class MfaRequired(AuthError):
+    """Answer a right password of a user with a second factor: the login goes on at verify.
+
+    It carries the RFC 6749 `error` code too, so that OAuth-minded clients understand it.
+    """
+
+    status = 403
+    title = "Forbidden"
+    type = PROBLEMS + "mfa-required"
+    detail = "A second factor is required: send a code with the mfa_token to /mfa/verify."
+
+    def __init__(self, mfa_token: str, expires_in: int, methods: tuple[str, ...]) -> None:
+        super().__init__()
+        self._members: dict[str, object] = {
+            "error": "mfa_required",
+            "mfa_token": mfa_token,
+            "methods": list(methods),
+            "expires_in": expires_in,
+        }
+
+    @property
+    def members(self) -> dict[str, object]:
+        return dict(self._members)
+
+
+class InvalidCode(AuthError):
+    """Refuse a wrong second-factor code, or an mfa_token that is unknown, spent or dead."""
+
+    status = 401
+    title = "Unauthorized"
+    type = PROBLEMS + "mfa-invalid"
+    detail = "The code is wrong, or the mfa_token is invalid, expired or used up."
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return Unauthenticated.headers_for(token_presented=False)
+
+
+class CodeAlreadyUsed(InvalidCode):
+    """Refuse a TOTP code whose time step was already used: RFC 6238 §5.2 forbids a reuse."""
+
+    type = PROBLEMS + "mfa-code-used"
+    detail = "code: this code was already used; wait for the next code."
+
+
+class StepUpRequired(Unauthenticated):
+    """Refuse an operation that needs a recent second factor (RFC 9470)."""
+
+    type = PROBLEMS + "step-up-required"
+
+    def __init__(self, missing: str, max_age: int) -> None:
+        super().__init__(missing)
+        self.max_age = max_age
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {
+            "WWW-Authenticate": 'Bearer error="insufficient_user_authentication", '
+            f'acr_values="aal2", max_age={self.max_age}'
+        }
+
+
+class TooManyFactors(AuthError):
+    """Refuse a factor past the per-user maximum."""
+
+    status = 409
+    title = "Conflict"
+
+    def __init__(self, max_factors: int) -> None:
+        super().__init__(f"A user may have at most {max_factors} TOTP factors; remove one first.")

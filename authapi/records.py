@@ -125,3 +125,40 @@ class Peer:
 
 
 NO_PEER = Peer()
+
+
+@dataclass(frozen=True, slots=True)
+class TotpFactor:
+    """A TOTP second factor: pending until its first code confirms it.
+
+    `secret` is sealed (authapi/secret_box.py); `last_used_step` is the time step of the
+    last code accepted, and no code of that step or an earlier one is accepted again.
+    """
+
+    id: str
+    user_id: str
+    secret: str
+    created_at: int
+    confirmed_at: int | None = None
+    last_used_step: int = 0
+    last_used_at: int | None = None
+
+    @property
+    def is_verified(self) -> bool:
+        """Tell whether a code has confirmed this factor."""
+        return self.confirmed_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class MfaChallenge:
+    """The second step of a login: who, from which flow, and how many codes it has tried.
+
+    Stored under the SHA-256 of its mfa_token, never the token itself.
+    """
+
+    token_hash: str
+    user_id: str
+    kind: SessionKind
+    credential_version: int
+    expires_at: int
+    attempts: int = 0

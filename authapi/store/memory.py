@@ -14,7 +14,8 @@ from collections import deque
 
 from authapi.errors import EmailTaken
 from authapi.records import Assurance, Hits, Session, User
-from authapi.store.base import KNOWN_ADDRESS_RETENTION_SECONDS
+from authapi.store.base import KNOWN_ADDRESS_RETENTION_SECONDS, PENDING_FACTOR_SECONDS
+from authapi.store.memory_mfa import MemoryMfaStore
 from authapi.store.memory_tasks import MemoryTaskStore
 
 # At most this many throttle counters are kept; past it, the one that ends soonest goes.
@@ -27,11 +28,12 @@ MAX_COUNTERS = 1_000_000
 _EXPIRE_PER_HIT = 2
 
 
-class MemoryStore(MemoryTaskStore):
+class MemoryStore(MemoryTaskStore, MemoryMfaStore):
     """Keep users and sessions in memory. Safe for one process, whatever its threads do."""
 
     def __init__(self, max_counters: int = MAX_COUNTERS) -> None:
-        super().__init__()
+        MemoryTaskStore.__init__(self)
+        MemoryMfaStore.__init__(self)
         self._users: dict[str, User] = {}
         self._user_ids_by_email: dict[str, str] = {}
         self._sessions: dict[str, Session] = {}
@@ -269,6 +271,7 @@ class MemoryStore(MemoryTaskStore):
                 + self._purge_revoked_sessions(batch)
                 + self._expire_counters(now, batch)
                 + self._purge_stale_addresses(now, batch)
+                + self._purge_mfa(now, now - PENDING_FACTOR_SECONDS, batch)
             )
 
     def _purge_stale_addresses(self, now: int, batch: int) -> int:

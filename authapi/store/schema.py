@@ -142,7 +142,7 @@ recovery_codes = Table(
 )
 
 # The second step of a login: the mfa_token only as its SHA-256, the flow it came from,
-# the credential version its password was checked under, and its wrong codes so far.
+# the credential version its password was checked under, and its codes tried so far.
 mfa_challenges = Table(
     "mfa_challenges",
     metadata,
@@ -151,6 +151,6 @@ mfa_challenges = Table(
     Column("kind", String(16), nullable=False),
     Column("credential_version", Integer, nullable=False),
     Column("expires_at", BigInteger, nullable=False),
-    Column("failures", Integer, nullable=False, server_default="0"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
     Index("ix_mfa_challenges_expires_at", "expires_at"),
 )

@@ -179,6 +179,12 @@ def _warn_about_development_defaults(settings: Settings) -> None:
             variable,
             variable,
         )
+    if settings.mfa_key_is_ephemeral:
+        logger.warning(
+            "MFA_ENCRYPTION_KEY is not set: using a random key for this process only. "
+            "Every TOTP factor enrolled becomes unusable when the process ends. Set "
+            "MFA_ENCRYPTION_KEY for anything but a trial."
+        )
     if settings.bcrypt_rounds < MIN_PRODUCTION_ROUNDS:
         logger.warning(
             "BCRYPT_ROUNDS is %d, below the production minimum of %d; fine for tests only.",

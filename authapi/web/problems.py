@@ -95,8 +95,10 @@ def _challenge(request: ConnexionRequest) -> str:
 def _auth_error(oauth: OAuthPaths) -> Any:
     def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         assert isinstance(exc, AuthError)
-        ext = oauth.error_member(request.url.path, exc.status)
-        return problem(exc.status, exc.title, exc.detail, headers=exc.headers, ext=ext)
+        ext = {**(oauth.error_member(request.url.path, exc.status) or {}), **exc.members}
+        return problem(
+            exc.status, exc.title, exc.detail, type=exc.type, headers=exc.headers, ext=ext or None
+        )
 
     return handle
 

@@ -58,7 +58,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("credential_version", sa.Integer, nullable=False),
         sa.Column("expires_at", sa.BigInteger, nullable=False),
-        sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     )
     op.create_index("ix_mfa_challenges_expires_at", "mfa_challenges", ["expires_at"])
 

@@ -29,19 +29,28 @@ from sqlalchemy.sql.schema import Column, Table
 
 from authapi.errors import EmailTaken
 from authapi.records import Assurance, Hits, Session, User
-from authapi.store.base import KNOWN_ADDRESS_RETENTION_SECONDS
-from authapi.store.schema import known_addresses, sessions, throttles, users
+from authapi.store.base import KNOWN_ADDRESS_RETENTION_SECONDS, PENDING_FACTOR_SECONDS
+from authapi.store.schema import (
+    known_addresses,
+    mfa_challenges,
+    sessions,
+    throttles,
+    totp_factors,
+    users,
+)
+from authapi.store.sql.credentials import renew_credentials
 from authapi.store.sql.engine import Database
 from authapi.store.sql.hot import (
     AlchemyHotStatements,
     AsyncpgHotStatements,
     HotStatements,
 )
+from authapi.store.sql.mfa import SqlMfaStore
 from authapi.store.sql.rows import as_literals, session_from, user_from, values_of
 from authapi.store.sql.tasks import SqlTaskStore
 
 
-class SqlStore(SqlTaskStore):
+class SqlStore(SqlTaskStore, SqlMfaStore):
     """Keep users, sessions and tasks in SQLite (one node) or PostgreSQL (many workers)."""
 
     def __init__(self, storage_url: str, pool_size: int = 10) -> None:
@@ -209,45 +218,10 @@ class SqlStore(SqlTaskStore):
         keep_address: str | None,
         password_hash: str | None = None,
     ) -> int:
-        changes: dict[str, Any] = {"credential_version": users.c.credential_version + 1}
-        if password_hash is not None:
-            changes["password_hash"] = password_hash
-        # The user's row first, as in add_session: the two take turns, never deadlock.
-        bump = (
-            update(users)
-            .where(users.c.id == user_id)
-            .values(**changes)
-            .returning(users.c.credential_version)
-        )
-        revoke = (
-            update(sessions)
-            .where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
-        if keep is not None:
-            revoke = revoke.where(sessions.c.id != keep)
-        # What an attacker's login taught the account goes with the credentials it used.
-        forget = known_addresses.delete().where(known_addresses.c.user_id == user_id)
-        if keep_address is not None:
-            forget = forget.where(known_addresses.c.address_key != keep_address)
         async with self._database.connect(write=True) as connection:
-            version = (await connection.execute(bump)).scalar_one_or_none()
-            if version is None:
-                return 0
-            revoked = (await connection.execute(revoke)).rowcount
-            await connection.execute(forget)
-            if keep is not None:
-                carry = (
-                    update(sessions)
-                    .where(
-                        sessions.c.id == keep,
-                        sessions.c.user_id == user_id,
-                        sessions.c.revoked_at.is_(None),
-                    )
-                    .values(credential_version=version)
-                )
-                await connection.execute(carry)
-        return revoked
+            return await renew_credentials(
+                connection, user_id, now, keep, password_hash, forget_except=keep_address
+            )
 
     async def count_live_sessions(self, now: int) -> int:
         query = (
@@ -270,6 +244,13 @@ class SqlStore(SqlTaskStore):
                 [known_addresses.c.user_id, known_addresses.c.address_key],
                 known_addresses.c.last_seen < forgotten,
             ),
+            (
+                totp_factors,
+                [totp_factors.c.id],
+                totp_factors.c.confirmed_at.is_(None)
+                & (totp_factors.c.created_at <= now - PENDING_FACTOR_SECONDS),
+            ),
+            (mfa_challenges, [mfa_challenges.c.token_hash], mfa_challenges.c.expires_at <= now),
         ]
         deleted = 0
         for table, key, condition in ended:
