@@ -266,16 +266,16 @@ class MfaRequired(AuthError):
 
 
 class InvalidCode(AuthError):
-    """Refuse a wrong second-factor code, or an mfa_token that is unknown, spent or dead."""
+    """Refuse a wrong second-factor code, or an mfa_token that is unknown, spent or dead.
 
-    status = 401
-    title = "Unauthorized"
+    A 403, not a 401: on the bearer operations a 401 would tell the client its access
+    token is bad, and a client that drops it then would log its user out over a typo.
+    """
+
+    status = 403
+    title = "Forbidden"
     type = PROBLEMS + "mfa-invalid"
     detail = "The code is wrong, or the mfa_token is invalid, expired or used up."
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return Unauthenticated.headers_for(token_presented=False)
 
 
 class CodeAlreadyUsed(InvalidCode):

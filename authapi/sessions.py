@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -50,12 +50,15 @@ class SessionService:
         codec: TokenCodec,
         events: Events,
         clock: Callable[[], float] = time.time,
+        second_step: Callable[[User, SessionKind], Awaitable[None]] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.codec = codec
         self.events = events
         self._clock = clock
+        # Asked before any password-only session starts; raises for a user with a factor.
+        self._second_step = second_step
 
     def now(self) -> int:
         """Return the current time in whole epoch seconds."""
@@ -70,8 +73,11 @@ class SessionService:
     ) -> TokenPair:
         """Start a session of `kind` for an account whose credentials were just checked.
 
-        `assurance` says how: a password alone unless told otherwise.
+        `assurance` says how: a password alone unless told otherwise, and a password alone
+        first passes the second-step gate, so that no door issues a token without it.
         """
+        if assurance is None and self._second_step is not None:
+            await self._second_step(user, kind)
         now = self.now()
         assurance = assurance or password_only(now)
         session_id = str(uuid.uuid4())

@@ -319,11 +319,6 @@ class Settings:
         return self.jwt_algorithm in HMAC_ALGORITHMS
 
     def _check_production(self) -> None:
-        if not self.mfa_encryption_key:
-            raise ConfigError(
-                "MFA_ENCRYPTION_KEY must be set in production: TOTP secrets are encrypted "
-                "under it (32 random bytes in base64, e.g. `openssl rand -base64 32`)."
-            )
         if self.bcrypt_rounds < MIN_PRODUCTION_ROUNDS:
             raise ConfigError(
                 f"BCRYPT_ROUNDS must be at least {MIN_PRODUCTION_ROUNDS} in production."
@@ -369,6 +364,11 @@ class Settings:
             raise ConfigError(
                 f"REFRESH_TOKEN_EXPIRE_DAYS must be at most {MAX_PRODUCTION_REFRESH_DAYS} "
                 "in production."
+            )
+        if not self.mfa_encryption_key:
+            raise ConfigError(
+                "MFA_ENCRYPTION_KEY must be set in production: TOTP secrets are encrypted "
+                "under it (32 random bytes in base64, e.g. `openssl rand -base64 32`)."
             )
 
 

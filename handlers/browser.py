@@ -99,3 +99,12 @@ def _session_reply(session: BrowserLogin) -> Response:
         samesite="strict",
     )
     return response
+
+
+async def verify_mfa(body: dict[str, Any]) -> Response:
+    """Finish a browser login with a code: only now is the session cookie set."""
+    _require_allowed_origin()
+    pair = await services().mfa_login.verify(
+        body["mfa_token"], body["method"], body["code"], peer(), "browser"
+    )
+    return _session_reply(BrowserLogin(pair, services().codec.csrf_token(pair.session_id)))

@@ -181,9 +181,9 @@ def _warn_about_development_defaults(settings: Settings) -> None:
         )
     if settings.mfa_key_is_ephemeral:
         logger.warning(
-            "MFA_ENCRYPTION_KEY is not set: using a random key for this process only. "
-            "Every TOTP factor enrolled becomes unusable when the process ends. Set "
-            "MFA_ENCRYPTION_KEY for anything but a trial."
+            "MFA_ENCRYPTION_KEY is not set: TOTP secrets are encrypted under a key made up "
+            "for this process only, and every factor enrolled becomes unusable when it ends. "
+            "Set MFA_ENCRYPTION_KEY for anything but a trial."
         )
     if settings.bcrypt_rounds < MIN_PRODUCTION_ROUNDS:
         logger.warning(

@@ -16,12 +16,17 @@ from authapi.browser import BrowserService
 from authapi.clients import ClientService
 from authapi.errors import StoreUnavailable
 from authapi.events import Events
+from authapi.factor_check import FactorCheck
 from authapi.housekeeping import purge_periodically
 from authapi.logs import flush_logs
+from authapi.mfa import MfaService
+from authapi.mfa_login import LoginChallenges, MfaLogin
 from authapi.password_check import PasswordCheck
 from authapi.passwords import PasswordHasher
+from authapi.secret_box import SecretBox
 from authapi.sessions import SessionService
 from authapi.settings import Settings
+from authapi.step_up import StepUp
 from authapi.store import Store, open_store
 from authapi.tasks import TaskService
 from authapi.throttle import Throttle
@@ -47,6 +52,9 @@ class Services:
     browser: BrowserService
     clients: ClientService
     tasks: TaskService
+    mfa: MfaService
+    mfa_login: MfaLogin
+    step_up: StepUp
     metrics: Metrics | None
 
     @classmethod
@@ -70,14 +78,32 @@ class Services:
         # This app's events, counted by this app's metrics only.
         events = Events() if metrics is None else Events(EventCounter(metrics))
         throttle = Throttle(settings, store, events)
+        # Every password-only session start passes the second-step gate first.
+        challenges = LoginChallenges(store, events, clock)
         sessions = SessionService(
-            settings=settings, store=store, codec=codec, events=events, clock=clock
+            settings=settings,
+            store=store,
+            codec=codec,
+            events=events,
+            clock=clock,
+            second_step=challenges.require_none,
+        )
+        passwords = PasswordCheck(throttle, hasher)
+        check = FactorCheck(settings, store, SecretBox(settings.mfa_keys), events)
+        step_up = StepUp(
+            settings=settings,
+            store=store,
+            passwords=passwords,
+            check=check,
+            sessions=sessions,
+            events=events,
+            clock=clock,
         )
         accounts = AccountService(
             settings=settings,
             store=store,
             hasher=hasher,
-            passwords=PasswordCheck(throttle, hasher),
+            passwords=passwords,
             throttle=throttle,
             sessions=sessions,
             events=events,
@@ -104,6 +130,19 @@ class Services:
                 clock=clock,
             ),
             tasks=TaskService(store, clock, settings.max_tasks_per_user),
+            mfa=MfaService(
+                settings=settings,
+                store=store,
+                box=check.box,
+                check=check,
+                step_up=step_up,
+                events=events,
+                clock=clock,
+            ),
+            mfa_login=MfaLogin(
+                store=store, check=check, sessions=sessions, events=events, clock=clock
+            ),
+            step_up=step_up,
             metrics=metrics,
         )
 
