@@ -86,3 +86,29 @@ class MfaApi(Api):
         return self.client.post(
             "/api/v1/auth/reauthenticate", headers=bearer(access_token), json=body
         )
+
+
+async def async_user_with_factor(
+    client: Any, clock: Clock, email: str = "ada@example.com"
+) -> tuple[Factor, list[str]]:
+    """Register, log in, enrol and confirm a factor over an httpx.AsyncClient."""
+    credentials = {"email": email, "password": PASSWORD}
+    await client.post("/api/v1/auth/register", json=credentials)
+    tokens = (await client.post("/api/v1/auth/login", json=credentials)).json()
+    headers = bearer(tokens["access_token"])
+    body = (await client.post(f"{MFA}/totp", headers=headers)).json()
+    secret = base64.b32decode(body["secret"] + "=" * (-len(body["secret"]) % 8))
+    factor = Factor(body["factor_id"], secret)
+    confirmed = await client.post(
+        f"{MFA}/totp/{factor.id}/confirm", headers=headers, json={"code": factor.code(clock)}
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    return factor, confirmed.json()["recovery_codes"]
+
+
+async def async_mfa_token(client: Any, email: str = "ada@example.com") -> str:
+    """Log in with the password and return the mfa_token of the 403."""
+    answer = await client.post("/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    assert answer.status_code == 403, answer.text
+    token: str = answer.json()["mfa_token"]
+    return token
