@@ -76,8 +76,9 @@ contract: $(STAMP)
 	$(BIN)/python -m tests.contract
 
 # The full profile against a server you started yourself, with test-grade bcrypt and no
-# per-address limit (every simulated user shares one address):
-#   BCRYPT_ROUNDS=4 AUTH_RATE_LIMIT_PER_MINUTE=0 make run      then      make load
+# per-address or per-user write limit (every simulated user shares one address):
+#   BCRYPT_ROUNDS=4 AUTH_RATE_LIMIT_PER_MINUTE=0 REGISTRATIONS_PER_ADDRESS_PER_DAY=0 \
+#   TASK_WRITES_PER_MINUTE=0 make run      then      make load
 load: $(STAMP)
 	$(BIN)/locust --config loadtests/locust.conf --host http://$(HOST):$(PORT)
 

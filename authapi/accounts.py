@@ -8,8 +8,10 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from authapi.devices import DeviceTokens
 from authapi.emails import normalize_email
 from authapi.errors import EmailTaken, InvalidCredentials, InvalidInput, InvalidToken, WrongPassword
 from authapi.events import Events
@@ -21,6 +23,14 @@ from authapi.settings import Settings
 from authapi.store.base import UserStore
 from authapi.throttle import Throttle, known_address_key
 from authapi.tokens import Claims, TokenPair
+
+
+@dataclass(frozen=True)
+class Login:
+    """What a password login hands out: the session's pair, and its device's device token."""
+
+    pair: TokenPair
+    device_token: str
 
 
 class AccountService:
@@ -35,10 +45,12 @@ class AccountService:
         passwords: PasswordCheck,
         throttle: Throttle,
         sessions: SessionService,
+        devices: DeviceTokens,
         events: Events,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
+        self.devices = devices
         self.store = store
         self.hasher = hasher
         self.passwords = passwords
@@ -53,7 +65,7 @@ class AccountService:
 
     async def register(self, email: str, password: str, peer: Peer = NO_PEER) -> User:
         """Create an account, or refuse a taken email or a password that breaks the policy."""
-        await self.throttle.admit_address(peer.address, self._now())
+        await self.throttle.admit_registration(peer.address, self._now())
         normalized_email = normalize_email(email)
         normalized_password = self._check_policy(password, normalized_email)
         # Checked first so that a duplicate costs no bcrypt work; add_user re-checks atomically.
@@ -70,13 +82,26 @@ class AccountService:
         return user
 
     async def login(
-        self, email: str, password: str, peer: Peer = NO_PEER, kind: SessionKind = "api"
-    ) -> TokenPair:
-        """Start a session of `kind` for valid credentials; any failure looks and lasts the same."""
+        self,
+        email: str,
+        password: str,
+        peer: Peer = NO_PEER,
+        kind: SessionKind = "api",
+        device_token: str | None = None,
+    ) -> Login:
+        """Start a session of `kind` for valid credentials; any failure looks and lasts the same.
+
+        A device token of this account counts the check per device, not under the account's
+        ceiling; any other token counts as none. The answer's device token is the same
+        device's, renewed, or a new device's.
+        """
         now = self._now()
         await self.throttle.admit_address(peer.address, now)
         user = await self._find_user(email)
-        right = await self.passwords.verify(_account_key(email), user, password, peer, now)
+        device_id = self.devices.recognize(device_token, user, now)
+        right = await self.passwords.verify(
+            _account_key(email), user, password, peer, now, device_id
+        )
         if user is None or not right:
             self.events.emit("login_failed", user_id=None if user is None else user.id)
             raise InvalidCredentials()
@@ -87,7 +112,9 @@ class AccountService:
             new_hash = await self.hasher.hash(password)
             if await self.store.set_password_hash(user.id, user.password_hash, new_hash):
                 self.events.emit("rehashed", user_id=user.id)
-        return await self.sessions.start(user, peer, kind)
+        pair = await self.sessions.start(user, peer, kind)
+        # The version read with the password: the session was refused had it moved on since.
+        return Login(pair, self.devices.issue(user.id, user.credential_version, now, device_id))
 
     async def change_password(
         self,
@@ -95,8 +122,12 @@ class AccountService:
         current_password: str,
         new_password: str,
         peer: Peer = NO_PEER,
-    ) -> None:
-        """Replace the password after checking the current one; end every other session."""
+    ) -> str:
+        """Replace the password after checking the current one; end every other session.
+
+        Every device token of the account goes stale with the old credential version; the
+        caller's device gets a new one, which is returned.
+        """
         user = await self.profile(claims)
         now = self._now()
         # The same check as login's, under the same counter: the account's normalized email.
@@ -112,6 +143,9 @@ class AccountService:
             user.id, new_hash, now, keep=claims.sid, keep_address=known_address_key(peer.address)
         )
         self.events.emit("password_changed", user_id=user.id, sessions_revoked=revoked)
+        # The change bumped the version read above by one. Had another change landed in
+        # between, this token is stale already: the caller's device fails closed.
+        return self.devices.issue(user.id, user.credential_version + 1, now)
 
     async def profile(self, claims: Claims) -> User:
         """Return the caller's account."""

@@ -20,10 +20,14 @@ from authapi.tokens import Claims, TokenCodec, TokenPair
 
 @dataclass(frozen=True)
 class BrowserLogin:
-    """What a browser login or refresh hands out: the pair, and the session's CSRF token."""
+    """What a browser login or refresh hands out: the pair, and the session's CSRF token.
+
+    A login also hands out its device's device token (for the device cookie); a refresh none.
+    """
 
     pair: TokenPair
     csrf_token: str
+    device_token: str | None = None
 
 
 class BrowserService:
@@ -47,10 +51,17 @@ class BrowserService:
     def _now(self) -> int:
         return int(self._clock())
 
-    async def login(self, email: str, password: str, peer: Peer = NO_PEER) -> BrowserLogin:
+    async def login(
+        self,
+        email: str,
+        password: str,
+        peer: Peer = NO_PEER,
+        device_token: str | None = None,
+    ) -> BrowserLogin:
         """Log in as `login` does, and add the CSRF token of the new session."""
-        pair = await self.accounts.login(email, password, peer, kind="browser")
-        return BrowserLogin(pair, self.codec.csrf_token(pair.session_id))
+        login = await self.accounts.login(email, password, peer, "browser", device_token)
+        pair = login.pair
+        return BrowserLogin(pair, self.codec.csrf_token(pair.session_id), login.device_token)
 
     async def refresh(
         self, refresh_token: str, csrf_token: str | None, peer: Peer = NO_PEER

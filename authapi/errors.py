@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class ConfigError(Exception):
     """Refuse to start: one sentence naming the variable at fault."""
@@ -13,8 +15,8 @@ class AuthError(Exception):
     status = 400
     title = "Bad Request"
     detail = "The request is invalid."
-    # RFC 9457 `type`: None is `about:blank`; this service's own types are `/problems/<name>`.
-    type: str | None = None
+    # The problem's `type` URI; None is RFC 9457's default, `about:blank`.
+    problem_type: str | None = None
 
     def __init__(self, detail: str | None = None) -> None:
         super().__init__(detail or self.detail)
@@ -22,7 +24,7 @@ class AuthError(Exception):
             self.detail = detail
 
     @property
-    def headers(self) -> dict[str, str]:
+    def headers(self) -> Mapping[str, str]:
         return {}
 
     @property
@@ -69,7 +71,7 @@ class Unauthenticated(AuthError):
     token_presented = False
 
     @property
-    def headers(self) -> dict[str, str]:
+    def headers(self) -> Mapping[str, str]:
         return self.headers_for(self.token_presented)
 
     @staticmethod
@@ -108,6 +110,25 @@ class TooManyTasks(AuthError):
         super().__init__(f"A user may keep at most {max_tasks} tasks; delete some first.")
 
 
+# Problem types of this API: tag URIs (RFC 4151), which name a kind of problem and are
+# never fetched, as RFC 9457 §3.1.1 allows.
+PROBLEM_TYPE_BASE = "tag:auth-api,2026:problems/"
+
+
+class StorageFull(AuthError):
+    """Refuse a new user or task past the memory store's ceiling; nothing stored is lost."""
+
+    status = 507
+    title = "Insufficient Storage"
+    problem_type = PROBLEM_TYPE_BASE + "storage-full"
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(
+            f"The service holds as many {kind} as it can; none was added. Deleting some makes room."
+        )
+        self.kind = kind
+
+
 class NotFound(AuthError):
     """Answer a resource that does not exist, or that the caller may not see."""
 
@@ -122,7 +143,7 @@ class RetryLater(AuthError):
     retry_after_seconds = 1
 
     @property
-    def headers(self) -> dict[str, str]:
+    def headers(self) -> Mapping[str, str]:
         return {"Retry-After": str(self.retry_after_seconds)}
 
 
@@ -172,7 +193,7 @@ class RequestTimeout(AuthError):
     detail = "The request body did not arrive in time."
 
     @property
-    def headers(self) -> dict[str, str]:
+    def headers(self) -> Mapping[str, str]:
         # The rest of the body may still arrive: the connection cannot carry another request.
         return {"Connection": "close"}
 
@@ -187,11 +208,12 @@ class RepeatedCookie(AuthError):
     """Refuse a request that sends one cookie name twice: which one is the session's is unknown.
 
     A page on a sibling subdomain can plant a cookie of the same name (a `__Secure-` prefix
-    does not stop it), so that one request carries two. The answer clears the cookie:
-    `clear` holds the headers that do it, which only the HTTP layer knows how to spell.
+    does not stop it), so that one request carries two. The answer clears the browser's
+    cookies: `clear` holds the headers that do it (a Set-Cookie per cookie, so a mapping that
+    may hold one name twice), which only the HTTP layer knows how to spell.
     """
 
-    def __init__(self, name: str, clear: dict[str, str]) -> None:
+    def __init__(self, name: str, clear: Mapping[str, str]) -> None:
         super().__init__(
             f"Cookie: {name} is sent more than once, so which one is the session's is "
             "unknown; it is cleared, log in again."
@@ -200,8 +222,8 @@ class RepeatedCookie(AuthError):
         self._clear = clear
 
     @property
-    def headers(self) -> dict[str, str]:
-        return dict(self._clear)
+    def headers(self) -> Mapping[str, str]:
+        return self._clear
 
 
 class CsrfRefused(AuthError):
@@ -228,16 +250,12 @@ class InvalidClient(AuthError):
     detail = "Client authentication failed."
 
     @property
-    def headers(self) -> dict[str, str]:
+    def headers(self) -> Mapping[str, str]:
         return {"WWW-Authenticate": BASIC_CHALLENGE}
 
 
 # RFC 7617: the realm, and the charset the credentials are decoded with.
 BASIC_CHALLENGE = 'Basic realm="auth-api", charset="UTF-8"'
-
-
-# The problem types of the second factor (RFC 9457 §3.1.1: relative to the API's base).
-PROBLEMS = "/problems/"
 
 
 class MfaRequired(AuthError):
@@ -248,7 +266,7 @@ class MfaRequired(AuthError):
 
     status = 403
     title = "Forbidden"
-    type = PROBLEMS + "mfa-required"
+    problem_type = PROBLEM_TYPE_BASE + "mfa-required"
     detail = "A second factor is required: send a code with the mfa_token to /mfa/verify."
 
     def __init__(self, mfa_token: str, expires_in: int, methods: tuple[str, ...]) -> None:
@@ -274,21 +292,21 @@ class InvalidCode(AuthError):
 
     status = 403
     title = "Forbidden"
-    type = PROBLEMS + "mfa-invalid"
+    problem_type = PROBLEM_TYPE_BASE + "mfa-invalid"
     detail = "The code is wrong, or the mfa_token is invalid, expired or used up."
 
 
 class CodeAlreadyUsed(InvalidCode):
     """Refuse a TOTP code whose time step was already used: RFC 6238 §5.2 forbids a reuse."""
 
-    type = PROBLEMS + "mfa-code-used"
+    problem_type = PROBLEM_TYPE_BASE + "mfa-code-used"
     detail = "code: this code was already used; wait for the next code."
 
 
 class StepUpRequired(Unauthenticated):
     """Refuse an operation that needs a recent second factor (RFC 9470)."""
 
-    type = PROBLEMS + "step-up-required"
+    problem_type = PROBLEM_TYPE_BASE + "step-up-required"
 
     def __init__(self, missing: str, max_age: int) -> None:
         super().__init__(missing)

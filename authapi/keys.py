@@ -24,6 +24,7 @@ MIN_RSA_BITS = 2048
 PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 CSRF_PURPOSE = "browser-csrf"
+DEVICE_PURPOSE = "device-token"
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ class KeyRing:
     # Keys for the CSRF tokens of browser sessions, derived from the signing key (first,
     # it derives new tokens) and from retired HMAC secrets, so a rotation keeps sessions.
     csrf_keys: tuple[bytes, ...] = field(default=(), repr=False)
+    # Keys for device tokens (authapi/devices.py), derived the same way for a purpose of
+    # their own: the first signs, every one recognizes.
+    device_keys: tuple[bytes, ...] = field(default=(), repr=False)
 
     def jwks(self) -> dict[str, list[dict[str, str]]]:
         """Return the public keys as a JWK Set; shared secrets never appear."""
@@ -63,8 +67,14 @@ def load_keyring(settings: Settings) -> KeyRing:
         }
         signing_kid = hmac_kid(settings.jwt_secret_key)
         csrf_keys = tuple(derive_key(secret.encode(), CSRF_PURPOSE) for secret in secrets)
+        device_keys = tuple(derive_key(secret.encode(), DEVICE_PURPOSE) for secret in secrets)
         return KeyRing(
-            signing_kid, settings.jwt_algorithm, settings.jwt_secret_key, verifiers, csrf_keys
+            signing_kid,
+            settings.jwt_algorithm,
+            settings.jwt_secret_key,
+            verifiers,
+            csrf_keys,
+            device_keys,
         )
     pem = settings.jwt_private_key
     if settings.generates_private_key:
@@ -86,7 +96,10 @@ def load_keyring(settings: Settings) -> KeyRing:
         serialization.NoEncryption(),
     )
     csrf_keys = (derive_key(material, CSRF_PURPOSE),)
-    return KeyRing(signing.kid, signing.algorithm, private, verifiers, csrf_keys)
+    # Only the private key has secret material: a retired key pair is kept as its public half,
+    # so replacing the private key forgets every device (their owners log in as strangers once).
+    device_keys = (derive_key(material, DEVICE_PURPOSE),)
+    return KeyRing(signing.kid, signing.algorithm, private, verifiers, csrf_keys, device_keys)
 
 
 def derive_key(material: bytes, purpose: str) -> bytes:

@@ -13,13 +13,15 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from authapi.accounts import Login
+from authapi.devices import DeviceTokens
 from authapi.errors import InvalidCode, MfaRequired
 from authapi.events import Events
 from authapi.factor_check import METHODS, FactorCheck, Method
 from authapi.records import Assurance, MfaChallenge, Peer, SessionKind, User
 from authapi.sessions import SessionService
 from authapi.store.base import MfaStore, UserStore
-from authapi.tokens import TokenPair, fingerprint
+from authapi.tokens import fingerprint
 
 MFA_TOKEN_SECONDS = 300
 MAX_ATTEMPTS = 5
@@ -66,19 +68,24 @@ class MfaLogin:
         store: LoginStore,
         check: FactorCheck,
         sessions: SessionService,
+        devices: DeviceTokens,
         events: Events,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.check = check
         self.sessions = sessions
+        self.devices = devices
         self.events = events
         self._clock = clock
 
     async def verify(
         self, mfa_token: str, method: Method, code: str, peer: Peer, kind: SessionKind
-    ) -> TokenPair:
-        """Start a session of `kind` at aal2 for a live challenge of that flow and a right code."""
+    ) -> Login:
+        """Start a session of `kind` at aal2 for a live challenge of that flow and a right code.
+
+        The device that finished the login gets a device token, as a password login's does.
+        """
         now = int(self._clock())
         token_hash = fingerprint(mfa_token)
         # Counted before the code is looked at, in the statement that enforces the limit.
@@ -95,4 +102,5 @@ class MfaLogin:
         # One success per token, whatever raced it.
         if not await self.store.spend_challenge(token_hash):
             raise InvalidCode()
-        return await self.sessions.start(user, peer, kind, Assurance("aal2", amr, now))
+        pair = await self.sessions.start(user, peer, kind, Assurance("aal2", amr, now))
+        return Login(pair, self.devices.issue(user.id, user.credential_version, now))

@@ -21,15 +21,24 @@ class PasswordCheck:
         self.hasher = hasher
 
     async def verify(
-        self, account: str, user: User | None, password: str, peer: Peer, now: int
+        self,
+        account: str,
+        user: User | None,
+        password: str,
+        peer: Peer,
+        now: int,
+        device_id: str | None = None,
     ) -> bool:
-        """Count a check of `account`'s password from `peer`, then tell whether it is `user`'s."""
+        """Count a check of `account`'s password from `peer`, then tell whether it is `user`'s.
+
+        `device_id`, of a device token recognized for `user`, is counted per device instead.
+        """
         # Counted before bcrypt, in one store operation, so that parallel guesses cannot all
         # get past; past a limit this raises `TooManyRequests` without any bcrypt work. An
         # unknown email (no `user`) is counted like any stranger's and checked against nothing,
         # in the time of a real check.
         counted = await self.throttle.admit_password_check(
-            account, None if user is None else user.id, peer.address, now
+            account, None if user is None else user.id, peer.address, now, device_id
         )
         valid = await self.hasher.verify(password, None if user is None else user.password_hash)
         # Longer than any password the policy sets: never right, though checked all the same.

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import NoReturn
 
+from authapi.devices import DeviceTokens
 from authapi.errors import InvalidCredentials, InvalidToken, NotFound
 from authapi.events import Events
 from authapi.records import (
@@ -28,6 +29,9 @@ from authapi.settings import Settings
 from authapi.store.base import SessionStore
 from authapi.throttle import known_address_key
 from authapi.tokens import Claims, TokenCodec, TokenPair, TokenType, fingerprint
+
+# No account ever has it: the device token of a caller whose account is gone is no token.
+NO_VERSION = -1
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class SessionService:
         settings: Settings,
         store: SessionStore,
         codec: TokenCodec,
+        devices: DeviceTokens,
         events: Events,
         clock: Callable[[], float] = time.time,
         second_step: Callable[[User, SessionKind], Awaitable[None]] | None = None,
@@ -55,6 +60,7 @@ class SessionService:
         self.settings = settings
         self.store = store
         self.codec = codec
+        self.devices = devices
         self.events = events
         self._clock = clock
         # Asked before any password-only session starts; raises for a user with a factor.
@@ -218,16 +224,24 @@ class SessionService:
             raise NotFound("No such session.")
         await self.end(claims.sub, session_id, self.now())
 
-    async def logout_all(self, claims: Claims, peer: Peer = NO_PEER) -> int:
-        """Revoke every session of the caller, this one included.
+    async def logout_all(self, claims: Claims, peer: Peer = NO_PEER) -> str:
+        """Revoke every session of the caller, this one included; return a new device token.
 
-        The same step forgets every address the account was known from but the caller's.
+        The same step forgets every address the account was known from but the caller's, and
+        makes every device token stale (a new credential version): the caller's device gets
+        the one returned, so that its owner is still known when logging in again.
         """
+        now = self.now()
+        # The bearer check read the account already; this read is the version to go past.
+        found = await self.store.get_session_and_user(claims.sid)
+        version = NO_VERSION if found is None else found[1].credential_version + 1
         revoked = await self.store.revoke_user_sessions(
-            claims.sub, self.now(), keep_address=known_address_key(peer.address)
+            claims.sub, now, keep_address=known_address_key(peer.address)
         )
         self.events.emit("logout_all", user_id=claims.sub, sessions_revoked=revoked)
-        return revoked
+        # One past the version read before: stale at once, failing closed, had another
+        # change landed in between.
+        return self.devices.issue(claims.sub, version, now)
 
     def decode(self, token: str, expected: TokenType) -> Claims:
         """Verify a token of the expected type; log why one is refused."""

@@ -35,6 +35,8 @@ MAX_PRODUCTION_REFRESH_DAYS = 90
 # Hosts a browser reaches over plain http without leaving the machine.
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 MAX_LEEWAY_SECONDS = 300
+# Ten years: a device token outliving that is a device nobody remembers.
+MAX_DEVICE_TOKEN_DAYS = 3650
 MAX_GRACE_SECONDS = 60
 MAX_PASSWORD_LENGTH = 128
 # Coarser than a /32 would put a whole provider's customers under one per-address limit.
@@ -141,10 +143,26 @@ class Settings:
         rule=f"must be between 0 (off) and {MAX_FAILURES_PER_HOUR} failed logins per account "
         "per hour.",
     )
+    # How long a device token lets its device past the per-account ceiling (authapi/devices.py).
+    device_token_days: int = setting("DEVICE_TOKEN_DAYS", 365, low=1, high=MAX_DEVICE_TOKEN_DAYS)
     # A login past this ends the user's oldest live sessions.
     max_sessions_per_user: int = setting("MAX_SESSIONS_PER_USER", 50, low=1, high=1000)
     # A task past this is refused; nothing stored is lost.
     max_tasks_per_user: int = setting("MAX_TASKS_PER_USER", 10_000, low=1, high=1_000_000)
+    # Task creates, updates and deletes per user per minute (0: off): one account's writes
+    # cost the store and every reader, however many tasks it keeps.
+    task_writes_per_minute: int = setting(
+        "TASK_WRITES_PER_MINUTE", 120, low=0, rule="must not be negative (0 disables it)."
+    )
+    # Registration attempts per client address per day (0: off), besides the per-minute
+    # limit: accounts are free, so each one's caps bound nothing without this.
+    registrations_per_address_per_day: int = setting(
+        "REGISTRATIONS_PER_ADDRESS_PER_DAY", 20, low=0, rule="must not be negative (0 disables it)."
+    )
+    # The memory store's ceilings (the SQL stores ignore them): past either, a new user or
+    # task gets 507, while reads, logins and deletes go on. No 0: there is no "off".
+    memory_store_max_users: int = setting("MEMORY_STORE_MAX_USERS", 100_000, low=1)
+    memory_store_max_tasks: int = setting("MEMORY_STORE_MAX_TASKS", 1_000_000, low=1)
     client_ipv6_prefix: int = setting("CLIENT_IPV6_PREFIX", 64, low=MIN_IPV6_PREFIX, high=128)
     request_read_timeout_seconds: int = setting(
         "REQUEST_READ_TIMEOUT_SECONDS", 30, low=1, high=MAX_READ_TIMEOUT_SECONDS
@@ -187,6 +205,10 @@ class Settings:
     @property
     def refresh_ttl_seconds(self) -> int:
         return self.refresh_token_expire_days * 86400
+
+    @property
+    def device_ttl_seconds(self) -> int:
+        return self.device_token_days * 86400
 
     @classmethod
     def from_env(
@@ -354,6 +376,15 @@ class Settings:
                 raise ConfigError(
                     f"{variable} must not be 0 in production: it would switch off a limit on "
                     "password guessing."
+                )
+        for variable, limit in (
+            ("TASK_WRITES_PER_MINUTE", self.task_writes_per_minute),
+            ("REGISTRATIONS_PER_ADDRESS_PER_DAY", self.registrations_per_address_per_day),
+        ):
+            if limit == 0:
+                raise ConfigError(
+                    f"{variable} must not be 0 in production: it would switch off a limit on "
+                    "how fast accounts can grow the store; set a larger number instead."
                 )
         if self.access_token_expire_minutes > MAX_PRODUCTION_ACCESS_MINUTES:
             raise ConfigError(

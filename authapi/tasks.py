@@ -15,6 +15,7 @@ from typing import Any
 from authapi.errors import InvalidInput, NotFound, TooManyTasks
 from authapi.records import Task, is_storable
 from authapi.store.base import TaskStore
+from authapi.throttle import Throttle
 
 MAX_TITLE_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 2000
@@ -36,18 +37,26 @@ class TaskService:
         store: TaskStore,
         clock: Callable[[], float] = time.time,
         max_tasks: int | None = None,
+        throttle: Throttle | None = None,
     ) -> None:
         self.store = store
         self._clock = clock
         self.max_tasks = max_tasks
+        self.throttle = throttle
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
+
+    async def _admit_write(self, user_id: str) -> None:
+        # Before any work: a refused write changes nothing and costs one counter.
+        if self.throttle is not None:
+            await self.throttle.admit_task_write(user_id, int(self._clock()))
 
     async def create(
         self, user_id: str, title: str, description: str | None = None, completed: bool = False
     ) -> Task:
         """Add a task for the user, unless she already keeps `max_tasks` of them."""
+        await self._admit_write(user_id)
         now = self._now()
         task = Task(
             id=str(uuid.uuid4()),
@@ -89,6 +98,8 @@ class TaskService:
 
     async def update(self, user_id: str, task_id: str, changes: dict[str, Any]) -> Task:
         """Change only the given fields of the user's task."""
+        # `replace` comes through here too: one write, counted once.
+        await self._admit_write(user_id)
         task = await self.get(user_id, task_id)
         fields: dict[str, Any] = {}
         if "title" in changes:
@@ -104,6 +115,7 @@ class TaskService:
 
     async def delete(self, user_id: str, task_id: str) -> None:
         """Delete the user's task."""
+        await self._admit_write(user_id)
         if not is_storable(task_id) or not await self.store.delete_task(user_id, task_id):
             raise NotFound("No such task.")
 

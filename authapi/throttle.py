@@ -7,7 +7,9 @@ them, so it never uses up a limit; it never clears a count, which would also for
 failure before it, the ones of whoever else shares the address included.
 Failures count per (account, peer address), so a stranger's guesses elsewhere never lock
 the owner out of an address the account has logged in from; a per-account ceiling over
-every other address keeps the total bounded.
+every other address keeps the total bounded. A login with a device token of the account
+(authapi/devices.py) counts per device instead, under neither: the owner's phone gets in
+from any network, and a stolen token buys no more guesses than one address would.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from authapi.store.base import CounterStore
 
 ADDRESS_WINDOW_SECONDS = 60
 ACCOUNT_WINDOW_SECONDS = 3600
+REGISTRATION_WINDOW_SECONDS = 86400
+TASK_WRITE_WINDOW_SECONDS = 60
 # Every peer without an address (a Unix socket, say) shares this one: none goes unlimited.
 NO_ADDRESS = "unknown"
 
@@ -52,6 +56,10 @@ def _client_pair_key(client_id: str, address: str | None) -> str:
     return _key("clientfail", json.dumps([client_id, NO_ADDRESS if address is None else address]))
 
 
+def _device_key(user_id: str, device_id: str) -> str:
+    return _key("device", json.dumps([user_id, device_id]))
+
+
 def _pair_key(account: str, address: str | None) -> str:
     # JSON keeps the two parts apart whatever characters an unparsable email holds.
     return _key("fail", json.dumps([account, NO_ADDRESS if address is None else address]))
@@ -72,6 +80,8 @@ class Throttle:
         self.failure_window = settings.login_failure_window_seconds
         self.max_per_account = settings.login_max_failures_per_account
         self.per_minute = settings.auth_rate_limit_per_minute
+        self.registrations_per_day = settings.registrations_per_address_per_day
+        self.task_writes_per_minute = settings.task_writes_per_minute
         self.store = store
         self.events = events
 
@@ -82,6 +92,30 @@ class Throttle:
         hits = await self.store.hit(address_key(address), ADDRESS_WINDOW_SECONDS, now)
         if hits.count > self.per_minute:
             self.events.emit("throttled", scope="address")
+            raise TooManyRequests(hits.resets_at - now)
+
+    async def admit_registration(self, address: str | None, now: int) -> None:
+        """Count one registration attempt from `address` by the minute and by the day."""
+        await self.admit_address(address, now)
+        if not self.registrations_per_day:
+            return
+        # Every attempt counts, a taken email or a refused password too: each costs a look-up
+        # or a hash, and counting only successes would leave a probe of emails unlimited.
+        key = _key("register", NO_ADDRESS if address is None else address)
+        hits = await self.store.hit(key, REGISTRATION_WINDOW_SECONDS, now)
+        if hits.count > self.registrations_per_day:
+            self.events.emit("throttled", scope="registration_address")
+            raise TooManyRequests(hits.resets_at - now)
+
+    async def admit_task_write(self, user_id: str, now: int) -> None:
+        """Count one task create, update or delete by the user; refuse past the limit."""
+        if not self.task_writes_per_minute:
+            return
+        # Counted before the write, refused ones too: a write of a missing task still costs
+        # a look-up, and the count and the decision must be one operation under parallel writes.
+        hits = await self.store.hit(_key("taskwrite", user_id), TASK_WRITE_WINDOW_SECONDS, now)
+        if hits.count > self.task_writes_per_minute:
+            self.events.emit("throttled", scope="task_writes")
             raise TooManyRequests(hits.resets_at - now)
 
     async def admit_client_check(
@@ -117,15 +151,23 @@ class Throttle:
             await self.store.unhit(key, hits)
 
     async def admit_password_check(
-        self, account: str, user_id: str | None, address: str | None, now: int
+        self,
+        account: str,
+        user_id: str | None,
+        address: str | None,
+        now: int,
+        device_id: str | None = None,
     ) -> Counted:
         """Count one password check for `account` from `address`; refuse past either limit.
 
-        `user_id` is None for an unknown email, which is counted like any stranger. A right
-        password takes back its own hits with `forgive`.
+        `user_id` is None for an unknown email, which is counted like any stranger. A
+        `device_id` (of a device token recognized for `user_id`) is counted on its own
+        instead. A right password takes back its own hits with `forgive`.
         """
         if not self.max_failures:
             return Counted()
+        if user_id is not None and device_id is not None:
+            return Counted((await self._admit_device(user_id, device_id, now),))
         pair_key = _pair_key(account, address)
         pair = await self.store.hit(pair_key, self.failure_window, now)
         if pair.count > self.max_failures:
@@ -141,6 +183,16 @@ class Throttle:
             self.events.emit("throttled", scope="account")
             raise TooManyRequests(ceiling.resets_at - now)
         return Counted(((pair_key, pair), (ceiling_key, ceiling)))
+
+    async def _admit_device(self, user_id: str, device_id: str, now: int) -> tuple[str, Hits]:
+        # Neither the pair nor the ceiling: strangers behind the owner's new address, or
+        # anywhere else, spend nothing of the device's budget, and it spends nothing of theirs.
+        device_key = _device_key(user_id, device_id)
+        device = await self.store.hit(device_key, self.failure_window, now)
+        if device.count > self.max_failures:
+            self.events.emit("throttled", scope="device")
+            raise TooManyRequests(device.resets_at - now)
+        return device_key, device
 
     async def remember_address(self, user_id: str, address: str | None, now: int) -> None:
         """Make `address` familiar to the account after a successful login from it."""

@@ -23,6 +23,8 @@ INTROSPECTION_CLIENT = "features-resource-server:features-resource-server-secret
 SERVER_ENV = {
     "REFRESH_REUSE_GRACE_SECONDS": "0",
     "AUTH_RATE_LIMIT_PER_MINUTE": "0",
+    "REGISTRATIONS_PER_ADDRESS_PER_DAY": "0",
+    "TASK_WRITES_PER_MINUTE": "0",
     "INTROSPECTION_CLIENTS": INTROSPECTION_CLIENT,
 }
 # Scenarios tagged @grace_window need a window wide enough to retry in: the default 10 s.

@@ -20,6 +20,18 @@ Feature: Login
       | in upper case           |
       | with surrounding spaces |
 
+  Scenario: Her phone still gets in once guessers have locked her network out
+    Given she has logged in on her phone
+    And someone on her network has guessed her password wrong until refused
+    When she logs in on her phone
+    Then she receives an access token and a refresh token
+
+  Scenario: A device she never logged in on is locked out with her network
+    Given she has logged in on her phone
+    And someone on her network has guessed her password wrong until refused
+    When she logs in
+    Then her login is refused as too many attempts
+
   Scenario: A wrong password is refused
     When she logs in with the wrong password
     Then her request is refused as unauthenticated

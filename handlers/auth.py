@@ -20,8 +20,10 @@ async def register(body: dict[str, Any]) -> Response:
 
 async def login(body: dict[str, Any]) -> Response:
     """Start a session and hand out its tokens."""
-    pair = await services().accounts.login(body["email"], body["password"], peer())
-    return json_reply(_tokens(pair), headers=NO_STORE)
+    login = await services().accounts.login(
+        body["email"], body["password"], peer(), device_token=body.get("device_token")
+    )
+    return json_reply({**_tokens(login.pair), "device_token": login.device_token}, headers=NO_STORE)
 
 
 async def refresh(body: dict[str, Any]) -> Response:
@@ -38,20 +40,20 @@ async def logout(token_info: dict[str, Any], body: dict[str, Any] | None = None)
 
 
 async def change_password(token_info: dict[str, Any], body: dict[str, Any]) -> Response:
-    """Replace the caller's password and end their other sessions."""
+    """Replace the caller's password, end their other sessions, renew their device token."""
     # A user with a second factor steps up first (RFC 9470): a stolen access token alone
     # must not be enough to take the account over.
     await services().step_up.require_if_enrolled(caller_of(token_info))
-    await services().accounts.change_password(
+    device_token = await services().accounts.change_password(
         claims_of(token_info), body["current_password"], body["new_password"], peer()
     )
-    return no_content()
+    return json_reply({"device_token": device_token}, headers=NO_STORE)
 
 
 async def logout_all(token_info: dict[str, Any]) -> Response:
-    """End every session of the caller, this one included."""
-    await services().sessions.logout_all(claims_of(token_info), peer())
-    return no_content()
+    """End every session of the caller, this one included; renew their device token."""
+    device_token = await services().sessions.logout_all(claims_of(token_info), peer())
+    return json_reply({"device_token": device_token}, headers=NO_STORE)
 
 
 def _tokens(pair: TokenPair) -> dict[str, Any]:

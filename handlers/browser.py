@@ -6,6 +6,7 @@ from typing import Any
 
 from connexion import request
 from connexion.context import scope
+from starlette.datastructures import MutableHeaders
 from starlette.requests import cookie_parser
 from starlette.responses import Response
 
@@ -20,6 +21,8 @@ from .replies import NO_STORE, json_reply, no_content
 # `__Secure-`: a browser keeps the cookie only if it was set with Secure from a secure
 # origin (https, or http://localhost and 127.0.0.1 in development).
 COOKIE = "__Secure-refresh_token"
+# The device token (authapi/devices.py): it outlives sessions, and a logout leaves it.
+DEVICE_COOKIE = "__Secure-device_token"
 # Sent with the browser endpoints only: never with the API's other requests.
 COOKIE_PATH = "/api/v1/auth/browser"
 CSRF_HEADER = "x-csrf-token"
@@ -28,7 +31,8 @@ CSRF_HEADER = "x-csrf-token"
 async def login(body: dict[str, Any]) -> Response:
     """Start a browser session: the access token in the body, the refresh token in a cookie."""
     _require_allowed_origin()
-    session = await services().browser.login(body["email"], body["password"], peer())
+    device_token = _cookie_once(DEVICE_COOKIE)
+    session = await services().browser.login(body["email"], body["password"], peer(), device_token)
     return _session_reply(session)
 
 
@@ -60,23 +64,38 @@ def _require_allowed_origin() -> None:
 
 
 def _cookie() -> str:
+    value = _cookie_once(COOKIE)
+    if not value:
+        raise MissingSessionCookie()
+    return value
+
+
+def _cookie_once(wanted: str) -> str | None:
     # Read from every Cookie header, pair by pair: `request.cookies` reads the first header
     # only and keeps the last of two pairs of one name, so a cookie planted by a sibling
-    # subdomain would quietly win, or lose, against the session's.
+    # subdomain would quietly win, or lose, against the browser's own.
     values = [
         value
         for header in request.headers.getlist("cookie")
         for pair in header.split(";")
         for name, value in cookie_parser(pair).items()
-        if name == COOKIE
+        if name == wanted
     ]
     if len(values) > 1:
-        raise RepeatedCookie(
-            COOKIE, {"Set-Cookie": _clear_cookie(Response()).headers["set-cookie"]}
-        )
-    if not values or not values[0]:
-        raise MissingSessionCookie()
-    return values[0]
+        raise RepeatedCookie(wanted, _clearing_both())
+    return values[0] if values else None
+
+
+def _clearing_both() -> MutableHeaders:
+    # Both cookies, each as it was set: either may be the planted one's twin.
+    cleared = _clear_cookie(Response())
+    cleared.delete_cookie(
+        DEVICE_COOKIE, path=COOKIE_PATH, secure=True, httponly=True, samesite="strict"
+    )
+    headers = MutableHeaders()
+    for value in cleared.headers.getlist("set-cookie"):
+        headers.append("Set-Cookie", value)
+    return headers
 
 
 def _session_reply(session: BrowserLogin) -> Response:
@@ -98,13 +117,24 @@ def _session_reply(session: BrowserLogin) -> Response:
         httponly=True,
         samesite="strict",
     )
+    if session.device_token is not None:
+        response.set_cookie(
+            DEVICE_COOKIE,
+            session.device_token,
+            max_age=services().settings.device_ttl_seconds,
+            path=COOKIE_PATH,
+            secure=True,
+            httponly=True,
+            samesite="strict",
+        )
     return response
 
 
 async def verify_mfa(body: dict[str, Any]) -> Response:
     """Finish a browser login with a code: only now is the session cookie set."""
     _require_allowed_origin()
-    pair = await services().mfa_login.verify(
+    login = await services().mfa_login.verify(
         body["mfa_token"], body["method"], body["code"], peer(), "browser"
     )
-    return _session_reply(BrowserLogin(pair, services().codec.csrf_token(pair.session_id)))
+    csrf_token = services().codec.csrf_token(login.pair.session_id)
+    return _session_reply(BrowserLogin(login.pair, csrf_token, login.device_token))

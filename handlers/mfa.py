@@ -52,10 +52,10 @@ async def regenerate_recovery_codes(token_info: dict[str, Any]) -> Response:
 
 async def verify(body: dict[str, Any]) -> Response:
     """Finish a JSON login with a code."""
-    pair = await services().mfa_login.verify(
+    login = await services().mfa_login.verify(
         body["mfa_token"], body["method"], body["code"], peer(), "api"
     )
-    return json_reply(tokens(pair), headers=NO_STORE)
+    return json_reply({**tokens(login.pair), "device_token": login.device_token}, headers=NO_STORE)
 
 
 async def reauthenticate(body: dict[str, Any], token_info: dict[str, Any]) -> Response:

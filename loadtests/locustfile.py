@@ -1,7 +1,8 @@
 """Load the API the way its users do: browse with a session, churn sessions, sign up.
 
 Every simulated user comes from one address, so the server under test must run with
-AUTH_RATE_LIMIT_PER_MINUTE=0 (a 429 counts as a failure here), and the latency limits
+AUTH_RATE_LIMIT_PER_MINUTE=0, REGISTRATIONS_PER_ADDRESS_PER_DAY=0 and TASK_WRITES_PER_MINUTE=0
+(a 429 counts as a failure here), and the latency limits
 assume BCRYPT_ROUNDS=4. Each user spends only its own refresh tokens, one at a time, so
 rotation's reuse detection never fires by accident.
 """

@@ -18,7 +18,11 @@ USERS = 100
 SPAWN_RATE = 50
 RUN_TIME = "20s"
 # Every simulated user comes from 127.0.0.1; the per-address limit would refuse them all.
-SERVER_ENV = {"AUTH_RATE_LIMIT_PER_MINUTE": "0"}
+SERVER_ENV = {
+    "AUTH_RATE_LIMIT_PER_MINUTE": "0",
+    "REGISTRATIONS_PER_ADDRESS_PER_DAY": "0",
+    "TASK_WRITES_PER_MINUTE": "0",
+}
 
 
 def locust_command(host: str) -> list[str]:

@@ -156,3 +156,14 @@ async def end_the_backends_named(application_name: str) -> int:
     finally:
         await admin.close()
     return ended
+
+
+def migration_head() -> str:
+    """Return the newest migration's revision, which a fresh database must end at."""
+    from alembic.script import ScriptDirectory
+
+    from authapi.store.sql.migrate import MIGRATIONS_DIR
+
+    head = ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()
+    assert head is not None
+    return head

@@ -35,7 +35,7 @@ async def test_a_password_login_carries_aal1_pwd_and_the_login_time(
 ) -> None:
     services = services_on(store, clock)
     await services.accounts.register("ada@example.com", PASSWORD)
-    pair = await services.accounts.login("ada@example.com", PASSWORD)
+    pair = (await services.accounts.login("ada@example.com", PASSWORD)).pair
     claims = services.codec.decode(pair.access_token, "access")
     assert (claims.acr, claims.amr) == ("aal1", ("pwd",))
     assert claims.auth_time == int(clock.now)
@@ -46,7 +46,7 @@ async def test_a_refresh_copies_the_sessions_assurance_and_never_moves_auth_time
 ) -> None:
     services = services_on(store, clock)
     await services.accounts.register("ada@example.com", PASSWORD)
-    pair = await services.accounts.login("ada@example.com", PASSWORD)
+    pair = (await services.accounts.login("ada@example.com", PASSWORD)).pair
     logged_in_at = services.codec.decode(pair.access_token, "access").auth_time
     clock.advance(120)
     refreshed = await services.sessions.refresh(pair.refresh_token)
@@ -60,7 +60,7 @@ async def test_a_refresh_keeps_a_raised_level_and_its_time_without_raising_anyth
 ) -> None:
     services = services_on(store, clock)
     await services.accounts.register("ada@example.com", PASSWORD)
-    pair = await services.accounts.login("ada@example.com", PASSWORD)
+    pair = (await services.accounts.login("ada@example.com", PASSWORD)).pair
     caller = await services.sessions.authenticate(pair.access_token)
     raised = Assurance("aal2", WITH_TOTP, int(clock.now))
     reassured = await services.sessions.reassure(caller, raised)

@@ -30,7 +30,7 @@ async def test_only_a_listed_pair_authenticates(
 
 async def test_no_refresh_token_is_described_spent_or_current(services: Services) -> None:
     await services.accounts.register("ada@example.com", PASSWORD)
-    pair = await services.accounts.login("ada@example.com", PASSWORD)
+    pair = (await services.accounts.login("ada@example.com", PASSWORD)).pair
     fresh = await services.sessions.refresh(pair.refresh_token)
     assert await services.clients.introspect(pair.refresh_token) is None
     assert await services.clients.introspect(fresh.refresh_token) is None
@@ -42,7 +42,7 @@ async def test_revoking_a_refresh_token_ends_its_session_and_any_other_token_is_
     services: Services,
 ) -> None:
     await services.accounts.register("ada@example.com", PASSWORD)
-    pair = await services.accounts.login("ada@example.com", PASSWORD)
+    pair = (await services.accounts.login("ada@example.com", PASSWORD)).pair
     await services.clients.revoke("not a token of ours")
     await services.sessions.authenticate(pair.access_token)
     await services.clients.revoke(pair.refresh_token, "refresh_token")

@@ -79,3 +79,28 @@ async def test_a_password_longer_than_the_policy_allows_is_never_right(
     # Only the hasher could make this hash: the policy never lets such a password be set.
     ada = await account(check, too_long)
     assert not await check.verify(EMAIL, ada, too_long, STRANGER, NOW)
+
+
+async def test_a_known_devices_checks_count_on_their_own_budget(check: PasswordCheck) -> None:
+    ada = await account(check)
+    # The stranger's address is locked for this account...
+    for _ in range(2):
+        assert not await check.verify(EMAIL, ada, "wrong password!", STRANGER, NOW)
+    with pytest.raises(TooManyRequests):
+        await check.verify(EMAIL, ada, PASSWORD, STRANGER, NOW)
+    # ...and a known device at that very address still gets its own checks, and only those.
+    assert await check.verify(EMAIL, ada, PASSWORD, STRANGER, NOW, device_id="phone")
+    for _ in range(2):
+        assert not await check.verify(EMAIL, ada, "wrong!", STRANGER, NOW, device_id="phone")
+    with pytest.raises(TooManyRequests):
+        await check.verify(EMAIL, ada, PASSWORD, STRANGER, NOW, device_id="phone")
+    assert await check.verify(EMAIL, ada, PASSWORD, STRANGER, NOW, device_id="laptop")
+
+
+async def test_a_device_id_without_an_account_is_counted_like_any_stranger(
+    check: PasswordCheck,
+) -> None:
+    for _ in range(2):
+        assert not await check.verify(EMAIL, None, PASSWORD, STRANGER, NOW, device_id="phone")
+    with pytest.raises(TooManyRequests):
+        await check.verify(EMAIL, None, PASSWORD, STRANGER, NOW)

@@ -25,7 +25,7 @@ async def test_a_session_under_an_older_credential_version_is_refused_even_if_no
     store = MemoryStore()
     services = services_on(store)
     user = await services.accounts.register("ada@example.com", PASSWORD)
-    pair = await services.accounts.login("ada@example.com", PASSWORD)
+    pair = (await services.accounts.login("ada@example.com", PASSWORD)).pair
     store._users[user.id] = dataclasses.replace(user, credential_version=1)
     sessions = services.sessions
     for attempt in (sessions.authenticate(pair.access_token), sessions.refresh(pair.refresh_token)):
@@ -38,8 +38,8 @@ async def test_another_accounts_session_cannot_be_ended_and_does_not_seem_to_exi
     services = services_on(MemoryStore())
     await services.accounts.register("ada@example.com", PASSWORD)
     await services.accounts.register("bob@example.com", PASSWORD)
-    ada = await services.accounts.login("ada@example.com", PASSWORD)
-    bob = await services.accounts.login("bob@example.com", PASSWORD)
+    ada = (await services.accounts.login("ada@example.com", PASSWORD)).pair
+    bob = (await services.accounts.login("bob@example.com", PASSWORD)).pair
     ada_caller = await services.sessions.authenticate(ada.access_token)
     with pytest.raises(NotFound):
         await services.sessions.end_session(ada_caller.claims, bob.session_id)
@@ -49,8 +49,8 @@ async def test_another_accounts_session_cannot_be_ended_and_does_not_seem_to_exi
 async def test_logout_ends_another_session_of_the_caller_named_by_its_refresh_token() -> None:
     services = services_on(MemoryStore())
     await services.accounts.register("ada@example.com", PASSWORD)
-    phone = await services.accounts.login("ada@example.com", PASSWORD)
-    laptop = await services.accounts.login("ada@example.com", PASSWORD)
+    phone = (await services.accounts.login("ada@example.com", PASSWORD)).pair
+    laptop = (await services.accounts.login("ada@example.com", PASSWORD)).pair
     caller = await services.sessions.authenticate(laptop.access_token)
     await services.sessions.logout(caller.claims, phone.refresh_token)
     for pair in (phone, laptop):

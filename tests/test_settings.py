@@ -126,6 +126,9 @@ def test_development_allows_low_bcrypt_cost() -> None:
         ({"MAX_TASKS_PER_USER": "0"}, "MAX_TASKS_PER_USER"),
         ({"MAX_TASKS_PER_USER": "1000001"}, "MAX_TASKS_PER_USER"),
         ({"MAX_TASKS_PER_USER": "lots"}, "MAX_TASKS_PER_USER"),
+        ({"DEVICE_TOKEN_DAYS": "0"}, "DEVICE_TOKEN_DAYS"),
+        ({"DEVICE_TOKEN_DAYS": "3651"}, "DEVICE_TOKEN_DAYS"),
+        ({"DEVICE_TOKEN_DAYS": "1.5"}, "DEVICE_TOKEN_DAYS"),
     ],
 )
 def test_invalid_values_are_refused_naming_the_variable(
@@ -140,6 +143,7 @@ def test_abuse_limits_have_documented_defaults() -> None:
     assert settings.login_max_failures == 5
     assert settings.login_failure_window_seconds == 900
     assert settings.auth_rate_limit_per_minute == 60
+    assert settings.device_token_days == 365
     assert settings.max_body_bytes == 64 * 1024
     assert settings.trusted_proxies == ()
     assert settings.max_sessions_per_user == 50

@@ -15,6 +15,7 @@ from tests.config import settings_for
 
 BROWSER = "/api/v1/auth/browser"
 COOKIE = "__Secure-refresh_token"
+DEVICE_COOKIE = "__Secure-device_token"
 APP_ORIGIN = "https://app.example.com"
 RS_ID = "notes-service"
 RS_SECRET = "a-resource-server-secret-of-32-bytes-or-more"
@@ -43,15 +44,23 @@ class SetCookie:
     attributes: dict[str, str]
 
     @classmethod
-    def of(cls, response: Any) -> SetCookie | None:
-        header = response.headers.get("set-cookie")
-        if header is None:
-            return None
-        parsed: SimpleCookie = SimpleCookie()
-        parsed.load(header)
-        ((name, morsel),) = parsed.items()
-        flags = {key: str(value) for key, value in morsel.items() if value not in ("", False)}
-        return cls(name, morsel.value, flags)
+    def of(cls, response: Any, name: str = COOKIE) -> SetCookie | None:
+        """Return the response's Set-Cookie of the cookie `name`, if it sets that one."""
+        found = [cookie for cookie in cls.all_of(response) if cookie.name == name]
+        assert len(found) <= 1, f"{name} is set more than once"
+        return found[0] if found else None
+
+    @classmethod
+    def all_of(cls, response: Any) -> list[SetCookie]:
+        """Return every Set-Cookie of the response, one per header."""
+        cookies = []
+        for header in response.headers.get_list("set-cookie"):
+            parsed: SimpleCookie = SimpleCookie()
+            parsed.load(header)
+            ((name, morsel),) = parsed.items()
+            flags = {key: str(value) for key, value in morsel.items() if value not in ("", False)}
+            cookies.append(cls(name, morsel.value, flags))
+        return cookies
 
 
 class Browser:
@@ -64,14 +73,19 @@ class Browser:
         self.client = client
         self.origin = origin
         self.cookie: str | None = None
+        # The device cookie outlives sessions: kept, and sent with every login, as browsers do.
+        self.device_cookie: str | None = None
         self.csrf_token: str | None = None
         self.access_token: str | None = None
 
-    def login(self, email: str = "ada@example.com", password: str = PASSWORD) -> Any:
+    def login(
+        self, email: str = "ada@example.com", password: str = PASSWORD, **headers: str
+    ) -> Any:
+        sent = {**self._origin_header(self.origin), **headers}
+        if self.device_cookie is not None:
+            sent["Cookie"] = f"{DEVICE_COOKIE}={self.device_cookie}"
         response = self.client.post(
-            f"{BROWSER}/login",
-            json={"email": email, "password": password},
-            headers=self._origin_header(self.origin),
+            f"{BROWSER}/login", json={"email": email, "password": password}, headers=sent
         )
         self._keep(response)
         return response
@@ -109,9 +123,13 @@ class Browser:
 
     def _keep(self, response: Any) -> None:
         set_cookie = SetCookie.of(response)
-        if set_cookie is not None and set_cookie.name == COOKIE:
+        if set_cookie is not None:
             expired = set_cookie.attributes.get("max-age") == "0"
             self.cookie = None if expired else set_cookie.value
+        device = SetCookie.of(response, DEVICE_COOKIE)
+        if device is not None:
+            expired = device.attributes.get("max-age") == "0"
+            self.device_cookie = None if expired else device.value
         if response.status_code == 200:
             body = response.json()
             self.csrf_token = body["csrf_token"]

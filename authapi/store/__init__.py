@@ -1,15 +1,26 @@
 """Storage behind one small interface: memory by default, SQLite or PostgreSQL to grow."""
 
 from authapi.store.base import Store
-from authapi.store.memory import MemoryStore
+from authapi.store.memory import MAX_USERS, MemoryStore
+from authapi.store.memory_tasks import MAX_TASKS
 
 __all__ = ["MemoryStore", "Store", "open_store"]
 
 
-def open_store(storage_url: str, pool_size: int = 10) -> Store:
-    """Return the store a STORAGE_URL names (not yet connected: call `open()`)."""
+def open_store(
+    storage_url: str,
+    pool_size: int = 10,
+    *,
+    max_users: int = MAX_USERS,
+    max_tasks: int = MAX_TASKS,
+) -> Store:
+    """Return the store a STORAGE_URL names (not yet connected: call `open()`).
+
+    `max_users` and `max_tasks` bound the memory store only: a database grows on disk,
+    under the quotas its operator sets, and the rate limits bound how fast it grows.
+    """
     if storage_url.startswith("memory://"):
-        return MemoryStore()
+        return MemoryStore(max_users=max_users, max_tasks=max_tasks)
     # Imported here so that the memory store works without touching SQLAlchemy.
     from authapi.store.sql import SqlStore
 

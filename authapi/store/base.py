@@ -134,9 +134,6 @@ class CounterStore(Protocol):
     async def peek(self, key: str, window_seconds: int, now: int) -> Hits:
         """Return the count under `key` in its current window without adding to it."""
 
-    async def clear(self, key: str) -> None:
-        """Forget the count under `key`."""
-
     async def remember_address(self, user_id: str, address_key: str, now: int) -> None:
         """Record a login of the user from this hashed address, or move its `last_seen` on."""
 

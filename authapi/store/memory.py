@@ -12,11 +12,11 @@ import heapq
 import threading
 from collections import deque
 
-from authapi.errors import EmailTaken
+from authapi.errors import EmailTaken, StorageFull
 from authapi.records import Assurance, Hits, Session, User
 from authapi.store.base import KNOWN_ADDRESS_RETENTION_SECONDS, PENDING_FACTOR_SECONDS
 from authapi.store.memory_mfa import MemoryMfaStore
-from authapi.store.memory_tasks import MemoryTaskStore
+from authapi.store.memory_tasks import MAX_TASKS, MemoryTaskStore
 
 # At most this many throttle counters are kept; past it, the one that ends soonest goes.
 # Evicting a counter resets a limit early, but a flood of new keys big enough to reach it
@@ -26,14 +26,23 @@ MAX_COUNTERS = 1_000_000
 # Each hit() also drops this many counters whose window has ended: expiry keeps pace with
 # creation, and no single call does more than a little of it.
 _EXPIRE_PER_HIT = 2
+# MEMORY_STORE_MAX_USERS' default: at most 48 KiB each with all her sessions (README).
+MAX_USERS = 100_000
 
 
 class MemoryStore(MemoryTaskStore, MemoryMfaStore):
     """Keep users and sessions in memory. Safe for one process, whatever its threads do."""
 
-    def __init__(self, max_counters: int = MAX_COUNTERS) -> None:
-        MemoryTaskStore.__init__(self)
+    def __init__(
+        self,
+        max_counters: int = MAX_COUNTERS,
+        *,
+        max_users: int = MAX_USERS,
+        max_tasks: int = MAX_TASKS,
+    ) -> None:
+        MemoryTaskStore.__init__(self, max_tasks)
         MemoryMfaStore.__init__(self)
+        self._max_users = max_users
         self._users: dict[str, User] = {}
         self._user_ids_by_email: dict[str, str] = {}
         self._sessions: dict[str, Session] = {}
@@ -63,6 +72,9 @@ class MemoryStore(MemoryTaskStore, MemoryMfaStore):
         with self._lock:
             if user.email in self._user_ids_by_email:
                 raise EmailTaken()
+            # Checked with the insert under one lock: parallel registrations never pass it.
+            if len(self._users) >= self._max_users:
+                raise StorageFull("accounts")
             self._users[user.id] = user
             self._user_ids_by_email[user.email] = user.id
 
@@ -367,10 +379,6 @@ class MemoryStore(MemoryTaskStore, MemoryMfaStore):
     async def peek(self, key: str, window_seconds: int, now: int) -> Hits:
         with self._lock:
             return self._current(key, now) or Hits(0, now + window_seconds)
-
-    async def clear(self, key: str) -> None:
-        with self._lock:
-            self._hits.pop(key, None)
 
     async def remember_address(self, user_id: str, address_key: str, now: int) -> None:
         with self._lock:

@@ -7,15 +7,21 @@ import dataclasses
 import threading
 from datetime import datetime
 
+from authapi.errors import StorageFull
 from authapi.records import Task, TaskPage
 
 TaskKey = tuple[datetime, str]
+# MEMORY_STORE_MAX_TASKS' default: at most 10 KiB each, some 9.5 GiB in all (README).
+MAX_TASKS = 1_000_000
 
 
 class MemoryTaskStore:
     """Keep tasks indexed by user, so a page costs in proportion to that user's tasks."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_tasks: int = MAX_TASKS) -> None:
+        # Every user's tasks together, past which a new one is refused: accounts are free,
+        # so a cap per user alone bounds nothing.
+        self._max_tasks = max_tasks
         self._tasks: dict[str, Task] = {}
         # Per user, the (created_at, id) of their tasks, sorted: pages are slices of it.
         self._task_keys_by_user: dict[str, list[TaskKey]] = {}
@@ -27,6 +33,10 @@ class MemoryTaskStore:
             keys = self._task_keys_by_user.get(task.user_id)
             if max_tasks is not None and keys is not None and len(keys) >= max_tasks:
                 return False
+            # Under the lock with the insert, and no await between: parallel creates at the
+            # ceiling never pass it. Deleting any task makes room again.
+            if len(self._tasks) >= self._max_tasks:
+                raise StorageFull("tasks")
             if keys is None:
                 keys = self._task_keys_by_user[task.user_id] = []
             self._tasks[task.id] = task

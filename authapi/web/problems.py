@@ -97,7 +97,12 @@ def _auth_error(oauth: OAuthPaths) -> Any:
         assert isinstance(exc, AuthError)
         ext = {**(oauth.error_member(request.url.path, exc.status) or {}), **exc.members}
         return problem(
-            exc.status, exc.title, exc.detail, type=exc.type, headers=exc.headers, ext=ext or None
+            exc.status,
+            exc.title,
+            exc.detail,
+            type=exc.problem_type,
+            headers=exc.headers,
+            ext=ext or None,
         )
 
     return handle

@@ -14,6 +14,7 @@ from typing import Any
 from authapi.accounts import AccountService
 from authapi.browser import BrowserService
 from authapi.clients import ClientService
+from authapi.devices import DeviceTokens
 from authapi.errors import StoreUnavailable
 from authapi.events import Events
 from authapi.factor_check import FactorCheck
@@ -67,7 +68,12 @@ class Services:
     ) -> Services:
         """Build every service of an app from its settings; `store` and `clock` serve tests."""
         metrics = Metrics(settings.metrics_token or None) if settings.metrics_enabled else None
-        store = store or open_store(settings.storage_url, settings.storage_pool_size)
+        store = store or open_store(
+            settings.storage_url,
+            settings.storage_pool_size,
+            max_users=settings.memory_store_max_users,
+            max_tasks=settings.memory_store_max_tasks,
+        )
         hasher = PasswordHasher(
             settings.bcrypt_rounds,
             max_workers=settings.hash_concurrency or None,
@@ -80,10 +86,12 @@ class Services:
         throttle = Throttle(settings, store, events)
         # Every password-only session start passes the second-step gate first.
         challenges = LoginChallenges(store, events, clock)
+        devices = DeviceTokens(codec.keyring.device_keys, settings.device_ttl_seconds)
         sessions = SessionService(
             settings=settings,
             store=store,
             codec=codec,
+            devices=devices,
             events=events,
             clock=clock,
             second_step=challenges.require_none,
@@ -106,6 +114,7 @@ class Services:
             passwords=passwords,
             throttle=throttle,
             sessions=sessions,
+            devices=devices,
             events=events,
             clock=clock,
         )
@@ -129,7 +138,7 @@ class Services:
                 events=events,
                 clock=clock,
             ),
-            tasks=TaskService(store, clock, settings.max_tasks_per_user),
+            tasks=TaskService(store, clock, settings.max_tasks_per_user, throttle),
             mfa=MfaService(
                 settings=settings,
                 store=store,
@@ -140,7 +149,12 @@ class Services:
                 clock=clock,
             ),
             mfa_login=MfaLogin(
-                store=store, check=check, sessions=sessions, events=events, clock=clock
+                store=store,
+                check=check,
+                sessions=sessions,
+                devices=devices,
+                events=events,
+                clock=clock,
             ),
             step_up=step_up,
             metrics=metrics,

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from bench.harness.outcome import Options, Outcome
 from bench.scenarios import (
     flat_cost,
+    growth_flood,
     in_process,
     login_storm,
     memory,
@@ -29,6 +30,7 @@ SCENARIOS: dict[str, Callable[[Options], list[Outcome]]] = {
     "memory": memory.run,
     "in-process": in_process.run,
     "flat-cost": flat_cost.run,
+    "growth-flood": growth_flood.run,
     # Opt-in: ten minutes and more.
     "soak": soak.run,
     "profile": profile.run,

@@ -28,6 +28,8 @@ BCRYPT_ROUNDS = 12
 STORM_ENV = {
     "BCRYPT_ROUNDS": str(BCRYPT_ROUNDS),
     "AUTH_RATE_LIMIT_PER_MINUTE": "0",
+    "REGISTRATIONS_PER_ADDRESS_PER_DAY": "0",
+    "TASK_WRITES_PER_MINUTE": "0",
     "LOGIN_MAX_FAILURES": "0",
     # The defaults, stated: one bcrypt thread per core, a hash waits 5 s at most.
     "HASH_CONCURRENCY": "0",

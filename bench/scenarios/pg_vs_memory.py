@@ -30,7 +30,12 @@ from bench.scenarios import login_storm
 # A full first page (the default limit), so that the list returns real rows.
 PAGE_TASKS = 20
 # Setting up refresh, logout and task-create users logs in many times from one address.
-SERVER_ENV = {"AUTH_RATE_LIMIT_PER_MINUTE": "0", "LOGIN_MAX_FAILURES": "0"}
+SERVER_ENV = {
+    "AUTH_RATE_LIMIT_PER_MINUTE": "0",
+    "REGISTRATIONS_PER_ADDRESS_PER_DAY": "0",
+    "TASK_WRITES_PER_MINUTE": "0",
+    "LOGIN_MAX_FAILURES": "0",
+}
 STORES = ("memory", "postgresql")
 # Targets from the PostgreSQL issue: PostgreSQL's req/s at least this share of memory's.
 MIN_RATIOS = {

@@ -39,6 +39,8 @@ SOAK_ENV = {
     # The least the settings allow: a session ends by logout long before it expires.
     "REFRESH_TOKEN_EXPIRE_DAYS": "1",
     "AUTH_RATE_LIMIT_PER_MINUTE": "0",
+    "REGISTRATIONS_PER_ADDRESS_PER_DAY": "0",
+    "TASK_WRITES_PER_MINUTE": "0",
     # One failure locks an account for 36 s, the shortest window the cap of 100 failed
     # logins per account per hour allows: failure counters end soon after they begin.
     "LOGIN_MAX_FAILURES": "1",

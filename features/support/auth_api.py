@@ -27,9 +27,11 @@ class AuthApi:
         """Ask for an account."""
         return self._post("/auth/register", {"email": email, "password": password})
 
-    def login(self, email: str | None, password: str | None) -> requests.Response:
+    def login(
+        self, email: str | None, password: str | None, device_token: str | None = None
+    ) -> requests.Response:
         """Ask for a session; a None field is left out of the body."""
-        fields = {"email": email, "password": password}
+        fields = {"email": email, "password": password, "device_token": device_token}
         return self._post("/auth/login", {k: v for k, v in fields.items() if v is not None})
 
     def refresh(self, refresh_token: str) -> requests.Response:
@@ -179,9 +181,14 @@ class AuthApi:
 
 def session_cookie(response: requests.Response) -> Morsel[str] | None:
     """Return the session cookie a response sets, with its attributes, or None."""
-    jar: SimpleCookie = SimpleCookie()
-    jar.load(response.headers.get("Set-Cookie", ""))
-    return jar.get(SESSION_COOKIE)
+    # One header at a time: requests joins them with commas, which no cookie parser undoes,
+    # and a login sets the device cookie beside the session's.
+    for header in response.raw.headers.getlist("Set-Cookie"):
+        jar: SimpleCookie = SimpleCookie()
+        jar.load(header)
+        if SESSION_COOKIE in jar:
+            return jar[SESSION_COOKIE]
+    return None
 
 
 def _browser_headers(cookie: str | None, csrf_token: str | None, origin: str) -> dict[str, str]:

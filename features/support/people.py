@@ -56,6 +56,8 @@ class Person:
     tokens: Tokens | None = None
     previous_tokens: Tokens | None = None
     other_device: Tokens | None = None
+    # What her phone keeps from its last login, and sends with the next.
+    device_token: str | None = None
 
     @classmethod
     def new(cls, name: str) -> Person:

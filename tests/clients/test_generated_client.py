@@ -34,7 +34,11 @@ GENERATOR = Path(sys.executable).with_name("openapi-python-client")
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
-    env = {"AUTH_RATE_LIMIT_PER_MINUTE": "0"}
+    env = {
+        "AUTH_RATE_LIMIT_PER_MINUTE": "0",
+        "REGISTRATIONS_PER_ADDRESS_PER_DAY": "0",
+        "TASK_WRITES_PER_MINUTE": "0",
+    }
     with running_server(env, log_path=ROOT / "build" / "generated-client-server.log") as url:
         yield url
 

@@ -47,6 +47,8 @@ OUTSIDE_ACCOUNT = {
 SERVER_ENV = {
     "STORAGE_URL": "memory://",
     "AUTH_RATE_LIMIT_PER_MINUTE": "0",
+    "REGISTRATIONS_PER_ADDRESS_PER_DAY": "0",
+    "TASK_WRITES_PER_MINUTE": "0",
     "LOGIN_MAX_FAILURES": "0",
     # The resource server that hooks.py introspects as.
     "INTROSPECTION_CLIENTS": "contract-resource-server:contract-resource-server-secret-32b",

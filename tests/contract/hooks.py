@@ -28,6 +28,8 @@ LOGOUT_ALL = ("POST", "/api/v1/auth/logout-all")
 END_SESSION = ("DELETE", "/api/v1/auth/sessions/{session_id}")
 CHANGE_PASSWORD = ("POST", "/api/v1/auth/password")
 ENDS_SESSIONS = (LOGOUT, LOGOUT_ALL, END_SESSION, CHANGE_PASSWORD)
+# Logout-all and a password change answer 200 with the caller's new device token; the others 204.
+DONE = (200, 204)
 ISSUES_TOKENS = (("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/refresh"))
 INTROSPECT = "/api/v1/auth/introspect"
 # The resource server of INTROSPECTION_CLIENTS in tests/contract/__main__.py's SERVER_ENV.
@@ -192,7 +194,11 @@ def after_call(context: HookContext, case: Case, response: Response) -> None:
             LEDGER.pairs[pair["refresh_token"]] = pair["access_token"]
         if token is not None and (
             response.status_code == 401
-            or (response.status_code == 204 and ends_own_session(operation, case, token))
+            or (
+                operation in ENDS_SESSIONS
+                and response.status_code in DONE
+                and ends_own_session(operation, case, token)
+            )
         ):
             LEDGER.revoked.add(token)
 
@@ -202,7 +208,7 @@ def use_after_logout(ctx: CheckContext, response: Response, case: Case) -> bool 
     """After a logout, logout-all, session end or password change, ended sessions stay ended."""
     operation = operation_of(case)
     token = bearer_of(response.request.headers)
-    if response.status_code != 204 or operation not in ENDS_SESSIONS or token is None:
+    if response.status_code not in DONE or operation not in ENDS_SESSIONS or token is None:
         return None
     ended = ends_own_session(operation, case, token)
     expected = 401 if ended else 200
@@ -211,9 +217,9 @@ def use_after_logout(ctx: CheckContext, response: Response, case: Case) -> bool 
             "/api/v1/protected/profile", headers={"Authorization": f"Bearer {token}"}
         )
         assert profile.status_code == expected, (
-            f"After {operation[0]} {case.formatted_path} answered 204, the access token that "
-            f"made the call got {profile.status_code} from GET /api/v1/protected/profile; "
-            f"expected {expected}"
+            f"After {operation[0]} {case.formatted_path} answered {response.status_code}, the "
+            f"access token that made the call got {profile.status_code} from GET "
+            f"/api/v1/protected/profile; expected {expected}"
         )
         LEDGER.counts["ended_sessions_probed" if ended else "kept_sessions_probed"] += 1
         body = case.body if isinstance(case.body, dict) else {}

@@ -31,6 +31,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("heavy")]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 COOKIE = "__Secure-refresh_token"
+DEVICE_COOKIE = "__Secure-device_token"
 FLAGS = [
     "--headless=new",
     "--no-sandbox",
@@ -74,11 +75,15 @@ class Stage:
             *args,
         )
 
-    def refresh_cookie(self) -> dict[str, Any] | None:
+    def refresh_cookie(self, name: str = COOKIE) -> dict[str, Any] | None:
         """Return the browser's refresh cookie as its cookie store holds it, HttpOnly or not."""
         cookies = self.driver.execute_cdp_cmd("Network.getAllCookies", {})["cookies"]
-        found = [cookie for cookie in cookies if cookie["name"] == COOKIE]
+        found = [cookie for cookie in cookies if cookie["name"] == name]
         return found[0] if found else None
+
+    def device_cookie(self) -> dict[str, Any] | None:
+        """Return the browser's device cookie as its cookie store holds it."""
+        return self.refresh_cookie(DEVICE_COOKIE)
 
     def register(self, email: str) -> None:
         response = requests.post(
@@ -104,7 +109,12 @@ def stage() -> Iterator[Stage]:
 
     app_port, unlisted_port = free_port(), free_port()
     app_origin = f"http://127.0.0.1:{app_port}"
-    env = {"CORS_ORIGINS": app_origin, "AUTH_RATE_LIMIT_PER_MINUTE": "0"}
+    env = {
+        "CORS_ORIGINS": app_origin,
+        "AUTH_RATE_LIMIT_PER_MINUTE": "0",
+        "REGISTRATIONS_PER_ADDRESS_PER_DAY": "0",
+        "TASK_WRITES_PER_MINUTE": "0",
+    }
     profile = Path(tempfile.mkdtemp(prefix="chromium-profile-"))
     with running_server(env, log_path=BUILD / "chromium-server.log") as api:
         with serving_pages(app_port, api) as app, serving_pages(unlisted_port, api) as unlisted:
@@ -133,6 +143,11 @@ def test_the_app_logs_in_calls_refreshes_and_logs_out_never_seeing_the_refresh_t
     assert cookie["path"] == "/api/v1/auth/browser"
     # The page lives under the cookie's path on the cookie's host: only HttpOnly hides it.
     assert COOKIE not in login["cookie"] and cookie["value"] not in login["cookie"]
+    device = stage.device_cookie()
+    assert device is not None, "the browser did not keep the device cookie"
+    assert device["httpOnly"] and device["secure"] and device["sameSite"] == "Strict"
+    assert device["path"] == "/api/v1/auth/browser"
+    assert DEVICE_COOKIE not in login["cookie"]
 
     profile = stage.run("profile()")
     assert profile["status"] == 200, profile
@@ -148,6 +163,9 @@ def test_the_app_logs_in_calls_refreshes_and_logs_out_never_seeing_the_refresh_t
     logout = stage.run("logout()")
     assert logout["status"] == 204, logout
     assert stage.refresh_cookie() is None
+    # The device stays known: its cookie outlives the session.
+    kept = stage.device_cookie()
+    assert kept is not None and kept["value"] == device["value"]
     assert stage.run("profile()")["status"] == 401
     for answer in (login, profile, refreshed, logout):
         assert COOKIE not in answer["cookie"]

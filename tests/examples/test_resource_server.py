@@ -48,6 +48,8 @@ def auth_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "JWT_PRIVATE_KEY_FILE": str(key_file),
         "INTROSPECTION_CLIENTS": f"{RS_ID}:{RS_SECRET}",
         "AUTH_RATE_LIMIT_PER_MINUTE": "0",
+        "REGISTRATIONS_PER_ADDRESS_PER_DAY": "0",
+        "TASK_WRITES_PER_MINUTE": "0",
     }
     with running_server(env, log_path=ROOT / "build" / "resource-server-auth.log") as url:
         yield url

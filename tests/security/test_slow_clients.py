@@ -29,7 +29,12 @@ LOGIN_HEAD = b"POST /api/v1/auth/login HTTP/1.1\r\nHost: test\r\nContent-Type: a
 
 @pytest.fixture(scope="module")
 def url() -> Iterator[str]:
-    env = {"REQUEST_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT), "AUTH_RATE_LIMIT_PER_MINUTE": "0"}
+    env = {
+        "REQUEST_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT),
+        "AUTH_RATE_LIMIT_PER_MINUTE": "0",
+        "REGISTRATIONS_PER_ADDRESS_PER_DAY": "0",
+        "TASK_WRITES_PER_MINUTE": "0",
+    }
     with running_server(env) as base_url:
         yield base_url
 

@@ -134,7 +134,7 @@ def test_a_user_without_a_factor_changes_the_password_without_a_step_up(mfa: Mfa
         headers=account.headers,
         json={"current_password": PASSWORD, "new_password": "a brand new passphrase"},
     )
-    assert answer.status_code == 204
+    assert answer.status_code == 200
 
 
 def test_a_password_change_after_a_step_up_keeps_the_factors(mfa: MfaApi) -> None:
@@ -148,7 +148,7 @@ def test_a_password_change_after_a_step_up_keeps_the_factors(mfa: MfaApi) -> Non
         headers=bearer(access),
         json={"current_password": PASSWORD, "new_password": "a brand new passphrase"},
     )
-    assert changed.status_code == 204
+    assert changed.status_code == 200
     assert mfa.login(password="a brand new passphrase").status_code == 403  # still two factors
 
 

@@ -138,6 +138,8 @@ def test_ended_backends_under_load_are_503s_never_500s_and_then_all_is_served(
             "STORAGE_URL": f"{url}&application_name={application_name}",
             "STORAGE_POOL_SIZE": "4",
             "AUTH_RATE_LIMIT_PER_MINUTE": "0",
+            "REGISTRATIONS_PER_ADDRESS_PER_DAY": "0",
+            "TASK_WRITES_PER_MINUTE": "0",
             # Every login is a session; none may push out the one a client is using.
             "MAX_SESSIONS_PER_USER": "1000",
         }

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from authapi.settings import PLACEHOLDER_SECRET
+from tests.backends import migration_head
 from tooling.devserver import running_server
 
 STRONG = "k" * 48
@@ -79,7 +80,9 @@ def test_migrate_brings_a_fresh_database_to_the_current_schema(tmp_path: Path) -
     result = auth_api("migrate", STORAGE_URL=f"sqlite:///{database}")
     assert result.returncode == 0, result.stderr
     with sqlite3.connect(database) as connection:
-        assert connection.execute("SELECT version_num FROM alembic_version").fetchone() == ("0007",)
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchone() == (
+            migration_head(),
+        )
 
 
 def test_migrate_reports_an_unreachable_database() -> None:

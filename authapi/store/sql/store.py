@@ -316,10 +316,6 @@ class SqlStore(SqlTaskStore, SqlMfaStore):
             row = (await connection.execute(query)).first()
         return Hits(0, now + window_seconds) if row is None else Hits(row[0], row[1])
 
-    async def clear(self, key: str) -> None:
-        async with self._database.connect(write=True) as connection:
-            await connection.execute(throttles.delete().where(throttles.c.key == key))
-
     async def remember_address(self, user_id: str, address_key: str, now: int) -> None:
         insert = (sqlite_insert if self._is_sqlite else pg_insert)(known_addresses)
         statement = insert.values(
