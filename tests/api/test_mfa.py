@@ -70,6 +70,7 @@ def test_a_user_with_a_factor_gets_mfa_required_and_no_tokens_from_the_password(
     answer = mfa.login()
     assert answer.status_code == 403
     assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.headers["cache-control"] == "no-store"
     body = answer.json()
     assert body["type"].endswith("mfa-required")
     assert body["error"] == "mfa_required"
@@ -132,3 +133,33 @@ def test_removing_the_last_factor_lets_the_password_alone_log_in_again(mfa: MfaA
     missing = mfa.client.delete(f"{MFA}/factors/{factor.id}", headers=bearer(access))
     assert missing.status_code in (401, 404)
     assert codes
+
+
+def test_a_sixth_factor_is_refused_with_409_and_an_expired_pending_one_makes_room(
+    mfa: MfaApi,
+) -> None:
+    account = mfa.account()
+    for _ in range(5):
+        assert mfa.enrol(account.access_token).status_code == 201
+    refused = mfa.enrol(account.access_token)
+    assert refused.status_code == 409
+    assert "at most 5" in refused.json()["detail"]
+    mfa.clock.advance(600)
+    assert mfa.enrol(account.access_token).status_code == 201
+
+
+def test_a_pending_factor_cannot_be_confirmed_after_ten_minutes(mfa: MfaApi) -> None:
+    account = mfa.account()
+    enrolment = mfa.enrol(account.access_token).json()
+    mfa.clock.advance(600)
+    late = mfa.confirm(account.access_token, enrolment["factor_id"], "123456")
+    assert late.status_code == 404
+    assert mfa.login().status_code == 200
+
+
+def test_another_users_factor_cannot_be_confirmed(mfa: MfaApi) -> None:
+    ada = mfa.account()
+    enrolment = mfa.enrol(ada.access_token).json()
+    eve = mfa.account("eve@example.com")
+    answer = mfa.confirm(eve.access_token, enrolment["factor_id"], "123456")
+    assert answer.status_code == 404
