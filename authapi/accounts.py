@@ -11,16 +11,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from authapi.activity import event
 from authapi.devices import DeviceTokens
 from authapi.emails import normalize_email
-from authapi.errors import EmailTaken, InvalidCredentials, InvalidInput, InvalidToken, WrongPassword
+from authapi.errors import (
+    EmailTaken,
+    InvalidCredentials,
+    InvalidInput,
+    InvalidToken,
+    TooManyRequests,
+    WrongPassword,
+)
 from authapi.events import Events
 from authapi.password_check import PasswordCheck
 from authapi.passwords import PasswordHasher, check_password_policy
 from authapi.records import NO_PEER, Peer, SessionKind, User
 from authapi.sessions import SessionService
 from authapi.settings import Settings
-from authapi.store.base import UserStore
+from authapi.store.base import ActivityStore, UserStore
 from authapi.throttle import Throttle, known_address_key
 from authapi.tokens import Claims, TokenPair
 
@@ -41,6 +49,7 @@ class AccountService:
         *,
         settings: Settings,
         store: UserStore,
+        activity: ActivityStore,
         hasher: PasswordHasher,
         passwords: PasswordCheck,
         throttle: Throttle,
@@ -52,6 +61,7 @@ class AccountService:
         self.settings = settings
         self.devices = devices
         self.store = store
+        self.activity = activity
         self.hasher = hasher
         self.passwords = passwords
         self.throttle = throttle
@@ -99,18 +109,29 @@ class AccountService:
         await self.throttle.admit_address(peer.address, now)
         user = await self._find_user(email)
         device_id = self.devices.recognize(device_token, user, now)
-        right = await self.passwords.verify(
-            _account_key(email), user, password, peer, now, device_id
-        )
+        try:
+            right = await self.passwords.verify(
+                _account_key(email), user, password, peer, now, device_id
+            )
+        except TooManyRequests:
+            # The owner learns that her account is being guessed at; an unknown email
+            # records nothing, so the answer is the same as for a registered one.
+            if user is not None:
+                await self.activity.record_activity(event("login_throttled", user.id, now, peer))
+            raise
         if user is None or not right:
             self.events.emit("login_failed", user_id=None if user is None else user.id)
+            if user is not None:
+                failed = event("login_failed", user.id, now, peer, reason="wrong_password")
+                await self.activity.record_activity(failed)
             raise InvalidCredentials()
         await self.throttle.remember_address(user.id, peer.address, now)
         if self.hasher.needs_rehash(user.password_hash):
             # BCRYPT_ROUNDS changed since this hash was made: upgrade it while we hold the password,
             # unless a password change replaced the hash meanwhile (then it must stay replaced).
             new_hash = await self.hasher.hash(password)
-            if await self.store.set_password_hash(user.id, user.password_hash, new_hash):
+            rehashed = event("password_rehashed", user.id, now, peer)
+            if await self.store.set_password_hash(user.id, user.password_hash, new_hash, rehashed):
                 self.events.emit("rehashed", user_id=user.id)
         pair = await self.sessions.start(user, peer, kind)
         # The version read with the password: the session was refused had it moved on since.
@@ -139,8 +160,14 @@ class AccountService:
         new_hash = await self.hasher.hash(normalized)
         # The same step forgets every address the account was known from but the caller's:
         # one a phisher logged in from must not keep its exemption from the account ceiling.
+        changed = event("password_changed", user.id, now, peer, session_id=claims.sid)
         revoked = await self.store.replace_password(
-            user.id, new_hash, now, keep=claims.sid, keep_address=known_address_key(peer.address)
+            user.id,
+            new_hash,
+            now,
+            keep=claims.sid,
+            keep_address=known_address_key(peer.address),
+            activity=changed,
         )
         self.events.emit("password_changed", user_id=user.id, sessions_revoked=revoked)
         # The change bumped the version read above by one. Had another change landed in

@@ -71,10 +71,12 @@ class BrowserService:
         pair = await self.sessions.refresh(refresh_token, peer, kind="browser")
         return BrowserLogin(pair, self.codec.csrf_token(claims.sid))
 
-    async def logout(self, refresh_token: str, csrf_token: str | None) -> None:
+    async def logout(
+        self, refresh_token: str, csrf_token: str | None, peer: Peer = NO_PEER
+    ) -> None:
         """End a browser session once its CSRF token checks out."""
         claims = await self._check_csrf(refresh_token, csrf_token)
-        await self.sessions.end(claims.sub, claims.sid, self._now())
+        await self.sessions.end(claims.sub, claims.sid, self._now(), peer)
 
     async def _check_csrf(self, refresh_token: str, csrf_token: str | None) -> Claims:
         claims = self.sessions.decode(refresh_token, "refresh")

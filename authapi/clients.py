@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from authapi.activity import event
 from authapi.errors import InvalidClient, InvalidToken
 from authapi.events import Events
 from authapi.records import NO_PEER, Peer
@@ -94,7 +95,15 @@ class ClientService:
                 continue
             session = await self.store.get_session(claims.sid)
             if session is not None and session.user_id == claims.sub and session.is_live(now):
-                await self.store.revoke_session(session.id, now)
+                revoked = event(
+                    "token_revoked",
+                    claims.sub,
+                    now,
+                    peer,
+                    session_id=session.id,
+                    reason=f"{token_type}_token",
+                )
+                await self.store.revoke_session(session.id, now, revoked)
                 self.events.emit(
                     "revoked", user_id=claims.sub, session_id=session.id, via=token_type
                 )

@@ -1,10 +1,10 @@
-"""The domain's records: accounts, sessions, tasks, what a store counts, and who asks."""
+"""The domain's records: accounts, sessions, tasks, activity, what a store counts, and who asks."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 
 def is_storable(text: str) -> bool:
@@ -101,6 +101,53 @@ class TaskPage:
     """One page of a user's tasks, newest first; `more` tells whether another page follows."""
 
     items: list[Task]
+    more: bool
+
+
+# What can happen to an account that its owner reads in the activity log: a closed list,
+# the same as the spec's `ActivityType`.
+ActivityType = Literal[
+    "login_succeeded",
+    "login_failed",
+    "login_throttled",
+    "password_changed",
+    "password_rehashed",
+    "session_revoked",
+    "logout_all",
+    "refresh_replayed",
+    "refresh_reuse_detected",
+    "token_revoked",
+]
+ACTIVITY_TYPES: tuple[ActivityType, ...] = get_args(ActivityType)
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """One thing that happened to an account, as its owner may read it.
+
+    Every field is one a user may see about her own account: no secret, token, code or
+    password has a place here. `reason` is a code from a closed list; `count` is how many
+    attempts a merged event stands for, or how many sessions a credential change ended.
+    """
+
+    id: str
+    user_id: str
+    type: ActivityType
+    occurred_at: int
+    ip: str | None = None
+    user_agent: str | None = None
+    session_id: str | None = None
+    reason: str | None = None
+    count: int = 1
+    # Events with the same key (per user) are one event whose count grows; never shown.
+    merge_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityPage:
+    """One page of a user's activity, newest first; `more` tells whether another page follows."""
+
+    items: list[Activity]
     more: bool
 
 

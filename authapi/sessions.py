@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import NoReturn
 
+from authapi.activity import event
 from authapi.devices import DeviceTokens
 from authapi.errors import InvalidCredentials, InvalidToken, NotFound
 from authapi.events import Events
@@ -26,7 +27,7 @@ from authapi.records import (
     password_only,
 )
 from authapi.settings import Settings
-from authapi.store.base import SessionStore
+from authapi.store.base import ActivityStore, SessionStore
 from authapi.throttle import known_address_key
 from authapi.tokens import Claims, TokenCodec, TokenPair, TokenType, fingerprint
 
@@ -51,6 +52,7 @@ class SessionService:
         *,
         settings: Settings,
         store: SessionStore,
+        activity: ActivityStore,
         codec: TokenCodec,
         devices: DeviceTokens,
         events: Events,
@@ -59,6 +61,7 @@ class SessionService:
     ) -> None:
         self.settings = settings
         self.store = store
+        self.activity = activity
         self.codec = codec
         self.devices = devices
         self.events = events
@@ -105,9 +108,14 @@ class SessionService:
             amr=assurance.amr,
             auth_time=assurance.auth_time,
         )
-        if not await self.store.add_session(session, self.settings.max_sessions_per_user):
+        succeeded = event("login_succeeded", user.id, now, peer, session_id=session_id)
+        if not await self.store.add_session(
+            session, self.settings.max_sessions_per_user, succeeded
+        ):
             # A password change or a logout-all landed while the password was being checked.
             self.events.emit("login_failed", user_id=user.id, reason="credentials_changed")
+            failed = event("login_failed", user.id, now, peer, reason="credentials_changed")
+            await self.activity.record_activity(failed)
             raise InvalidCredentials()
         self.events.emit("login", user_id=user.id, session_id=session_id)
         return pair
@@ -162,8 +170,11 @@ class SessionService:
                 replayer_address=peer.address,
                 replayer_user_agent=peer.user_agent,
             )
+            replayed = event("refresh_replayed", claims.sub, now, peer, session_id=session.id)
+            await self.activity.record_activity(replayed)
             self.refuse(claims, "spent_within_grace")
-        await self.store.revoke_session(session.id, now)
+        reused = event("refresh_reuse_detected", claims.sub, now, peer, session_id=session.id)
+        await self.store.revoke_session(session.id, now, reused)
         self.events.emit("reuse_detected", user_id=claims.sub, session_id=session.id)
         self.refuse(claims, "reused")
 
@@ -195,10 +206,12 @@ class SessionService:
         )
         return pair
 
-    async def logout(self, claims: Claims, refresh_token: str | None = None) -> None:
+    async def logout(
+        self, claims: Claims, refresh_token: str | None = None, peer: Peer = NO_PEER
+    ) -> None:
         """End the caller's session, and another of theirs named by a refresh token."""
         now = self.now()
-        await self.end(claims.sub, claims.sid, now)
+        await self.end(claims.sub, claims.sid, now, peer)
         if refresh_token is None:
             return
         try:
@@ -206,23 +219,26 @@ class SessionService:
         except InvalidToken:
             return
         if other.sub == claims.sub and other.sid != claims.sid:
-            await self.end(other.sub, other.sid, now)
+            await self.end(other.sub, other.sid, now, peer)
 
-    async def end(self, user_id: str, session_id: str, now: int) -> None:
+    async def end(
+        self, user_id: str, session_id: str, now: int, peer: Peer = NO_PEER, reason: str = "logout"
+    ) -> None:
         """Revoke a session of `user_id`, and log it as a logout."""
-        await self.store.revoke_session(session_id, now)
+        ended = event("session_revoked", user_id, now, peer, session_id=session_id, reason=reason)
+        await self.store.revoke_session(session_id, now, ended)
         self.events.emit("logout", user_id=user_id, session_id=session_id)
 
     async def list_sessions(self, claims: Claims) -> list[Session]:
         """Return the caller's live sessions, newest first."""
         return await self.store.list_sessions(claims.sub, self.now())
 
-    async def end_session(self, claims: Claims, session_id: str) -> None:
+    async def end_session(self, claims: Claims, session_id: str, peer: Peer = NO_PEER) -> None:
         """Revoke one of the caller's sessions; anyone else's does not exist."""
         session = await self.store.get_session(session_id) if is_storable(session_id) else None
         if session is None or session.user_id != claims.sub or not session.is_live(self.now()):
             raise NotFound("No such session.")
-        await self.end(claims.sub, session_id, self.now())
+        await self.end(claims.sub, session_id, self.now(), peer, reason="ended")
 
     async def logout_all(self, claims: Claims, peer: Peer = NO_PEER) -> str:
         """Revoke every session of the caller, this one included; return a new device token.
@@ -236,7 +252,10 @@ class SessionService:
         found = await self.store.get_session_and_user(claims.sid)
         version = NO_VERSION if found is None else found[1].credential_version + 1
         revoked = await self.store.revoke_user_sessions(
-            claims.sub, now, keep_address=known_address_key(peer.address)
+            claims.sub,
+            now,
+            keep_address=known_address_key(peer.address),
+            activity=event("logout_all", claims.sub, now, peer, session_id=claims.sid),
         )
         self.events.emit("logout_all", user_id=claims.sub, sessions_revoked=revoked)
         # One past the version read before: stale at once, failing closed, had another

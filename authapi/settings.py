@@ -163,6 +163,12 @@ class Settings:
     # task gets 507, while reads, logins and deletes go on. No 0: there is no "off".
     memory_store_max_users: int = setting("MEMORY_STORE_MAX_USERS", 100_000, low=1)
     memory_store_max_tasks: int = setting("MEMORY_STORE_MAX_TASKS", 1_000_000, low=1)
+    # Each user's account activity: kept this long, and at most this many events (the oldest
+    # go first when a new one comes).
+    activity_retention_days: int = setting("ACTIVITY_RETENTION_DAYS", 90, low=1, high=3650)
+    max_activity_events_per_user: int = setting(
+        "MAX_ACTIVITY_EVENTS_PER_USER", 1000, low=10, high=100_000
+    )
     client_ipv6_prefix: int = setting("CLIENT_IPV6_PREFIX", 64, low=MIN_IPV6_PREFIX, high=128)
     request_read_timeout_seconds: int = setting(
         "REQUEST_READ_TIMEOUT_SECONDS", 30, low=1, high=MAX_READ_TIMEOUT_SECONDS

@@ -35,7 +35,7 @@ async def refresh(body: dict[str, Any]) -> Response:
 async def logout(token_info: dict[str, Any], body: dict[str, Any] | None = None) -> Response:
     """End the caller's session."""
     refresh_token = (body or {}).get("refresh_token")
-    await services().sessions.logout(claims_of(token_info), refresh_token)
+    await services().sessions.logout(claims_of(token_info), refresh_token, peer())
     return no_content()
 
 

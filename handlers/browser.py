@@ -46,7 +46,7 @@ async def refresh() -> Response:
 async def logout() -> Response:
     """End the cookie's session, given its CSRF token, and clear the cookie."""
     _require_allowed_origin()
-    await services().browser.logout(_cookie(), request.headers.get(CSRF_HEADER))
+    await services().browser.logout(_cookie(), request.headers.get(CSRF_HEADER), peer())
     return _clear_cookie(no_content())
 
 

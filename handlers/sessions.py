@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from .caller import claims_of, services
+from .caller import claims_of, peer, services
 from .replies import NO_STORE, json_reply, no_content, timestamp
 
 
@@ -31,5 +31,5 @@ async def list_sessions(token_info: dict[str, Any]) -> Response:
 
 async def delete_session(session_id: str, token_info: dict[str, Any]) -> Response:
     """End one of the caller's sessions."""
-    await services().sessions.end_session(claims_of(token_info), session_id)
+    await services().sessions.end_session(claims_of(token_info), session_id, peer())
     return no_content()

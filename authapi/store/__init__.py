@@ -1,15 +1,16 @@
 """Storage behind one small interface: memory by default, SQLite or PostgreSQL to grow."""
 
-from authapi.store.base import Store
+from authapi.store.base import DEFAULT_ACTIVITY_BOUNDS, ActivityBounds, Store
 from authapi.store.memory import MAX_USERS, MemoryStore
 from authapi.store.memory_tasks import MAX_TASKS
 
-__all__ = ["MemoryStore", "Store", "open_store"]
+__all__ = ["ActivityBounds", "MemoryStore", "Store", "open_store"]
 
 
 def open_store(
     storage_url: str,
     pool_size: int = 10,
+    activity: ActivityBounds = DEFAULT_ACTIVITY_BOUNDS,
     *,
     max_users: int = MAX_USERS,
     max_tasks: int = MAX_TASKS,
@@ -20,8 +21,8 @@ def open_store(
     under the quotas its operator sets, and the rate limits bound how fast it grows.
     """
     if storage_url.startswith("memory://"):
-        return MemoryStore(max_users=max_users, max_tasks=max_tasks)
+        return MemoryStore(activity=activity, max_users=max_users, max_tasks=max_tasks)
     # Imported here so that the memory store works without touching SQLAlchemy.
     from authapi.store.sql import SqlStore
 
-    return SqlStore(storage_url, pool_size=pool_size)
+    return SqlStore(storage_url, pool_size=pool_size, activity=activity)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from authapi.records import (
+    Activity,
+    ActivityPage,
+    ActivityType,
     Assurance,
     Hits,
     MfaChallenge,
@@ -20,6 +24,20 @@ from authapi.records import (
 KNOWN_ADDRESS_RETENTION_SECONDS = 90 * 86400
 # A TOTP factor not confirmed within this long has expired, and the purge deletes it.
 PENDING_FACTOR_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class ActivityBounds:
+    """How much of each user's activity a store keeps (ACTIVITY_RETENTION_DAYS and
+    MAX_ACTIVITY_EVENTS_PER_USER): a write beyond `max_per_user` drops the user's oldest in
+    the same step, and the purge deletes what is older than `retention_seconds`."""
+
+    max_per_user: int = 1000
+    retention_seconds: int = 90 * 86400
+
+
+# What a store keeps when it is told nothing: the settings' defaults.
+DEFAULT_ACTIVITY_BOUNDS = ActivityBounds()
 
 
 class UserStore(Protocol):
@@ -40,8 +58,13 @@ class UserStore(Protocol):
     async def get_user_by_email(self, email: str) -> User | None:
         """Return the account with this normalized email, if any."""
 
-    async def set_password_hash(self, user_id: str, expected_hash: str, new_hash: str) -> bool:
-        """Swap a user's password hash if it is still `expected_hash`; tell whether it was."""
+    async def set_password_hash(
+        self, user_id: str, expected_hash: str, new_hash: str, activity: Activity | None = None
+    ) -> bool:
+        """Swap a user's password hash if it is still `expected_hash`; tell whether it was.
+
+        `activity` is recorded in the same atomic step, and only if the hash was swapped.
+        """
 
     async def replace_password(
         self,
@@ -50,10 +73,12 @@ class UserStore(Protocol):
         now: int,
         keep: str | None = None,
         keep_address: str | None = None,
+        activity: Activity | None = None,
     ) -> int:
         """Set a new password hash and bump the credential version, with `revoke_user_sessions`.
 
-        One atomic step, which forgets the known addresses as `revoke_user_sessions` does;
+        One atomic step, which forgets the known addresses as `revoke_user_sessions` does
+        and records `activity` (its count: the sessions revoked) if the user exists;
         returns how many sessions were revoked.
         """
 
@@ -67,11 +92,14 @@ class SessionStore(Protocol):
     that is not revoked always has its user's current version.
     """
 
-    async def add_session(self, session: Session, max_sessions: int | None = None) -> bool:
+    async def add_session(
+        self, session: Session, max_sessions: int | None = None, activity: Activity | None = None
+    ) -> bool:
         """Record a session if its user's credential version is still the session's.
 
-        Then revoke the user's oldest live sessions beyond `max_sessions`, never the new one.
-        Return False, storing nothing, when the version has moved on (or the user is gone).
+        Then revoke the user's oldest live sessions beyond `max_sessions`, never the new one,
+        and record `activity`, all in one atomic step. Return False, storing nothing, when
+        the version has moved on (or the user is gone).
         """
 
     async def get_session(self, session_id: str) -> Session | None:
@@ -85,8 +113,13 @@ class SessionStore(Protocol):
     ) -> bool:
         """Swap the session's refresh hash if it is still `expected_hash` and the session live."""
 
-    async def revoke_session(self, session_id: str, now: int) -> None:
-        """Revoke a session; revoking twice keeps the first time."""
+    async def revoke_session(
+        self, session_id: str, now: int, activity: Activity | None = None
+    ) -> None:
+        """Revoke a session; revoking twice keeps the first time.
+
+        `activity` is recorded in the same atomic step, and only if this call revoked it.
+        """
 
     async def reassure_session(
         self, session_id: str, assurance: Assurance, now: int, new_refresh_hash: str | None
@@ -101,14 +134,20 @@ class SessionStore(Protocol):
         """Return the user's live sessions, newest first."""
 
     async def revoke_user_sessions(
-        self, user_id: str, now: int, keep: str | None = None, keep_address: str | None = None
+        self,
+        user_id: str,
+        now: int,
+        keep: str | None = None,
+        keep_address: str | None = None,
+        activity: Activity | None = None,
     ) -> int:
         """Bump the user's credential version and revoke every session but `keep`.
 
         `keep`, if it is the user's and not revoked, moves to the new version and lives on.
         In the same atomic step, forget every address the user is known from but
-        `keep_address` (a hashed key, as `remember_address` takes). Return how many
-        sessions were revoked.
+        `keep_address` (a hashed key, as `remember_address` takes), and record `activity`
+        (its count: the sessions revoked) if the user exists. Return how many sessions
+        were revoked.
         """
 
     async def count_live_sessions(self, now: int) -> int:
@@ -233,14 +272,43 @@ class MfaStore(Protocol):
         """Delete a challenge; tell whether this call did (exactly one caller wins)."""
 
 
-class Store(UserStore, SessionStore, CounterStore, TaskStore, MfaStore, Protocol):
+class ActivityStore(Protocol):
+    """Each user's account activity, within the store's `ActivityBounds`.
+
+    The store operations that make a change (a login, a password change, a revocation)
+    take the event that reports it and record it in the same atomic step; this protocol
+    records the events that report no change of the store's (a failed login), and reads.
+    """
+
+    async def record_activity(self, activity: Activity) -> None:
+        """Record an event, atomically: one with the `merge_key` of a stored event of the
+        same user adds one to that event's count instead. Drop the user's oldest events
+        beyond the bound in the same step."""
+
+    async def list_activity(
+        self,
+        user_id: str,
+        *,
+        limit: int,
+        type: ActivityType | None = None,
+        after: str | None = None,
+    ) -> ActivityPage:
+        """Return up to `limit` of the user's events, newest first, of `type` if given.
+
+        `after` is the id of an event of this user's: the page starts just past it. An id
+        that names no event of this user's gives an empty page.
+        """
+
+
+class Store(UserStore, SessionStore, CounterStore, TaskStore, ActivityStore, MfaStore, Protocol):
     """A whole backend: every aggregate, plus its lifecycle and the purge of ended records."""
 
     async def purge(self, now: int, batch: int) -> int:
         """Delete up to `batch` ended records of each kind; return how many went in all.
 
-        Ended: expired or revoked sessions, counters whose window is over, known
-        addresses unseen for KNOWN_ADDRESS_RETENTION_SECONDS, pending factors older than
+        Ended: expired or revoked sessions, counters whose window is over, known addresses
+        unseen for KNOWN_ADDRESS_RETENTION_SECONDS, activity older than the store's
+        `ActivityBounds.retention_seconds`, pending factors older than
         PENDING_FACTOR_SECONDS and expired login challenges.
         """
 

@@ -13,8 +13,22 @@ import threading
 from collections import deque
 
 from authapi.errors import EmailTaken, StorageFull
-from authapi.records import Assurance, Hits, Session, User
-from authapi.store.base import KNOWN_ADDRESS_RETENTION_SECONDS, PENDING_FACTOR_SECONDS
+from authapi.records import (
+    Activity,
+    ActivityPage,
+    ActivityType,
+    Assurance,
+    Hits,
+    Session,
+    User,
+)
+from authapi.store.base import (
+    DEFAULT_ACTIVITY_BOUNDS,
+    KNOWN_ADDRESS_RETENTION_SECONDS,
+    PENDING_FACTOR_SECONDS,
+    ActivityBounds,
+)
+from authapi.store.memory_activity import MemoryActivityLog
 from authapi.store.memory_mfa import MemoryMfaStore
 from authapi.store.memory_tasks import MAX_TASKS, MemoryTaskStore
 
@@ -36,6 +50,7 @@ class MemoryStore(MemoryTaskStore, MemoryMfaStore):
     def __init__(
         self,
         max_counters: int = MAX_COUNTERS,
+        activity: ActivityBounds = DEFAULT_ACTIVITY_BOUNDS,
         *,
         max_users: int = MAX_USERS,
         max_tasks: int = MAX_TASKS,
@@ -43,6 +58,8 @@ class MemoryStore(MemoryTaskStore, MemoryMfaStore):
         MemoryTaskStore.__init__(self, max_tasks)
         MemoryMfaStore.__init__(self)
         self._max_users = max_users
+        # Written under `_lock`, with the change each event reports.
+        self._activity = MemoryActivityLog(activity)
         self._users: dict[str, User] = {}
         self._user_ids_by_email: dict[str, str] = {}
         self._sessions: dict[str, Session] = {}
@@ -85,7 +102,9 @@ class MemoryStore(MemoryTaskStore, MemoryMfaStore):
         user_id = self._user_ids_by_email.get(email)
         return None if user_id is None else self._users.get(user_id)
 
-    async def add_session(self, session: Session, max_sessions: int | None = None) -> bool:
+    async def add_session(
+        self, session: Session, max_sessions: int | None = None, activity: Activity | None = None
+    ) -> bool:
         with self._lock:
             user = self._users.get(session.user_id)
             if user is None or user.credential_version != session.credential_version:
@@ -97,6 +116,8 @@ class MemoryStore(MemoryTaskStore, MemoryMfaStore):
                 self._unrevoked += 1
             if max_sessions is not None:
                 self._keep_newest(session, max_sessions)
+            if activity is not None:
+                self._activity.record(activity)
             return True
 
     def _keep_newest(self, new: Session, max_sessions: int) -> None:
@@ -179,18 +200,26 @@ class MemoryStore(MemoryTaskStore, MemoryMfaStore):
             self._sessions[session_id] = changed
             return True
 
-    async def revoke_session(self, session_id: str, now: int) -> None:
+    async def revoke_session(
+        self, session_id: str, now: int, activity: Activity | None = None
+    ) -> None:
         with self._lock:
             session = self._sessions.get(session_id)
             if session is not None and session.revoked_at is None:
                 self._revoke(session, now)
+                if activity is not None:
+                    self._activity.record(activity)
 
-    async def set_password_hash(self, user_id: str, expected_hash: str, new_hash: str) -> bool:
+    async def set_password_hash(
+        self, user_id: str, expected_hash: str, new_hash: str, activity: Activity | None = None
+    ) -> bool:
         with self._lock:
             user = self._users.get(user_id)
             if user is None or user.password_hash != expected_hash:
                 return False
             self._users[user_id] = dataclasses.replace(user, password_hash=new_hash)
+            if activity is not None:
+                self._activity.record(activity)
             return True
 
     async def replace_password(
@@ -200,10 +229,11 @@ class MemoryStore(MemoryTaskStore, MemoryMfaStore):
         now: int,
         keep: str | None = None,
         keep_address: str | None = None,
+        activity: Activity | None = None,
     ) -> int:
         with self._lock:
             self._forget_addresses(user_id, keep_address)
-            return self._new_credentials(user_id, now, keep, password_hash)
+            return self._new_credentials(user_id, now, keep, password_hash, activity)
 
     async def list_sessions(self, user_id: str, now: int) -> list[Session]:
         with self._lock:
@@ -219,11 +249,16 @@ class MemoryStore(MemoryTaskStore, MemoryMfaStore):
         return live
 
     async def revoke_user_sessions(
-        self, user_id: str, now: int, keep: str | None = None, keep_address: str | None = None
+        self,
+        user_id: str,
+        now: int,
+        keep: str | None = None,
+        keep_address: str | None = None,
+        activity: Activity | None = None,
     ) -> int:
         with self._lock:
             self._forget_addresses(user_id, keep_address)
-            return self._new_credentials(user_id, now, keep)
+            return self._new_credentials(user_id, now, keep, activity=activity)
 
     def _forget_addresses(self, user_id: str, keep_address: str | None) -> None:
         keys = self._address_keys_by_user.pop(user_id, {})
@@ -234,7 +269,12 @@ class MemoryStore(MemoryTaskStore, MemoryMfaStore):
             self._address_keys_by_user[user_id] = {keep_address: None}
 
     def _new_credentials(
-        self, user_id: str, now: int, keep: str | None, password_hash: str | None = None
+        self,
+        user_id: str,
+        now: int,
+        keep: str | None,
+        password_hash: str | None = None,
+        activity: Activity | None = None,
     ) -> int:
         user = self._users.get(user_id)
         if user is None:
@@ -256,6 +296,8 @@ class MemoryStore(MemoryTaskStore, MemoryMfaStore):
             else:
                 self._revoke(session, now)
                 revoked += 1
+        if activity is not None:
+            self._activity.record(dataclasses.replace(activity, count=revoked))
         return revoked
 
     async def count_live_sessions(self, now: int) -> int:
@@ -284,6 +326,7 @@ class MemoryStore(MemoryTaskStore, MemoryMfaStore):
                 + self._expire_counters(now, batch)
                 + self._purge_stale_addresses(now, batch)
                 + self._purge_mfa(now, now - PENDING_FACTOR_SECONDS, batch)
+                + self._activity.purge(now, batch)
             )
 
     def _purge_stale_addresses(self, now: int, batch: int) -> int:
@@ -388,6 +431,21 @@ class MemoryStore(MemoryTaskStore, MemoryMfaStore):
 
     async def is_known_address(self, user_id: str, address_key: str) -> bool:
         return (user_id, address_key) in self._known_addresses
+
+    async def record_activity(self, activity: Activity) -> None:
+        with self._lock:
+            self._activity.record(activity)
+
+    async def list_activity(
+        self,
+        user_id: str,
+        *,
+        limit: int,
+        type: ActivityType | None = None,
+        after: str | None = None,
+    ) -> ActivityPage:
+        with self._lock:
+            return self._activity.page(user_id, limit, type, after)
 
     def _current(self, key: str, now: int) -> Hits | None:
         hits = self._hits.get(key)

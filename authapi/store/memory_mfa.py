@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 
-from authapi.records import PASSWORD_ONLY, MfaChallenge, Session, TotpFactor
+from authapi.records import PASSWORD_ONLY, Activity, MfaChallenge, Session, TotpFactor
 
 
 class MemoryMfaStore:
@@ -32,7 +32,12 @@ class MemoryMfaStore:
         raise NotImplementedError
 
     def _new_credentials(
-        self, user_id: str, now: int, keep: str | None, password_hash: str | None = None
+        self,
+        user_id: str,
+        now: int,
+        keep: str | None,
+        password_hash: str | None = None,
+        activity: Activity | None = None,
     ) -> int:
         raise NotImplementedError
 

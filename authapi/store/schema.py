@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    text,
 )
 
 
@@ -153,4 +154,38 @@ mfa_challenges = Table(
     Column("expires_at", BigInteger, nullable=False),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Index("ix_mfa_challenges_expires_at", "expires_at"),
+)
+
+# Each user's account activity, which she reads newest first. `seq` orders it (times have
+# whole seconds); `id` is what the API shows. Only fields a user may see are stored.
+activity = Table(
+    "activity",
+    metadata,
+    # SQLite makes an INTEGER PRIMARY KEY the rowid: it counts up by itself, as BIGSERIAL does.
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("occurred_at", BigInteger, nullable=False),
+    Column("ip", String(64)),
+    Column("user_agent", String(256)),
+    Column("session_id", String(36)),
+    Column("reason", String(32)),
+    Column("count", Integer, nullable=False, server_default="1"),
+    # Repeated events of one kind (failures from one address within a minute) share a key,
+    # and the upsert on it merges them; NULL for every event that never merges.
+    Column("merge_key", String(64)),
+    # Serves "the user's events, newest first" and the per-user bound.
+    Index("ix_activity_user_seq", "user_id", "seq"),
+    # Serves the purge of events past the retention period.
+    Index("ix_activity_occurred_at", "occurred_at"),
+    # Partial: only the few events that merge are in it, so the others never pay for it.
+    Index(
+        "ux_activity_user_merge_key",
+        "user_id",
+        "merge_key",
+        unique=True,
+        sqlite_where=text("merge_key IS NOT NULL"),
+        postgresql_where=text("merge_key IS NOT NULL"),
+    ),
 )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from authapi.accounts import AccountService
+from authapi.activity import ActivityService
 from authapi.browser import BrowserService
 from authapi.clients import ClientService
 from authapi.devices import DeviceTokens
@@ -28,7 +29,7 @@ from authapi.secret_box import SecretBox
 from authapi.sessions import SessionService
 from authapi.settings import Settings
 from authapi.step_up import StepUp
-from authapi.store import Store, open_store
+from authapi.store import ActivityBounds, Store, open_store
 from authapi.tasks import TaskService
 from authapi.throttle import Throttle
 from authapi.tokens import TokenCodec
@@ -53,6 +54,7 @@ class Services:
     browser: BrowserService
     clients: ClientService
     tasks: TaskService
+    activity: ActivityService
     mfa: MfaService
     mfa_login: MfaLogin
     step_up: StepUp
@@ -71,6 +73,10 @@ class Services:
         store = store or open_store(
             settings.storage_url,
             settings.storage_pool_size,
+            ActivityBounds(
+                max_per_user=settings.max_activity_events_per_user,
+                retention_seconds=settings.activity_retention_days * 86400,
+            ),
             max_users=settings.memory_store_max_users,
             max_tasks=settings.memory_store_max_tasks,
         )
@@ -90,6 +96,7 @@ class Services:
         sessions = SessionService(
             settings=settings,
             store=store,
+            activity=store,
             codec=codec,
             devices=devices,
             events=events,
@@ -110,6 +117,7 @@ class Services:
         accounts = AccountService(
             settings=settings,
             store=store,
+            activity=store,
             hasher=hasher,
             passwords=passwords,
             throttle=throttle,
@@ -139,6 +147,7 @@ class Services:
                 clock=clock,
             ),
             tasks=TaskService(store, clock, settings.max_tasks_per_user, throttle),
+            activity=ActivityService(store, clock),
             mfa=MfaService(
                 settings=settings,
                 store=store,

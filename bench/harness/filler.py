@@ -1,11 +1,12 @@
 """Filler rows for a large store: through the store's own methods, or in bulk on PostgreSQL.
 
-Filler number `n` is a user with one live session, one task, one throttle counter and one
-known login address, every value derived from `n`. The store's methods write them one at a
-time, a commit each: fine for the memory store, but on PostgreSQL a million of each would
-take hours. There one `INSERT ... SELECT generate_series` per table writes the same rows;
-`tests/bench/test_filler.py` fills a store both ways and reads every row back through the
-store, so that the bulk statements cannot drift from what the store itself writes.
+Filler number `n` is a user with one live session, one task, one throttle counter, one
+known login address and one activity event (its login), every value derived from `n`. The
+store's methods write them one at a time, a commit each: fine for the memory store, but on
+PostgreSQL a million of each would take hours. There one `INSERT ... SELECT
+generate_series` per table writes the same rows; `tests/bench/test_filler.py` fills a
+store both ways and reads every row back through the store, so that the bulk statements
+cannot drift from what the store itself writes.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from authapi.records import Session, Task, User
+from authapi.records import Activity, Session, Task, User
 from authapi.store import Store
 from bench.harness.postgres import connect_to_schema
 
@@ -29,13 +30,15 @@ EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class Filler:
-    """What filler number `n` adds: a user, its session and task, a counter, an address."""
+    """What filler number `n` adds: a user, its session and task, a counter, an address,
+    and the activity event of its login."""
 
     user: User
     session: Session
     task: Task
     counter_key: str
     address_key: str
+    activity: Activity
 
 
 def filler(number: int, now: int, password_hash: str) -> Filler:
@@ -62,6 +65,15 @@ def filler(number: int, now: int, password_hash: str) -> Filler:
         ),
         counter_key="fail:" + _sha256(f"filler {number}"),
         address_key="addr:" + _sha256(f"address {number}"),
+        activity=Activity(
+            id=_uuid(f"activity{number}"),
+            user_id=user_id,
+            type="login_succeeded",
+            occurred_at=now,
+            ip="192.0.2.1",
+            user_agent="filler/1.0",
+            session_id=_uuid(f"session{number}"),
+        ),
     )
 
 
@@ -74,6 +86,7 @@ async def fill_through_store(store: Store, rows: int, now: int, password_hash: s
         await store.add_task(row.task)
         await store.hit(row.counter_key, LIFETIME, now)
         await store.remember_address(row.user.id, row.address_key, now)
+        await store.record_activity(row.activity)
 
 
 # Each statement spells `filler` for every n from 1 to $1.
@@ -108,6 +121,12 @@ _BULK_SQL = (
            'addr:' || encode(sha256(('address ' || n)::bytea), 'hex'), $2::bigint
     FROM generate_series(1, $1::int) AS n
     """,
+    """
+    INSERT INTO activity (id, user_id, type, occurred_at, ip, user_agent, session_id)
+    SELECT md5('activity' || n)::uuid::text, md5('user' || n)::uuid::text, 'login_succeeded',
+           $2::bigint, '192.0.2.1', 'filler/1.0', md5('session' || n)::uuid::text
+    FROM generate_series(1, $1::int) AS n
+    """,
 )
 
 
@@ -119,14 +138,17 @@ async def fill_in_bulk(storage_url: str, rows: int, now: int, password_hash: str
         # by construction, a third less time at a million rows. Superusers only.
         with contextlib.suppress(asyncpg.InsufficientPrivilegeError):
             await connection.execute("SET session_replication_role = replica")
-        users, sessions, tasks, throttles, addresses = _BULK_SQL
+        users, sessions, tasks, throttles, addresses, activity = _BULK_SQL
         await connection.execute(users, rows, password_hash, EPOCH)
         await connection.execute(sessions, rows, now, LIFETIME)
         await connection.execute(tasks, rows, EPOCH)
         await connection.execute(throttles, rows, now, LIFETIME)
         await connection.execute(addresses, rows, now)
+        await connection.execute(activity, rows, now)
         # Fresh statistics, so the planner sees the tables as they now are.
-        await connection.execute("ANALYZE users, sessions, tasks, throttles, known_addresses")
+        await connection.execute(
+            "ANALYZE users, sessions, tasks, throttles, known_addresses, activity"
+        )
     finally:
         await connection.close()
 

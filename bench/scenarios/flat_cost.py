@@ -2,9 +2,9 @@
 
 In-process, through the app's ASGI callable (as `in-process` does), so that no server or
 load generator adds its noise. Two stores per backend: one with 1,000 rows of each kind
-(users, sessions, tasks, throttle counters, known login addresses) and one with
-`--flat-rows` of each, the same rows on both backends (`bench.harness.filler`): through
-the store's methods on memory, in bulk on PostgreSQL. Every filler user shares one bcrypt
+(users, sessions, tasks, throttle counters, known login addresses, activity events) and
+one with `--flat-rows` of each, the same rows on both backends (`bench.harness.filler`):
+through the store's methods on memory, in bulk on PostgreSQL. Every filler user shares one bcrypt
 hash at cost 4 (hashing a million times would take hours), and every filler row is live
 (sessions and counters end in 30 days), so a background purge has nothing to delete while
 the requests are timed.
@@ -40,6 +40,7 @@ from bench.harness.asgi import ASGIApp, call, running
 from bench.harness.filler import LIFETIME, fill_in_bulk, fill_through_store
 from bench.harness.outcome import Bar, Chart, Measure, Options, Outcome, Table, at_most
 from bench.harness.paths import (
+    ACTIVITY_PATH,
     LOGIN_PATH,
     LOGOUT_ALL_PATH,
     LOGOUT_PATH,
@@ -74,6 +75,7 @@ ENDPOINTS = (
     "GET profile",
     "GET sessions",
     "GET tasks",
+    "GET activity",
     "POST tasks",
     "POST login",
     "POST refresh",
@@ -89,7 +91,8 @@ def run(options: Options) -> list[Outcome]:
     outcome = Outcome(
         "flat-cost",
         f"each endpoint in-process at {SMALL_ROWS:,} vs {large:,} rows each of users, "
-        f"sessions, tasks and throttle counters; best of {ROUNDS} medians of {CALLS} calls",
+        f"sessions, tasks, throttle counters and activity events; best of {ROUNDS} medians of "
+        f"{CALLS} calls",
     )
     results: dict[str, dict[str, dict[int, float]]] = {}
     log_path = options.output_dir / "logs" / "flat-cost.log"
@@ -131,6 +134,11 @@ class Site:
         """List the first page of the caller's tasks."""
         seconds, _ = await self._timed("GET", f"{TASKS_PATH}?limit=20", token=self.token)
         return {"GET tasks": seconds}
+
+    async def activity(self) -> dict[str, float]:
+        """Read the first page of the caller's account activity."""
+        seconds, _ = await self._timed("GET", f"{ACTIVITY_PATH}?limit=20", token=self.token)
+        return {"GET activity": seconds}
 
     async def scrape(self) -> dict[str, float]:
         """Scrape /metrics, which counts the live sessions of every user."""
@@ -206,6 +214,7 @@ OPERATIONS: tuple[tuple[Callable[[Site], Awaitable[dict[str, float]]], int], ...
     (Site.profile, CALLS),
     (Site.sessions, CALLS),
     (Site.tasks, CALLS),
+    (Site.activity, CALLS),
     (Site.scrape, SCRAPE_CALLS),
     (Site.create_task, CALLS),
     (Site.login_refresh_logout, CALLS),

@@ -46,6 +46,23 @@ class AuthApi:
         """Read the profile that an access token opens."""
         return self.get(f"{API}/protected/profile", access_token)
 
+    def list_sessions(self, access_token: str | None) -> requests.Response:
+        """Read her live sessions."""
+        return self.get(f"{API}/auth/sessions", access_token)
+
+    def end_session(self, access_token: str | None, session_id: str) -> requests.Response:
+        """End one of her sessions."""
+        return self._send("DELETE", f"{API}/auth/sessions/{session_id}", None, access_token)
+
+    def activity(self, access_token: str | None) -> requests.Response:
+        """Read the first page of what happened to her account."""
+        return self.http.get(
+            f"{self.base_url}{API}/auth/activity",
+            params={"limit": "100"},
+            headers=_bearer(access_token),
+            timeout=TIMEOUT_SECONDS,
+        )
+
     def create_task(self, access_token: str | None, fields: dict[str, Any]) -> requests.Response:
         """Add a task with the given fields."""
         return self._send("POST", TASKS, fields, access_token)

@@ -27,6 +27,8 @@ async def _read_back(store: Store, now: int) -> None:
         assert await store.get_task(row.user.id, row.task.id) == row.task
         assert await store.peek(row.counter_key, LIFETIME, now) == Hits(1, now + LIFETIME)
         assert await store.is_known_address(row.user.id, row.address_key)
+        page = await store.list_activity(row.user.id, limit=10)
+        assert page.items == [row.activity]
 
 
 def test_the_store_reads_back_every_filler_its_own_methods_wrote() -> None:

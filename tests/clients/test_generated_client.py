@@ -112,6 +112,19 @@ def test_generated_client_runs_the_readme_walkthrough(generated: ModuleType, bas
         assert [item.id for item in listing.items] == [task.id]
 
     with generated.Client(base_url=base_url) as anonymous:
+        wrong = _model(generated, "HandlersAuthLoginBody")(email, "not it")
+        refused = _operation(generated, "auth", "login").sync_detailed(client=anonymous, body=wrong)
+        assert refused.status_code == 401
+
+    with generated.AuthenticatedClient(base_url=base_url, token=login.access_token) as me:
+        activity = _operation(generated, "activity", "list_activity").sync(client=me, limit=5)
+        assert [event.type_.value for event in activity.events] == [
+            "login_failed",
+            "login_succeeded",
+        ]
+        assert activity.events[0].details.count == 1
+
+    with generated.Client(base_url=base_url) as anonymous:
         refreshed = _operation(generated, "auth", "refresh").sync(
             client=anonymous,
             body=_model(generated, "HandlersAuthRefreshBody")(refresh_token=login.refresh_token),

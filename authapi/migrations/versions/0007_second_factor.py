@@ -2,7 +2,7 @@
 and the login challenges between a password and a code.
 
 Revision ID: 0007
-Revises: 0005 (0006 once the activity log lands; the lead renumbers at merge)
+Revises: 0006
 Create Date: 2026-12-06
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

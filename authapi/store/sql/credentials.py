@@ -19,11 +19,12 @@ async def renew_credentials(
     *,
     forget_except: str | None = None,
     forget: bool = True,
-) -> int:
+) -> int | None:
     """Bump the user's credential version and revoke every session but `keep`, on `connection`.
 
     With `forget`, the user's known addresses but `forget_except` go too. Return how many
-    sessions were revoked. The caller's transaction makes it one atomic step.
+    sessions were revoked, or None when there is no such user. The caller's transaction
+    makes it one atomic step.
     """
     changes: dict[str, Any] = {"credential_version": users.c.credential_version + 1}
     if password_hash is not None:
@@ -44,7 +45,7 @@ async def renew_credentials(
         revoke = revoke.where(sessions.c.id != keep)
     version = (await connection.execute(bump)).scalar_one_or_none()
     if version is None:
-        return 0
+        return None
     revoked = (await connection.execute(revoke)).rowcount
     if forget:
         # What an attacker's login taught the account goes with the credentials it used.

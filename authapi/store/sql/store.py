@@ -10,6 +10,7 @@ PostgreSQL, SQLAlchemy for SQLite.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from sqlalchemy import (
@@ -28,9 +29,15 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.schema import Column, Table
 
 from authapi.errors import EmailTaken
-from authapi.records import Assurance, Hits, Session, User
-from authapi.store.base import KNOWN_ADDRESS_RETENTION_SECONDS, PENDING_FACTOR_SECONDS
+from authapi.records import Activity, Assurance, Hits, Session, User
+from authapi.store.base import (
+    DEFAULT_ACTIVITY_BOUNDS,
+    KNOWN_ADDRESS_RETENTION_SECONDS,
+    PENDING_FACTOR_SECONDS,
+    ActivityBounds,
+)
 from authapi.store.schema import (
+    activity,
     known_addresses,
     mfa_challenges,
     sessions,
@@ -38,23 +45,31 @@ from authapi.store.schema import (
     totp_factors,
     users,
 )
+from authapi.store.sql.activity import SqlActivityStore, write_activity
 from authapi.store.sql.credentials import renew_credentials
 from authapi.store.sql.engine import Database
 from authapi.store.sql.hot import (
     AlchemyHotStatements,
     AsyncpgHotStatements,
     HotStatements,
+    revoke_session_statement,
 )
 from authapi.store.sql.mfa import SqlMfaStore
 from authapi.store.sql.rows import as_literals, session_from, user_from, values_of
 from authapi.store.sql.tasks import SqlTaskStore
 
 
-class SqlStore(SqlTaskStore, SqlMfaStore):
+class SqlStore(SqlTaskStore, SqlActivityStore, SqlMfaStore):
     """Keep users, sessions and tasks in SQLite (one node) or PostgreSQL (many workers)."""
 
-    def __init__(self, storage_url: str, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        storage_url: str,
+        pool_size: int = 10,
+        activity: ActivityBounds = DEFAULT_ACTIVITY_BOUNDS,
+    ) -> None:
         self._database = Database(storage_url, pool_size)
+        self._activity_bounds = activity
         self._is_sqlite = self._database.is_sqlite
         # Chosen once: asyncpg's connections of their own on PostgreSQL, in the same turns
         # as the engine's; the engine itself on SQLite, where SQLAlchemy costs little.
@@ -93,7 +108,9 @@ class SqlStore(SqlTaskStore, SqlMfaStore):
             row = (await connection.execute(select(users).where(condition))).mappings().first()
         return None if row is None else user_from(row)
 
-    async def add_session(self, session: Session, max_sessions: int | None = None) -> bool:
+    async def add_session(
+        self, session: Session, max_sessions: int | None = None, activity: Activity | None = None
+    ) -> bool:
         # Inserted only if the user's credential version is still the session's. On
         # PostgreSQL the user's row is locked too, so a password change or a logout-all
         # either commits first (and nothing is inserted) or waits, then revokes this session.
@@ -119,6 +136,8 @@ class SqlStore(SqlTaskStore, SqlMfaStore):
                 return False
             if max_sessions is not None:
                 await connection.execute(_revoke_beyond(session, max_sessions))
+            if activity is not None:
+                await write_activity(connection, activity, self._activity_bounds)
         return True
 
     def _lock_user(self, query: Any) -> Any:
@@ -141,8 +160,17 @@ class SqlStore(SqlTaskStore, SqlMfaStore):
     ) -> bool:
         return await self._hot.rotate_refresh(session_id, expected_hash, new_hash, now)
 
-    async def revoke_session(self, session_id: str, now: int) -> None:
-        await self._hot.revoke_session(session_id, now)
+    async def revoke_session(
+        self, session_id: str, now: int, activity: Activity | None = None
+    ) -> None:
+        if activity is None:
+            await self._hot.revoke_session(session_id, now)
+            return
+        # With its event, in one transaction: written only if this statement revoked it.
+        async with self._database.connect(write=True) as connection:
+            revoked = await connection.execute(revoke_session_statement(session_id, now))
+            if revoked.rowcount == 1:
+                await write_activity(connection, activity, self._activity_bounds)
 
     async def reassure_session(
         self, session_id: str, assurance: Assurance, now: int, new_refresh_hash: str | None
@@ -170,7 +198,9 @@ class SqlStore(SqlTaskStore, SqlMfaStore):
         async with self._database.connect(write=True) as connection:
             return (await connection.execute(statement)).rowcount == 1
 
-    async def set_password_hash(self, user_id: str, expected_hash: str, new_hash: str) -> bool:
+    async def set_password_hash(
+        self, user_id: str, expected_hash: str, new_hash: str, activity: Activity | None = None
+    ) -> bool:
         # Compare-and-swap: a hash replaced meanwhile (a password change) stays replaced.
         statement = (
             update(users)
@@ -178,7 +208,11 @@ class SqlStore(SqlTaskStore, SqlMfaStore):
             .values(password_hash=new_hash)
         )
         async with self._database.connect(write=True) as connection:
-            return (await connection.execute(statement)).rowcount == 1
+            if (await connection.execute(statement)).rowcount != 1:
+                return False
+            if activity is not None:
+                await write_activity(connection, activity, self._activity_bounds)
+            return True
 
     async def replace_password(
         self,
@@ -187,8 +221,11 @@ class SqlStore(SqlTaskStore, SqlMfaStore):
         now: int,
         keep: str | None = None,
         keep_address: str | None = None,
+        activity: Activity | None = None,
     ) -> int:
-        return await self._new_credentials(user_id, now, keep, keep_address, password_hash)
+        return await self._new_credentials(
+            user_id, now, keep, keep_address, password_hash, activity
+        )
 
     async def list_sessions(self, user_id: str, now: int) -> list[Session]:
         query = (
@@ -206,9 +243,14 @@ class SqlStore(SqlTaskStore, SqlMfaStore):
         return [session_from(row) for row in rows]
 
     async def revoke_user_sessions(
-        self, user_id: str, now: int, keep: str | None = None, keep_address: str | None = None
+        self,
+        user_id: str,
+        now: int,
+        keep: str | None = None,
+        keep_address: str | None = None,
+        activity: Activity | None = None,
     ) -> int:
-        return await self._new_credentials(user_id, now, keep, keep_address)
+        return await self._new_credentials(user_id, now, keep, keep_address, activity=activity)
 
     async def _new_credentials(
         self,
@@ -217,11 +259,18 @@ class SqlStore(SqlTaskStore, SqlMfaStore):
         keep: str | None,
         keep_address: str | None,
         password_hash: str | None = None,
+        activity: Activity | None = None,
     ) -> int:
         async with self._database.connect(write=True) as connection:
-            return await renew_credentials(
+            revoked = await renew_credentials(
                 connection, user_id, now, keep, password_hash, forget_except=keep_address
             )
+            if revoked is None:
+                return 0
+            if activity is not None:
+                counted = dataclasses.replace(activity, count=revoked)
+                await write_activity(connection, counted, self._activity_bounds)
+        return revoked
 
     async def count_live_sessions(self, now: int) -> int:
         query = (
@@ -235,6 +284,7 @@ class SqlStore(SqlTaskStore, SqlMfaStore):
 
     async def purge(self, now: int, batch: int) -> int:
         forgotten = now - KNOWN_ADDRESS_RETENTION_SECONDS
+        expired = now - self._activity_bounds.retention_seconds
         ended: list[tuple[Table, list[Column[Any]], ColumnElement[bool]]] = [
             (sessions, [sessions.c.id], sessions.c.expires_at <= now),
             (sessions, [sessions.c.id], sessions.c.revoked_at.is_not(None)),
@@ -244,6 +294,7 @@ class SqlStore(SqlTaskStore, SqlMfaStore):
                 [known_addresses.c.user_id, known_addresses.c.address_key],
                 known_addresses.c.last_seen < forgotten,
             ),
+            (activity, [activity.c.seq], activity.c.occurred_at < expired),
             (
                 totp_factors,
                 [totp_factors.c.id],
