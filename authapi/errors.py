@@ -27,6 +27,11 @@ class AuthError(Exception):
     def headers(self) -> Mapping[str, str]:
         return {}
 
+    @property
+    def members(self) -> dict[str, object]:
+        """Return extension members of the problem body, beside type, title, status, detail."""
+        return {}
+
 
 class InvalidInput(AuthError):
     """Reject a field that breaks a rule; the detail names the field and the rule, not the value."""
@@ -254,3 +259,75 @@ class InvalidClient(AuthError):
 
 # RFC 7617: the realm, and the charset the credentials are decoded with.
 BASIC_CHALLENGE = 'Basic realm="auth-api", charset="UTF-8"'
+
+
+class MfaRequired(AuthError):
+    """Answer a right password of a user with a second factor: the login goes on at verify.
+
+    It carries the RFC 6749 `error` code too, so that OAuth-minded clients understand it.
+    """
+
+    status = 403
+    title = "Forbidden"
+    problem_type = PROBLEM_TYPE_BASE + "mfa-required"
+    detail = "A second factor is required: send a code with the mfa_token to /mfa/verify."
+
+    def __init__(self, mfa_token: str, expires_in: int, methods: tuple[str, ...]) -> None:
+        super().__init__()
+        self._members: dict[str, object] = {
+            "error": "mfa_required",
+            "mfa_token": mfa_token,
+            "methods": list(methods),
+            "expires_in": expires_in,
+        }
+
+    @property
+    def members(self) -> dict[str, object]:
+        return dict(self._members)
+
+
+class InvalidCode(AuthError):
+    """Refuse a wrong second-factor code, or an mfa_token that is unknown, spent or dead.
+
+    A 403, not a 401: on the bearer operations a 401 would tell the client its access
+    token is bad, and a client that drops it then would log its user out over a typo.
+    """
+
+    status = 403
+    title = "Forbidden"
+    problem_type = PROBLEM_TYPE_BASE + "mfa-invalid"
+    detail = "The code is wrong, or the mfa_token is invalid, expired or used up."
+
+
+class CodeAlreadyUsed(InvalidCode):
+    """Refuse a TOTP code whose time step was already used: RFC 6238 §5.2 forbids a reuse."""
+
+    problem_type = PROBLEM_TYPE_BASE + "mfa-code-used"
+    detail = "code: this code was already used; wait for the next code."
+
+
+class StepUpRequired(Unauthenticated):
+    """Refuse an operation that needs a recent second factor (RFC 9470)."""
+
+    problem_type = PROBLEM_TYPE_BASE + "step-up-required"
+
+    def __init__(self, missing: str, max_age: int) -> None:
+        super().__init__(missing)
+        self.max_age = max_age
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {
+            "WWW-Authenticate": 'Bearer error="insufficient_user_authentication", '
+            f'acr_values="aal2", max_age={self.max_age}'
+        }
+
+
+class TooManyFactors(AuthError):
+    """Refuse a factor past the per-user maximum."""
+
+    status = 409
+    title = "Conflict"
+
+    def __init__(self, max_factors: int) -> None:
+        super().__init__(f"A user may have at most {max_factors} TOTP factors; remove one first.")

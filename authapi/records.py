@@ -24,6 +24,28 @@ class User:
     credential_version: int = 0
 
 
+# NIST SP 800-63B assurance levels: a password alone, or a password and a second factor.
+Acr = Literal["aal1", "aal2"]
+# RFC 8176 method references; `rcode` (a recovery code) is this service's own value.
+PASSWORD_ONLY: tuple[str, ...] = ("pwd",)
+WITH_TOTP: tuple[str, ...] = ("pwd", "otp", "mfa")
+WITH_RECOVERY_CODE: tuple[str, ...] = ("pwd", "rcode", "mfa")
+
+
+@dataclass(frozen=True, slots=True)
+class Assurance:
+    """How a session's user last proved who they are: `acr`, `amr`, and when (`auth_time`)."""
+
+    acr: Acr
+    amr: tuple[str, ...]
+    auth_time: int
+
+
+def password_only(now: int) -> Assurance:
+    """Return the assurance of a password checked at `now`."""
+    return Assurance("aal1", PASSWORD_ONLY, now)
+
+
 # How a session's refresh token travels: in a JSON body (`api`) or in an HttpOnly cookie
 # guarded by a CSRF token (`browser`). A session keeps the kind it was born with.
 SessionKind = Literal["api", "browser"]
@@ -45,6 +67,16 @@ class Session:
     client_ip: str | None = None
     credential_version: int = 0
     kind: SessionKind = "api"
+    # The assurance its tokens carry: set at login, raised only by a reauthentication,
+    # copied (never raised) by a refresh, and lowered when the user's last factor goes.
+    acr: Acr = "aal1"
+    amr: tuple[str, ...] = PASSWORD_ONLY
+    auth_time: int = 0
+
+    @property
+    def assurance(self) -> Assurance:
+        """Return the assurance that this session's tokens carry."""
+        return Assurance(self.acr, self.amr, self.auth_time or self.created_at)
 
     def is_live(self, now: int) -> bool:
         """Tell whether tokens of this session may still be accepted."""
@@ -140,3 +172,40 @@ class Peer:
 
 
 NO_PEER = Peer()
+
+
+@dataclass(frozen=True, slots=True)
+class TotpFactor:
+    """A TOTP second factor: pending until its first code confirms it.
+
+    `secret` is sealed (authapi/secret_box.py); `last_used_step` is the time step of the
+    last code accepted, and no code of that step or an earlier one is accepted again.
+    """
+
+    id: str
+    user_id: str
+    secret: str
+    created_at: int
+    confirmed_at: int | None = None
+    last_used_step: int = 0
+    last_used_at: int | None = None
+
+    @property
+    def is_verified(self) -> bool:
+        """Tell whether a code has confirmed this factor."""
+        return self.confirmed_at is not None
+
+
+@dataclass(frozen=True, slots=True)
+class MfaChallenge:
+    """The second step of a login: who, from which flow, and how many codes it has tried.
+
+    Stored under the SHA-256 of its mfa_token, never the token itself.
+    """
+
+    token_hash: str
+    user_id: str
+    kind: SessionKind
+    credential_version: int
+    expires_at: int
+    attempts: int = 0

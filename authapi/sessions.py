@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -16,7 +16,16 @@ from authapi.activity import event
 from authapi.devices import DeviceTokens
 from authapi.errors import InvalidCredentials, InvalidToken, NotFound
 from authapi.events import Events
-from authapi.records import NO_PEER, Peer, Session, SessionKind, User, is_storable
+from authapi.records import (
+    NO_PEER,
+    Assurance,
+    Peer,
+    Session,
+    SessionKind,
+    User,
+    is_storable,
+    password_only,
+)
 from authapi.settings import Settings
 from authapi.store.base import ActivityStore, SessionStore
 from authapi.throttle import known_address_key
@@ -28,10 +37,11 @@ NO_VERSION = -1
 
 @dataclass(frozen=True)
 class Caller:
-    """Who an access token speaks for: its claims, and the account read with its session."""
+    """Who an access token speaks for: its claims, and the account and session read with them."""
 
     claims: Claims
     user: User
+    session: Session
 
 
 class SessionService:
@@ -47,6 +57,7 @@ class SessionService:
         devices: DeviceTokens,
         events: Events,
         clock: Callable[[], float] = time.time,
+        second_step: Callable[[User, SessionKind], Awaitable[None]] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -55,18 +66,33 @@ class SessionService:
         self.devices = devices
         self.events = events
         self._clock = clock
+        # Asked before any password-only session starts; raises for a user with a factor.
+        self._second_step = second_step
 
     def now(self) -> int:
         """Return the current time in whole epoch seconds."""
         return int(self._clock())
 
-    async def start(self, user: User, peer: Peer, kind: SessionKind = "api") -> TokenPair:
-        """Start a session of `kind` for an account whose credentials were just checked."""
+    async def start(
+        self,
+        user: User,
+        peer: Peer,
+        kind: SessionKind = "api",
+        assurance: Assurance | None = None,
+    ) -> TokenPair:
+        """Start a session of `kind` for an account whose credentials were just checked.
+
+        `assurance` says how: a password alone unless told otherwise, and a password alone
+        first passes the second-step gate, so that no door issues a token without it.
+        """
+        if assurance is None and self._second_step is not None:
+            await self._second_step(user, kind)
         now = self.now()
+        assurance = assurance or password_only(now)
         session_id = str(uuid.uuid4())
         # The session's absolute lifetime is fixed here; rotation never extends it.
         expires_at = now + self.settings.refresh_ttl_seconds
-        pair = self.codec.issue_pair(user.id, session_id, expires_at, now)
+        pair = self.codec.issue_pair(user.id, session_id, expires_at, now, assurance)
         session = Session(
             id=session_id,
             user_id=user.id,
@@ -78,6 +104,9 @@ class SessionService:
             # The version read with the password: a change since then refuses this login.
             credential_version=user.credential_version,
             kind=kind,
+            acr=assurance.acr,
+            amr=assurance.amr,
+            auth_time=assurance.auth_time,
         )
         succeeded = event("login_succeeded", user.id, now, peer, session_id=session_id)
         if not await self.store.add_session(
@@ -103,7 +132,10 @@ class SessionService:
         now = self.now()
         session = self.require_kind(claims, await self.live_session(claims, now), kind)
         presented = fingerprint(refresh_token)
-        pair = self.codec.issue_pair(claims.sub, session.id, session.expires_at, now)
+        # Copied from the session, never raised: only a reauthentication raises it.
+        pair = self.codec.issue_pair(
+            claims.sub, session.id, session.expires_at, now, session.assurance
+        )
         if await self.store.rotate_refresh(
             session.id, presented, fingerprint(pair.refresh_token), now
         ):
@@ -154,7 +186,25 @@ class SessionService:
             self.refuse(claims, "revoked")
         session, user = found
         self._require_live(claims, session, user, self.now())
-        return Caller(claims, user)
+        return Caller(claims, user, session)
+
+    async def reassure(self, caller: Caller, assurance: Assurance) -> TokenPair:
+        """Record a reauthentication on the caller's session and issue its tokens anew.
+
+        An API session gets a new pair (its old refresh token is spent); a browser session
+        gets a new access token only, since its refresh token lives in the cookie, whose
+        next refresh copies the new assurance.
+        """
+        now = self.now()
+        session = caller.session
+        pair = self.codec.issue_pair(caller.user.id, session.id, session.expires_at, now, assurance)
+        new_hash = fingerprint(pair.refresh_token) if session.kind == "api" else None
+        if not await self.store.reassure_session(session.id, assurance, now, new_hash):
+            self.refuse(caller.claims, "revoked")
+        self.events.emit(
+            "reauthenticated", user_id=caller.user.id, session_id=session.id, acr=assurance.acr
+        )
+        return pair
 
     async def logout(
         self, claims: Claims, refresh_token: str | None = None, peer: Peer = NO_PEER

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import os
 import re
@@ -49,6 +51,9 @@ MAX_PASSWORD_LENGTH = 128
 # Coarser than a /32 would put a whole provider's customers under one per-address limit.
 MIN_IPV6_PREFIX = 32
 MAX_READ_TIMEOUT_SECONDS = 300
+# AES-256-GCM: MFA_ENCRYPTION_KEY is 32 bytes, written in base64.
+MFA_KEY_BYTES = 32
+MAX_STEP_UP_AGE_SECONDS = 86_400
 _UNRESERVED = re.compile(r"^[A-Za-z0-9._~-]+$")
 _STORAGE_URL = re.compile(r"^(memory://|sqlite:///.+|postgresql://[^/]+/\w+(\?.*)?)$")
 
@@ -196,6 +201,20 @@ class Settings:
     request_read_timeout_seconds: int = setting(
         "REQUEST_READ_TIMEOUT_SECONDS", 30, low=1, high=MAX_READ_TIMEOUT_SECONDS
     )
+    # Second factors: the key that encrypts TOTP secrets and keys recovery codes' HMACs,
+    # retired keys that still decrypt, and the per-user limit of wrong codes.
+    mfa_encryption_key: str = setting("MFA_ENCRYPTION_KEY", "", secret=True)
+    mfa_previous_encryption_keys: tuple[str, ...] = setting(
+        "MFA_PREVIOUS_ENCRYPTION_KEYS", (), secret=True
+    )
+    mfa_max_failures: int = setting("MFA_MAX_FAILURES", 5, low=1, high=100)
+    mfa_failure_window_seconds: int = setting("MFA_FAILURE_WINDOW_SECONDS", 900, low=1, high=86_400)
+    # How recent a second factor must be for the operations that ask for one (RFC 9470).
+    step_up_max_age_seconds: int = setting(
+        "STEP_UP_MAX_AGE_SECONDS", 300, low=1, high=MAX_STEP_UP_AGE_SECONDS
+    )
+    # True when no MFA_ENCRYPTION_KEY was set and a random one stands in (development only).
+    mfa_key_is_ephemeral: bool = False
     # Resource servers allowed to call introspection: (client_id, secret) pairs.
     introspection_clients: tuple[tuple[str, str], ...] = setting(
         "INTROSPECTION_CLIENTS", (), parse=envvars.clients, secret=True
@@ -248,6 +267,12 @@ class Settings:
             if algorithm in ASYMMETRIC_ALGORITHMS and not declared["jwt_private_key"]:
                 # The key ring generates the key pair (authapi/keys.py) when it loads.
                 declared["secret_is_ephemeral"] = True
+            if not declared["mfa_encryption_key"]:
+                # Every TOTP secret stored under it is unreadable after a restart.
+                declared["mfa_encryption_key"] = base64.b64encode(
+                    secrets.token_bytes(MFA_KEY_BYTES)
+                ).decode()
+                declared["mfa_key_is_ephemeral"] = True
         return cls(**declared)
 
     def _check(self) -> None:
@@ -281,6 +306,28 @@ class Settings:
             raise ConfigError(
                 f"JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE must be set for {self.jwt_algorithm}."
             )
+        self._check_mfa_keys()
+
+    def _check_mfa_keys(self) -> None:
+        if self.mfa_encryption_key and _mfa_key(self.mfa_encryption_key) is None:
+            raise ConfigError(
+                f"MFA_ENCRYPTION_KEY must be {MFA_KEY_BYTES} bytes written in base64."
+            )
+        if any(_mfa_key(key) is None for key in self.mfa_previous_encryption_keys):
+            raise ConfigError(
+                f"MFA_PREVIOUS_ENCRYPTION_KEYS must each be {MFA_KEY_BYTES} bytes in base64."
+            )
+
+    @property
+    def mfa_keys(self) -> tuple[bytes, ...]:
+        """Return the MFA keys: the current one first, then the retired ones.
+
+        Settings built directly without a key (tests) get a fixed all-zero key, which
+        production refuses; `from_env` makes up a random one in development.
+        """
+        current = _mfa_key(self.mfa_encryption_key) or bytes(MFA_KEY_BYTES)
+        previous = (_mfa_key(key) for key in self.mfa_previous_encryption_keys)
+        return (current, *(key for key in previous if key is not None))
 
     @property
     def argon2(self) -> Argon2Cost:
@@ -405,6 +452,19 @@ class Settings:
                 f"REFRESH_TOKEN_EXPIRE_DAYS must be at most {MAX_PRODUCTION_REFRESH_DAYS} "
                 "in production."
             )
+        if not self.mfa_encryption_key:
+            raise ConfigError(
+                "MFA_ENCRYPTION_KEY must be set in production: TOTP secrets are encrypted "
+                "under it (32 random bytes in base64, e.g. `openssl rand -base64 32`)."
+            )
+
+
+def _mfa_key(text: str) -> bytes | None:
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return key if len(key) == MFA_KEY_BYTES else None
 
 
 def _is_plain_http_elsewhere(origin: str) -> bool:

@@ -19,6 +19,7 @@ from jwt.exceptions import InvalidJTIError, InvalidSubjectError
 
 from authapi.errors import InvalidToken
 from authapi.keys import KeyRing, VerificationKey, load_keyring
+from authapi.records import PASSWORD_ONLY, Acr, Assurance
 from authapi.settings import Settings
 
 TokenType = Literal["access", "refresh"]
@@ -48,6 +49,10 @@ class Claims:
     type: TokenType
     iat: int
     exp: int
+    # Access tokens only (a refresh copies them from the session): RFC 9470's claims.
+    acr: Acr = "aal1"
+    amr: tuple[str, ...] = PASSWORD_ONLY
+    auth_time: int = 0
 
 
 @dataclass(frozen=True)
@@ -92,12 +97,19 @@ class TokenCodec:
         self._access_ttl = settings.access_ttl_seconds
 
     def issue_pair(
-        self, user_id: str, session_id: str, session_expires_at: int, now: int
+        self,
+        user_id: str,
+        session_id: str,
+        session_expires_at: int,
+        now: int,
+        assurance: Assurance | None = None,
     ) -> TokenPair:
-        """Issue an access token and a refresh token that ends with the session."""
+        """Issue an access token with `assurance` and a refresh token that ends with the session."""
         access_exp = min(now + self._access_ttl, session_expires_at)
         return TokenPair(
-            access_token=self.encode(user_id, session_id, "access", now, access_exp),
+            access_token=self.encode(
+                user_id, session_id, "access", now, access_exp, assurance or _password_at(now)
+            ),
             refresh_token=self.encode(user_id, session_id, "refresh", now, session_expires_at),
             expires_in=access_exp - now,
             refresh_expires_in=session_expires_at - now,
@@ -127,10 +139,16 @@ class TokenCodec:
         )
 
     def encode(
-        self, user_id: str, session_id: str, token_type: TokenType, iat: int, exp: int
+        self,
+        user_id: str,
+        session_id: str,
+        token_type: TokenType,
+        iat: int,
+        exp: int,
+        assurance: Assurance | None = None,
     ) -> str:
         """Sign one token; tests use it to mint tokens at a chosen time."""
-        payload = {
+        payload: dict[str, Any] = {
             "iss": self._issuer,
             "aud": self._audiences[token_type],
             "sub": user_id,
@@ -140,6 +158,10 @@ class TokenCodec:
             "iat": iat,
             "exp": exp,
         }
+        if assurance is not None:
+            payload["acr"] = assurance.acr
+            payload["amr"] = list(assurance.amr)
+            payload["auth_time"] = assurance.auth_time
         ring = self.keyring
         return jwt.encode(
             payload,
@@ -256,6 +278,10 @@ def _csrf_mac(key: bytes, session_id: str) -> str:
     return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
 
 
+def _password_at(now: int) -> Assurance:
+    return Assurance("aal1", PASSWORD_ONLY, now)
+
+
 def refresh_audience(audience: str) -> str:
     """Return the `aud` of refresh tokens: never the access tokens' audience itself."""
     return audience + REFRESH_AUDIENCE_SUFFIX
@@ -296,6 +322,28 @@ def _claims(payload: dict[str, Any], expected_type: TokenType) -> Claims:
     sub, sid, jti = payload["sub"], payload["sid"], payload["jti"]
     if not all(isinstance(value, str) and value for value in (sub, sid, jti)):
         raise InvalidToken("invalid_claims")
+    iat = int(payload["iat"])
+    acr, amr, auth_time = _assurance(payload, iat)
     return Claims(
-        sub=sub, sid=sid, jti=jti, type=token_type, iat=int(payload["iat"]), exp=int(payload["exp"])
+        sub=sub,
+        sid=sid,
+        jti=jti,
+        type=token_type,
+        iat=iat,
+        exp=int(payload["exp"]),
+        acr=acr,
+        amr=amr,
+        auth_time=auth_time,
     )
+
+
+def _assurance(payload: dict[str, Any], iat: int) -> tuple[Acr, tuple[str, ...], int]:
+    # A token signed before assurance claims existed counts as a password alone, then.
+    acr = payload.get("acr", "aal1")
+    amr = payload.get("amr", list(PASSWORD_ONLY))
+    auth_time = payload.get("auth_time", iat)
+    if acr not in ("aal1", "aal2") or not _is_numeric_date(auth_time):
+        raise InvalidToken("invalid_claims")
+    if not isinstance(amr, list) or not all(isinstance(method, str) for method in amr):
+        raise InvalidToken("invalid_claims")
+    return acr, tuple(amr), int(auth_time)

@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from authapi.tokens import TokenPair
 
-from .caller import claims_of, peer, services
+from .caller import caller_of, claims_of, peer, services
 from .replies import NO_STORE, json_reply, no_content
 
 
@@ -41,6 +41,9 @@ async def logout(token_info: dict[str, Any], body: dict[str, Any] | None = None)
 
 async def change_password(token_info: dict[str, Any], body: dict[str, Any]) -> Response:
     """Replace the caller's password, end their other sessions, renew their device token."""
+    # A user with a second factor steps up first (RFC 9470): a stolen access token alone
+    # must not be enough to take the account over.
+    await services().step_up.require_if_enrolled(caller_of(token_info))
     device_token = await services().accounts.change_password(
         claims_of(token_info), body["current_password"], body["new_password"], peer()
     )

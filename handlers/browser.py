@@ -128,3 +128,13 @@ def _session_reply(session: BrowserLogin) -> Response:
             samesite="strict",
         )
     return response
+
+
+async def verify_mfa(body: dict[str, Any]) -> Response:
+    """Finish a browser login with a code: only now is the session cookie set."""
+    _require_allowed_origin()
+    login = await services().mfa_login.verify(
+        body["mfa_token"], body["method"], body["code"], peer(), "browser"
+    )
+    csrf_token = services().codec.csrf_token(login.pair.session_id)
+    return _session_reply(BrowserLogin(login.pair, csrf_token, login.device_token))

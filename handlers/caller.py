@@ -12,6 +12,7 @@ from connexion import request
 from connexion.context import scope
 
 from authapi.records import Peer, User
+from authapi.sessions import Caller
 from authapi.tokens import Claims
 from authapi.web.addressing import client_address_in
 from authapi.web.services import Services, services_in
@@ -46,3 +47,9 @@ def account_of(token_info: dict[str, Any]) -> User:
     """Return the caller's account, read by `handlers.security.bearer_auth` with the session."""
     user: User = token_info["user"]
     return user
+
+
+def caller_of(token_info: dict[str, Any]) -> Caller:
+    """Return the caller `handlers.security.bearer_auth` verified: claims, account, session."""
+    caller: Caller = token_info["caller"]
+    return caller

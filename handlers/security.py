@@ -14,7 +14,12 @@ from authapi.web.services import services_in
 async def bearer_auth(token: str, request: Request) -> dict[str, Any]:
     """Verify an access token and its session; refusals raise `InvalidToken` (a 401)."""
     caller = await services_in(request.scope).sessions.authenticate(token)
-    return {"sub": caller.claims.sub, "claims": caller.claims, "user": caller.user}
+    return {
+        "sub": caller.claims.sub,
+        "claims": caller.claims,
+        "user": caller.user,
+        "caller": caller,
+    }
 
 
 async def introspection_client(username: str, password: str, request: Request) -> dict[str, Any]:

@@ -27,6 +27,9 @@ async def introspect(body: dict[str, Any]) -> Response:
         "iss": found.issuer,
         "aud": found.audience,
         "jti": claims.jti,
+        "acr": claims.acr,
+        "amr": list(claims.amr),
+        "auth_time": claims.auth_time,
     }
     return json_reply(answer, headers=NO_STORE)
 

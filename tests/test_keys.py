@@ -206,6 +206,7 @@ def test_rsa_signing_key_under_2048_bits_is_refused_naming_the_variable(app_env:
         jwt_algorithm="RS256",
         jwt_private_key=rsa_pem(1024),
         metrics_token="t" * 32,
+        mfa_encryption_key="a2V5LWtleS1rZXkta2V5LWtleS1rZXkta2V5LWtleS0=",
     )
     with pytest.raises(ConfigError, match=r"JWT_PRIVATE_KEY.*2048"):
         load_keyring(settings)

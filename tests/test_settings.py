@@ -18,6 +18,8 @@ from authapi.web.app import create_app
 
 STRONG = "s" * 48
 METRICS_TOKEN = "m" * 32
+# 32 bytes in base64: production requires MFA_ENCRYPTION_KEY.
+MFA_KEY = "a2V5LWtleS1rZXkta2V5LWtleS1rZXkta2V5LWtleS0="
 ROOT = Path(__file__).resolve().parent.parent
 ENV_EXAMPLE = ROOT / ".env.example"
 README = ROOT / "README.md"
@@ -92,7 +94,12 @@ def test_production_refuses_unsafe_values_naming_the_variable(
 
 
 def test_production_accepts_a_safe_configuration() -> None:
-    safe = {"APP_ENV": "production", "JWT_SECRET_KEY": STRONG, "METRICS_TOKEN": METRICS_TOKEN}
+    safe = {
+        "APP_ENV": "production",
+        "JWT_SECRET_KEY": STRONG,
+        "METRICS_TOKEN": METRICS_TOKEN,
+        "MFA_ENCRYPTION_KEY": MFA_KEY,
+    }
     settings = Settings.from_env(safe, None)
     assert settings.is_production
     assert not settings.secret_is_ephemeral
@@ -241,7 +248,12 @@ def test_secret_of_exactly_32_bytes_is_accepted_in_development() -> None:
     assert settings.jwt_previous_secret_keys == ("p" * 32,)
 
 
-PRODUCTION = {"APP_ENV": "production", "JWT_SECRET_KEY": STRONG, "METRICS_TOKEN": METRICS_TOKEN}
+PRODUCTION = {
+    "APP_ENV": "production",
+    "JWT_SECRET_KEY": STRONG,
+    "METRICS_TOKEN": METRICS_TOKEN,
+    "MFA_ENCRYPTION_KEY": MFA_KEY,
+}
 
 
 @pytest.mark.parametrize(
@@ -328,7 +340,12 @@ def test_unset_app_env_warns_at_startup_naming_it(
 def test_app_env_that_is_set_starts_without_that_warning(
     app_env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    environ = {"APP_ENV": app_env, "JWT_SECRET_KEY": STRONG, "METRICS_TOKEN": METRICS_TOKEN}
+    environ = {
+        "APP_ENV": app_env,
+        "JWT_SECRET_KEY": STRONG,
+        "METRICS_TOKEN": METRICS_TOKEN,
+        "MFA_ENCRYPTION_KEY": MFA_KEY,
+    }
     warnings = startup_warnings(environ, monkeypatch)
     assert not [line for line in warnings if "APP_ENV" in line]
 
@@ -348,7 +365,12 @@ def test_make_run_serves_development_so_it_starts_as_before() -> None:
 
 
 def test_production_may_switch_metrics_off_instead_of_setting_a_token() -> None:
-    environ = {"APP_ENV": "production", "JWT_SECRET_KEY": STRONG, "METRICS_ENABLED": "false"}
+    environ = {
+        "APP_ENV": "production",
+        "JWT_SECRET_KEY": STRONG,
+        "METRICS_ENABLED": "false",
+        "MFA_ENCRYPTION_KEY": MFA_KEY,
+    }
     assert not Settings.from_env(environ, env_file=None).metrics_enabled
 
 
@@ -432,7 +454,12 @@ def test_malformed_introspection_clients_are_refused_naming_the_variable(value: 
 
 
 def test_production_wants_introspection_secrets_of_at_least_32_bytes() -> None:
-    production = {"APP_ENV": "production", "JWT_SECRET_KEY": STRONG, "METRICS_ENABLED": "false"}
+    production = {
+        "APP_ENV": "production",
+        "JWT_SECRET_KEY": STRONG,
+        "METRICS_ENABLED": "false",
+        "MFA_ENCRYPTION_KEY": MFA_KEY,
+    }
     with pytest.raises(ConfigError, match="INTROSPECTION_CLIENTS"):
         Settings.from_env({**production, "INTROSPECTION_CLIENTS": "notes:short"}, None)
     accepted = Settings.from_env({**production, "INTROSPECTION_CLIENTS": "notes:" + "s" * 32}, None)
@@ -482,7 +509,7 @@ def test_every_declared_setting_has_a_variable_of_its_own() -> None:
     unread = {field for field in Settings.__dataclass_fields__} - {
         field for field, _, _ in declared(Settings)
     }
-    assert unread == {"secret_is_ephemeral", "app_env_is_default"}
+    assert unread == {"secret_is_ephemeral", "app_env_is_default", "mfa_key_is_ephemeral"}
 
 
 def test_readme_table_lists_exactly_the_declared_settings_with_their_defaults() -> None:

@@ -55,7 +55,10 @@ def test_issued_pair_carries_every_required_claim(codec: TokenCodec) -> None:
     now = int(time.time())
     pair = codec.issue_pair(USER, SESSION, now + 3600, now)
     access = jwt.decode(pair.access_token, options={"verify_signature": False})
-    assert set(access) == {"iss", "aud", "sub", "sid", "jti", "type", "iat", "exp"}
+    assert set(access) == {
+        *("iss", "aud", "sub", "sid", "jti", "type", "iat", "exp"),
+        *("acr", "amr", "auth_time"),
+    }
     assert access["sub"] == USER
     assert access["type"] == "access"
     assert codec.decode(pair.refresh_token, "refresh").sid == SESSION

@@ -26,6 +26,8 @@ TEST_ENV = {
     "ARGON2_TIME_COST": "1",
     "ARGON2_PARALLELISM": "1",
     "JWT_SECRET_KEY": "test-only-secret-key-of-at-least-32-bytes!",
+    # 32 bytes of "test-only-mfa-key-32-bytes-long!", in base64: the same in every worker.
+    "MFA_ENCRYPTION_KEY": "dGVzdC1vbmx5LW1mYS1rZXktMzItYnl0ZXMtbG9uZyE=",
     "LOG_LEVEL": "INFO",
 }
 

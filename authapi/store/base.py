@@ -10,15 +10,20 @@ from authapi.records import (
     Activity,
     ActivityPage,
     ActivityType,
+    Assurance,
     Hits,
+    MfaChallenge,
     Session,
     Task,
     TaskPage,
+    TotpFactor,
     User,
 )
 
 # A known login address unseen for this long is forgotten by the purge.
 KNOWN_ADDRESS_RETENTION_SECONDS = 90 * 86400
+# A TOTP factor not confirmed within this long has expired, and the purge deletes it.
+PENDING_FACTOR_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,15 @@ class SessionStore(Protocol):
         `activity` is recorded in the same atomic step, and only if this call revoked it.
         """
 
+    async def reassure_session(
+        self, session_id: str, assurance: Assurance, now: int, new_refresh_hash: str | None
+    ) -> bool:
+        """Set a live session's assurance, and rotate its refresh hash if one is given.
+
+        The rotation is the one `rotate_refresh` makes, whatever the current hash is.
+        Return False, changing nothing, if the session is not live.
+        """
+
     async def list_sessions(self, user_id: str, now: int) -> list[Session]:
         """Return the user's live sessions, newest first."""
 
@@ -192,6 +206,72 @@ class TaskStore(Protocol):
         """Delete a task of `user_id`; False if there was none."""
 
 
+class MfaStore(Protocol):
+    """Second factors, recovery codes and login challenges: each method atomic on its own.
+
+    `pending_since`: a pending factor created at or before it has expired, counts for
+    nothing and cannot be confirmed.
+    """
+
+    async def add_factor(self, factor: TotpFactor, max_factors: int, pending_since: int) -> bool:
+        """Record a pending factor unless the user has `max_factors` live ones already."""
+
+    async def get_factor(self, user_id: str, factor_id: str) -> TotpFactor | None:
+        """Return a factor of `user_id`, pending or verified."""
+
+    async def verified_factors(self, user_id: str) -> list[TotpFactor]:
+        """Return the user's verified factors, oldest first."""
+
+    async def confirm_factor(
+        self,
+        user_id: str,
+        factor_id: str,
+        step: int,
+        now: int,
+        pending_since: int,
+        keep_session: str,
+    ) -> bool:
+        """Verify a live pending factor with the code of `step`, and end the other sessions.
+
+        One atomic step: the factor becomes verified with `step` as its last used step,
+        the user's credential version moves on, and every session but `keep_session` is
+        revoked (`keep_session` carries over). False, changing nothing, otherwise.
+        """
+
+    async def use_totp_step(self, factor_id: str, step: int, now: int) -> bool:
+        """Compare-and-set: record `step` as used if it is above the verified factor's last."""
+
+    async def delete_factor(self, user_id: str, factor_id: str) -> bool:
+        """Delete a factor of `user_id`; tell whether there was one.
+
+        In the same atomic step, when no verified factor is left: delete the user's
+        recovery codes and lower every session of the user to aal1 with amr pwd.
+        """
+
+    async def add_recovery_codes_if_none(self, user_id: str, hashes: list[str], now: int) -> bool:
+        """Store a set of recovery-code hashes if the user has none; tell whether it did."""
+
+    async def replace_recovery_codes(self, user_id: str, hashes: list[str], now: int) -> None:
+        """Replace the user's recovery codes with this set."""
+
+    async def use_recovery_code(self, user_id: str, hashes: tuple[str, ...]) -> bool:
+        """Delete one of the user's codes stored under any of `hashes`; tell whether one was."""
+
+    async def add_challenge(self, challenge: MfaChallenge) -> None:
+        """Record a login challenge."""
+
+    async def get_challenge(self, token_hash: str) -> MfaChallenge | None:
+        """Return a challenge by its token hash, expired or not."""
+
+    async def count_challenge_attempt(
+        self, token_hash: str, max_attempts: int, now: int
+    ) -> MfaChallenge | None:
+        """Count one code tried with a live challenge below `max_attempts`; None otherwise."""
+
+    async def spend_challenge(self, token_hash: str) -> bool:
+        """Delete a challenge; tell whether this call did (exactly one caller wins)."""
+
+
 class ActivityStore(Protocol):
     """Each user's account activity, within the store's `ActivityBounds`.
 
@@ -220,15 +300,16 @@ class ActivityStore(Protocol):
         """
 
 
-class Store(UserStore, SessionStore, CounterStore, TaskStore, ActivityStore, Protocol):
+class Store(UserStore, SessionStore, CounterStore, TaskStore, ActivityStore, MfaStore, Protocol):
     """A whole backend: every aggregate, plus its lifecycle and the purge of ended records."""
 
     async def purge(self, now: int, batch: int) -> int:
         """Delete up to `batch` ended records of each kind; return how many went in all.
 
         Ended: expired or revoked sessions, counters whose window is over, known addresses
-        unseen for KNOWN_ADDRESS_RETENTION_SECONDS, and activity older than the store's
-        `ActivityBounds.retention_seconds`.
+        unseen for KNOWN_ADDRESS_RETENTION_SECONDS, activity older than the store's
+        `ActivityBounds.retention_seconds`, pending factors older than
+        PENDING_FACTOR_SECONDS and expired login challenges.
         """
 
     async def open(self) -> None:

@@ -13,13 +13,23 @@ import threading
 from collections import deque
 
 from authapi.errors import EmailTaken, StorageFull
-from authapi.records import Activity, ActivityPage, ActivityType, Hits, Session, User
+from authapi.records import (
+    Activity,
+    ActivityPage,
+    ActivityType,
+    Assurance,
+    Hits,
+    Session,
+    User,
+)
 from authapi.store.base import (
     DEFAULT_ACTIVITY_BOUNDS,
     KNOWN_ADDRESS_RETENTION_SECONDS,
+    PENDING_FACTOR_SECONDS,
     ActivityBounds,
 )
 from authapi.store.memory_activity import MemoryActivityLog
+from authapi.store.memory_mfa import MemoryMfaStore
 from authapi.store.memory_tasks import MAX_TASKS, MemoryTaskStore
 
 # At most this many throttle counters are kept; past it, the one that ends soonest goes.
@@ -34,7 +44,7 @@ _EXPIRE_PER_HIT = 2
 MAX_USERS = 100_000
 
 
-class MemoryStore(MemoryTaskStore):
+class MemoryStore(MemoryTaskStore, MemoryMfaStore):
     """Keep users and sessions in memory. Safe for one process, whatever its threads do."""
 
     def __init__(
@@ -45,7 +55,8 @@ class MemoryStore(MemoryTaskStore):
         max_users: int = MAX_USERS,
         max_tasks: int = MAX_TASKS,
     ) -> None:
-        super().__init__(max_tasks)
+        MemoryTaskStore.__init__(self, max_tasks)
+        MemoryMfaStore.__init__(self)
         self._max_users = max_users
         # Written under `_lock`, with the change each event reports.
         self._activity = MemoryActivityLog(activity)
@@ -167,6 +178,26 @@ class MemoryStore(MemoryTaskStore):
             self._sessions[session_id] = dataclasses.replace(
                 session, refresh_hash=new_hash, previous_refresh_hash=expected_hash, rotated_at=now
             )
+            return True
+
+    async def reassure_session(
+        self, session_id: str, assurance: Assurance, now: int, new_refresh_hash: str | None
+    ) -> bool:
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is None or not session.is_live(now):
+                return False
+            changed = dataclasses.replace(
+                session, acr=assurance.acr, amr=assurance.amr, auth_time=assurance.auth_time
+            )
+            if new_refresh_hash is not None:
+                changed = dataclasses.replace(
+                    changed,
+                    refresh_hash=new_refresh_hash,
+                    previous_refresh_hash=session.refresh_hash,
+                    rotated_at=now,
+                )
+            self._sessions[session_id] = changed
             return True
 
     async def revoke_session(
@@ -294,6 +325,7 @@ class MemoryStore(MemoryTaskStore):
                 + self._purge_revoked_sessions(batch)
                 + self._expire_counters(now, batch)
                 + self._purge_stale_addresses(now, batch)
+                + self._purge_mfa(now, now - PENDING_FACTOR_SECONDS, batch)
                 + self._activity.purge(now, batch)
             )
 

@@ -72,6 +72,11 @@ sessions = Table(
     # Orders the user's sessions (created_at has whole seconds): one more than the user's
     # highest when the session is added. Not part of the record; 0 from before migration 0005.
     Column("seq", BigInteger, nullable=False, server_default="0"),
+    # The assurance its tokens carry (records.Assurance); `amr` is space-separated. A
+    # session from before migration 0007 was a password login: aal1, pwd, its created_at.
+    Column("acr", String(8), nullable=False, server_default="aal1"),
+    Column("amr", String(64), nullable=False, server_default="pwd"),
+    Column("auth_time", BigInteger, nullable=False, server_default="0"),
     Index("ix_sessions_user_id", "user_id"),
     # Serves the background purge of expired sessions.
     Index("ix_sessions_expires_at", "expires_at"),
@@ -109,6 +114,46 @@ tasks = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     # Serves "the caller's tasks, newest first" with keyset pagination.
     Index("ix_tasks_user_created", "user_id", "created_at", "id"),
+)
+
+# Second factors. The secret is AES-GCM ciphertext (authapi/secret_box.py), never the
+# secret itself. Pending until `confirmed_at`; a pending factor is purged after 10 minutes.
+totp_factors = Table(
+    "totp_factors",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("confirmed_at", BigInteger),
+    # The RFC 6238 time step of the last accepted code: a code is accepted only above it.
+    Column("last_used_step", BigInteger, nullable=False, server_default="0"),
+    Column("last_used_at", BigInteger),
+    Index("ix_totp_factors_user_id", "user_id"),
+)
+
+# Recovery codes, each only as an HMAC-SHA256 under a key derived from MFA_ENCRYPTION_KEY;
+# a used one is deleted.
+recovery_codes = Table(
+    "recovery_codes",
+    metadata,
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("code_hash", String(64), primary_key=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+# The second step of a login: the mfa_token only as its SHA-256, the flow it came from,
+# the credential version its password was checked under, and its codes tried so far.
+mfa_challenges = Table(
+    "mfa_challenges",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("credential_version", Integer, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Index("ix_mfa_challenges_expires_at", "expires_at"),
 )
 
 # Each user's account activity, which she reads newest first. `seq` orders it (times have

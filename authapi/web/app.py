@@ -179,6 +179,12 @@ def _warn_about_development_defaults(settings: Settings) -> None:
             variable,
             variable,
         )
+    if settings.mfa_key_is_ephemeral:
+        logger.warning(
+            "MFA_ENCRYPTION_KEY is not set: TOTP secrets are encrypted under a key made up "
+            "for this process only, and every factor enrolled becomes unusable when it ends. "
+            "Set MFA_ENCRYPTION_KEY for anything but a trial."
+        )
     if settings.password_hash == "bcrypt" and settings.bcrypt_rounds < MIN_PRODUCTION_ROUNDS:
         logger.warning(
             "BCRYPT_ROUNDS is %d, below the production minimum of %d; fine for tests only.",

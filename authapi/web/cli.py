@@ -97,6 +97,12 @@ def _check_workers(settings: Settings, workers: int) -> None:
             f"--workers above 1 needs {variable} from the environment: a random "
             "development key would differ in every worker."
         )
+    if settings.mfa_key_is_ephemeral:
+        raise ConfigError(
+            "--workers above 1 needs MFA_ENCRYPTION_KEY from the environment: a random "
+            "development key would differ in every worker, and no worker could read the "
+            "TOTP secrets another stored."
+        )
 
 
 def _check_server_limits(limit_concurrency: int, timeout_keep_alive: int) -> None:

@@ -95,9 +95,14 @@ def _challenge(request: ConnexionRequest) -> str:
 def _auth_error(oauth: OAuthPaths) -> Any:
     def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
         assert isinstance(exc, AuthError)
-        ext = oauth.error_member(request.url.path, exc.status)
+        ext = {**(oauth.error_member(request.url.path, exc.status) or {}), **exc.members}
         return problem(
-            exc.status, exc.title, exc.detail, type=exc.problem_type, headers=exc.headers, ext=ext
+            exc.status,
+            exc.title,
+            exc.detail,
+            type=exc.problem_type,
+            headers=exc.headers,
+            ext=ext or None,
         )
 
     return handle

@@ -18,12 +18,17 @@ from authapi.clients import ClientService
 from authapi.devices import DeviceTokens
 from authapi.errors import StoreUnavailable
 from authapi.events import Events
+from authapi.factor_check import FactorCheck
 from authapi.housekeeping import purge_periodically
 from authapi.logs import flush_logs
+from authapi.mfa import MfaService
+from authapi.mfa_login import LoginChallenges, MfaLogin
 from authapi.password_check import PasswordCheck
 from authapi.passwords import PasswordHasher
+from authapi.secret_box import SecretBox
 from authapi.sessions import SessionService
 from authapi.settings import Settings
+from authapi.step_up import StepUp
 from authapi.store import ActivityBounds, Store, open_store
 from authapi.tasks import TaskService
 from authapi.throttle import Throttle
@@ -50,6 +55,9 @@ class Services:
     clients: ClientService
     tasks: TaskService
     activity: ActivityService
+    mfa: MfaService
+    mfa_login: MfaLogin
+    step_up: StepUp
     metrics: Metrics | None
 
     @classmethod
@@ -79,6 +87,8 @@ class Services:
         # This app's events, counted by this app's metrics only.
         events = Events() if metrics is None else Events(EventCounter(metrics))
         throttle = Throttle(settings, store, events)
+        # Every password-only session start passes the second-step gate first.
+        challenges = LoginChallenges(store, events, clock)
         devices = DeviceTokens(codec.keyring.device_keys, settings.device_ttl_seconds)
         sessions = SessionService(
             settings=settings,
@@ -88,13 +98,25 @@ class Services:
             devices=devices,
             events=events,
             clock=clock,
+            second_step=challenges.require_none,
+        )
+        passwords = PasswordCheck(throttle, hasher)
+        check = FactorCheck(settings, store, SecretBox(settings.mfa_keys), events)
+        step_up = StepUp(
+            settings=settings,
+            store=store,
+            passwords=passwords,
+            check=check,
+            sessions=sessions,
+            events=events,
+            clock=clock,
         )
         accounts = AccountService(
             settings=settings,
             store=store,
             activity=store,
             hasher=hasher,
-            passwords=PasswordCheck(throttle, hasher),
+            passwords=passwords,
             throttle=throttle,
             sessions=sessions,
             devices=devices,
@@ -123,6 +145,24 @@ class Services:
             ),
             tasks=TaskService(store, clock, settings.max_tasks_per_user, throttle),
             activity=ActivityService(store, clock),
+            mfa=MfaService(
+                settings=settings,
+                store=store,
+                box=check.box,
+                check=check,
+                step_up=step_up,
+                events=events,
+                clock=clock,
+            ),
+            mfa_login=MfaLogin(
+                store=store,
+                check=check,
+                sessions=sessions,
+                devices=devices,
+                events=events,
+                clock=clock,
+            ),
+            step_up=step_up,
             metrics=metrics,
         )
 

@@ -28,7 +28,12 @@ def test_active_access_token_is_described_in_full(api: Api, client: TestClient) 
     assert response.status_code == 200, response.text
     assert response.headers["cache-control"] == "no-store"
     answer = response.json()
-    assert set(answer) == {"active", "token_type", "sub", "sid", "exp", "iat", "iss", "aud", "jti"}
+    assert set(answer) == {
+        *("active", "token_type", "sub", "sid", "exp", "iat", "iss", "aud", "jti"),
+        *("acr", "amr", "auth_time"),
+    }
+    assert (answer["acr"], answer["amr"]) == ("aal1", ["pwd"])
+    assert answer["auth_time"] == answer["iat"]
     assert answer["active"] is True
     assert answer["token_type"] == "access_token"
     assert answer["iss"] == "auth-api" and answer["aud"] == "auth-api"

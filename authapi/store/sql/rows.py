@@ -32,9 +32,14 @@ def user_from(row: Row) -> User:
     return User(*_user_values(row))
 
 
+_AMR = [field.name for field in dataclasses.fields(Session)].index("amr")
+
+
 def session_from(row: Row) -> Session:
     """Read a session from a row with the columns of `sessions`."""
-    return Session(*_session_values(row))
+    values = list(_session_values(row))
+    values[_AMR] = tuple(values[_AMR].split())
+    return Session(*values)
 
 
 def task_from(row: Row) -> Task:
@@ -43,8 +48,12 @@ def task_from(row: Row) -> Task:
 
 
 def values_of(record: User | Session | Task) -> dict[str, Any]:
-    """Return a record's fields by column name."""
-    return {name: getattr(record, name) for name in type(record).__slots__}
+    """Return a record's fields by column name; a tuple (a session's `amr`) is space-separated."""
+    return {name: _column_value(getattr(record, name)) for name in type(record).__slots__}
+
+
+def _column_value(value: Any) -> Any:
+    return " ".join(value) if isinstance(value, tuple) else value
 
 
 def as_literals(table: Table, record: Session | Task) -> list[Any]:

@@ -29,14 +29,24 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.schema import Column, Table
 
 from authapi.errors import EmailTaken
-from authapi.records import Activity, Hits, Session, User
+from authapi.records import Activity, Assurance, Hits, Session, User
 from authapi.store.base import (
     DEFAULT_ACTIVITY_BOUNDS,
     KNOWN_ADDRESS_RETENTION_SECONDS,
+    PENDING_FACTOR_SECONDS,
     ActivityBounds,
 )
-from authapi.store.schema import activity, known_addresses, sessions, throttles, users
+from authapi.store.schema import (
+    activity,
+    known_addresses,
+    mfa_challenges,
+    sessions,
+    throttles,
+    totp_factors,
+    users,
+)
 from authapi.store.sql.activity import SqlActivityStore, write_activity
+from authapi.store.sql.credentials import renew_credentials
 from authapi.store.sql.engine import Database
 from authapi.store.sql.hot import (
     AlchemyHotStatements,
@@ -44,11 +54,12 @@ from authapi.store.sql.hot import (
     HotStatements,
     revoke_session_statement,
 )
+from authapi.store.sql.mfa import SqlMfaStore
 from authapi.store.sql.rows import as_literals, session_from, user_from, values_of
 from authapi.store.sql.tasks import SqlTaskStore
 
 
-class SqlStore(SqlTaskStore, SqlActivityStore):
+class SqlStore(SqlTaskStore, SqlActivityStore, SqlMfaStore):
     """Keep users, sessions and tasks in SQLite (one node) or PostgreSQL (many workers)."""
 
     def __init__(
@@ -161,6 +172,32 @@ class SqlStore(SqlTaskStore, SqlActivityStore):
             if revoked.rowcount == 1:
                 await write_activity(connection, activity, self._activity_bounds)
 
+    async def reassure_session(
+        self, session_id: str, assurance: Assurance, now: int, new_refresh_hash: str | None
+    ) -> bool:
+        changes: dict[str, Any] = {
+            "acr": assurance.acr,
+            "amr": " ".join(assurance.amr),
+            "auth_time": assurance.auth_time,
+        }
+        if new_refresh_hash is not None:
+            changes.update(
+                refresh_hash=new_refresh_hash,
+                previous_refresh_hash=sessions.c.refresh_hash,
+                rotated_at=now,
+            )
+        statement = (
+            update(sessions)
+            .where(
+                sessions.c.id == session_id,
+                sessions.c.revoked_at.is_(None),
+                sessions.c.expires_at > now,
+            )
+            .values(**changes)
+        )
+        async with self._database.connect(write=True) as connection:
+            return (await connection.execute(statement)).rowcount == 1
+
     async def set_password_hash(
         self, user_id: str, expected_hash: str, new_hash: str, activity: Activity | None = None
     ) -> bool:
@@ -224,44 +261,12 @@ class SqlStore(SqlTaskStore, SqlActivityStore):
         password_hash: str | None = None,
         activity: Activity | None = None,
     ) -> int:
-        changes: dict[str, Any] = {"credential_version": users.c.credential_version + 1}
-        if password_hash is not None:
-            changes["password_hash"] = password_hash
-        # The user's row first, as in add_session: the two take turns, never deadlock.
-        bump = (
-            update(users)
-            .where(users.c.id == user_id)
-            .values(**changes)
-            .returning(users.c.credential_version)
-        )
-        revoke = (
-            update(sessions)
-            .where(sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
-        if keep is not None:
-            revoke = revoke.where(sessions.c.id != keep)
-        # What an attacker's login taught the account goes with the credentials it used.
-        forget = known_addresses.delete().where(known_addresses.c.user_id == user_id)
-        if keep_address is not None:
-            forget = forget.where(known_addresses.c.address_key != keep_address)
         async with self._database.connect(write=True) as connection:
-            version = (await connection.execute(bump)).scalar_one_or_none()
-            if version is None:
+            revoked = await renew_credentials(
+                connection, user_id, now, keep, password_hash, forget_except=keep_address
+            )
+            if revoked is None:
                 return 0
-            revoked = (await connection.execute(revoke)).rowcount
-            await connection.execute(forget)
-            if keep is not None:
-                carry = (
-                    update(sessions)
-                    .where(
-                        sessions.c.id == keep,
-                        sessions.c.user_id == user_id,
-                        sessions.c.revoked_at.is_(None),
-                    )
-                    .values(credential_version=version)
-                )
-                await connection.execute(carry)
             if activity is not None:
                 counted = dataclasses.replace(activity, count=revoked)
                 await write_activity(connection, counted, self._activity_bounds)
@@ -290,6 +295,13 @@ class SqlStore(SqlTaskStore, SqlActivityStore):
                 known_addresses.c.last_seen < forgotten,
             ),
             (activity, [activity.c.seq], activity.c.occurred_at < expired),
+            (
+                totp_factors,
+                [totp_factors.c.id],
+                totp_factors.c.confirmed_at.is_(None)
+                & (totp_factors.c.created_at <= now - PENDING_FACTOR_SECONDS),
+            ),
+            (mfa_challenges, [mfa_challenges.c.token_hash], mfa_challenges.c.expires_at <= now),
         ]
         deleted = 0
         for table, key, condition in ended:

@@ -1,0 +1,106 @@
+"""The second step of a login: a right password of a user with a factor gets an mfa_token.
+
+`LoginChallenges.require_none` is the gate every password login passes on its way to a
+session (authapi/sessions.py calls it); `MfaLogin.verify` ends the login with a code.
+The mfa_token is opaque and stored only as its SHA-256; it lives MFA_TOKEN_SECONDS, belongs
+to the flow (JSON or browser) it came from, and dies after MAX_ATTEMPTS codes.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from authapi.accounts import Login
+from authapi.devices import DeviceTokens
+from authapi.errors import InvalidCode, MfaRequired
+from authapi.events import Events
+from authapi.factor_check import METHODS, FactorCheck, Method
+from authapi.records import Assurance, MfaChallenge, Peer, SessionKind, User
+from authapi.sessions import SessionService
+from authapi.store.base import MfaStore, UserStore
+from authapi.tokens import fingerprint
+
+MFA_TOKEN_SECONDS = 300
+MAX_ATTEMPTS = 5
+
+
+class LoginStore(MfaStore, UserStore, Protocol):
+    """What the second step needs of a store: challenges and factors, and the accounts."""
+
+
+class LoginChallenges:
+    """Turn a password login of a user with a verified factor into a challenge."""
+
+    def __init__(
+        self, store: MfaStore, events: Events, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.store = store
+        self.events = events
+        self._clock = clock
+
+    async def require_none(self, user: User, kind: SessionKind) -> None:
+        """Return if the user has no verified factor; else raise `MfaRequired` with a token."""
+        if not await self.store.verified_factors(user.id):
+            return
+        token = secrets.token_urlsafe(32)
+        challenge = MfaChallenge(
+            token_hash=fingerprint(token),
+            user_id=user.id,
+            kind=kind,
+            # The version the password was checked under: a change since refuses the code.
+            credential_version=user.credential_version,
+            expires_at=int(self._clock()) + MFA_TOKEN_SECONDS,
+        )
+        await self.store.add_challenge(challenge)
+        self.events.emit("mfa_required", user_id=user.id, kind=kind)
+        raise MfaRequired(token, MFA_TOKEN_SECONDS, METHODS)
+
+
+class MfaLogin:
+    """End a challenged login with a TOTP code or a recovery code."""
+
+    def __init__(
+        self,
+        *,
+        store: LoginStore,
+        check: FactorCheck,
+        sessions: SessionService,
+        devices: DeviceTokens,
+        events: Events,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.check = check
+        self.sessions = sessions
+        self.devices = devices
+        self.events = events
+        self._clock = clock
+
+    async def verify(
+        self, mfa_token: str, method: Method, code: str, peer: Peer, kind: SessionKind
+    ) -> Login:
+        """Start a session of `kind` at aal2 for a live challenge of that flow and a right code.
+
+        The device that finished the login gets a device token, as a password login's does.
+        """
+        now = int(self._clock())
+        token_hash = fingerprint(mfa_token)
+        # Counted before the code is looked at, in the statement that enforces the limit.
+        challenge = await self.store.count_challenge_attempt(token_hash, MAX_ATTEMPTS, now)
+        if challenge is None or challenge.kind != kind:
+            self.events.emit("mfa_failed", reason="mfa_token", kind=kind)
+            raise InvalidCode()
+        user = await self.store.get_user(challenge.user_id)
+        if user is None or user.credential_version != challenge.credential_version:
+            await self.store.spend_challenge(token_hash)
+            self.events.emit("mfa_failed", user_id=challenge.user_id, reason="credentials_changed")
+            raise InvalidCode()
+        amr = await self.check.verify(user, method, code, now)
+        # One success per token, whatever raced it.
+        if not await self.store.spend_challenge(token_hash):
+            raise InvalidCode()
+        pair = await self.sessions.start(user, peer, kind, Assurance("aal2", amr, now))
+        return Login(pair, self.devices.issue(user.id, user.credential_version, now))

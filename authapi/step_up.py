@@ -1,0 +1,97 @@
+"""Step-up (RFC 9470): operations that need a recent second factor, and reauthentication.
+
+An operation that asks for it needs the caller's token to say `acr=aal2` (and its session
+still to be aal2: removing the last factor lowers it) with an `auth_time` no older than
+STEP_UP_MAX_AGE_SECONDS. `/reauthenticate` gets there for the same session.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import NoReturn
+
+from authapi.errors import InvalidInput, StepUpRequired, WrongPassword
+from authapi.events import Events
+from authapi.factor_check import FactorCheck, Method
+from authapi.password_check import PasswordCheck
+from authapi.records import Assurance, Peer, password_only
+from authapi.sessions import Caller, SessionService
+from authapi.settings import Settings
+from authapi.store.base import MfaStore
+from authapi.tokens import TokenPair
+
+
+class StepUp:
+    """Demand a recent second factor, and raise a session's assurance by reauthentication."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: MfaStore,
+        passwords: PasswordCheck,
+        check: FactorCheck,
+        sessions: SessionService,
+        events: Events,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.max_age = settings.step_up_max_age_seconds
+        self.store = store
+        self.passwords = passwords
+        self.check = check
+        self.sessions = sessions
+        self.events = events
+        self._clock = clock
+
+    def require(self, caller: Caller) -> None:
+        """Refuse with RFC 9470's challenge unless the caller is at aal2, recently."""
+        claims = caller.claims
+        if claims.acr != "aal2" or caller.session.acr != "aal2":
+            self._refuse(
+                caller,
+                "acr: this operation needs a second factor (aal2); reauthenticate with a code.",
+            )
+        if int(self._clock()) - claims.auth_time > self.max_age:
+            self._refuse(
+                caller,
+                f"auth_time: this operation needs an authentication in the "
+                f"last {self.max_age} seconds; reauthenticate.",
+            )
+
+    async def require_if_enrolled(self, caller: Caller) -> None:
+        """Demand a step-up of a user with a verified factor; let anyone else through."""
+        if await self.store.verified_factors(caller.user.id):
+            self.require(caller)
+
+    async def reauthenticate(
+        self,
+        caller: Caller,
+        peer: Peer,
+        *,
+        password: str | None = None,
+        method: Method | None = None,
+        code: str | None = None,
+    ) -> TokenPair:
+        """Check a password or a code again and issue tokens of the same session.
+
+        A code raises the session to aal2. A password alone gives aal1 whatever the session
+        was: an aal2 with a new `auth_time` would vouch for a factor nobody just presented.
+        """
+        now = int(self._clock())
+        user = caller.user
+        if password is not None:
+            if not await self.passwords.verify(user.email, user, password, peer, now):
+                self.events.emit("reauthentication_failed", user_id=user.id)
+                raise WrongPassword("password")
+            assurance = password_only(now)
+        elif method is not None and code is not None:
+            amr = await self.check.verify(user, method, code, now)
+            assurance = Assurance("aal2", amr, now)
+        else:
+            raise InvalidInput("body", "needs either password, or method and code")
+        return await self.sessions.reassure(caller, assurance)
+
+    def _refuse(self, caller: Caller, missing: str) -> NoReturn:
+        self.events.emit("step_up_required", user_id=caller.user.id, session_id=caller.session.id)
+        raise StepUpRequired(missing, self.max_age)

@@ -1,0 +1,219 @@
+"""Second factors, recovery codes and login challenges in SQL: the MFA part of `SqlStore`.
+
+Every check-then-act is one conditional statement (the TOTP step's compare-and-set, the
+spending of a code or a challenge), or one transaction that first locks the user's row on
+PostgreSQL (SQLite has one writer at a time), so it holds across workers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import exists, func, select, update
+
+from authapi.records import MfaChallenge, TotpFactor
+from authapi.store.schema import mfa_challenges, recovery_codes, sessions, totp_factors, users
+from authapi.store.sql.credentials import renew_credentials
+from authapi.store.sql.engine import Database
+from authapi.store.sql.rows import Row
+
+
+class SqlMfaStore:
+    """Factors, recovery codes and challenges on the store's database."""
+
+    # Set by SqlStore.
+    _database: Database
+    _is_sqlite: bool
+
+    def _lock_user(self, query: Any) -> Any:
+        raise NotImplementedError
+
+    async def _lock_user_row(self, connection: Any, user_id: str) -> None:
+        # PostgreSQL: the user's writers of factors and codes take turns on the user's row.
+        if not self._is_sqlite:
+            await connection.execute(
+                self._lock_user(select(users.c.id).where(users.c.id == user_id))
+            )
+
+    async def add_factor(self, factor: TotpFactor, max_factors: int, pending_since: int) -> bool:
+        live = (
+            select(func.count())
+            .select_from(totp_factors)
+            .where(
+                totp_factors.c.user_id == factor.user_id,
+                totp_factors.c.confirmed_at.is_not(None)
+                | (totp_factors.c.created_at > pending_since),
+            )
+        )
+        async with self._database.connect(write=True) as connection:
+            await self._lock_user_row(connection, factor.user_id)
+            if (await connection.execute(live)).scalar_one() >= max_factors:
+                return False
+            await connection.execute(totp_factors.insert().values(**_factor_values(factor)))
+        return True
+
+    async def get_factor(self, user_id: str, factor_id: str) -> TotpFactor | None:
+        query = select(totp_factors).where(
+            totp_factors.c.id == factor_id, totp_factors.c.user_id == user_id
+        )
+        async with self._database.connect() as connection:
+            row = (await connection.execute(query)).mappings().first()
+        return None if row is None else _factor_from(row)
+
+    async def verified_factors(self, user_id: str) -> list[TotpFactor]:
+        query = (
+            select(totp_factors)
+            .where(totp_factors.c.user_id == user_id, totp_factors.c.confirmed_at.is_not(None))
+            .order_by(totp_factors.c.confirmed_at, totp_factors.c.id)
+        )
+        async with self._database.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [_factor_from(row) for row in rows]
+
+    async def confirm_factor(
+        self,
+        user_id: str,
+        factor_id: str,
+        step: int,
+        now: int,
+        pending_since: int,
+        keep_session: str,
+    ) -> bool:
+        confirm = (
+            update(totp_factors)
+            .where(
+                totp_factors.c.id == factor_id,
+                totp_factors.c.user_id == user_id,
+                totp_factors.c.confirmed_at.is_(None),
+                totp_factors.c.created_at > pending_since,
+                totp_factors.c.last_used_step < step,
+            )
+            .values(confirmed_at=now, last_used_step=step, last_used_at=now)
+        )
+        async with self._database.connect(write=True) as connection:
+            # The user's row first, as every credential change takes it.
+            await self._lock_user_row(connection, user_id)
+            if (await connection.execute(confirm)).rowcount != 1:
+                return False
+            # The other sessions were single-factor: they end with the old credentials.
+            await renew_credentials(connection, user_id, now, keep_session, forget=False)
+        return True
+
+    async def use_totp_step(self, factor_id: str, step: int, now: int) -> bool:
+        statement = (
+            update(totp_factors)
+            .where(
+                totp_factors.c.id == factor_id,
+                totp_factors.c.confirmed_at.is_not(None),
+                totp_factors.c.last_used_step < step,
+            )
+            .values(last_used_step=step, last_used_at=now)
+        )
+        async with self._database.connect(write=True) as connection:
+            return (await connection.execute(statement)).rowcount == 1
+
+    async def delete_factor(self, user_id: str, factor_id: str) -> bool:
+        delete = totp_factors.delete().where(
+            totp_factors.c.id == factor_id, totp_factors.c.user_id == user_id
+        )
+        any_left = select(
+            exists().where(
+                totp_factors.c.user_id == user_id, totp_factors.c.confirmed_at.is_not(None)
+            )
+        )
+        async with self._database.connect(write=True) as connection:
+            await self._lock_user_row(connection, user_id)
+            if (await connection.execute(delete)).rowcount != 1:
+                return False
+            if not (await connection.execute(any_left)).scalar_one():
+                await connection.execute(
+                    recovery_codes.delete().where(recovery_codes.c.user_id == user_id)
+                )
+                await connection.execute(
+                    update(sessions)
+                    .where(sessions.c.user_id == user_id)
+                    .values(acr="aal1", amr="pwd")
+                )
+        return True
+
+    async def add_recovery_codes_if_none(self, user_id: str, hashes: list[str], now: int) -> bool:
+        held = select(exists().where(recovery_codes.c.user_id == user_id))
+        async with self._database.connect(write=True) as connection:
+            await self._lock_user_row(connection, user_id)
+            if (await connection.execute(held)).scalar_one():
+                return False
+            await connection.execute(recovery_codes.insert(), _code_rows(user_id, hashes, now))
+        return True
+
+    async def replace_recovery_codes(self, user_id: str, hashes: list[str], now: int) -> None:
+        async with self._database.connect(write=True) as connection:
+            await self._lock_user_row(connection, user_id)
+            await connection.execute(
+                recovery_codes.delete().where(recovery_codes.c.user_id == user_id)
+            )
+            await connection.execute(recovery_codes.insert(), _code_rows(user_id, hashes, now))
+
+    async def use_recovery_code(self, user_id: str, hashes: tuple[str, ...]) -> bool:
+        # One delete: of two requests with one code, only one deletes the row.
+        statement = recovery_codes.delete().where(
+            recovery_codes.c.user_id == user_id, recovery_codes.c.code_hash.in_(hashes)
+        )
+        async with self._database.connect(write=True) as connection:
+            return (await connection.execute(statement)).rowcount >= 1
+
+    async def add_challenge(self, challenge: MfaChallenge) -> None:
+        values = {
+            "token_hash": challenge.token_hash,
+            "user_id": challenge.user_id,
+            "kind": challenge.kind,
+            "credential_version": challenge.credential_version,
+            "expires_at": challenge.expires_at,
+            "attempts": challenge.attempts,
+        }
+        async with self._database.connect(write=True) as connection:
+            await connection.execute(mfa_challenges.insert().values(**values))
+
+    async def get_challenge(self, token_hash: str) -> MfaChallenge | None:
+        query = select(mfa_challenges).where(mfa_challenges.c.token_hash == token_hash)
+        async with self._database.connect() as connection:
+            row = (await connection.execute(query)).mappings().first()
+        return None if row is None else _challenge_from(row)
+
+    async def count_challenge_attempt(
+        self, token_hash: str, max_attempts: int, now: int
+    ) -> MfaChallenge | None:
+        # The count and the limit are one statement: parallel codes get no more tries.
+        statement = (
+            update(mfa_challenges)
+            .where(
+                mfa_challenges.c.token_hash == token_hash,
+                mfa_challenges.c.expires_at > now,
+                mfa_challenges.c.attempts < max_attempts,
+            )
+            .values(attempts=mfa_challenges.c.attempts + 1)
+            .returning(*mfa_challenges.columns)
+        )
+        async with self._database.connect(write=True) as connection:
+            row = (await connection.execute(statement)).mappings().first()
+        return None if row is None else _challenge_from(row)
+
+    async def spend_challenge(self, token_hash: str) -> bool:
+        statement = mfa_challenges.delete().where(mfa_challenges.c.token_hash == token_hash)
+        async with self._database.connect(write=True) as connection:
+            return (await connection.execute(statement)).rowcount == 1
+
+
+def _factor_values(factor: TotpFactor) -> dict[str, Any]:
+    return {name: getattr(factor, name) for name in TotpFactor.__slots__}
+
+
+def _factor_from(row: Row) -> TotpFactor:
+    return TotpFactor(*(row[name] for name in TotpFactor.__slots__))
+
+
+def _challenge_from(row: Row) -> MfaChallenge:
+    return MfaChallenge(*(row[name] for name in MfaChallenge.__slots__))
+
+
+def _code_rows(user_id: str, hashes: list[str], now: int) -> list[dict[str, Any]]:
+    return [{"user_id": user_id, "code_hash": code_hash, "created_at": now} for code_hash in hashes]
