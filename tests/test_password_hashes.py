@@ -7,6 +7,7 @@ each kind whatever it was checked against.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,8 @@ PASSWORD = "the account's password"
 CURRENT = Argon2Cost(memory_kib=64, time_cost=2, parallelism=1)
 ROUNDS = 6
 STRONG = "s" * 48
+# Production also requires the key that seals TOTP secrets.
+MFA_KEY = base64.b64encode(b"k" * 32).decode()
 
 
 def argon2id(cost: Argon2Cost = CURRENT, rounds: int = ROUNDS) -> PasswordHashes:
@@ -220,6 +223,7 @@ def test_production_accepts_each_of_owasps_argon2id_profiles(
         app_env="production",
         jwt_secret_key=STRONG,
         metrics_token=STRONG,
+        mfa_encryption_key=MFA_KEY,
         argon2_memory_kib=memory_kib,
         argon2_time_cost=time_cost,
     )
@@ -235,6 +239,7 @@ def test_production_refuses_argon2id_below_owasps_profiles(memory_kib: int, time
             app_env="production",
             jwt_secret_key=STRONG,
             metrics_token=STRONG,
+            mfa_encryption_key=MFA_KEY,
             argon2_memory_kib=memory_kib,
             argon2_time_cost=time_cost,
         )
@@ -242,13 +247,24 @@ def test_production_refuses_argon2id_below_owasps_profiles(memory_kib: int, time
 
 def test_production_refuses_the_cheap_parameters_the_tests_run_with() -> None:
     with pytest.raises(ConfigError, match="ARGON2_MEMORY_KIB"):
-        Settings(app_env="production", jwt_secret_key=SECRET, metrics_token=STRONG, **CHEAP_HASHING)
+        Settings(
+            app_env="production",
+            jwt_secret_key=SECRET,
+            metrics_token=STRONG,
+            mfa_encryption_key=MFA_KEY,
+            **CHEAP_HASHING,
+        )
     # Development takes them (they keep the suite fast).
     Settings(jwt_secret_key=SECRET, **CHEAP_HASHING)
 
 
 def test_production_takes_a_low_bcrypt_cost_only_when_bcrypt_makes_no_new_hashes() -> None:
-    safe = {"app_env": "production", "jwt_secret_key": STRONG, "metrics_token": STRONG}
+    safe = {
+        "app_env": "production",
+        "jwt_secret_key": STRONG,
+        "metrics_token": STRONG,
+        "mfa_encryption_key": MFA_KEY,
+    }
     Settings(**safe, password_hash="argon2id", bcrypt_rounds=4)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="BCRYPT_ROUNDS"):
         Settings(**safe, password_hash="bcrypt", bcrypt_rounds=11)  # type: ignore[arg-type]
