@@ -19,7 +19,7 @@ from authapi.store.base import (
     KNOWN_ADDRESS_RETENTION_SECONDS,
     ActivityBounds,
 )
-from authapi.store.memory_activity import MemoryActivityLog
+from authapi.store.memory_activity import MAX_EVENTS, MemoryActivityLog
 from authapi.store.memory_tasks import MAX_TASKS, MemoryTaskStore
 
 # At most this many throttle counters are kept; past it, the one that ends soonest goes.
@@ -44,11 +44,13 @@ class MemoryStore(MemoryTaskStore):
         *,
         max_users: int = MAX_USERS,
         max_tasks: int = MAX_TASKS,
+        max_activity_events: int = MAX_EVENTS,
     ) -> None:
         super().__init__(max_tasks)
         self._max_users = max_users
-        # Written under `_lock`, with the change each event reports.
-        self._activity = MemoryActivityLog(activity)
+        # Written under `_lock`, with the change each event reports; the ceiling on all
+        # users' events is applied in the same step.
+        self._activity = MemoryActivityLog(activity, max_activity_events)
         self._users: dict[str, User] = {}
         self._user_ids_by_email: dict[str, str] = {}
         self._sessions: dict[str, Session] = {}

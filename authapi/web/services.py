@@ -71,6 +71,7 @@ class Services:
             ),
             max_users=settings.memory_store_max_users,
             max_tasks=settings.memory_store_max_tasks,
+            max_activity_events=settings.memory_store_max_activity_events,
         )
         hasher = PasswordHasher(
             settings.bcrypt_rounds,
