@@ -19,8 +19,9 @@ def open_store(
 ) -> Store:
     """Return the store a STORAGE_URL names (not yet connected: call `open()`).
 
-    `max_users`, `max_tasks` and `max_activity_events` bound the memory store only: a database grows on disk,
-    under the quotas its operator sets, and the rate limits bound how fast it grows.
+    `max_users`, `max_tasks` and `max_activity_events` bound the memory store only: a
+    database grows on disk, under the quotas its operator sets, and the rate limits bound
+    how fast it grows.
     """
     if storage_url.startswith("memory://"):
         return MemoryStore(

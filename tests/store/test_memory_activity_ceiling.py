@@ -1,7 +1,7 @@
 """The memory store's ceiling on all users' activity events together.
 
 Each user's events are capped, but accounts are free: without a ceiling of its own the log
-could hold `MAX_ACTIVITY_EVENTS_PER_USER` × `MEMORY_STORE_MAX_USERS` events. Past the
+could hold `MAX_ACTIVITY_EVENTS_PER_USER` times `MEMORY_STORE_MAX_USERS` events. Past the
 ceiling a new event drops the oldest event of all, in the same step: the log is history,
 and the change an event reports is never refused for it.
 """
