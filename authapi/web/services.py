@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from authapi.accounts import AccountService
-from authapi.activity import ActivityService
+from authapi.activity import ActivityService, ActivityWriter
 from authapi.browser import BrowserService
 from authapi.clients import ClientService
 from authapi.devices import DeviceTokens
@@ -50,6 +50,8 @@ class Services:
     clients: ClientService
     tasks: TaskService
     activity: ActivityService
+    # Events that report no change, written after the answer (authapi/activity.py).
+    activity_writer: ActivityWriter
     metrics: Metrics | None
 
     @classmethod
@@ -84,6 +86,7 @@ class Services:
         events = Events() if metrics is None else Events(EventCounter(metrics))
         throttle = Throttle(settings, store, events)
         devices = DeviceTokens(codec.keyring.device_keys, settings.device_ttl_seconds)
+        activity_writer = ActivityWriter(store, events)
         sessions = SessionService(
             settings=settings,
             store=store,
@@ -96,7 +99,7 @@ class Services:
         accounts = AccountService(
             settings=settings,
             store=store,
-            activity=store,
+            activity=activity_writer,
             hasher=hasher,
             passwords=PasswordCheck(throttle, hasher),
             throttle=throttle,
@@ -126,7 +129,8 @@ class Services:
                 clock=clock,
             ),
             tasks=TaskService(store, clock, settings.max_tasks_per_user, throttle),
-            activity=ActivityService(store, clock),
+            activity=ActivityService(store, clock, activity_writer),
+            activity_writer=activity_writer,
             metrics=metrics,
         )
 
@@ -149,6 +153,8 @@ class Services:
         try:
             yield
         finally:
+            # Failed logins' events still on their way reach the store before it closes.
+            await self.activity_writer.drain()
             # The purge ends after its statement in flight, never in the middle of it.
             stop_purging.set()
             if opening is not None:
