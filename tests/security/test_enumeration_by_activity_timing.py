@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,8 +25,10 @@ from asgi_lifespan import LifespanManager
 from authapi.errors import StoreUnavailable
 from authapi.records import Activity
 from authapi.store import MemoryStore
+from authapi.store.sql import SqlStore
 from tests.api_moves import PASSWORD
 from tests.apps import app_for
+from tests.backends import BACKENDS, storage_url
 from tests.clock import Clock
 from tests.config import settings_for
 
@@ -42,17 +45,16 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 
 
-class JournalStore(MemoryStore):
-    """A memory store that notes each call it ends, and each activity write it starts.
+class Journal:
+    """Mixed into a store: notes each call it ends, and each activity write it starts.
 
     `journal` also gets "answered" each time the app has sent a whole answer: what the
     store did before that line, the answer waited for.
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.journal: list[str] = []
-        self.failing_writes = False
+    journal: list[str]
+    failing_writes: bool
+    storage_url: str
 
     def __getattribute__(self, name: str) -> Any:
         attribute = super().__getattribute__(name)
@@ -71,10 +73,36 @@ class JournalStore(MemoryStore):
         self.journal.append(f"writing {activity.type}")
         if self.failing_writes:
             raise StoreUnavailable()
-        await super().record_activity(activity)
+        await super().record_activity(activity)  # type: ignore[misc]
 
     def work_between(self, start: int, end: int) -> list[str]:
         return [entry for entry in self.journal[start:end] if entry != "answered"]
+
+
+class JournalMemoryStore(Journal, MemoryStore):
+    pass
+
+
+class JournalSqlStore(Journal, SqlStore):
+    pass
+
+
+JournalStore = JournalMemoryStore | JournalSqlStore
+
+
+def journal_store(url: str) -> JournalStore:
+    store = JournalMemoryStore() if url == "memory://" else JournalSqlStore(url)
+    store.journal = []
+    store.failing_writes = False
+    store.storage_url = url
+    return store
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JournalStore]:
+    # The write is deferred above the store, but each store's write fails its own way.
+    with storage_url(request.param, tmp_path) as url:
+        yield journal_store(url)
 
 
 def noting_answers(
@@ -101,7 +129,9 @@ class Clients:
 
 @asynccontextmanager
 async def serving(store: JournalStore, **settings: Any) -> AsyncIterator[Clients]:
-    app = app_for(settings_for(**settings), clock=Clock(), store=store)
+    app = app_for(
+        settings_for(storage_url=store.storage_url, **settings), clock=Clock(), store=store
+    )
     async with LifespanManager(app) as manager, AsyncExitStack() as stack:
         noted = noting_answers(manager.app, store.journal)
 
@@ -135,8 +165,9 @@ async def activity_of(client: httpx.AsyncClient, headers: dict[str, str]) -> lis
     return [event["type"] for event in response.json()["events"]]
 
 
-async def test_a_wrong_password_waits_for_the_store_work_of_an_unknown_email() -> None:
-    store = JournalStore()
+async def test_a_wrong_password_waits_for_the_store_work_of_an_unknown_email(
+    store: JournalStore,
+) -> None:
     async with serving(store) as clients:
         ada = await ada_signed_up(clients.owner)
         unknown = await attempt(clients.stranger, store, NOBODY)
@@ -147,8 +178,9 @@ async def test_a_wrong_password_waits_for_the_store_work_of_an_unknown_email() -
         assert await activity_of(clients.owner, ada) == ["login_failed", "login_succeeded"]
 
 
-async def test_the_failed_logins_event_is_written_after_its_answer_is_sent() -> None:
-    store = JournalStore()
+async def test_the_failed_logins_event_is_written_after_its_answer_is_sent(
+    store: JournalStore,
+) -> None:
     async with serving(store) as clients:
         ada = await ada_signed_up(clients.owner)
         start = len(store.journal)
@@ -159,8 +191,9 @@ async def test_the_failed_logins_event_is_written_after_its_answer_is_sent() -> 
         assert entries.index("answered") < entries.index("writing login_failed")
 
 
-async def test_a_throttled_login_waits_for_the_store_work_of_an_unknown_email() -> None:
-    store = JournalStore()
+async def test_a_throttled_login_waits_for_the_store_work_of_an_unknown_email(
+    store: JournalStore,
+) -> None:
     async with serving(store, login_max_failures=FAILURES) as clients:
         ada = await ada_signed_up(clients.owner)
         for email in (NOBODY, ADA):
@@ -176,9 +209,8 @@ async def test_a_throttled_login_waits_for_the_store_work_of_an_unknown_email() 
 
 
 async def test_a_store_outage_in_the_deferred_write_is_logged_and_counted_never_a_500(
-    caplog: pytest.LogCaptureFixture,
+    store: JournalStore, caplog: pytest.LogCaptureFixture
 ) -> None:
-    store = JournalStore()
     async with serving(store) as clients:
         ada = await ada_signed_up(clients.owner)
         store.failing_writes = True
