@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from authapi.activity import event
+from authapi.activity import ActivityWriter, event
 from authapi.devices import DeviceTokens
 from authapi.emails import normalize_email
 from authapi.errors import (
@@ -28,7 +28,7 @@ from authapi.passwords import PasswordHasher, check_password_policy
 from authapi.records import NO_PEER, Peer, SessionKind, User
 from authapi.sessions import SessionService
 from authapi.settings import Settings
-from authapi.store.base import ActivityStore, UserStore
+from authapi.store.base import UserStore
 from authapi.throttle import Throttle, known_address_key
 from authapi.tokens import Claims, TokenPair
 
@@ -49,7 +49,7 @@ class AccountService:
         *,
         settings: Settings,
         store: UserStore,
-        activity: ActivityStore,
+        activity: ActivityWriter,
         hasher: PasswordHasher,
         passwords: PasswordCheck,
         throttle: Throttle,
@@ -115,15 +115,16 @@ class AccountService:
             )
         except TooManyRequests:
             # The owner learns that her account is being guessed at; an unknown email
-            # records nothing, so the answer is the same as for a registered one.
+            # records nothing. The event is written after the answer is sent, so that the
+            # answer waits for the same store work either way.
             if user is not None:
-                await self.activity.record_activity(event("login_throttled", user.id, now, peer))
+                await self.activity.record_later(event("login_throttled", user.id, now, peer))
             raise
         if user is None or not right:
             self.events.emit("login_failed", user_id=None if user is None else user.id)
             if user is not None:
                 failed = event("login_failed", user.id, now, peer, reason="wrong_password")
-                await self.activity.record_activity(failed)
+                await self.activity.record_later(failed)
             raise InvalidCredentials()
         await self.throttle.remember_address(user.id, peer.address, now)
         await self._rehash_if_due(user, password, now, peer)

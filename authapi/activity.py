@@ -1,23 +1,30 @@
 """The `activity` tag: what happened to an account, for its owner to read.
 
 The use cases that change an account build the event that reports the change (`event`) and
-hand it to the store operation that makes the change, which records both in one step. The
-owner reads her own events only, a page at a time (`ActivityService`).
+hand it to the store operation that makes the change, which records both in one step. An
+event that reports no change (a failed or throttled login) is written after the answer is
+sent instead (`ActivityWriter`), so that the answer's timing never depends on whether the
+email is registered. The owner reads her own events only, a page at a time
+(`ActivityService`), once this process's deferred writes are done.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from authapi.answering import answered_gate
 from authapi.errors import InvalidInput
+from authapi.events import Events
 from authapi.records import Activity, ActivityType, Peer
 from authapi.store.base import ActivityStore
 
@@ -34,6 +41,12 @@ _COUNTED: frozenset[ActivityType] = (
 
 # The stored user agent's length, as the session list's: the web layer already cuts it there.
 MAX_USER_AGENT = 256
+
+# Deferred writes in flight past this many, a new one is awaited in place: a flood of failed
+# logins then holds its requests back instead of growing memory without bound.
+MAX_PENDING_WRITES = 1000
+
+logger = logging.getLogger(__name__)
 
 # The reason codes an event may carry, the same as the spec's `ActivityDetails.reason`.
 REASONS = frozenset(
@@ -98,12 +111,80 @@ def details_of(activity: Activity) -> dict[str, Any]:
     return details
 
 
+class ActivityWriter:
+    """Write events that report no change to the store after the request's answer is sent.
+
+    A wrong password for a registered email records `login_failed`; an unknown email records
+    nothing. Written before the answer, the first would cost one more store write than the
+    second, and the answer's timing would tell which emails have accounts. Instead the write
+    is a task that waits for the request's answer to be sent (authapi/answering.py): a task
+    alone is not enough, since the layers between the use case and the socket give the
+    event loop back before they send, and a memory store's write would run in that gap. A
+    failed write is logged (its event's type and the error's type, nothing more) and
+    counted, never raised: no one is left to answer.
+    """
+
+    def __init__(
+        self, store: ActivityStore, events: Events, max_pending: int = MAX_PENDING_WRITES
+    ) -> None:
+        self.store = store
+        self.events = events
+        self.max_pending = max_pending
+        # Writes not yet done, kept so that the loop does not drop them and so that they can
+        # be awaited; each leaves the set when it ends.
+        self._pending: set[asyncio.Task[None]] = set()
+        self.failures = 0
+
+    async def record_later(self, activity: Activity) -> None:
+        """Write `activity` once the caller's answer is sent, or now if too many wait."""
+        if len(self._pending) >= self.max_pending:
+            await self._write(activity)
+            return
+        task = asyncio.create_task(self._write(activity, answered_gate()))
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
+
+    @property
+    def pending(self) -> int:
+        """How many deferred writes have not ended yet."""
+        return len(self._pending)
+
+    async def drain(self) -> None:
+        """Wait until every deferred write scheduled so far (and any they lead to) has ended."""
+        while self._pending:
+            # `_write` never raises, so one failed write does not stop the wait for the rest.
+            await asyncio.gather(*self._pending)
+
+    async def _write(self, activity: Activity, answered: asyncio.Event | None = None) -> None:
+        if answered is not None:
+            await answered.wait()
+        try:
+            await self.store.record_activity(activity)
+        except Exception as error:
+            self.failures += 1
+            logger.warning(
+                "activity event not recorded: %s (%s)", activity.type, type(error).__name__
+            )
+            self.events.emit(
+                "activity_not_recorded",
+                user_id=activity.user_id,
+                activity_type=activity.type,
+                error=type(error).__name__,
+            )
+
+
 class ActivityService:
     """Read the caller's own activity; another user's events do not exist."""
 
-    def __init__(self, store: ActivityStore, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        store: ActivityStore,
+        clock: Callable[[], float] = time.time,
+        writer: ActivityWriter | None = None,
+    ) -> None:
         self.store = store
         self._clock = clock
+        self._writer = writer
 
     async def list(
         self,
@@ -112,7 +193,13 @@ class ActivityService:
         type: ActivityType | None = None,
         cursor: str | None = None,
     ) -> ActivityListing:
-        """Return one page of the user's events, newest first."""
+        """Return one page of the user's events, newest first.
+
+        This process's deferred writes end first, so that an owner who has just failed to
+        log in reads that failure, deterministically.
+        """
+        if self._writer is not None:
+            await self._writer.drain()
         after = None if cursor is None else decode_cursor(cursor)
         page = await self.store.list_activity(user_id, limit=limit, type=type, after=after)
         last = page.items[-1] if page.more and page.items else None

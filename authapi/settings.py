@@ -191,6 +191,11 @@ class Settings:
     # task gets 507, while reads, logins and deletes go on. No 0: there is no "off".
     memory_store_max_users: int = setting("MEMORY_STORE_MAX_USERS", 100_000, low=1)
     memory_store_max_tasks: int = setting("MEMORY_STORE_MAX_TASKS", 1_000_000, low=1)
+    # All users' activity events together on the memory store: past it, recording an event
+    # drops the oldest of all (never a 507: a change is not refused for its report's sake).
+    memory_store_max_activity_events: int = setting(
+        "MEMORY_STORE_MAX_ACTIVITY_EVENTS", 1_000_000, low=1
+    )
     # Each user's account activity: kept this long, and at most this many events (the oldest
     # go first when a new one comes).
     activity_retention_days: int = setting("ACTIVITY_RETENTION_DAYS", 90, low=1, high=3650)

@@ -28,7 +28,7 @@ from authapi.store.base import (
     PENDING_FACTOR_SECONDS,
     ActivityBounds,
 )
-from authapi.store.memory_activity import MemoryActivityLog
+from authapi.store.memory_activity import MAX_EVENTS, MemoryActivityLog
 from authapi.store.memory_mfa import MemoryMfaStore
 from authapi.store.memory_tasks import MAX_TASKS, MemoryTaskStore
 
@@ -54,12 +54,14 @@ class MemoryStore(MemoryTaskStore, MemoryMfaStore):
         *,
         max_users: int = MAX_USERS,
         max_tasks: int = MAX_TASKS,
+        max_activity_events: int = MAX_EVENTS,
     ) -> None:
         MemoryTaskStore.__init__(self, max_tasks)
         MemoryMfaStore.__init__(self)
         self._max_users = max_users
-        # Written under `_lock`, with the change each event reports.
-        self._activity = MemoryActivityLog(activity)
+        # Written under `_lock`, with the change each event reports; the ceiling on all
+        # users' events is applied in the same step.
+        self._activity = MemoryActivityLog(activity, max_activity_events)
         self._users: dict[str, User] = {}
         self._user_ids_by_email: dict[str, str] = {}
         self._sessions: dict[str, Session] = {}

@@ -13,6 +13,9 @@ import itertools
 from authapi.records import Activity, ActivityPage, ActivityType
 from authapi.store.base import ActivityBounds
 
+# MEMORY_STORE_MAX_ACTIVITY_EVENTS' default: all users' events together, at most some
+# 2.5 KiB each (README), whatever MAX_ACTIVITY_EVENTS_PER_USER times the users would allow.
+MAX_EVENTS = 1_000_000
 # (the order it was recorded in, event id): sorts as the events were recorded.
 EventKey = tuple[int, str]
 
@@ -20,8 +23,12 @@ EventKey = tuple[int, str]
 class MemoryActivityLog:
     """Keep events indexed by user, so a page costs in proportion to that user's events."""
 
-    def __init__(self, bounds: ActivityBounds) -> None:
+    def __init__(self, bounds: ActivityBounds, max_events: int = MAX_EVENTS) -> None:
         self.bounds = bounds
+        # All users' events together. Past it the oldest event of all goes, never a refusal:
+        # the log is history, and a change must never be refused because its report has no
+        # room. A flood across many accounts can then push out old history; a database keeps it.
+        self.max_events = max_events
         self._order = itertools.count(1)
         self._events: dict[str, tuple[int, Activity]] = {}
         # Per user, the keys of their events, oldest first: pages are slices of it.
@@ -48,6 +55,12 @@ class MemoryActivityLog:
         # The oldest go first; a bound of at least one always keeps the new event.
         while len(keys) > self.bounds.max_per_user:
             self._delete(keys[0][1])
+        # The same for everyone's events together: the new event is the newest, so it stays.
+        while len(self._events) > self.max_events:
+            self._delete(next(iter(self._recorded)))
+
+    def __len__(self) -> int:
+        return len(self._events)
 
     def page(
         self, user_id: str, limit: int, type: ActivityType | None, after: str | None

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from authapi.answering import answering
 from authapi.web.services import SCOPE_KEY, ServicesSlot
 
 access_log = logging.getLogger("authapi.access")
@@ -62,9 +63,13 @@ class RequestContextMiddleware:
                     message.get("headers", []), request_id, is_docs, path.startswith("/api/")
                 )
             await send(message)
+            # Work the use case left for after the answer (authapi/answering.py) may start.
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                answered()
 
         try:
-            await self.app(scope, receive, send_with_headers)
+            with answering() as answered:
+                await self.app(scope, receive, send_with_headers)
         finally:
             duration = time.perf_counter() - started
             if metrics is not None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from authapi.accounts import AccountService
-from authapi.activity import ActivityService
+from authapi.activity import ActivityService, ActivityWriter
 from authapi.browser import BrowserService
 from authapi.clients import ClientService
 from authapi.devices import DeviceTokens
@@ -58,6 +58,8 @@ class Services:
     mfa: MfaService
     mfa_login: MfaLogin
     step_up: StepUp
+    # Events that report no change, written after the answer (authapi/activity.py).
+    activity_writer: ActivityWriter
     metrics: Metrics | None
 
     @classmethod
@@ -79,6 +81,7 @@ class Services:
             ),
             max_users=settings.memory_store_max_users,
             max_tasks=settings.memory_store_max_tasks,
+            max_activity_events=settings.memory_store_max_activity_events,
         )
         hasher = PasswordHasher.from_settings(
             settings, on_wait=None if metrics is None else _hash_queue_observer(metrics)
@@ -90,6 +93,7 @@ class Services:
         # Every password-only session start passes the second-step gate first.
         challenges = LoginChallenges(store, events, clock)
         devices = DeviceTokens(codec.keyring.device_keys, settings.device_ttl_seconds)
+        activity_writer = ActivityWriter(store, events)
         sessions = SessionService(
             settings=settings,
             store=store,
@@ -114,7 +118,7 @@ class Services:
         accounts = AccountService(
             settings=settings,
             store=store,
-            activity=store,
+            activity=activity_writer,
             hasher=hasher,
             passwords=passwords,
             throttle=throttle,
@@ -144,7 +148,8 @@ class Services:
                 clock=clock,
             ),
             tasks=TaskService(store, clock, settings.max_tasks_per_user, throttle),
-            activity=ActivityService(store, clock),
+            activity=ActivityService(store, clock, activity_writer),
+            activity_writer=activity_writer,
             mfa=MfaService(
                 settings=settings,
                 store=store,
@@ -185,6 +190,8 @@ class Services:
         try:
             yield
         finally:
+            # Failed logins' events still on their way reach the store before it closes.
+            await self.activity_writer.drain()
             # The purge ends after its statement in flight, never in the middle of it.
             stop_purging.set()
             if opening is not None:

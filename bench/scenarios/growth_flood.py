@@ -8,7 +8,10 @@ Accounts are free, so per-account caps alone bound nothing: the memory store's c
    one maximum-size user (a 254-character email of 4-byte characters, an upper bound the
    email validator never reaches, with `MAX_SESSIONS_PER_USER` live sessions carrying
    256-character user agents, and as many known login addresses). The README multiplies
-   these by the default ceilings; `DOCUMENTED_*` below are the figures it states.
+   these by the default ceilings; `DOCUMENTED_*` below are the figures it states. And one
+   maximum-size activity event (a 256-character user agent of 4-byte characters, a full
+   IPv6 address, a session id, a reason and a merge key, with its indexes), which the README
+   multiplies by `MEMORY_STORE_MAX_ACTIVITY_EVENTS`.
 2. A real memory server with the ceilings scaled down, and every rate limit off so that
    the flood reaches them at once from one address: one client registers accounts past
    the user ceiling, logs each in `MAX_SESSIONS_PER_USER` times, then creates maximum-size
@@ -27,7 +30,8 @@ import uuid
 from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 
-from authapi.records import Session, Task, User
+from authapi.activity import MAX_USER_AGENT
+from authapi.records import Activity, Session, Task, User
 from authapi.store import MemoryStore
 from authapi.tasks import MAX_DESCRIPTION_LENGTH, MAX_TITLE_LENGTH
 from bench.harness import client
@@ -39,8 +43,10 @@ from bench.harness.servers import project_server
 # The README's worst case at the defaults is built from these (measured, then rounded up).
 DOCUMENTED_BYTES_PER_TASK = 10 * 1024
 DOCUMENTED_BYTES_PER_USER = 48 * 1024
+DOCUMENTED_BYTES_PER_EVENT = 2560  # 2.5 KiB
 DEFAULT_MAX_USERS = 100_000
 DEFAULT_MAX_TASKS = 1_000_000
+DEFAULT_MAX_EVENTS = 1_000_000
 SESSIONS_PER_USER = 50  # MAX_SESSIONS_PER_USER's default
 # The flood's scaled-down ceilings, and how far past each it pushes.
 FLOOD_USERS = 200
@@ -71,11 +77,15 @@ def run(options: Options) -> list[Outcome]:
     """Measure bytes per maximum-size row, then flood a memory server past its ceilings."""
     per_task = _bytes_per_task(2_000)
     per_user = _bytes_per_user(200)
-    options.progress(f"{per_task:,.0f} B per maximum-size task, {per_user:,.0f} B per user")
+    per_event = _bytes_per_event(5_000)
+    options.progress(
+        f"{per_task:,.0f} B per maximum-size task, {per_user:,.0f} B per user, "
+        f"{per_event:,.0f} B per maximum-size activity event"
+    )
     logs = options.output_dir / "logs"
     with project_server("growth-flood", cores=None, log_dir=logs, env=FLOOD_ENV) as server:
         flood = client.run(_flood(server.base_url, server.pid, options))
-    return [_outcome(per_task, per_user, flood)]
+    return [_outcome(per_task, per_user, per_event, flood)]
 
 
 def _measured(build: Coroutine[None, None, None], count: int) -> float:
@@ -140,6 +150,31 @@ def _bytes_per_user(count: int) -> float:
                 )
                 await store.add_session(session, SESSIONS_PER_USER)
                 await store.remember_address(user.id, uuid.uuid4().hex * 2, now)
+
+    return _measured(fill(), count)
+
+
+def _bytes_per_event(count: int) -> float:
+    store = MemoryStore(max_activity_events=count)
+    owners = [str(uuid.uuid4()) for _ in range(20)]
+    now = int(EPOCH.timestamp())
+
+    async def fill() -> None:
+        for number in range(count):
+            owner = owners[number % len(owners)]
+            event = Activity(
+                id=str(uuid.uuid4()),
+                # A fresh string per event, as each request parses its own from the token.
+                user_id=str(uuid.UUID(owner)),
+                type="login_failed",
+                occurred_at=now + number,
+                ip=f"2001:0db8:{number:04x}:ffff:ffff:ffff:ffff:ffff",
+                user_agent=WIDE * MAX_USER_AGENT,
+                session_id=str(uuid.uuid4()),
+                reason="credentials_changed",
+                merge_key=uuid.uuid4().hex * 2,
+            )
+            await store.record_activity(event)
 
     return _measured(fill(), count)
 
@@ -209,7 +244,9 @@ def _body(user: tuple[str, str]) -> dict[str, str]:
     return {"email": user[0], "password": user[1]}
 
 
-def _outcome(per_task: float, per_user: float, flood: dict[str, object]) -> Outcome:
+def _outcome(
+    per_task: float, per_user: float, per_event: float, flood: dict[str, object]
+) -> Outcome:
     idle = int(flood["idle"])  # type: ignore[call-overload]
     samples: list[tuple[str, int]] = flood["samples"]  # type: ignore[assignment]
     statuses: dict[str, dict[int, int]] = flood["statuses"]  # type: ignore[assignment]
@@ -219,6 +256,7 @@ def _outcome(per_task: float, per_user: float, flood: dict[str, object]) -> Outc
     at_defaults = (
         DEFAULT_MAX_USERS * DOCUMENTED_BYTES_PER_USER
         + DEFAULT_MAX_TASKS * DOCUMENTED_BYTES_PER_TASK
+        + DEFAULT_MAX_EVENTS * DOCUMENTED_BYTES_PER_EVENT
     )
     refused = {
         "register": statuses["register"].get(507, 0),
@@ -233,6 +271,7 @@ def _outcome(per_task: float, per_user: float, flood: dict[str, object]) -> Outc
     outcome.measures = [
         Measure("bytes per maximum-size task (tracemalloc)", per_task, "B"),
         Measure(f"bytes per user with {SESSIONS_PER_USER} sessions (tracemalloc)", per_user, "B"),
+        Measure("bytes per maximum-size activity event (tracemalloc)", per_event, "B"),
         Measure("idle server RSS", idle / MIB, "MiB"),
         Measure("peak server RSS during the flood", peak / MIB, "MiB"),
         Measure(
@@ -241,7 +280,9 @@ def _outcome(per_task: float, per_user: float, flood: dict[str, object]) -> Outc
             "B",
         ),
         Measure(
-            "documented worst case at the defaults (tasks and accounts)", at_defaults / 2**30, "GiB"
+            "documented worst case at the defaults (tasks, accounts, activity)",
+            at_defaults / 2**30,
+            "GiB",
         ),
         Measure("registrations past the ceiling refused with 507", refused["register"], ""),
         Measure("task creates past the ceiling refused with 507", refused["task"], ""),
@@ -252,6 +293,12 @@ def _outcome(per_task: float, per_user: float, flood: dict[str, object]) -> Outc
         ),
         at_most(
             "tracemalloc bytes per maximum-size user", per_user, DOCUMENTED_BYTES_PER_USER, "B"
+        ),
+        at_most(
+            "tracemalloc bytes per maximum-size activity event",
+            per_event,
+            DOCUMENTED_BYTES_PER_EVENT,
+            "B",
         ),
         at_most("peak RSS growth during the flood", growth / MIB, ceiling / MIB, "MiB"),
         # The warm-up account took one place under the user ceiling.
