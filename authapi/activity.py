@@ -32,7 +32,9 @@ from authapi.store.base import ActivityStore
 # stranger's flood of failures can then neither push the owner's history out nor grow the
 # log faster than one event per address (or replayed session) a minute.
 MERGE_WINDOW_SECONDS = 60
-_MERGED_BY_ADDRESS: frozenset[ActivityType] = frozenset({"login_failed", "login_throttled"})
+_MERGED_BY_ADDRESS: frozenset[ActivityType] = frozenset(
+    {"login_failed", "login_throttled", "mfa_failed", "mfa_locked", "mfa_code_reused"}
+)
 _MERGED_BY_SESSION: frozenset[ActivityType] = frozenset({"refresh_replayed"})
 # Kinds whose `count` the owner is shown: attempts merged, or sessions a change ended.
 _COUNTED: frozenset[ActivityType] = (
@@ -70,6 +72,7 @@ def event(
     *,
     session_id: str | None = None,
     reason: str | None = None,
+    factor_id: str | None = None,
 ) -> Activity:
     """Build the event that reports a change to `user_id`'s account, seen from `peer`."""
     if reason is not None and reason not in REASONS:
@@ -84,6 +87,7 @@ def event(
         session_id=session_id,
         reason=reason,
         merge_key=_merge_key(type, now, peer, session_id, reason),
+        factor_id=factor_id,
     )
 
 
@@ -108,6 +112,8 @@ def details_of(activity: Activity) -> dict[str, Any]:
         details["reason"] = activity.reason
     if activity.type in _COUNTED:
         details["count"] = activity.count
+    if activity.factor_id is not None:
+        details["factor_id"] = activity.factor_id
     return details
 
 

@@ -1,6 +1,11 @@
 """The `mfa` tag's factor use cases: enrol, confirm, list and remove TOTP factors, and
 issue recovery codes. Logging in with a factor is authapi/mfa_login.py's; step-up and
 reauthentication are authapi/step_up.py's.
+
+Each change is reported in the owner's activity log by the store step that makes it:
+`mfa_enrolled` and `mfa_factor_removed` (with the factor's id) and
+`recovery_codes_regenerated`. The first set of recovery codes comes with the first factor
+and is part of its `mfa_enrolled`: the owner did not replace anything.
 """
 
 from __future__ import annotations
@@ -10,10 +15,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from authapi.activity import event
 from authapi.errors import NotFound, TooManyFactors
 from authapi.events import Events
 from authapi.factor_check import FactorCheck
-from authapi.records import TotpFactor, is_storable
+from authapi.records import NO_PEER, Peer, TotpFactor, is_storable
 from authapi.recovery_codes import new_codes, normalized
 from authapi.secret_box import SecretBox
 from authapi.sessions import Caller
@@ -74,7 +80,9 @@ class MfaService:
             factor.id, base32(secret), otpauth_uri(secret, caller.user.email, self.issuer)
         )
 
-    async def confirm(self, caller: Caller, factor_id: str, code: str) -> list[str] | None:
+    async def confirm(
+        self, caller: Caller, factor_id: str, code: str, peer: Peer = NO_PEER
+    ) -> list[str] | None:
         """Verify a pending factor with its first code; return recovery codes if it is the first.
 
         Every other session of the user ends: they were single-factor. The caller's stays.
@@ -85,13 +93,18 @@ class MfaService:
         if factor.is_verified or factor.created_at <= now - PENDING_FACTOR_SECONDS:
             raise NotFound("No such pending factor; enrol again.")
 
+        session_id = caller.session.id
+        enrolled = event(
+            "mfa_enrolled", user_id, now, peer, session_id=session_id, factor_id=factor.id
+        )
+
         async def confirmed() -> bool:
             step = self.check.step_of(factor, code, now)
             return step is not None and await self.store.confirm_factor(
-                user_id, factor.id, step, now, now - PENDING_FACTOR_SECONDS, caller.session.id
+                user_id, factor.id, step, now, now - PENDING_FACTOR_SECONDS, session_id, enrolled
             )
 
-        await self.check.attempt(user_id, now, confirmed)
+        await self.check.attempt(user_id, now, confirmed, peer, session_id)
         self.events.emit("mfa_enrolled", user_id=user_id, factor_id=factor.id)
         codes = new_codes()
         if await self.store.add_recovery_codes_if_none(user_id, self._hashes(codes), now):
@@ -103,20 +116,34 @@ class MfaService:
         """Return the caller's verified factors, oldest first."""
         return await self.store.verified_factors(caller.user.id)
 
-    async def remove(self, caller: Caller, factor_id: str) -> None:
+    async def remove(self, caller: Caller, factor_id: str, peer: Peer = NO_PEER) -> None:
         """Remove a factor after a step-up; the last one takes the recovery codes with it."""
         self.step_up.require(caller)
-        if not is_storable(factor_id) or not await self.store.delete_factor(
-            caller.user.id, factor_id
-        ):
+        if not is_storable(factor_id):
+            raise NotFound("No such factor.")
+        removed = event(
+            "mfa_factor_removed",
+            caller.user.id,
+            self._now(),
+            peer,
+            session_id=caller.session.id,
+            factor_id=factor_id,
+        )
+        if not await self.store.delete_factor(caller.user.id, factor_id, removed):
             raise NotFound("No such factor.")
         self.events.emit("mfa_factor_removed", user_id=caller.user.id, factor_id=factor_id)
 
-    async def regenerate_recovery_codes(self, caller: Caller) -> list[str]:
+    async def regenerate_recovery_codes(self, caller: Caller, peer: Peer = NO_PEER) -> list[str]:
         """Replace the caller's recovery codes after a step-up; the old set stops working."""
         self.step_up.require(caller)
+        now = self._now()
         codes = new_codes()
-        await self.store.replace_recovery_codes(caller.user.id, self._hashes(codes), self._now())
+        regenerated = event(
+            "recovery_codes_regenerated", caller.user.id, now, peer, session_id=caller.session.id
+        )
+        await self.store.replace_recovery_codes(
+            caller.user.id, self._hashes(codes), now, regenerated
+        )
         self.events.emit("recovery_codes_regenerated", user_id=caller.user.id)
         return codes
 

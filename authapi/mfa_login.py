@@ -98,7 +98,10 @@ class MfaLogin:
             await self.store.spend_challenge(token_hash)
             self.events.emit("mfa_failed", user_id=challenge.user_id, reason="credentials_changed")
             raise InvalidCode()
-        amr = await self.check.verify(user, method, code, now)
+        # The code's own event (`mfa_verified`, `recovery_code_used`) is written as it is
+        # spent; the session's `login_succeeded` as the session starts, once per login: the
+        # password step before it answered 403 and recorded no login.
+        amr = await self.check.verify(user, method, code, now, peer)
         # One success per token, whatever raced it.
         if not await self.store.spend_challenge(token_hash):
             raise InvalidCode()

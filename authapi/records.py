@@ -117,6 +117,14 @@ ActivityType = Literal[
     "refresh_replayed",
     "refresh_reuse_detected",
     "token_revoked",
+    "mfa_enrolled",
+    "mfa_factor_removed",
+    "recovery_codes_regenerated",
+    "mfa_verified",
+    "recovery_code_used",
+    "mfa_failed",
+    "mfa_locked",
+    "mfa_code_reused",
 ]
 ACTIVITY_TYPES: tuple[ActivityType, ...] = get_args(ActivityType)
 
@@ -127,7 +135,8 @@ class Activity:
 
     Every field is one a user may see about her own account: no secret, token, code or
     password has a place here. `reason` is a code from a closed list; `count` is how many
-    attempts a merged event stands for, or how many sessions a credential change ended.
+    attempts a merged event stands for, or how many sessions a credential change ended;
+    `factor_id` names the second factor an event concerns (its id, never its secret).
     """
 
     id: str
@@ -141,6 +150,7 @@ class Activity:
     count: int = 1
     # Events with the same key (per user) are one event whose count grows; never shown.
     merge_key: str | None = None
+    factor_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

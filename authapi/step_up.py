@@ -86,7 +86,7 @@ class StepUp:
                 raise WrongPassword("password")
             assurance = password_only(now)
         elif method is not None and code is not None:
-            amr = await self.check.verify(user, method, code, now)
+            amr = await self.check.verify(user, method, code, now, peer, caller.session.id)
             assurance = Assurance("aal2", amr, now)
         else:
             raise InvalidInput("body", "needs either password, or method and code")

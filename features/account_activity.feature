@@ -25,3 +25,10 @@ Feature: Account activity
     And a stranger has tried Bob's password 2 times
     When Ada reads her account activity
     Then she sees only her login
+
+  Scenario: Ada sees her second factor added and used, and the wrong codes a stranger tried
+    Given Ada has logged in with a code from her app
+    And a stranger who knows her password has tried 2 wrong codes
+    When she reads her account activity
+    Then she sees her authenticator app added and used to log in
+    And she sees the 2 wrong codes tried on her account

@@ -28,7 +28,7 @@ async def confirm_totp(
     factor_id: str, body: dict[str, Any], token_info: dict[str, Any]
 ) -> Response:
     """Verify a pending factor with its first code."""
-    codes = await services().mfa.confirm(caller_of(token_info), factor_id, body["code"])
+    codes = await services().mfa.confirm(caller_of(token_info), factor_id, body["code"], peer())
     return json_reply({} if codes is None else {"recovery_codes": codes}, headers=NO_STORE)
 
 
@@ -40,13 +40,13 @@ async def list_factors(token_info: dict[str, Any]) -> Response:
 
 async def delete_factor(factor_id: str, token_info: dict[str, Any]) -> Response:
     """Remove one of the caller's factors."""
-    await services().mfa.remove(caller_of(token_info), factor_id)
+    await services().mfa.remove(caller_of(token_info), factor_id, peer())
     return no_content()
 
 
 async def regenerate_recovery_codes(token_info: dict[str, Any]) -> Response:
     """Replace the caller's recovery codes."""
-    codes = await services().mfa.regenerate_recovery_codes(caller_of(token_info))
+    codes = await services().mfa.regenerate_recovery_codes(caller_of(token_info), peer())
     return json_reply({"recovery_codes": codes}, headers=NO_STORE)
 
 

@@ -230,32 +230,49 @@ class MfaStore(Protocol):
         now: int,
         pending_since: int,
         keep_session: str,
+        activity: Activity | None = None,
     ) -> bool:
         """Verify a live pending factor with the code of `step`, and end the other sessions.
 
         One atomic step: the factor becomes verified with `step` as its last used step,
-        the user's credential version moves on, and every session but `keep_session` is
-        revoked (`keep_session` carries over). False, changing nothing, otherwise.
+        the user's credential version moves on, every session but `keep_session` is
+        revoked (`keep_session` carries over), and `activity` is recorded. False, changing
+        nothing, otherwise.
         """
 
-    async def use_totp_step(self, factor_id: str, step: int, now: int) -> bool:
-        """Compare-and-set: record `step` as used if it is above the verified factor's last."""
+    async def use_totp_step(
+        self, factor_id: str, step: int, now: int, activity: Activity | None = None
+    ) -> bool:
+        """Compare-and-set: record `step` as used if it is above the verified factor's last.
 
-    async def delete_factor(self, user_id: str, factor_id: str) -> bool:
+        `activity` is recorded in the same atomic step, and only if the step was recorded.
+        """
+
+    async def delete_factor(
+        self, user_id: str, factor_id: str, activity: Activity | None = None
+    ) -> bool:
         """Delete a factor of `user_id`; tell whether there was one.
 
         In the same atomic step, when no verified factor is left: delete the user's
-        recovery codes and lower every session of the user to aal1 with amr pwd.
+        recovery codes and lower every session of the user to aal1 with amr pwd. `activity`
+        is recorded in that step too, and only if a factor was deleted.
         """
 
     async def add_recovery_codes_if_none(self, user_id: str, hashes: list[str], now: int) -> bool:
         """Store a set of recovery-code hashes if the user has none; tell whether it did."""
 
-    async def replace_recovery_codes(self, user_id: str, hashes: list[str], now: int) -> None:
-        """Replace the user's recovery codes with this set."""
+    async def replace_recovery_codes(
+        self, user_id: str, hashes: list[str], now: int, activity: Activity | None = None
+    ) -> None:
+        """Replace the user's recovery codes with this set, recording `activity` in that step."""
 
-    async def use_recovery_code(self, user_id: str, hashes: tuple[str, ...]) -> bool:
-        """Delete one of the user's codes stored under any of `hashes`; tell whether one was."""
+    async def use_recovery_code(
+        self, user_id: str, hashes: tuple[str, ...], activity: Activity | None = None
+    ) -> bool:
+        """Delete one of the user's codes stored under any of `hashes`; tell whether one was.
+
+        `activity` is recorded in the same atomic step, and only if a code was deleted.
+        """
 
     async def add_challenge(self, challenge: MfaChallenge) -> None:
         """Record a login challenge."""

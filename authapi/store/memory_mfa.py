@@ -6,6 +6,7 @@ import dataclasses
 import threading
 
 from authapi.records import PASSWORD_ONLY, Activity, MfaChallenge, Session, TotpFactor
+from authapi.store.memory_activity import MemoryActivityLog
 
 
 class MemoryMfaStore:
@@ -18,6 +19,7 @@ class MemoryMfaStore:
     # Set by MemoryStore.
     _lock: threading.Lock
     _sessions: dict[str, Session]
+    _activity: MemoryActivityLog
 
     def __init__(self) -> None:
         self._factors: dict[str, TotpFactor] = {}
@@ -73,6 +75,7 @@ class MemoryMfaStore:
         now: int,
         pending_since: int,
         keep_session: str,
+        activity: Activity | None = None,
     ) -> bool:
         with self._lock:
             factor = self._factors.get(factor_id)
@@ -89,9 +92,12 @@ class MemoryMfaStore:
             )
             self._pending.pop(factor_id, None)
             self._new_credentials(user_id, now, keep_session)
+            self._record(activity)
             return True
 
-    async def use_totp_step(self, factor_id: str, step: int, now: int) -> bool:
+    async def use_totp_step(
+        self, factor_id: str, step: int, now: int, activity: Activity | None = None
+    ) -> bool:
         with self._lock:
             factor = self._factors.get(factor_id)
             if factor is None or not factor.is_verified or step <= factor.last_used_step:
@@ -99,9 +105,12 @@ class MemoryMfaStore:
             self._factors[factor_id] = dataclasses.replace(
                 factor, last_used_step=step, last_used_at=now
             )
+            self._record(activity)
             return True
 
-    async def delete_factor(self, user_id: str, factor_id: str) -> bool:
+    async def delete_factor(
+        self, user_id: str, factor_id: str, activity: Activity | None = None
+    ) -> bool:
         with self._lock:
             factor = self._factors.get(factor_id)
             if factor is None or factor.user_id != user_id:
@@ -113,7 +122,13 @@ class MemoryMfaStore:
                     self._sessions[session.id] = dataclasses.replace(
                         session, acr="aal1", amr=PASSWORD_ONLY
                     )
+            self._record(activity)
             return True
+
+    def _record(self, activity: Activity | None) -> None:
+        # Called under the lock of the change the event reports: one step.
+        if activity is not None:
+            self._activity.record(activity)
 
     def _drop_factor(self, factor: TotpFactor) -> None:
         del self._factors[factor.id]
@@ -130,16 +145,22 @@ class MemoryMfaStore:
             self._recovery_codes[user_id] = set(hashes)
             return True
 
-    async def replace_recovery_codes(self, user_id: str, hashes: list[str], now: int) -> None:
+    async def replace_recovery_codes(
+        self, user_id: str, hashes: list[str], now: int, activity: Activity | None = None
+    ) -> None:
         with self._lock:
             self._recovery_codes[user_id] = set(hashes)
+            self._record(activity)
 
-    async def use_recovery_code(self, user_id: str, hashes: tuple[str, ...]) -> bool:
+    async def use_recovery_code(
+        self, user_id: str, hashes: tuple[str, ...], activity: Activity | None = None
+    ) -> bool:
         with self._lock:
             codes = self._recovery_codes.get(user_id, set())
             for code_hash in hashes:
                 if code_hash in codes:
                     codes.discard(code_hash)
+                    self._record(activity)
                     return True
             return False
 

@@ -175,6 +175,8 @@ activity = Table(
     # Repeated events of one kind (failures from one address within a minute) share a key,
     # and the upsert on it merges them; NULL for every event that never merges.
     Column("merge_key", String(64)),
+    # The second factor an event concerns (its id only); NULL for every other event.
+    Column("factor_id", String(36)),
     # Serves "the user's events, newest first" and the per-user bound.
     Index("ix_activity_user_seq", "user_id", "seq"),
     # Serves the purge of events past the retention period.

@@ -105,7 +105,7 @@ class Services:
             second_step=challenges.require_none,
         )
         passwords = PasswordCheck(throttle, hasher)
-        check = FactorCheck(settings, store, SecretBox(settings.mfa_keys), events)
+        check = FactorCheck(settings, store, SecretBox(settings.mfa_keys), events, activity_writer)
         step_up = StepUp(
             settings=settings,
             store=store,

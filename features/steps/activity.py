@@ -8,6 +8,7 @@ from behave import given, then, when
 from behave.runner import Context
 
 from features.support.auth_api import api
+from features.support.authenticator import MFA, call
 from features.support.people import Person, person
 
 
@@ -78,3 +79,35 @@ def she_sees_her_logins(context: Context) -> None:
 def she_sees_only_her_login(context: Context) -> None:
     kinds = [event["type"] for event in _events(context)]
     assert kinds == ["login_succeeded"], kinds
+
+
+@given("a stranger who knows her password has tried {count:d} wrong codes")
+def a_stranger_has_tried_wrong_codes(context: Context, count: int) -> None:
+    someone = person(context, "she")
+    challenge = api(context).login(someone.email, someone.password)
+    assert challenge.status_code == 403, challenge.text
+    # Half a million away from the last code shown: no code of the steps around it.
+    wrong = str((int(context.authenticator.last_code()) + 500_000) % 1_000_000).zfill(6)
+    body = {"mfa_token": challenge.json()["mfa_token"], "method": "totp", "code": wrong}
+    for _ in range(count):
+        response = call(context, "POST", f"{MFA}/verify", body)
+        assert response.status_code == 403, response.text
+
+
+@then("she sees her authenticator app added and used to log in")
+def she_sees_her_authenticator_app_added_and_used(context: Context) -> None:
+    factor_id = context.authenticator.factor_id
+    events = _events(context)
+    for kind in ("mfa_enrolled", "mfa_verified"):
+        found = [event for event in events if event["type"] == kind]
+        assert [event["details"] for event in found] == [{"factor_id": factor_id}], events
+    # The login that needed the code is listed once, just after the code it took.
+    kinds = [event["type"] for event in events]
+    assert kinds.index("login_succeeded") + 1 == kinds.index("mfa_verified"), kinds
+
+
+@then("she sees the {count:d} wrong codes tried on her account")
+def she_sees_the_wrong_codes(context: Context, count: int) -> None:
+    # One entry a minute from one address; the attempts may straddle a minute's end.
+    failed = [event for event in _events(context) if event["type"] == "mfa_failed"]
+    assert sum(event["details"]["count"] for event in failed) == count, failed

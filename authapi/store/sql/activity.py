@@ -31,6 +31,7 @@ _COLUMNS = (
     "reason",
     "count",
     "merge_key",
+    "factor_id",
 )
 _VALUES = ", ".join(f":{name}" for name in _COLUMNS)
 # A merging event meets the stored one on the unique (user_id, merge_key) and adds one.

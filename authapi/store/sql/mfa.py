@@ -11,8 +11,10 @@ from typing import Any
 
 from sqlalchemy import exists, func, select, update
 
-from authapi.records import MfaChallenge, TotpFactor
+from authapi.records import Activity, MfaChallenge, TotpFactor
+from authapi.store.base import ActivityBounds
 from authapi.store.schema import mfa_challenges, recovery_codes, sessions, totp_factors, users
+from authapi.store.sql.activity import write_activity
 from authapi.store.sql.credentials import renew_credentials
 from authapi.store.sql.engine import Database
 from authapi.store.sql.rows import Row
@@ -24,6 +26,7 @@ class SqlMfaStore:
     # Set by SqlStore.
     _database: Database
     _is_sqlite: bool
+    _activity_bounds: ActivityBounds
 
     def _lock_user(self, query: Any) -> Any:
         raise NotImplementedError
@@ -78,6 +81,7 @@ class SqlMfaStore:
         now: int,
         pending_since: int,
         keep_session: str,
+        activity: Activity | None = None,
     ) -> bool:
         confirm = (
             update(totp_factors)
@@ -97,9 +101,17 @@ class SqlMfaStore:
                 return False
             # The other sessions were single-factor: they end with the old credentials.
             await renew_credentials(connection, user_id, now, keep_session, forget=False)
+            await self._write(connection, activity)
         return True
 
-    async def use_totp_step(self, factor_id: str, step: int, now: int) -> bool:
+    async def _write(self, connection: Any, activity: Activity | None) -> None:
+        # On the connection of the change the event reports: one transaction.
+        if activity is not None:
+            await write_activity(connection, activity, self._activity_bounds)
+
+    async def use_totp_step(
+        self, factor_id: str, step: int, now: int, activity: Activity | None = None
+    ) -> bool:
         statement = (
             update(totp_factors)
             .where(
@@ -110,9 +122,14 @@ class SqlMfaStore:
             .values(last_used_step=step, last_used_at=now)
         )
         async with self._database.connect(write=True) as connection:
-            return (await connection.execute(statement)).rowcount == 1
+            if (await connection.execute(statement)).rowcount != 1:
+                return False
+            await self._write(connection, activity)
+        return True
 
-    async def delete_factor(self, user_id: str, factor_id: str) -> bool:
+    async def delete_factor(
+        self, user_id: str, factor_id: str, activity: Activity | None = None
+    ) -> bool:
         delete = totp_factors.delete().where(
             totp_factors.c.id == factor_id, totp_factors.c.user_id == user_id
         )
@@ -134,6 +151,7 @@ class SqlMfaStore:
                     .where(sessions.c.user_id == user_id)
                     .values(acr="aal1", amr="pwd")
                 )
+            await self._write(connection, activity)
         return True
 
     async def add_recovery_codes_if_none(self, user_id: str, hashes: list[str], now: int) -> bool:
@@ -145,21 +163,29 @@ class SqlMfaStore:
             await connection.execute(recovery_codes.insert(), _code_rows(user_id, hashes, now))
         return True
 
-    async def replace_recovery_codes(self, user_id: str, hashes: list[str], now: int) -> None:
+    async def replace_recovery_codes(
+        self, user_id: str, hashes: list[str], now: int, activity: Activity | None = None
+    ) -> None:
         async with self._database.connect(write=True) as connection:
             await self._lock_user_row(connection, user_id)
             await connection.execute(
                 recovery_codes.delete().where(recovery_codes.c.user_id == user_id)
             )
             await connection.execute(recovery_codes.insert(), _code_rows(user_id, hashes, now))
+            await self._write(connection, activity)
 
-    async def use_recovery_code(self, user_id: str, hashes: tuple[str, ...]) -> bool:
+    async def use_recovery_code(
+        self, user_id: str, hashes: tuple[str, ...], activity: Activity | None = None
+    ) -> bool:
         # One delete: of two requests with one code, only one deletes the row.
         statement = recovery_codes.delete().where(
             recovery_codes.c.user_id == user_id, recovery_codes.c.code_hash.in_(hashes)
         )
         async with self._database.connect(write=True) as connection:
-            return (await connection.execute(statement)).rowcount >= 1
+            if (await connection.execute(statement)).rowcount < 1:
+                return False
+            await self._write(connection, activity)
+        return True
 
     async def add_challenge(self, challenge: MfaChallenge) -> None:
         values = {
