@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from authapi.answering import answered_gate
+from authapi.answering import after_answer
 from authapi.errors import InvalidInput
 from authapi.events import Events
 from authapi.records import Activity, ActivityType, Peer
@@ -143,10 +143,13 @@ class ActivityWriter:
 
     async def record_later(self, activity: Activity) -> None:
         """Write `activity` once the caller's answer is sent, or now if too many wait."""
-        if len(self._pending) >= self.max_pending:
+        task = None
+        if len(self._pending) < self.max_pending:
+            task = after_answer(lambda: self._write(activity))
+        if task is None:
+            # Too many wait already, or no request is being answered: write it now.
             await self._write(activity)
             return
-        task = asyncio.create_task(self._write(activity, answered_gate()))
         self._pending.add(task)
         task.add_done_callback(self._pending.discard)
 
@@ -161,9 +164,7 @@ class ActivityWriter:
             # `_write` never raises, so one failed write does not stop the wait for the rest.
             await asyncio.gather(*self._pending)
 
-    async def _write(self, activity: Activity, answered: asyncio.Event | None = None) -> None:
-        if answered is not None:
-            await answered.wait()
+    async def _write(self, activity: Activity) -> None:
         try:
             await self.store.record_activity(activity)
         except Exception as error:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from authapi.activity import ActivityWriter, event
-from authapi.answering import answered_gate, answering
+from authapi.answering import answering
 from authapi.errors import StoreUnavailable
 from authapi.events import Events
 from authapi.records import Activity, Peer
@@ -52,15 +52,16 @@ async def test_past_the_bound_a_write_is_made_in_place_and_the_rest_wait() -> No
     store = JournalStore()
     writer = ActivityWriter(store, Events(), max_pending=2)
     deferred = [failed(0), failed(1)]
-    for activity in deferred:
-        await writer.record_later(activity)
-    assert writer.pending == 2
     inline = failed(2)
-    await writer.record_later(inline)
-    # Written before the call returned, while the two deferred ones have not run yet.
-    assert store.journal == [f"wrote {inline.id}"]
-    assert writer.pending == 2
-    await writer.drain()
+    async with answering():
+        for activity in deferred:
+            await writer.record_later(activity)
+        assert writer.pending == 2
+        await writer.record_later(inline)
+        # Written before the call returned, while the two deferred ones have not run yet.
+        assert store.journal == [f"wrote {inline.id}"]
+        assert writer.pending == 2
+    # The request ends only once the work it left has ended.
     assert writer.pending == 0
     assert sorted(store.journal) == sorted(f"wrote {item.id}" for item in [*deferred, inline])
 
@@ -68,26 +69,44 @@ async def test_past_the_bound_a_write_is_made_in_place_and_the_rest_wait() -> No
 async def test_a_deferred_write_waits_for_its_answer() -> None:
     store = JournalStore()
     writer = ActivityWriter(store, Events())
-    with answering() as answered:
-        assert answered_gate() is not None
+    async with answering() as answered:
         await writer.record_later(failed(0))
         for _ in range(SLOW_TURNS):
             await asyncio.sleep(0)
         assert store.journal == []
         answered()
         await writer.drain()
+        assert len(store.journal) == 1
+
+
+async def test_a_request_ends_after_the_work_it_left_even_unanswered() -> None:
+    store = JournalStore(turns=SLOW_TURNS)
+    writer = ActivityWriter(store, Events())
+    async with answering():
+        await writer.record_later(failed(0))
     assert len(store.journal) == 1
-    assert answered_gate() is None
+    assert writer.pending == 0
+
+
+async def test_outside_a_request_the_write_is_made_in_place() -> None:
+    # A script or a test calling a use case has no answer to protect, and no request that
+    # would wait for a task left behind: a task could outlive its loop, cut off half-way.
+    store = JournalStore(turns=SLOW_TURNS)
+    writer = ActivityWriter(store, Events())
+    activity = failed(0)
+    await writer.record_later(activity)
+    assert store.journal == [f"wrote {activity.id}"]
+    assert writer.pending == 0
 
 
 async def test_a_failed_write_is_counted_and_never_raised() -> None:
     store = JournalStore(failing=True)
     heard: list[str] = []
     writer = ActivityWriter(store, Events(heard.append), max_pending=1)
-    await writer.record_later(failed(0))
-    # Past the bound, in place: the failure is not raised to the caller either.
-    await writer.record_later(failed(1))
-    await writer.drain()
+    async with answering():
+        await writer.record_later(failed(0))
+        # Past the bound, in place: the failure is not raised to the caller either.
+        await writer.record_later(failed(1))
     assert writer.failures == 2
     assert heard == ["activity_not_recorded", "activity_not_recorded"]
 
@@ -97,5 +116,10 @@ async def test_shutdown_waits_for_the_deferred_writes_before_closing_the_store()
     services = Services.build(settings_for(), store=store)
     pending = failed(0)
     async with services.running():
+        serving = answering()
+        answered = await serving.__aenter__()
         await services.activity_writer.record_later(pending)
+        answered()
+    # Shutdown came after the answer, while the request that left the write was still open.
     assert store.journal == [f"wrote {pending.id}", "closed"]
+    await serving.__aexit__(None, None, None)

@@ -68,7 +68,7 @@ class RequestContextMiddleware:
                 answered()
 
         try:
-            with answering() as answered:
+            async with answering() as answered:
                 await self.app(scope, receive, send_with_headers)
         finally:
             duration = time.perf_counter() - started

@@ -7,8 +7,9 @@ Two runs against the same server:
   operation left untested, on fewer than MIN_CASES generated cases, and when the logout
   check never got to probe a session;
 - the outside run: what someone who only has the URL would run, `st run .../openapi.json
-  --checks all` with a bearer token and none of the project's configuration. It fails on
-  any failure.
+  --checks all` with a bearer token and none of the project's configuration, less the one
+  check whose false alarms only that configuration explains (positive_data_acceptance).
+  It fails on any failure.
 Extra arguments go to the project's `st run`: a failure found with seed N comes back with
 `python -m tests.contract --seed N`.
 """
@@ -86,6 +87,12 @@ def outside_command(base_url: str, access_token: str, report: Path) -> list[str]
         f"{base_url}/openapi.json",
         "--checks",
         "all",
+        # All but one: a schema-valid request refused by a rule no schema can state (a
+        # breached password, a cursor this API never issued) is a 400, and which generated
+        # case meets such a rule moves with every change to the spec. The project's run
+        # keeps this check, and names each such rule in schemathesis.toml.
+        "--exclude-checks",
+        "positive_data_acceptance",
         "--seed",
         OUTSIDE_SEED,
         # A third of schemathesis' default 100 per operation: the token dies at the first
