@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from authapi.answering import answering
+from authapi.answering import Answering, serve
 from authapi.web.services import SCOPE_KEY, ServicesSlot
 
 access_log = logging.getLogger("authapi.access")
@@ -65,11 +65,17 @@ class RequestContextMiddleware:
             await send(message)
             # Work the use case left for after the answer (authapi/answering.py) may start.
             if message["type"] == "http.response.body" and not message.get("more_body"):
-                answered()
+                request.sent()
 
+        # Plain calls rather than `async with answering()`: every request pays for this.
+        request = Answering()
+        served = serve(request)
         try:
-            async with answering() as answered:
+            try:
                 await self.app(scope, receive, send_with_headers)
+            finally:
+                served()
+                await request.finish()
         finally:
             duration = time.perf_counter() - started
             if metrics is not None:
