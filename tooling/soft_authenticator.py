@@ -20,7 +20,6 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from fido2 import cbor
-from fido2.cose import ES256
 
 # Authenticator data flags (WebAuthn §6.1).
 UP = 0x01  # user present
@@ -99,12 +98,11 @@ class SoftAuthenticator:
             rp_id=served_rp,
             user_handle=unb64url(public_key["user"]["id"]),
         )
-        cose_key = ES256.from_cryptography_key(credential.private_key.public_key())
         attested = (
             SOFT_AAGUID
             + len(credential.credential_id).to_bytes(2, "big")
             + credential.credential_id
-            + cbor.encode(dict(cose_key))
+            + cbor.encode(_cose_es256(credential.private_key.public_key()))
         )
         auth_data = self._authenticator_data(
             served_rp, self._flags(flags) | AT, credential.sign_count, attested
@@ -218,6 +216,18 @@ def _public_key_options(options: Mapping[str, Any]) -> Mapping[str, Any]:
     inner = options.get("publicKey", options)
     assert isinstance(inner, Mapping)
     return inner
+
+
+def _cose_es256(public_key: ec.EllipticCurvePublicKey) -> dict[int, int | bytes]:
+    # RFC 9053: kty EC2 (2), alg ES256 (-7), crv P-256 (1), x and y.
+    numbers = public_key.public_numbers()
+    return {
+        1: 2,
+        3: ES256_ALGORITHM,
+        -1: 1,
+        -2: numbers.x.to_bytes(32, "big"),
+        -3: numbers.y.to_bytes(32, "big"),
+    }
 
 
 def _client_data(client_type: str, challenge: str, origin: str) -> bytes:
