@@ -58,8 +58,9 @@ def test_the_user_handle_is_32_random_bytes_kept_per_user_never_her_id_or_email(
     assert first["id"] == again["id"]
     assert str(user_id).encode() not in handle and b"ada@example.com" not in handle
     other = pk.account("bob@example.com")
-    assert pk.registration_options(other.access_token).json()["publicKey"]["user"]["id"] != (
-        first["id"]
+    assert (
+        pk.registration_options(other.access_token).json()["publicKey"]["user"]["id"]
+        != (first["id"])
     )
 
 
