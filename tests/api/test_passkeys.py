@@ -309,3 +309,35 @@ def test_a_passkey_login_honours_max_sessions_per_user(pk: PasskeyApi) -> None:
     assert pk.profile(first["access_token"]).status_code == 401
     assert pk.profile(second["access_token"]).status_code == 200
     assert pk.profile(third["access_token"]).status_code == 200
+
+
+def test_every_passkey_event_is_counted_in_the_metrics(pk: PasskeyApi) -> None:
+    account = pk.account()
+    passkey_id = pk.passkey(account.access_token)  # passkey_registered
+    assert pk.passkey_login(tamper_signature=True).status_code == 401  # passkey_failed
+    fresh = pk.passkey_login().json()["access_token"]  # passkey_login
+    assert pk.passkey_login(counter=0).status_code == 401  # passkey_clone_suspected
+    assert pk.remove_passkey(fresh, passkey_id).status_code == 204  # passkey_removed
+    text = pk.client.get("/metrics").text
+    for event in (
+        "passkey_registered",
+        "passkey_failed",
+        "passkey_clone_suspected",
+        "passkey_login",
+        "passkey_removed",
+    ):
+        assert f'authapi_auth_events_total{{event="{event}"}}' in text, event
+
+
+def test_the_activity_log_shows_a_passkeys_life_with_its_id(pk: PasskeyApi) -> None:
+    account = pk.account()
+    passkey_id = pk.passkey(account.access_token)
+    fresh = pk.passkey_login().json()["access_token"]
+    assert pk.remove_passkey(fresh, passkey_id).status_code == 204
+    events = pk.client.get("/api/v1/auth/activity", headers=bearer(fresh)).json()["events"]
+    mine = [(e["type"], e["details"].get("factor_id")) for e in events if "passkey" in e["type"]]
+    assert mine == [
+        ("passkey_removed", passkey_id),
+        ("passkey_login", passkey_id),
+        ("passkey_registered", passkey_id),
+    ]
