@@ -288,3 +288,23 @@ def test_a_malformed_registration_is_a_400_never_a_server_error(
     )
     assert answer.status_code == 400, answer.text
     assert answer.json()["detail"] == "credential: is malformed"
+
+
+@pytest.mark.settings(auth_rate_limit_per_minute=3)
+def test_login_options_and_verifies_count_per_address_with_logins(pk: PasskeyApi) -> None:
+    assert pk.login().status_code == 401  # a password login from the address: one
+    options = pk.client.post("/api/v1/auth/passkeys/authentication/options")  # two
+    assert options.status_code == 200
+    assert_refused(
+        pk.send_assertion(
+            options.json()["challenge_id"],
+            {
+                "id": "a",
+                "rawId": "a",
+                "type": "public-key",
+                "response": {"clientDataJSON": "", "authenticatorData": "", "signature": ""},
+            },
+        )
+    )  # three
+    throttled = pk.client.post("/api/v1/auth/passkeys/authentication/options")
+    assert throttled.status_code == 429
