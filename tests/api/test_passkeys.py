@@ -102,7 +102,8 @@ def test_a_passkey_without_a_name_is_called_passkey_and_a_control_character_is_r
         f"{PASSKEYS}/{passkey_id}", headers=account.headers, json={"name": "a\u0007b"}
     )
     assert refused.status_code == 400
-    assert refused.json()["detail"] == "name: must not contain control characters"
+    assert refused.json()["detail"].startswith("name: ")
+    assert "\u0007" not in refused.text
 
 
 def test_another_users_passkey_answers_as_a_missing_one(pk: PasskeyApi) -> None:
