@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from authapi.accounts import Login
@@ -104,7 +104,8 @@ class MfaLogin:
         kind: SessionKind,
         *,
         challenge_id: str | None = None,
-        credential: Mapping[str, Any] | None = None,
+        # `credential.toJSON()` of an assertion; whatever else a client sends is refused.
+        credential: Any = None,
     ) -> Login:
         """Start a session of `kind` at aal2 for a live challenge of that flow and a right code.
 

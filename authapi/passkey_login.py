@@ -153,7 +153,7 @@ class PasskeyLogin:
         user: User,
         token_hash: str,
         challenge_id: str,
-        credential: Mapping[str, Any],
+        credential: Any,
         now: int,
         peer: Peer,
     ) -> tuple[str, ...]:
@@ -173,6 +173,8 @@ class PasskeyLogin:
                 )
                 if challenge is None:
                     raise AssertionRefused("challenge")
+                if not isinstance(credential, Mapping):
+                    raise AssertionRefused("malformed")
                 passkey, assertion = await self._verify(challenge, credential)
                 verified = event("mfa_verified", user.id, now, peer, factor_id=passkey.id)
                 if not await self._spend(passkey, assertion, now, verified):
