@@ -342,3 +342,22 @@ def test_the_activity_log_shows_a_passkeys_life_with_its_id(pk: PasskeyApi) -> N
         ("passkey_login", passkey_id),
         ("passkey_registered", passkey_id),
     ]
+
+
+@pytest.mark.parametrize("credential", ["a string", 7, {"id": "a"}])
+def test_a_second_step_with_no_assertion_is_refused_as_a_wrong_code(
+    pk: PasskeyApi, credential: object
+) -> None:
+    account = pk.account()
+    pk.passkey(account.access_token)
+    token = pk.mfa_token()
+    options = pk.webauthn_options(token).json()
+    body = {
+        "mfa_token": token,
+        "method": "webauthn",
+        "challenge_id": options["challenge_id"],
+        "credential": credential,
+    }
+    refused = pk.client.post("/api/v1/auth/mfa/verify", json=body)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["type"].endswith("mfa-invalid")
