@@ -143,7 +143,7 @@ class PasskeyLogin:
             user_id=pending.user_id,
             mfa_token_hash=token_hash,
             # Never outliving the login it belongs to.
-            expires_at=pending.expires_at,
+            ends_by=pending.expires_at,
         )
         allowed = [p.credential_id for p in mine]
         return Options(challenge.id, self.relying_party.request_options(raw, allowed))

@@ -46,15 +46,19 @@ async def new_challenge(
     *,
     user_id: str | None = None,
     mfa_token_hash: str | None = None,
-    expires_at: int | None = None,
+    ends_by: int | None = None,
 ) -> tuple[WebauthnChallenge, bytes]:
-    """Store a new challenge of `purpose` and return it with its random bytes."""
+    """Store a new challenge of `purpose` and return it with its random bytes.
+
+    It lives CHALLENGE_SECONDS, or until `ends_by` if that comes first.
+    """
     raw = secrets.token_bytes(CHALLENGE_BYTES)
+    expires_at = now + CHALLENGE_SECONDS
     challenge = WebauthnChallenge(
         id=str(uuid.uuid4()),
         challenge=b64url(raw),
         purpose=purpose,
-        expires_at=min(now + CHALLENGE_SECONDS, expires_at or now + CHALLENGE_SECONDS),
+        expires_at=expires_at if ends_by is None else min(expires_at, ends_by),
         user_id=user_id,
         mfa_token_hash=mfa_token_hash,
     )
