@@ -13,7 +13,14 @@ from sqlalchemy import exists, func, select, update
 
 from authapi.records import Activity, MfaChallenge, TotpFactor
 from authapi.store.base import ActivityBounds
-from authapi.store.schema import mfa_challenges, recovery_codes, sessions, totp_factors, users
+from authapi.store.schema import (
+    mfa_challenges,
+    passkeys,
+    recovery_codes,
+    sessions,
+    totp_factors,
+    users,
+)
 from authapi.store.sql.activity import write_activity
 from authapi.store.sql.credentials import renew_credentials
 from authapi.store.sql.engine import Database
@@ -138,6 +145,7 @@ class SqlMfaStore:
                 totp_factors.c.user_id == user_id, totp_factors.c.confirmed_at.is_not(None)
             )
         )
+        passkey_left = select(exists().where(passkeys.c.user_id == user_id))
         async with self._database.connect(write=True) as connection:
             await self._lock_user_row(connection, user_id)
             if (await connection.execute(delete)).rowcount != 1:
@@ -146,6 +154,11 @@ class SqlMfaStore:
                 await connection.execute(
                     recovery_codes.delete().where(recovery_codes.c.user_id == user_id)
                 )
+            if (
+                not (await connection.execute(any_left)).scalar_one()
+                and not (await connection.execute(passkey_left)).scalar_one()
+            ):
+                # A passkey is a second factor too: the sessions keep aal2 while one is left.
                 await connection.execute(
                     update(sessions)
                     .where(sessions.c.user_id == user_id)
