@@ -83,6 +83,7 @@ def she_is_signed_in_with_her_passkey_alone(context: Context) -> None:
 def the_passkey_is_refused(context: Context) -> None:
     assert context.response.status_code == 401, context.response.text
     body = problem(context.response)
+    assert body["type"].endswith("/passkey-refused")
     assert "access_token" not in body and "refresh_token" not in body
 
 
@@ -109,3 +110,4 @@ def she_has_no_passkeys_left(context: Context) -> None:
 def her_passkey_no_longer_signs_her_in(context: Context) -> None:
     refused = sign_in(context, context.actor)
     assert refused.status_code == 401, refused.text
+    assert problem(refused)["type"].endswith("/passkey-refused")

@@ -94,7 +94,9 @@ async function addPasskey(name) {
   const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(options.body.publicKey);
   const credential = await navigator.credentials.create({publicKey});
   const json = {challenge_id: options.body.challenge_id, credential: credential.toJSON(), name};
-  return call("POST", AUTH + "/passkeys/registration/verify", {bearer: app.access, json});
+  const verify = AUTH + "/passkeys/registration/verify";
+  const answer = await call("POST", verify, {bearer: app.access, json});
+  return {...answer, algorithm: credential.response.getPublicKeyAlgorithm()};
 }
 
 // `userVerification` stands for a careless page that asks the authenticator for less than

@@ -17,6 +17,7 @@ import base64
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,13 +33,16 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("heavy")]
 
 COOKIE = "__Secure-refresh_token"
 LOOPBACK = "127.0.0.1"
+README = Path(__file__).resolve().parents[2] / "README.md"
+README_API = '"https://auth.example.com/api/v1/auth"'
 
 
 @dataclass
 class Stage:
-    """The API (as Python reaches it), the page's URL, and the browser."""
+    """The API (as Python and as the page reach it), the page's URL, and the browser."""
 
     api: str
+    page_api: str
     page: str
     driver: Any
 
@@ -50,8 +54,19 @@ class Stage:
         """Return the browser's refresh cookie, HttpOnly as it is."""
         return browser_cookie(self.driver, COOKIE)
 
-    def passkey_added_by(self, email: str) -> dict[str, Any]:
-        """Register `email`, log in with the password, add a passkey and log out again."""
+    def passkeys(self, access_token: str) -> list[dict[str, Any]]:
+        """List the passkeys of the user whose access token this is."""
+        listed = requests.get(
+            f"{self.api}/api/v1/auth/passkeys",
+            headers={"Authorization": f"Bearer {access_token}"},
+            timeout=10,
+        )
+        assert listed.status_code == 200, listed.text
+        passkeys: list[dict[str, Any]] = listed.json()["passkeys"]
+        return passkeys
+
+    def logged_in_with_password(self, email: str) -> str:
+        """Register `email` and log in with the password on the page; return the user's id."""
         registration = requests.post(
             f"{self.api}/api/v1/auth/register",
             json={"email": email, "password": PASSWORD},
@@ -60,10 +75,16 @@ class Stage:
         assert registration.status_code == 201, registration.text
         login = self.run("passwordLogin(arguments[0], arguments[1])", email, PASSWORD)
         assert login["status"] == 200, login
+        user_id: str = registration.json()["id"]
+        return user_id
+
+    def passkey_added_by(self, email: str) -> dict[str, Any]:
+        """Register `email`, log in with the password, add a passkey and log out again."""
+        user_id = self.logged_in_with_password(email)
         added: dict[str, Any] = self.run("addPasskey('Laptop')")
         assert added["status"] == 201, added
         assert self.run("logout()")["status"] == 204
-        return {"user_id": registration.json()["id"], "passkey": added["body"]}
+        return {"user_id": user_id, "passkey": added["body"], "algorithm": added["algorithm"]}
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +100,10 @@ def stage() -> Iterator[Stage]:
     }
     log_path = BUILD / "chromium-passkeys-server.log"
     with chromium() as driver, running_server(env, log_path=log_path) as api:
-        with serving_pages(page_port, api.replace(LOOPBACK, "localhost")) as pages:
-            yield Stage(api, pages.replace(LOOPBACK, "localhost") + PASSKEY_PATH, driver)
+        page_api = api.replace(LOOPBACK, "localhost")
+        with serving_pages(page_port, page_api) as pages:
+            page = pages.replace(LOOPBACK, "localhost") + PASSKEY_PATH
+            yield Stage(api, page_api, page, driver)
 
 
 @pytest.fixture
@@ -110,6 +133,20 @@ def claims(access_token: str) -> dict[str, Any]:
     return decoded
 
 
+def readme_javascript(api: str) -> str:
+    """Return the README's passkey JavaScript, aimed at `api`, as an async function of `access`.
+
+    It ends with the login's `access_token` and `csrf_token`, which the function returns.
+    """
+    section = README.read_text().split("\n## Passkeys\n", 1)[1].split("\n## ", 1)[0]
+    snippet = section.split("```js\n", 1)[1].split("```", 1)[0]
+    assert README_API in snippet, "the README's example API moved"
+    snippet = snippet.replace(README_API, json.dumps(f"{api}/api/v1/auth"))
+    return (
+        f"(async (access) => {{\n{snippet}\nreturn {{access_token, csrf_token}};\n}})(app.access)"
+    )
+
+
 def test_a_passkey_added_in_the_browser_signs_in_alone_and_opens_the_profile(
     browser: Stage,
 ) -> None:
@@ -117,6 +154,9 @@ def test_a_passkey_added_in_the_browser_signs_in_alone_and_opens_the_profile(
     added = browser.passkey_added_by(email)
     assert set(added["passkey"]) == {"id", "name", "created_at"}
     assert added["passkey"]["name"] == "Laptop"
+    # The options list EdDSA first, and Chromium's authenticator takes it: the soft
+    # authenticator of the other tests makes ES256 keys only.
+    assert added["algorithm"] == -8
     [kept] = browser.driver.get_credentials()
     assert kept.is_resident_credential and kept.rp_id == "localhost"
     # The authenticator keeps a random handle for the user: neither her id nor her email.
@@ -139,13 +179,7 @@ def test_a_passkey_added_in_the_browser_signs_in_alone_and_opens_the_profile(
     profile = browser.run("profile()")
     assert profile["status"] == 200, profile
     assert profile["body"]["email"] == email
-    listed = requests.get(
-        f"{browser.api}/api/v1/auth/passkeys",
-        headers={"Authorization": f"Bearer {login['body']['access_token']}"},
-        timeout=10,
-    )
-    assert listed.status_code == 200, listed.text
-    [passkey] = listed.json()["passkeys"]
+    [passkey] = browser.passkeys(login["body"]["access_token"])
     assert passkey["id"] == added["passkey"]["id"] and passkey["last_used_at"] is not None
 
 
@@ -160,10 +194,23 @@ def test_without_user_verification_the_passkey_login_is_refused(browser: Stage) 
     # refuses: no tokens, no cookie.
     lax = browser.run("passkeyLogin({userVerification: 'discouraged'})")
     assert lax["status"] == 401, lax
-    assert lax["body"]["type"].startswith("tag:auth-api") and "access_token" not in lax["body"]
+    assert lax["body"]["type"].endswith("/passkey-refused") and "access_token" not in lax["body"]
     assert browser.refresh_cookie() is None
     assert browser.run("profile()")["status"] == 401
 
     # The same key, with its user verified again, is let in: the flag was the reason.
     browser.driver.set_user_verified(True)
     assert browser.run("passkeyLogin()")["status"] == 200
+
+
+def test_the_readme_javascript_adds_a_passkey_and_signs_in_with_it(browser: Stage) -> None:
+    browser.logged_in_with_password("chromium-passkey-readme@example.com")
+
+    answer = browser.run(readme_javascript(browser.page_api))
+
+    assert "error" not in answer, answer
+    assert claims(answer["access_token"])["amr"] == ["pop", "mfa"]
+    assert answer["csrf_token"]
+    assert browser.refresh_cookie() is not None
+    [passkey] = browser.passkeys(answer["access_token"])
+    assert passkey["name"] == "Laptop" and passkey["last_used_at"] is not None
