@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -80,16 +80,21 @@ class SqlPasskeyStore:
     async def add_passkey(
         self, passkey: Passkey, max_passkeys: int, activity: Activity | None = None
     ) -> bool:
-        held = (
-            select(func.count()).select_from(passkeys).where(passkeys.c.user_id == passkey.user_id)
+        # One statement counts and inserts (SQLite takes its write lock only at the insert);
+        # on PostgreSQL the user's row is locked first, so her registrations take turns.
+        held = select(func.count()).where(passkeys.c.user_id == passkey.user_id).scalar_subquery()
+        values = _passkey_values(passkey)
+        insert = passkeys.insert().from_select(
+            list(values),
+            select(
+                *(literal(values[name], passkeys.c[name].type).label(name) for name in values)
+            ).where(held < max_passkeys),
         )
         try:
             async with self._database.connect(write=True) as connection:
-                # The user's row first: two registrations of hers take turns at the cap.
                 await self._lock_user_row(connection, passkey.user_id)
-                if (await connection.execute(held)).scalar_one() >= max_passkeys:
+                if (await connection.execute(insert)).rowcount != 1:
                     return False
-                await connection.execute(passkeys.insert().values(**_passkey_values(passkey)))
                 await self._write(connection, activity)
         except IntegrityError:
             # The unique credential id: registered already, to her or to someone else.
@@ -130,10 +135,8 @@ class SqlPasskeyStore:
     async def delete_passkey(
         self, user_id: str, passkey_id: str, activity: Activity | None = None
     ) -> bool:
-        owned = select(passkeys.c.id).where(
-            passkeys.c.id == passkey_id, passkeys.c.user_id == user_id
-        )
-        others = select(func.count()).select_from(passkeys).where(passkeys.c.user_id == user_id)
+        delete = passkeys.delete().where(passkeys.c.id == passkey_id, passkeys.c.user_id == user_id)
+        left = select(func.count()).select_from(passkeys).where(passkeys.c.user_id == user_id)
         password = select(users.c.password_hash).where(users.c.id == user_id)
         totp_left = select(
             exists().where(
@@ -142,18 +145,19 @@ class SqlPasskeyStore:
         )
         async with self._database.connect(write=True) as connection:
             await self._lock_user_row(connection, user_id)
-            if (await connection.execute(owned)).first() is None:
+            # Deleted first, then counted: on SQLite the delete takes the write lock, so the
+            # count is this transaction's own; raising rolls the delete back.
+            if (await connection.execute(delete)).rowcount != 1:
                 return False
-            count = (await connection.execute(others)).scalar_one()
-            if count == 1 and not (await connection.execute(password)).scalar_one_or_none():
-                raise LastPasskey()
-            await connection.execute(passkeys.delete().where(passkeys.c.id == passkey_id))
-            if count == 1 and not (await connection.execute(totp_left)).scalar_one():
-                await connection.execute(
-                    update(sessions)
-                    .where(sessions.c.user_id == user_id)
-                    .values(acr="aal1", amr="pwd")
-                )
+            if (await connection.execute(left)).scalar_one() == 0:
+                if not (await connection.execute(password)).scalar_one_or_none():
+                    raise LastPasskey()
+                if not (await connection.execute(totp_left)).scalar_one():
+                    await connection.execute(
+                        update(sessions)
+                        .where(sessions.c.user_id == user_id)
+                        .values(acr="aal1", amr="pwd")
+                    )
             await self._write(connection, activity)
         return True
 
