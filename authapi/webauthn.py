@@ -15,10 +15,12 @@ import base64
 import binascii
 import json
 import logging
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from fido2 import cbor
 from fido2.cose import CoseKey, UnsupportedKey
 from fido2.server import Fido2Server
@@ -47,8 +49,19 @@ CHALLENGE_SECONDS = 300
 # WebAuthn §5.8.3: a credential id is at most 1,023 bytes.
 MAX_CREDENTIAL_ID_BYTES = 1023
 _REQUIRED = UserVerificationRequirement.REQUIRED
-# What the library raises for a malformed or refused credential: a parse error or a check.
-_REFUSALS = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError)
+# What the library raises for a malformed or refused credential: a parse error or a check
+# (found by fuzzing its input; deeply nested CBOR exhausts the recursion of its decoder).
+_REFUSALS = (
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    AttributeError,
+    OverflowError,
+    struct.error,
+    RecursionError,
+    UnsupportedAlgorithm,
+)
 
 
 class CeremonyRefused(Exception):

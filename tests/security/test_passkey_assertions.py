@@ -240,3 +240,51 @@ def test_no_challenge_credential_or_key_material_reaches_the_logs(
     assert "passkey_login" in text  # the log was captured
     for secret in secrets:
         assert secret not in text
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        {"authenticatorData": b64url(b"\x00" * 10)},
+        {"clientDataJSON": b64url(b"not json")},
+        {"clientDataJSON": b64url(b'{"type": "webauthn.get"}')},
+        {"signature": ""},
+        {"userHandle": b64url(b"\x81" * 3000 + b"\x00")},
+    ],
+    ids=[
+        "short-data",
+        "client-data-not-json",
+        "client-data-lacking",
+        "no-signature",
+        "nested-handle",
+    ],
+)
+def test_a_malformed_assertion_is_refused_never_a_server_error(
+    pk: PasskeyApi, damage: dict[str, str]
+) -> None:
+    with_passkey(pk)
+    options = pk.login_options()
+    credential = pk.authenticator.get(options)
+    credential["response"] = {**credential["response"], **damage}
+    answer = pk.send_assertion(options["challenge_id"], credential)
+    assert answer.status_code in (400, 401), answer.text
+
+
+@pytest.mark.parametrize(
+    "attestation_object",
+    [b"\x81" * 3000 + b"\x00", b"\xa1", b"", b"\xa3\x63fmt\x64none"],
+    ids=["deeply-nested-cbor", "truncated-map", "empty", "truncated-fields"],
+)
+def test_a_malformed_registration_is_a_400_never_a_server_error(
+    pk: PasskeyApi, attestation_object: bytes
+) -> None:
+    account = pk.account()
+    options = pk.registration_options(account.access_token).json()
+    credential = pk.authenticator.create(options)
+    credential["response"]["attestationObject"] = b64url(attestation_object)
+    body = {"challenge_id": options["challenge_id"], "credential": credential}
+    answer = pk.client.post(
+        "/api/v1/auth/passkeys/registration/verify", headers=account.headers, json=body
+    )
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["detail"] == "credential: is malformed"

@@ -50,10 +50,7 @@ async def test_parallel_verifies_of_one_challenge_get_exactly_one_session(
     credential = authenticator.get(options)
     body = {"challenge_id": options["challenge_id"], "credential": credential}
     answers = await asyncio.gather(
-        *(
-            async_client.post(f"{PASSKEYS}/authentication/verify", json=body)
-            for _ in range(RACERS)
-        )
+        *(async_client.post(f"{PASSKEYS}/authentication/verify", json=body) for _ in range(RACERS))
     )
     assert sorted(answer.status_code for answer in answers) == [200] + [401] * (RACERS - 1)
 
