@@ -263,7 +263,10 @@ class MfaStore(Protocol):
         """
 
     async def add_recovery_codes_if_none(self, user_id: str, hashes: list[str], now: int) -> bool:
-        """Store a set of recovery-code hashes if the user has none; tell whether it did."""
+        """Store a set of recovery-code hashes while the user has a verified factor and no codes.
+
+        Tell whether it did. One atomic step: of parallel calls, one stores its set.
+        """
 
     async def replace_recovery_codes(
         self, user_id: str, hashes: list[str], now: int, activity: Activity | None = None

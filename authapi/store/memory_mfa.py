@@ -146,7 +146,9 @@ class MemoryMfaStore:
 
     async def add_recovery_codes_if_none(self, user_id: str, hashes: list[str], now: int) -> bool:
         with self._lock:
-            if self._recovery_codes.get(user_id):
+            # A removal may have come between the confirmation and this: no factor, no codes.
+            verified = any(f.is_verified for f in self._factors_of(user_id))
+            if self._recovery_codes.get(user_id) or not verified:
                 return False
             self._recovery_codes[user_id] = set(hashes)
             return True
