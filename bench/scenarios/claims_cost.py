@@ -15,10 +15,15 @@ import os
 import statistics
 import subprocess
 import sys
+import time
+import uuid
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from authapi.records import PASSWORD_ONLY, Assurance
+from authapi.settings import Settings
+from authapi.tokens import TokenCodec
 from bench import REPO_ROOT
 from bench.harness.cpu import Cores, inherited_affinity, plan_cores
 from bench.harness.outcome import Measure, Options, Outcome, at_least, at_most
@@ -47,6 +52,9 @@ ASSURANCE_CLAIMS = frozenset({"acr", "amr", "auth_time"})
 BEFORE, AFTER = "project-before", "project-after"
 # Each tree's in-process timing runs this many times, alternating; the best counts.
 IN_PROCESS_TURNS = 3
+# The claims alone: decodes per timing of one token, with and without the memory.
+DECODES = {"PyJWT decode": 5_000, "remembered": 100_000}
+DECODE_REPEATS = 5
 
 
 def run(options: Options) -> list[Outcome]:
@@ -103,6 +111,7 @@ def run(options: Options) -> list[Outcome]:
     micros = _in_process(before_tree, cores.server, options)
     outcome.measures = [
         *_cpu_per_request(runs),
+        *_claims_alone(),
         *(
             Measure(f"in-process CPU, {tree}, {kind}", value, "µs")
             for (tree, kind), value in micros.items()
@@ -183,6 +192,37 @@ def _cpu_per_request(runs: dict[str, list[LoadResult]]) -> list[Measure]:
     ]
     if len(micros) == 2:
         measures.append(Measure("  after/before", micros[AFTER] / micros[BEFORE], "x"))
+    return measures
+
+
+def _claims_alone() -> list[Measure]:
+    # The current tree's own codec, one token with the claims and one without (which it
+    # still accepts, as aal1): the claims' cost with nothing else of the two trees between.
+    settings = Settings(jwt_secret_key="claims-cost-benchmark-secret-" + "x" * 20)
+    now = int(time.time())
+    user, session = str(uuid.uuid4()), str(uuid.uuid4())
+    measures = []
+    for kind, count in DECODES.items():
+        codec = TokenCodec(settings, cache_size=0 if kind == "PyJWT decode" else None)
+        tokens = {
+            "with acr, amr, auth_time": codec.encode(
+                user, session, "access", now, now + 3600, Assurance("aal1", PASSWORD_ONLY, now)
+            ),
+            "without": codec.encode(user, session, "access", now, now + 3600),
+        }
+        best = dict.fromkeys(tokens, float("inf"))
+        for _ in range(DECODE_REPEATS):
+            for name, token in tokens.items():
+                # A fresh string each time, as each request's header is: its hash is not cached.
+                copies = [token.encode().decode() for _ in range(count)]
+                started = time.process_time()
+                for copy in copies:
+                    codec.decode(copy, "access")
+                best[name] = min(best[name], time.process_time() - started)
+        measures += [
+            Measure(f"token decode CPU, {kind}, {name}", 1e6 * seconds / count, "µs")
+            for name, seconds in best.items()
+        ]
     return measures
 
 

@@ -18,6 +18,7 @@ from bench.harness.trees import (
     imported_from,
     resolve,
 )
+from bench.scenarios import claims_cost
 from bench.scenarios.claims_cost import ASSURANCE_CLAIMS, token_claims
 
 
@@ -77,3 +78,16 @@ def test_token_claims_reads_a_jwt_payload_without_verifying_it() -> None:
     claims = token_claims(f"e30.{encoded}.signature")
     assert claims == payload
     assert ASSURANCE_CLAIMS <= claims.keys()
+
+
+def test_the_claims_alone_are_timed_with_and_without_them_both_ways(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(claims_cost, "DECODES", {"PyJWT decode": 2, "remembered": 2})
+    monkeypatch.setattr(claims_cost, "DECODE_REPEATS", 1)
+    labels = [measure.label for measure in claims_cost._claims_alone()]
+    assert labels == [
+        f"token decode CPU, {kind}, {name}"
+        for kind in ("PyJWT decode", "remembered")
+        for name in ("with acr, amr, auth_time", "without")
+    ]
