@@ -88,6 +88,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="NAME=VALUE",
         help="soak: an extra variable for its servers, e.g. a purge interval; repeatable",
     )
+    parser.add_argument(
+        "--before-ref",
+        default=DEFAULTS.before_ref,
+        help="claims-cost: the git commit served as the project before the assurance claims",
+    )
     parser.add_argument("--output-dir", type=Path, default=DEFAULTS.output_dir)
     args = parser.parse_args(argv)
     chosen = args.scenarios or DEFAULT_SCENARIOS
@@ -113,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         soak_seconds=args.soak_seconds,
         soak_settle=args.soak_settle,
         soak_env=tuple(args.soak_env),
+        before_ref=args.before_ref,
     )
     machine = machine_info()
     settings = {"tool": load_tool(), **vars(args)}

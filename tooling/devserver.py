@@ -48,13 +48,18 @@ def start_server(
     log: IO[bytes] | int = subprocess.DEVNULL,
     startup_timeout: float = 30.0,
     args: Sequence[str] = (),
+    cwd: Path | None = None,
 ) -> tuple[str, subprocess.Popen[bytes]]:
-    """Start `auth-api` with `env` on top of `TEST_ENV`; return its URL once it is healthy."""
+    """Start `auth-api` with `env` on top of `TEST_ENV`; return its URL once it is healthy.
+
+    `cwd` is where `python -m authapi` starts, and so the first place it imports from: the
+    benchmark serves an older checkout of the project that way.
+    """
     port = port or free_port()
     command = [sys.executable, "-m", "authapi", "--port", str(port), "--workers", str(workers)]
     command += args
     process = subprocess.Popen(
-        command, env={**os.environ, **TEST_ENV, **(env or {})}, stdout=log, stderr=log
+        command, env={**os.environ, **TEST_ENV, **(env or {})}, stdout=log, stderr=log, cwd=cwd
     )
     base_url = f"http://127.0.0.1:{port}"
     try:

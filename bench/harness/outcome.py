@@ -9,6 +9,7 @@ from typing import Any
 
 from bench import REPO_ROOT
 from bench.harness.drive import Load
+from bench.harness.trees import CLAIMS_BEFORE_REF
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class Options:
     soak_seconds: float = 600.0
     soak_settle: float = 120.0
     soak_env: tuple[tuple[str, str], ...] = ()
+    # claims-cost: the commit whose tree is served as "before" beside the current one.
+    before_ref: str = CLAIMS_BEFORE_REF
 
 
 @dataclass(frozen=True)

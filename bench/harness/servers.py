@@ -20,6 +20,7 @@ from authapi.web.cli import LIMIT_CONCURRENCY, TIMEOUT_KEEP_ALIVE_SECONDS
 from bench import REPO_ROOT
 from bench.harness.cpu import Cores, inherited_affinity
 from bench.harness.paths import LOGIN_PATH, PROFILE_PATH, REGISTER_PATH
+from bench.harness.trees import Tree
 from tooling.devserver import TEST_ENV, free_port, start_server, stop_server
 
 # The baselines are bare on purpose: no access log, no Server header, warnings only; they
@@ -85,11 +86,17 @@ def project_server(
     log_dir: Path,
     workers: int = 1,
     env: Mapping[str, str] | None = None,
+    tree: Tree | None = None,
 ) -> Iterator[Server]:
-    """Serve the project with `auth-api` on `cores`, its output in `log_dir/NAME.log`."""
+    """Serve the project with `auth-api` on `cores`, its output in `log_dir/NAME.log`.
+
+    `tree` serves an older checkout (`bench.harness.trees`) instead of the current tree.
+    """
     log_dir.mkdir(parents=True, exist_ok=True)
+    variables = {**PROJECT_ENV, **(tree.env if tree else {}), **(env or {})}
+    cwd = tree.root if tree else None
     with (log_dir / f"{name}.log").open("wb") as log, inherited_affinity(cores):
-        base_url, process = start_server({**PROJECT_ENV, **(env or {})}, workers=workers, log=log)
+        base_url, process = start_server(variables, workers=workers, log=log, cwd=cwd)
     try:
         yield Server(name, base_url, process.pid)
     finally:

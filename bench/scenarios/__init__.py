@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from bench.harness.outcome import Options, Outcome
 from bench.scenarios import (
+    claims_cost,
     flat_cost,
     growth_flood,
     in_process,
@@ -29,6 +30,8 @@ SCENARIOS: dict[str, Callable[[Options], list[Outcome]]] = {
     "metrics-overhead": metrics_overhead.run,
     "memory": memory.run,
     "in-process": in_process.run,
+    # The protected GET of an older commit's tree beside the current one (--before-ref).
+    "claims-cost": claims_cost.run,
     "flat-cost": flat_cost.run,
     "growth-flood": growth_flood.run,
     # Opt-in: ten minutes and more.
