@@ -66,7 +66,8 @@ class StepUp:
         if claims.acr != "aal2" or caller.session.acr != "aal2":
             self._refuse(
                 caller,
-                "acr: this operation needs a second factor (aal2); reauthenticate with a code.",
+                "acr: this operation needs a second factor (aal2); "
+                "reauthenticate with a code or a passkey.",
             )
         if int(self._clock()) - claims.auth_time > self.max_age:
             self._refuse(
