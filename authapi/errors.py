@@ -371,3 +371,12 @@ class LastPasskey(AuthError):
     title = "Conflict"
     problem_type = PROBLEM_TYPE_BASE + "last-passkey"
     detail = "The last passkey of an account without a password cannot be removed."
+
+
+class NoPasskey(AuthError):
+    """Refuse passkey options for reauthentication to a user who has no passkey."""
+
+    status = 409
+    title = "Conflict"
+    problem_type = PROBLEM_TYPE_BASE + "no-passkey"
+    detail = "This account has no passkey; reauthenticate with a password or a code."

@@ -1,4 +1,5 @@
-"""Passkey assertions: a passwordless login, and the second step of a password login.
+"""Passkey assertions: a passwordless login, the second step of a password login, and a
+reauthentication that raises the caller's session (authapi/step_up.py).
 
 The library checks origin, RP ID, flags and signature (authapi/webauthn.py); the rules it
 leaves to the relying party are here:
@@ -22,7 +23,7 @@ from typing import Any, Protocol
 from authapi.accounts import Login
 from authapi.activity import ActivityWriter, event
 from authapi.devices import DeviceTokens
-from authapi.errors import InvalidCode, PasskeyRefused
+from authapi.errors import InvalidCode, NoPasskey, PasskeyRefused
 from authapi.events import Events
 from authapi.factor_check import FactorCheck
 from authapi.passkeys import Options, new_challenge
@@ -31,6 +32,7 @@ from authapi.records import (
     WITH_PASSWORD_AND_PASSKEY,
     Activity,
     Assurance,
+    ChallengePurpose,
     Passkey,
     Peer,
     SessionKind,
@@ -38,7 +40,7 @@ from authapi.records import (
     WebauthnChallenge,
     is_storable,
 )
-from authapi.sessions import SessionService
+from authapi.sessions import Caller, SessionService
 from authapi.store.base import MfaStore, PasskeyStore, UserStore
 from authapi.throttle import Throttle
 from authapi.tokens import fingerprint
@@ -161,12 +163,61 @@ class PasskeyLogin:
 
         Counted per user against MFA_MAX_FAILURES with the codes (authapi/factor_check.py).
         """
+        await self._verify_factor(
+            user, challenge_id, credential, now, peer, purpose="mfa", token_hash=token_hash
+        )
+        return WITH_PASSWORD_AND_PASSKEY
+
+    async def reauthentication_options(self, caller: Caller) -> Options:
+        """Return request options for the caller's passkeys, to raise her session with one."""
+        user_id = caller.user.id
+        mine = await self.store.passkeys_of(user_id)
+        if not mine:
+            raise NoPasskey()
+        challenge, raw = await new_challenge(
+            self.store, "reauthenticate", self._now(), user_id=user_id
+        )
+        allowed = [p.credential_id for p in mine]
+        return Options(challenge.id, self.relying_party.request_options(raw, allowed))
+
+    async def verify_reauthentication(
+        self, caller: Caller, challenge_id: str, credential: Any, now: int, peer: Peer
+    ) -> tuple[str, ...]:
+        """Check a passkey of the caller's for reauthentication; return the `amr` it earns.
+
+        A passkey with user verification is both factors by itself, so the `amr` is a
+        passkey login's, whatever the session began with. Counted as a code would be.
+        """
+        await self._verify_factor(
+            caller.user,
+            challenge_id,
+            credential,
+            now,
+            peer,
+            purpose="reauthenticate",
+            session_id=caller.session.id,
+        )
+        return WITH_PASSKEY
+
+    async def _verify_factor(
+        self,
+        user: User,
+        challenge_id: str,
+        credential: Any,
+        now: int,
+        peer: Peer,
+        *,
+        purpose: ChallengePurpose,
+        token_hash: str | None = None,
+        session_id: str | None = None,
+    ) -> None:
+        """Check a passkey of `user` against a challenge bound to her, within the MFA limit."""
 
         async def right() -> bool:
             try:
                 challenge = (
                     await self.store.take_webauthn_challenge(
-                        challenge_id, "mfa", now, user.id, token_hash
+                        challenge_id, purpose, now, user.id, token_hash
                     )
                     if is_storable(challenge_id)
                     else None
@@ -176,7 +227,9 @@ class PasskeyLogin:
                 if not isinstance(credential, Mapping):
                     raise AssertionRefused("malformed")
                 passkey, assertion = await self._verify(challenge, credential)
-                verified = event("mfa_verified", user.id, now, peer, factor_id=passkey.id)
+                verified = event(
+                    "mfa_verified", user.id, now, peer, session_id=session_id, factor_id=passkey.id
+                )
                 if not await self._spend(passkey, assertion, now, verified):
                     raise AssertionRefused("counter_raced", passkey)
             except AssertionRefused as refused:
@@ -186,9 +239,8 @@ class PasskeyLogin:
                 return False
             return True
 
-        await self.check.attempt(user.id, now, right, peer)
+        await self.check.attempt(user.id, now, right, peer, session_id)
         self.events.emit("mfa_verified", user_id=user.id, method="webauthn")
-        return WITH_PASSWORD_AND_PASSKEY
 
     async def _take(self, challenge_id: str, now: int) -> WebauthnChallenge:
         challenge = (

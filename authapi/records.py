@@ -251,18 +251,18 @@ class Passkey:
     last_used_at: int | None = None
 
 
-# What a WebAuthn challenge may be answered for: adding a passkey, a passwordless login, or
-# the second step of a password login.
-ChallengePurpose = Literal["registration", "login", "mfa"]
+# What a WebAuthn challenge may be answered for: adding a passkey, a passwordless login,
+# the second step of a password login, or raising a session by reauthentication.
+ChallengePurpose = Literal["registration", "login", "mfa", "reauthenticate"]
 
 
 @dataclass(frozen=True, slots=True)
 class WebauthnChallenge:
     """A challenge handed out with WebAuthn options, answered once within its lifetime.
 
-    `challenge` is 32 random bytes in unpadded base64url. A registration challenge is bound
-    to its user, a second-factor one to its user and to the SHA-256 of its mfa_token; a
-    login challenge to nobody (the credential says who).
+    `challenge` is 32 random bytes in unpadded base64url. A registration challenge and a
+    reauthentication one are bound to their user, a second-factor one to its user and to
+    the SHA-256 of its mfa_token; a login challenge to nobody (the credential says who).
     """
 
     id: str

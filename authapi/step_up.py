@@ -2,18 +2,19 @@
 
 An operation that asks for it needs the caller's token to say `acr=aal2` (and its session
 still to be aal2: removing the last factor lowers it) with an `auth_time` no older than
-STEP_UP_MAX_AGE_SECONDS. `/reauthenticate` gets there for the same session.
+STEP_UP_MAX_AGE_SECONDS. `/reauthenticate` gets there for the same session, with a code or
+with a passkey (whose checks are authapi/passkey_login.py's).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import NoReturn, Protocol
+from typing import Any, Literal, NoReturn, Protocol
 
 from authapi.errors import InvalidInput, StepUpRequired, WrongPassword
 from authapi.events import Events
-from authapi.factor_check import FactorCheck, Method
+from authapi.factor_check import METHODS, FactorCheck, Method
 from authapi.password_check import PasswordCheck
 from authapi.records import Assurance, Peer, password_only
 from authapi.sessions import Caller, SessionService
@@ -26,6 +27,15 @@ class FactorStore(MfaStore, PasskeyStore, Protocol):
     """Where a user's second factors are: TOTP factors and passkeys."""
 
 
+class PasskeyReauthentication(Protocol):
+    """Check a passkey assertion of the caller's for reauthentication (authapi/passkey_login.py)."""
+
+    async def verify_reauthentication(
+        self, caller: Caller, challenge_id: str, credential: Any, now: int, peer: Peer
+    ) -> tuple[str, ...]:
+        """Return the `amr` a right assertion earns; refuse a wrong one as a wrong code."""
+
+
 class StepUp:
     """Demand a recent second factor, and raise a session's assurance by reauthentication."""
 
@@ -36,6 +46,7 @@ class StepUp:
         store: FactorStore,
         passwords: PasswordCheck,
         check: FactorCheck,
+        passkeys: PasskeyReauthentication,
         sessions: SessionService,
         events: Events,
         clock: Callable[[], float] = time.time,
@@ -44,6 +55,7 @@ class StepUp:
         self.store = store
         self.passwords = passwords
         self.check = check
+        self.passkeys = passkeys
         self.sessions = sessions
         self.events = events
         self._clock = clock
@@ -54,7 +66,8 @@ class StepUp:
         if claims.acr != "aal2" or caller.session.acr != "aal2":
             self._refuse(
                 caller,
-                "acr: this operation needs a second factor (aal2); reauthenticate with a code.",
+                "acr: this operation needs a second factor (aal2); "
+                "reauthenticate with a code or a passkey.",
             )
         if int(self._clock()) - claims.auth_time > self.max_age:
             self._refuse(
@@ -75,13 +88,16 @@ class StepUp:
         peer: Peer,
         *,
         password: str | None = None,
-        method: Method | None = None,
+        method: Method | Literal["webauthn"] | None = None,
         code: str | None = None,
+        challenge_id: str | None = None,
+        credential: Any = None,
     ) -> TokenPair:
-        """Check a password or a code again and issue tokens of the same session.
+        """Check a password, a code or a passkey again and issue tokens of the same session.
 
-        A code raises the session to aal2. A password alone gives aal1 whatever the session
-        was: an aal2 with a new `auth_time` would vouch for a factor nobody just presented.
+        A code or a passkey raises the session to aal2. A password alone gives aal1 whatever
+        the session was: an aal2 with a new `auth_time` would vouch for a factor nobody just
+        presented.
         """
         now = int(self._clock())
         user = caller.user
@@ -90,11 +106,18 @@ class StepUp:
                 self.events.emit("reauthentication_failed", user_id=user.id)
                 raise WrongPassword("password")
             assurance = password_only(now)
-        elif method is not None and code is not None:
+        elif method == "webauthn" and challenge_id is not None:
+            amr = await self.passkeys.verify_reauthentication(
+                caller, challenge_id, credential, now, peer
+            )
+            assurance = Assurance("aal2", amr, now)
+        elif method in METHODS and code is not None:
             amr = await self.check.verify(user, method, code, now, peer, caller.session.id)
             assurance = Assurance("aal2", amr, now)
         else:
-            raise InvalidInput("body", "needs either password, or method and code")
+            raise InvalidInput(
+                "body", "needs a password, a method and a code, or webauthn with its challenge"
+            )
         return await self.sessions.reassure(caller, assurance)
 
     def _refuse(self, caller: Caller, missing: str) -> NoReturn:

@@ -34,12 +34,13 @@ Feature: Passkeys
     And she adds a passkey named "Phone"
     Then her passkey "Phone" is listed among her passkeys
 
-  Scenario: Removing a passkey asks for a fresh second factor first
+  Scenario: Removing a passkey asks for a fresh second factor first, and the passkey is one
     Given Ada has added a passkey
     When she removes her passkey
     Then she is asked to authenticate again with a second factor
-    When she signs in with her passkey
-    And she removes her passkey
+    When she authenticates again with her passkey
+    Then she is still in the session she started with her password
+    When she removes her passkey
     Then she has no passkeys left
     And her passkey no longer signs her in
     And she logs in with her password alone

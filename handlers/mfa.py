@@ -78,6 +78,14 @@ async def webauthn_options(body: dict[str, Any]) -> Response:
     )
 
 
+async def reauthentication_options(token_info: dict[str, Any]) -> Response:
+    """Hand out request options for the caller's passkeys, to reauthenticate with one."""
+    options = await services().passkey_login.reauthentication_options(caller_of(token_info))
+    return json_reply(
+        {"challenge_id": options.challenge_id, "publicKey": options.public_key}, headers=NO_STORE
+    )
+
+
 async def reauthenticate(body: dict[str, Any], token_info: dict[str, Any]) -> Response:
     """Authenticate again within the caller's session, and hand out its new tokens."""
     caller = caller_of(token_info)
@@ -87,6 +95,8 @@ async def reauthenticate(body: dict[str, Any], token_info: dict[str, Any]) -> Re
         password=body.get("password"),
         method=body.get("method"),
         code=body.get("code"),
+        challenge_id=body.get("challenge_id"),
+        credential=body.get("credential"),
     )
     answer: dict[str, Any] = {
         "access_token": pair.access_token,

@@ -95,3 +95,24 @@ class PasskeyApi(MfaApi):
 
     def remove_passkey(self, access_token: str, passkey_id: str) -> Any:
         return self.client.delete(f"{PASSKEYS}/{passkey_id}", headers=bearer(access_token))
+
+    def reauthentication_options(self, access_token: str) -> Any:
+        return self.client.post(
+            "/api/v1/auth/reauthenticate/webauthn/options", headers=bearer(access_token)
+        )
+
+    def reauthenticate_with_passkey(
+        self,
+        access_token: str,
+        authenticator: SoftAuthenticator | None = None,
+        options: Any = None,
+        **lies: Any,
+    ) -> Any:
+        """Ask for reauthentication options (unless given), sign them, and send the assertion."""
+        if options is None:
+            answer = self.reauthentication_options(access_token)
+            assert answer.status_code == 200, answer.text
+            options = answer.json()
+        credential = (authenticator or self.authenticator).get(options, **lies)
+        body = {"method": "webauthn", "challenge_id": options["challenge_id"]}
+        return self.reauthenticate(access_token, **body, credential=credential)

@@ -111,15 +111,6 @@ class Services:
         )
         passwords = PasswordCheck(throttle, hasher)
         check = FactorCheck(settings, store, SecretBox(settings.mfa_keys), events, activity_writer)
-        step_up = StepUp(
-            settings=settings,
-            store=store,
-            passwords=passwords,
-            check=check,
-            sessions=sessions,
-            events=events,
-            clock=clock,
-        )
         relying_party = RelyingParty(settings)
         passkey_login = PasskeyLogin(
             store=store,
@@ -129,6 +120,16 @@ class Services:
             sessions=sessions,
             devices=devices,
             activity=activity_writer,
+            events=events,
+            clock=clock,
+        )
+        step_up = StepUp(
+            settings=settings,
+            store=store,
+            passwords=passwords,
+            check=check,
+            passkeys=passkey_login,
+            sessions=sessions,
             events=events,
             clock=clock,
         )

@@ -14,6 +14,7 @@ from features.support.passkeys import (
     add_passkey,
     answer_second_factor,
     listed_passkeys,
+    reauthenticate,
     sign_in,
 )
 from features.support.people import Tokens, person
@@ -52,6 +53,22 @@ def signs_in_with_her_passkey_without_unlocking_it(context: Context, who: str) -
 @when("{who:Who} answers with her passkey")
 def answers_with_her_passkey(context: Context, who: str) -> None:
     context.response = answer_second_factor(context, person(context, who), context.mfa_token)
+
+
+@when("{who:Who} authenticates again with her passkey")
+def authenticates_again_with_her_passkey(context: Context, who: str) -> None:
+    someone = person(context, who)
+    context.session_before = claims(someone.session.access)["sid"]
+    context.response = reauthenticate(context, someone)
+    someone.tokens = Tokens.issued_by(context.response)
+
+
+@then("she is still in the session she started with her password")
+def she_is_still_in_the_session_she_started(context: Context) -> None:
+    access = context.actor.session.access
+    assert claims(access)["sid"] == context.session_before
+    assert claims(access)["acr"] == "aal2"
+    assert api(context).profile(access).status_code == 200
 
 
 @when("{who:Who} removes her passkey")

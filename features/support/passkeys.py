@@ -76,6 +76,20 @@ def answer_second_factor(context: Context, someone: Person, mfa_token: str) -> r
     return call(context, "POST", f"{AUTH}/mfa/verify", body)
 
 
+def reauthenticate(context: Context, someone: Person) -> requests.Response:
+    """Authenticate again within her session with her passkey: the options, the assertion."""
+    access = someone.session.access
+    options = call(context, "POST", f"{AUTH}/reauthenticate/webauthn/options", access_token=access)
+    assert options.status_code == 200, options.text
+    credential = device_of(context, someone).get(options.json())
+    body = {
+        "method": "webauthn",
+        "challenge_id": options.json()["challenge_id"],
+        "credential": credential,
+    }
+    return call(context, "POST", f"{AUTH}/reauthenticate", body, access)
+
+
 def listed_passkeys(context: Context, someone: Person) -> list[dict[str, Any]]:
     """Read her passkeys as the API lists them."""
     listed = call(context, "GET", PASSKEYS, access_token=someone.session.access)

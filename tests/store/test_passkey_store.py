@@ -204,3 +204,23 @@ async def test_sessions_drop_to_aal1_when_the_last_second_factor_goes(store: Sto
     await store.delete_passkey(user.id, last.id)
     lowered = await store.get_session(session.id)
     assert lowered is not None and (lowered.acr, lowered.amr) == ("aal1", ("pwd",))
+
+
+async def test_a_reauthentication_challenge_is_taken_once_by_its_user_and_for_nothing_else(
+    store: Store,
+) -> None:
+    ada, bob = a_user(), a_user()
+    for user in (ada, bob):
+        await store.add_user(user)
+    challenge = a_challenge(ada, "reauthenticate")
+    await store.add_webauthn_challenge(challenge)
+    for purpose in ("login", "mfa", "registration"):
+        assert await store.take_webauthn_challenge(challenge.id, purpose, NOW, ada.id) is None
+    assert await store.take_webauthn_challenge(challenge.id, "reauthenticate", NOW, bob.id) is None
+    taken = await asyncio.gather(
+        *(
+            store.take_webauthn_challenge(challenge.id, "reauthenticate", NOW, ada.id)
+            for _ in range(RACERS)
+        )
+    )
+    assert [t for t in taken if t is not None] == [challenge]
