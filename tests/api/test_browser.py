@@ -119,6 +119,7 @@ def test_spent_cookie_within_the_grace_window_is_refused_but_the_session_lives(
 
 
 @pytest.mark.parametrize("cookie", [None, "", "not-a-token"])
+@decided_before_the_store
 def test_refresh_without_a_usable_cookie_is_401(browser: Browser, cookie: str | None) -> None:
     browser.login()
     response = browser.refresh(cookie=cookie)

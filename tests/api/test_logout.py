@@ -62,6 +62,7 @@ def test_logout_without_a_token_is_unauthenticated(api: Api) -> None:
     assert response.headers["www-authenticate"] == 'Bearer realm="auth-api"'
 
 
+@decided_before_the_store
 def test_logout_with_a_refresh_token_as_bearer_is_refused(api: Api) -> None:
     account = api.account()
     assert api.logout(account.refresh_token).status_code == 401

@@ -78,6 +78,7 @@ def test_reuse_revokes_only_the_session_it_belongs_to(api: Api, clock: Clock) ->
     assert api.profile(other.access_token).status_code == 200
 
 
+@decided_before_the_store
 def test_access_token_is_refused_as_refresh_token(api: Api) -> None:
     account = api.account()
     assert api.refresh(account.access_token).status_code == 401

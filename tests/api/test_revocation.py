@@ -51,6 +51,7 @@ def test_a_client_holding_only_a_refresh_token_can_end_its_session(
     ],
     ids=["garbage", "tampered"],
 )
+@decided_before_the_store
 def test_any_other_token_gets_200_and_ends_nothing(
     api: Api, client: TestClient, token: str
 ) -> None:
