@@ -129,11 +129,19 @@ async def _emptied(schema: str) -> bool:
         # A test that left a connection holding a lock gets its schema dropped instead.
         await connection.execute("SET lock_timeout = '2s'")
         # DELETE, not TRUNCATE: a test leaves a few rows, and TRUNCATE makes every table a
-        # new file (some 100 ms for the schema) where DELETE takes under one. No table has
-        # an identity or a sequence to restart.
+        # new file (some 100 ms for the schema) where DELETE takes under one. Sequences
+        # start again, as TRUNCATE's RESTART IDENTITY had them.
+        sequences = await connection.fetch(
+            "SELECT sequence_name FROM information_schema.sequences WHERE sequence_schema = $1",
+            schema,
+        )
         async with connection.transaction():
             for name in order:
                 await connection.execute(f'DELETE FROM "{schema}"."{name}"')
+            for row in sequences:
+                await connection.execute(
+                    f'ALTER SEQUENCE "{schema}"."{row["sequence_name"]}" RESTART'
+                )
     except asyncpg.PostgresError:
         return False
     finally:
