@@ -107,11 +107,13 @@ class AccountService:
         """
         now = self._now()
         await self.throttle.admit_address(peer.address, now)
-        user = await self._find_user(email)
+        # Normalized once: the lookup and the throttle's key share it.
+        normalized = _normalized_or_none(email)
+        user = None if normalized is None else await self.store.get_user_by_email(normalized)
         device_id = self.devices.recognize(device_token, user, now)
         try:
             right = await self.passwords.verify(
-                _account_key(email), user, password, peer, now, device_id
+                normalized or _loose_key(email), user, password, peer, now, device_id
             )
         except TooManyRequests:
             # The owner learns that her account is being guessed at; an unknown email
@@ -202,16 +204,16 @@ class AccountService:
         except InvalidInput as broken:
             raise InvalidInput(field, broken.rule) from None
 
-    async def _find_user(self, email: str) -> User | None:
-        try:
-            return await self.store.get_user_by_email(normalize_email(email))
-        except InvalidInput:
-            return None
 
-
-def _account_key(email: str) -> str:
-    # Throttle by the normalized email when it parses, so look-alike spellings share a count.
+def _normalized_or_none(email: str) -> str | None:
+    # An email that does not parse belongs to no account.
     try:
         return normalize_email(email)
     except InvalidInput:
-        return email.strip().casefold()
+        return None
+
+
+def _loose_key(email: str) -> str:
+    # The throttle's key for an email that does not parse; one that parses is counted by
+    # its normalized form, so look-alike spellings share a count.
+    return email.strip().casefold()

@@ -33,7 +33,14 @@ from authapi.store.base import ActivityStore
 # log faster than one event per address (or replayed session) a minute.
 MERGE_WINDOW_SECONDS = 60
 _MERGED_BY_ADDRESS: frozenset[ActivityType] = frozenset(
-    {"login_failed", "login_throttled", "mfa_failed", "mfa_locked", "mfa_code_reused"}
+    {
+        "login_failed",
+        "login_throttled",
+        "mfa_failed",
+        "mfa_locked",
+        "mfa_code_reused",
+        "passkey_failed",
+    }
 )
 _MERGED_BY_SESSION: frozenset[ActivityType] = frozenset({"refresh_replayed"})
 # Kinds whose `count` the owner is shown: attempts merged, or sessions a change ended.

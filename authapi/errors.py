@@ -331,3 +331,43 @@ class TooManyFactors(AuthError):
 
     def __init__(self, max_factors: int) -> None:
         super().__init__(f"A user may have at most {max_factors} TOTP factors; remove one first.")
+
+
+class PasskeyRefused(Unauthenticated):
+    """Refuse a passkey login without saying which check failed (logs say it)."""
+
+    problem_type = PROBLEM_TYPE_BASE + "passkey-refused"
+    detail = "The passkey was not accepted; ask for new options and try again."
+
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+
+class TooManyPasskeys(AuthError):
+    """Refuse a passkey past the per-user cap; the user's passkeys stay as they were."""
+
+    status = 409
+    title = "Conflict"
+    problem_type = PROBLEM_TYPE_BASE + "too-many-passkeys"
+
+    def __init__(self, max_passkeys: int) -> None:
+        super().__init__(f"A user may keep at most {max_passkeys} passkeys; remove one first.")
+
+
+class PasskeyTaken(AuthError):
+    """Refuse a credential id that is registered already (to this user or another)."""
+
+    status = 409
+    title = "Conflict"
+    problem_type = PROBLEM_TYPE_BASE + "passkey-registered"
+    detail = "credential: this passkey is registered already."
+
+
+class LastPasskey(AuthError):
+    """Refuse to remove the only way into an account that has no password."""
+
+    status = 409
+    title = "Conflict"
+    problem_type = PROBLEM_TYPE_BASE + "last-passkey"
+    detail = "The last passkey of an account without a password cannot be removed."

@@ -39,6 +39,8 @@ from authapi.totp import DIGITS, matching_step
 
 Method = Literal["totp", "recovery_code"]
 METHODS: tuple[Method, ...] = ("totp", "recovery_code")
+# The ways a login's second step may go: a code, or a passkey (authapi/passkey_login.py).
+LoginMethod = Literal["totp", "recovery_code", "webauthn"]
 
 
 class MfaCheckStore(MfaStore, CounterStore, Protocol):

@@ -11,39 +11,53 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from authapi.accounts import Login
 from authapi.devices import DeviceTokens
-from authapi.errors import InvalidCode, MfaRequired
+from authapi.errors import InvalidCode, InvalidInput, MfaRequired
 from authapi.events import Events
-from authapi.factor_check import METHODS, FactorCheck, Method
+from authapi.factor_check import METHODS, FactorCheck, LoginMethod
+from authapi.passkey_login import PasskeyLogin
 from authapi.records import Assurance, MfaChallenge, Peer, SessionKind, User
 from authapi.sessions import SessionService
-from authapi.store.base import MfaStore, UserStore
+from authapi.store.base import MfaStore, PasskeyStore, UserStore
 from authapi.tokens import fingerprint
 
 MFA_TOKEN_SECONDS = 300
 MAX_ATTEMPTS = 5
 
 
-class LoginStore(MfaStore, UserStore, Protocol):
+class LoginStore(MfaStore, PasskeyStore, UserStore, Protocol):
     """What the second step needs of a store: challenges and factors, and the accounts."""
+
+
+class ChallengeStore(MfaStore, PasskeyStore, Protocol):
+    """What the gate needs of a store: factors, passkeys and login challenges."""
 
 
 class LoginChallenges:
     """Turn a password login of a user with a verified factor into a challenge."""
 
     def __init__(
-        self, store: MfaStore, events: Events, clock: Callable[[], float] = time.time
+        self, store: ChallengeStore, events: Events, clock: Callable[[], float] = time.time
     ) -> None:
         self.store = store
         self.events = events
         self._clock = clock
 
     async def require_none(self, user: User, kind: SessionKind) -> None:
-        """Return if the user has no verified factor; else raise `MfaRequired` with a token."""
-        if not await self.store.verified_factors(user.id):
+        """Return if the user has no second factor; else raise `MfaRequired` with a token.
+
+        Her second factors are her verified TOTP factors (with their recovery codes) and her
+        passkeys; `methods` lists the ways she has.
+        """
+        methods: tuple[LoginMethod, ...] = ()
+        if await self.store.verified_factors(user.id):
+            methods += METHODS
+        if await self.store.passkeys_of(user.id):
+            methods += ("webauthn",)
+        if not methods:
             return
         token = secrets.token_urlsafe(32)
         challenge = MfaChallenge(
@@ -56,7 +70,7 @@ class LoginChallenges:
         )
         await self.store.add_challenge(challenge)
         self.events.emit("mfa_required", user_id=user.id, kind=kind)
-        raise MfaRequired(token, MFA_TOKEN_SECONDS, METHODS)
+        raise MfaRequired(token, MFA_TOKEN_SECONDS, methods)
 
 
 class MfaLogin:
@@ -67,6 +81,7 @@ class MfaLogin:
         *,
         store: LoginStore,
         check: FactorCheck,
+        passkeys: PasskeyLogin,
         sessions: SessionService,
         devices: DeviceTokens,
         events: Events,
@@ -74,17 +89,29 @@ class MfaLogin:
     ) -> None:
         self.store = store
         self.check = check
+        self.passkeys = passkeys
         self.sessions = sessions
         self.devices = devices
         self.events = events
         self._clock = clock
 
     async def verify(
-        self, mfa_token: str, method: Method, code: str, peer: Peer, kind: SessionKind
+        self,
+        mfa_token: str,
+        method: LoginMethod,
+        code: str | None,
+        peer: Peer,
+        kind: SessionKind,
+        *,
+        challenge_id: str | None = None,
+        # `credential.toJSON()` of an assertion; whatever else a client sends is refused.
+        credential: Any = None,
     ) -> Login:
         """Start a session of `kind` at aal2 for a live challenge of that flow and a right code.
 
-        The device that finished the login gets a device token, as a password login's does.
+        `webauthn` takes a passkey's assertion (`challenge_id`, `credential`) instead of a
+        code. The device that finished the login gets a device token, as a password login's
+        does.
         """
         now = int(self._clock())
         token_hash = fingerprint(mfa_token)
@@ -101,7 +128,16 @@ class MfaLogin:
         # The code's own event (`mfa_verified`, `recovery_code_used`) is written as it is
         # spent; the session's `login_succeeded` as the session starts, once per login: the
         # password step before it answered 403 and recorded no login.
-        amr = await self.check.verify(user, method, code, now, peer)
+        if method == "webauthn":
+            if challenge_id is None or credential is None:
+                raise InvalidInput("credential", "webauthn needs challenge_id and credential")
+            amr = await self.passkeys.verify_second_factor(
+                user, token_hash, challenge_id, credential, now, peer
+            )
+        else:
+            if code is None:
+                raise InvalidInput("code", f"{method} needs a code")
+            amr = await self.check.verify(user, method, code, now, peer)
         # One success per token, whatever raced it.
         if not await self.store.spend_challenge(token_hash):
             raise InvalidCode()

@@ -30,6 +30,10 @@ Acr = Literal["aal1", "aal2"]
 PASSWORD_ONLY: tuple[str, ...] = ("pwd",)
 WITH_TOTP: tuple[str, ...] = ("pwd", "otp", "mfa")
 WITH_RECOVERY_CODE: tuple[str, ...] = ("pwd", "rcode", "mfa")
+# A passkey login: proof of possession of a key whose storage is unspecified (`pop`), and the
+# authenticator's user verification as the second factor (`mfa`). After a password, `pwd` too.
+WITH_PASSKEY: tuple[str, ...] = ("pop", "mfa")
+WITH_PASSWORD_AND_PASSKEY: tuple[str, ...] = ("pwd", "pop", "mfa")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +129,11 @@ ActivityType = Literal[
     "mfa_failed",
     "mfa_locked",
     "mfa_code_reused",
+    "passkey_registered",
+    "passkey_removed",
+    "passkey_login",
+    "passkey_failed",
+    "passkey_clone_suspected",
 ]
 ACTIVITY_TYPES: tuple[ActivityType, ...] = get_args(ActivityType)
 
@@ -219,3 +228,46 @@ class MfaChallenge:
     credential_version: int
     expires_at: int
     attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Passkey:
+    """A WebAuthn credential of a user's (a passkey): what verifies its assertions.
+
+    `credential_id` and `public_key` (COSE) are in unpadded base64url; `sign_count` is the
+    authenticator's counter as last accepted; `aaguid` names the authenticator's model, and
+    is kept for the owner's sake only.
+    """
+
+    id: str
+    user_id: str
+    credential_id: str
+    public_key: str
+    sign_count: int
+    aaguid: str
+    backed_up: bool
+    name: str
+    created_at: int
+    last_used_at: int | None = None
+
+
+# What a WebAuthn challenge may be answered for: adding a passkey, a passwordless login, or
+# the second step of a password login.
+ChallengePurpose = Literal["registration", "login", "mfa"]
+
+
+@dataclass(frozen=True, slots=True)
+class WebauthnChallenge:
+    """A challenge handed out with WebAuthn options, answered once within its lifetime.
+
+    `challenge` is 32 random bytes in unpadded base64url. A registration challenge is bound
+    to its user, a second-factor one to its user and to the SHA-256 of its mfa_token; a
+    login challenge to nobody (the credential says who).
+    """
+
+    id: str
+    challenge: str
+    purpose: ChallengePurpose
+    expires_at: int
+    user_id: str | None = None
+    mfa_token_hash: str | None = None

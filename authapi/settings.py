@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
+from fido2.rpid import verify_rp_id
 
 from authapi import envvars
 from authapi.envvars import setting
@@ -54,6 +55,9 @@ MAX_READ_TIMEOUT_SECONDS = 300
 # AES-256-GCM: MFA_ENCRYPTION_KEY is 32 bytes, written in base64.
 MFA_KEY_BYTES = 32
 MAX_STEP_UP_AGE_SECONDS = 86_400
+_DOMAIN = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
 _UNRESERVED = re.compile(r"^[A-Za-z0-9._~-]+$")
 _STORAGE_URL = re.compile(r"^(memory://|sqlite:///.+|postgresql://[^/]+/\w+(\?.*)?)$")
 
@@ -218,6 +222,22 @@ class Settings:
     step_up_max_age_seconds: int = setting(
         "STEP_UP_MAX_AGE_SECONDS", 300, low=1, high=MAX_STEP_UP_AGE_SECONDS
     )
+    # Passkeys (WebAuthn): the relying party's id (a domain; each origin's host or a parent of
+    # it), the name authenticators show, and the exact origins a ceremony may come from.
+    webauthn_rp_id: str = setting(
+        "WEBAUTHN_RP_ID",
+        "localhost",
+        parse=envvars.lower,
+        valid=lambda rp_id: _DOMAIN.match(rp_id) is not None,
+        rule="must be a domain name such as example.com (no scheme, port or path).",
+    )
+    webauthn_rp_name: str = setting("WEBAUTHN_RP_NAME", "auth-api")
+    webauthn_origins: tuple[str, ...] = setting(
+        "WEBAUTHN_ORIGINS",
+        ("http://localhost:8000",),
+        valid=lambda origins: bool(origins) and all(_is_web_origin(o) for o in origins),
+        rule="must list origins such as https://app.example.com (scheme, host and port only).",
+    )
     # True when no MFA_ENCRYPTION_KEY was set and a random one stands in (development only).
     mfa_key_is_ephemeral: bool = False
     # Resource servers allowed to call introspection: (client_id, secret) pairs.
@@ -285,6 +305,7 @@ class Settings:
         self._check_keys()
         self._check_limits()
         self._check_argon2()
+        self._check_webauthn()
         if self.is_production:
             self._check_production()
         self._check_introspection_clients()
@@ -353,6 +374,25 @@ class Settings:
                 "ARGON2_MEMORY_KIB and ARGON2_TIME_COST must reach one of OWASP's minimum "
                 f"Argon2id profiles in production ({profiles})."
             )
+
+    def _check_webauthn(self) -> None:
+        # In every environment: browsers offer passkeys to secure contexts only, and an RP ID
+        # an origin may not claim makes every ceremony fail.
+        if not all(_is_secure_context(origin) for origin in self.webauthn_origins):
+            raise ConfigError(
+                "WEBAUTHN_ORIGINS must list https:// origins, or http://localhost ones in "
+                "development: browsers refuse passkeys anywhere else."
+            )
+        if not all(verify_rp_id(self.webauthn_rp_id, o) for o in self.webauthn_origins):
+            raise ConfigError(
+                "WEBAUTHN_RP_ID must be the host of every WEBAUTHN_ORIGINS entry or a domain "
+                "above it, and not a public suffix."
+            )
+
+    @property
+    def webauthn_allowed_origins(self) -> frozenset[str]:
+        """Return the origins a ceremony may come from, as browsers write them."""
+        return frozenset(_normal_origin(origin) for origin in self.webauthn_origins)
 
     def _check_limits(self) -> None:
         windows_per_hour = -(-3600 // self.login_failure_window_seconds)
@@ -462,6 +502,9 @@ class Settings:
                 "MFA_ENCRYPTION_KEY must be set in production: TOTP secrets are encrypted "
                 "under it (32 random bytes in base64, e.g. `openssl rand -base64 32`)."
             )
+        if any(urlsplit(origin).scheme.lower() != "https" for origin in self.webauthn_origins):
+            # Its default (http://localhost:8000) included: a production RP is served over TLS.
+            raise ConfigError("WEBAUTHN_ORIGINS must list https:// origins only in production.")
 
 
 def _mfa_key(text: str) -> bytes | None:
@@ -470,6 +513,39 @@ def _mfa_key(text: str) -> bytes | None:
     except (binascii.Error, ValueError):
         return None
     return key if len(key) == MFA_KEY_BYTES else None
+
+
+def _is_web_origin(text: str) -> bool:
+    try:
+        parts = urlsplit(text)
+        _ = parts.port  # raises on a port that is no number
+    except ValueError:
+        return False
+    return (
+        parts.scheme.lower() in ("http", "https")
+        and bool(parts.hostname)
+        and parts.path in ("", "/")
+        and not (parts.query or parts.fragment or parts.username or parts.password)
+    )
+
+
+def _is_secure_context(origin: str) -> bool:
+    parts = urlsplit(origin)
+    host = (parts.hostname or "").lower()
+    if parts.scheme.lower() == "https":
+        return True
+    return parts.scheme.lower() == "http" and (host == "localhost" or host.endswith(".localhost"))
+
+
+def _normal_origin(text: str) -> str:
+    # Browsers write an origin in lower case, without a default port or a trailing slash.
+    parts = urlsplit(text)
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    default = {"http": 80, "https": 443}[scheme]
+    port = "" if parts.port in (None, default) else f":{parts.port}"
+    return f"{scheme}://{host}{port}"
 
 
 def _is_plain_http_elsewhere(origin: str) -> bool:

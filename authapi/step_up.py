@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import NoReturn
+from typing import NoReturn, Protocol
 
 from authapi.errors import InvalidInput, StepUpRequired, WrongPassword
 from authapi.events import Events
@@ -18,8 +18,12 @@ from authapi.password_check import PasswordCheck
 from authapi.records import Assurance, Peer, password_only
 from authapi.sessions import Caller, SessionService
 from authapi.settings import Settings
-from authapi.store.base import MfaStore
+from authapi.store.base import MfaStore, PasskeyStore
 from authapi.tokens import TokenPair
+
+
+class FactorStore(MfaStore, PasskeyStore, Protocol):
+    """Where a user's second factors are: TOTP factors and passkeys."""
 
 
 class StepUp:
@@ -29,7 +33,7 @@ class StepUp:
         self,
         *,
         settings: Settings,
-        store: MfaStore,
+        store: FactorStore,
         passwords: PasswordCheck,
         check: FactorCheck,
         sessions: SessionService,
@@ -60,8 +64,9 @@ class StepUp:
             )
 
     async def require_if_enrolled(self, caller: Caller) -> None:
-        """Demand a step-up of a user with a verified factor; let anyone else through."""
-        if await self.store.verified_factors(caller.user.id):
+        """Demand a step-up of a user with a second factor (a verified factor or a passkey)."""
+        user_id = caller.user.id
+        if await self.store.verified_factors(user_id) or await self.store.passkeys_of(user_id):
             self.require(caller)
 
     async def reauthenticate(

@@ -142,6 +142,22 @@ class Throttle:
                 self.events.emit("throttled", scope=scope)
                 raise TooManyRequests(hits.resets_at - now)
 
+    async def admit_passkey_assertion(self, address: str | None, now: int) -> Counted:
+        """Count one passkey assertion from `address` as a failure until it succeeds.
+
+        The per-address failure limit of logins (LOGIN_MAX_FAILURES per
+        LOGIN_FAILURE_WINDOW_SECONDS), under a key of its own: no account is named, so
+        the address is all there is to count by. A right one takes its hit back (`forgive`).
+        """
+        if not self.max_failures:
+            return Counted()
+        key = _key("passkeyfail", NO_ADDRESS if address is None else address)
+        hits = await self.store.hit(key, self.failure_window, now)
+        if hits.count > self.max_failures:
+            self.events.emit("throttled", scope="passkey_address")
+            raise TooManyRequests(hits.resets_at - now)
+        return Counted(((key, hits),))
+
     async def forgive(self, counted: Counted) -> None:
         """Take back the hits of one attempt that succeeded: its own, never another's."""
         # Never a clear: that would forgive every failure counted before, anyone's at the

@@ -14,6 +14,7 @@ import requests
 from behave.model import Scenario
 from behave.runner import Context
 
+from features.support.passkeys import PASSKEY_ORIGIN, PASSKEY_RP_ID
 from tooling.devserver import running_server
 
 BUILD = Path("build")
@@ -26,6 +27,9 @@ SERVER_ENV = {
     "REGISTRATIONS_PER_ADDRESS_PER_DAY": "0",
     "TASK_WRITES_PER_MINUTE": "0",
     "INTROSPECTION_CLIENTS": INTROSPECTION_CLIENT,
+    # The page the passkey scenarios' authenticator claims to serve.
+    "WEBAUTHN_RP_ID": PASSKEY_RP_ID,
+    "WEBAUTHN_ORIGINS": PASSKEY_ORIGIN,
 }
 # Scenarios tagged @grace_window need a window wide enough to retry in: the default 10 s.
 GRACE_SERVER_ENV = {**SERVER_ENV, "REFRESH_REUSE_GRACE_SECONDS": "10"}
@@ -61,6 +65,8 @@ def before_scenario(context: Context, scenario: Scenario) -> None:
     context.tasks = {}
     # Whatever a person's task requests carry in place of her access token.
     context.carried_tokens = {}
+    # Each person's authenticator, holding her passkeys.
+    context.passkey_devices = {}
 
 
 def after_scenario(context: Context, scenario: Scenario) -> None:

@@ -16,6 +16,7 @@ from authapi.web.addressing import request_scheme_in
 from authapi.web.origins import is_allowed_origin
 
 from .caller import peer, services
+from .mfa import second_step
 from .replies import NO_STORE, json_reply, no_content
 
 # `__Secure-`: a browser keeps the cookie only if it was set with Secure from a secure
@@ -131,10 +132,18 @@ def _session_reply(session: BrowserLogin) -> Response:
 
 
 async def verify_mfa(body: dict[str, Any]) -> Response:
-    """Finish a browser login with a code: only now is the session cookie set."""
+    """Finish a browser login with a code or a passkey: only now is the session cookie set."""
     _require_allowed_origin()
-    login = await services().mfa_login.verify(
-        body["mfa_token"], body["method"], body["code"], peer(), "browser"
+    login = await second_step(body, "browser")
+    csrf_token = services().codec.csrf_token(login.pair.session_id)
+    return _session_reply(BrowserLogin(login.pair, csrf_token, login.device_token))
+
+
+async def verify_passkey(body: dict[str, Any]) -> Response:
+    """Log a browser in with a passkey: the refresh token in a cookie, as a browser login."""
+    _require_allowed_origin()
+    login = await services().passkey_login.login(
+        body["challenge_id"], body["credential"], peer(), "browser"
     )
     csrf_token = services().codec.csrf_token(login.pair.session_id)
     return _session_reply(BrowserLogin(login.pair, csrf_token, login.device_token))

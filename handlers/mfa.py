@@ -6,7 +6,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-from authapi.records import TotpFactor
+from authapi.accounts import Login
+from authapi.records import SessionKind, TotpFactor
 from authapi.tokens import TokenPair
 
 from .caller import caller_of, peer, services
@@ -51,11 +52,30 @@ async def regenerate_recovery_codes(token_info: dict[str, Any]) -> Response:
 
 
 async def verify(body: dict[str, Any]) -> Response:
-    """Finish a JSON login with a code."""
-    login = await services().mfa_login.verify(
-        body["mfa_token"], body["method"], body["code"], peer(), "api"
-    )
+    """Finish a JSON login with a code or a passkey."""
+    login = await second_step(body, "api")
     return json_reply({**tokens(login.pair), "device_token": login.device_token}, headers=NO_STORE)
+
+
+async def second_step(body: dict[str, Any], kind: SessionKind) -> Login:
+    """Finish a login of `kind` with what the body brings: a code, or a passkey's assertion."""
+    return await services().mfa_login.verify(
+        body["mfa_token"],
+        body["method"],
+        body.get("code"),
+        peer(),
+        kind,
+        challenge_id=body.get("challenge_id"),
+        credential=body.get("credential"),
+    )
+
+
+async def webauthn_options(body: dict[str, Any]) -> Response:
+    """Hand out request options for the passkeys of the user an mfa_token is for."""
+    options = await services().passkey_login.second_factor_options(body["mfa_token"], peer())
+    return json_reply(
+        {"challenge_id": options.challenge_id, "publicKey": options.public_key}, headers=NO_STORE
+    )
 
 
 async def reauthenticate(body: dict[str, Any], token_info: dict[str, Any]) -> Response:

@@ -15,6 +15,16 @@ CHEAP_HASHING: dict[str, Any] = {
     "argon2_parallelism": 1,
 }
 
+# Production refuses http:// passkey origins, the default included.
+PRODUCTION_WEBAUTHN_ENV = {
+    "WEBAUTHN_RP_ID": "example.com",
+    "WEBAUTHN_ORIGINS": "https://auth.example.com",
+}
+PRODUCTION_WEBAUTHN: dict[str, Any] = {
+    "webauthn_rp_id": "example.com",
+    "webauthn_origins": ("https://auth.example.com",),
+}
+
 
 def settings_for(**overrides: Any) -> Settings:
     """Return the test settings (memory store unless told), with these fields changed."""

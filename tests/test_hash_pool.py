@@ -179,3 +179,44 @@ async def test_warm_up_measures_a_hash_so_shedding_starts_with_the_first_request
     await hasher.warm_up()
     assert hasher.pool.seconds_per_hash is not None
     hasher.close()
+
+
+async def test_waiting_hashes_run_in_the_order_they_came_on_the_threads_that_free_up(
+    pools: list[HeldPool],
+) -> None:
+    held = held_pool(pools, 1, 0.1, 5.0)
+    ran: list[tuple[str, str]] = []
+
+    def recorded(label: str | None) -> str:
+        held.held()
+        ran.append((str(label), threading.current_thread().name))
+        return str(label)
+
+    first = asyncio.ensure_future(held.pool.run(recorded, "first"))
+    queued = [
+        asyncio.ensure_future(held.pool.run(recorded, label)) for label in ("second", "third")
+    ]
+    await asyncio.sleep(0)
+    assert held.pool.waiting == 2
+    held.release.set()
+    assert await asyncio.gather(first, *queued) == ["first", "second", "third"]
+    # The one thread took each next hash itself, oldest first.
+    assert ran == [("first", "hash_0"), ("second", "hash_0"), ("third", "hash_0")]
+    assert held.pool.waiting == 0
+
+
+async def test_a_waiting_hash_whose_caller_went_away_is_never_run(pools: list[HeldPool]) -> None:
+    held = held_pool(pools, 1, 0.1, 5.0)
+    (running,) = await held.start(1)
+    calls: list[str | None] = []
+    abandoned = asyncio.ensure_future(held.pool.run(calls.append, "abandoned"))
+    await asyncio.sleep(0)
+    assert held.pool.waiting == 1
+    abandoned.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await abandoned
+    assert held.pool.waiting == 0
+    held.release.set()
+    await running
+    assert await held.pool.run(calls.append, "later") is None
+    assert calls == ["later"]

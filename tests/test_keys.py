@@ -20,7 +20,7 @@ from authapi.errors import ConfigError, InvalidToken
 from authapi.keys import generate_private_key_pem, hmac_kid, load_keyring, public_key_pem
 from authapi.settings import Settings
 from authapi.tokens import TokenCodec
-from tests.config import SECRET
+from tests.config import PRODUCTION_WEBAUTHN, SECRET
 
 
 def now() -> int:
@@ -207,6 +207,7 @@ def test_rsa_signing_key_under_2048_bits_is_refused_naming_the_variable(app_env:
         jwt_private_key=rsa_pem(1024),
         metrics_token="t" * 32,
         mfa_encryption_key="a2V5LWtleS1rZXkta2V5LWtleS1rZXkta2V5LWtleS0=",
+        **PRODUCTION_WEBAUTHN,
     )
     with pytest.raises(ConfigError, match=r"JWT_PRIVATE_KEY.*2048"):
         load_keyring(settings)

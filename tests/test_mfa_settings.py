@@ -9,7 +9,7 @@ import pytest
 
 from authapi.errors import ConfigError
 from authapi.settings import Settings
-from tests.config import settings_for
+from tests.config import PRODUCTION_WEBAUTHN_ENV, settings_for
 
 STRONG = "s" * 48
 KEY = base64.b64encode(b"k" * 32).decode()
@@ -17,6 +17,7 @@ PRODUCTION = {
     "APP_ENV": "production",
     "JWT_SECRET_KEY": STRONG,
     "METRICS_TOKEN": "m" * 32,
+    **PRODUCTION_WEBAUTHN_ENV,
 }
 
 

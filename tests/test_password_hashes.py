@@ -18,7 +18,7 @@ from argon2 import extract_parameters, low_level
 from authapi.errors import ConfigError
 from authapi.password_hashes import Argon2Cost, PasswordHashes
 from authapi.settings import Settings
-from tests.config import CHEAP_HASHING, SECRET
+from tests.config import CHEAP_HASHING, PRODUCTION_WEBAUTHN, SECRET
 
 PASSWORD = "the account's password"
 # Cheap, yet with room below it for older parameters to top up exactly.
@@ -224,6 +224,7 @@ def test_production_accepts_each_of_owasps_argon2id_profiles(
         jwt_secret_key=STRONG,
         metrics_token=STRONG,
         mfa_encryption_key=MFA_KEY,
+        **PRODUCTION_WEBAUTHN,
         argon2_memory_kib=memory_kib,
         argon2_time_cost=time_cost,
     )
@@ -264,6 +265,7 @@ def test_production_takes_a_low_bcrypt_cost_only_when_bcrypt_makes_no_new_hashes
         "jwt_secret_key": STRONG,
         "metrics_token": STRONG,
         "mfa_encryption_key": MFA_KEY,
+        **PRODUCTION_WEBAUTHN,
     }
     Settings(**safe, password_hash="argon2id", bcrypt_rounds=4)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="BCRYPT_ROUNDS"):

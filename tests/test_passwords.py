@@ -218,5 +218,6 @@ def test_hash_that_cannot_start_in_time_is_shed() -> None:
     first, second = asyncio.run(scenario())
     assert isinstance(first, str)
     assert isinstance(second, Overloaded)
-    assert max(depths) == 2
+    # The first took the free thread at once; only the second ever waited for it.
+    assert max(depths) == 1
     slow.close()

@@ -15,6 +15,7 @@ from authapi.envvars import declared
 from authapi.errors import ConfigError
 from authapi.settings import PLACEHOLDER_SECRET, Settings
 from authapi.web.app import create_app
+from tests.config import PRODUCTION_WEBAUTHN_ENV
 
 STRONG = "s" * 48
 METRICS_TOKEN = "m" * 32
@@ -99,6 +100,7 @@ def test_production_accepts_a_safe_configuration() -> None:
         "JWT_SECRET_KEY": STRONG,
         "METRICS_TOKEN": METRICS_TOKEN,
         "MFA_ENCRYPTION_KEY": MFA_KEY,
+        **PRODUCTION_WEBAUTHN_ENV,
     }
     settings = Settings.from_env(safe, None)
     assert settings.is_production
@@ -253,6 +255,7 @@ PRODUCTION = {
     "JWT_SECRET_KEY": STRONG,
     "METRICS_TOKEN": METRICS_TOKEN,
     "MFA_ENCRYPTION_KEY": MFA_KEY,
+    **PRODUCTION_WEBAUTHN_ENV,
 }
 
 
@@ -277,6 +280,15 @@ PRODUCTION = {
         ({"ACCESS_TOKEN_EXPIRE_MINUTES": "5256000"}, "ACCESS_TOKEN_EXPIRE_MINUTES"),
         ({"REFRESH_TOKEN_EXPIRE_DAYS": "91"}, "REFRESH_TOKEN_EXPIRE_DAYS"),
         ({"REFRESH_TOKEN_EXPIRE_DAYS": "36500"}, "REFRESH_TOKEN_EXPIRE_DAYS"),
+        ({"WEBAUTHN_RP_ID": "localhost", "WEBAUTHN_ORIGINS": ""}, "WEBAUTHN_ORIGINS"),
+        (
+            {"WEBAUTHN_RP_ID": "localhost", "WEBAUTHN_ORIGINS": "http://localhost:8000"},
+            "WEBAUTHN_ORIGINS",
+        ),
+        (
+            {"WEBAUTHN_ORIGINS": "https://auth.example.com,http://auth.example.com"},
+            "WEBAUTHN_ORIGINS",
+        ),
     ],
 )
 def test_production_refuses_what_would_fail_open_naming_the_variable(
@@ -345,6 +357,7 @@ def test_app_env_that_is_set_starts_without_that_warning(
         "JWT_SECRET_KEY": STRONG,
         "METRICS_TOKEN": METRICS_TOKEN,
         "MFA_ENCRYPTION_KEY": MFA_KEY,
+        **PRODUCTION_WEBAUTHN_ENV,
     }
     warnings = startup_warnings(environ, monkeypatch)
     assert not [line for line in warnings if "APP_ENV" in line]
@@ -370,6 +383,7 @@ def test_production_may_switch_metrics_off_instead_of_setting_a_token() -> None:
         "JWT_SECRET_KEY": STRONG,
         "METRICS_ENABLED": "false",
         "MFA_ENCRYPTION_KEY": MFA_KEY,
+        **PRODUCTION_WEBAUTHN_ENV,
     }
     assert not Settings.from_env(environ, env_file=None).metrics_enabled
 
@@ -459,6 +473,7 @@ def test_production_wants_introspection_secrets_of_at_least_32_bytes() -> None:
         "JWT_SECRET_KEY": STRONG,
         "METRICS_ENABLED": "false",
         "MFA_ENCRYPTION_KEY": MFA_KEY,
+        **PRODUCTION_WEBAUTHN_ENV,
     }
     with pytest.raises(ConfigError, match="INTROSPECTION_CLIENTS"):
         Settings.from_env({**production, "INTROSPECTION_CLIENTS": "notes:short"}, None)
@@ -518,3 +533,48 @@ def test_readme_table_lists_exactly_the_declared_settings_with_their_defaults() 
 
 def test_env_example_lists_exactly_the_declared_settings_with_their_defaults() -> None:
     assert env_example_defaults() == declared_defaults()
+
+
+RP, ORIGINS = "WEBAUTHN_RP_ID", "WEBAUTHN_ORIGINS"
+
+
+@pytest.mark.parametrize("app_env", ["development", "production"])
+@pytest.mark.parametrize(
+    ("environ", "variable"),
+    [
+        ({"WEBAUTHN_ORIGINS": "https://auth.example.com,https://evil.example"}, "WEBAUTHN_RP_ID"),
+        ({"WEBAUTHN_RP_ID": "auth.example.com", "WEBAUTHN_ORIGINS": "https://example.com"}, RP),
+        ({"WEBAUTHN_RP_ID": "ample.com", "WEBAUTHN_ORIGINS": "https://example.com"}, RP),
+        ({"WEBAUTHN_RP_ID": "co.uk", "WEBAUTHN_ORIGINS": "https://example.co.uk"}, RP),
+        ({"WEBAUTHN_RP_ID": "127.0.0.1", "WEBAUTHN_ORIGINS": "http://127.0.0.1:8000"}, ORIGINS),
+        ({"WEBAUTHN_ORIGINS": "http://auth.example.com"}, ORIGINS),
+        ({"WEBAUTHN_RP_ID": "https://example.com"}, RP),
+        ({"WEBAUTHN_ORIGINS": "https://auth.example.com/login"}, ORIGINS),
+        ({"WEBAUTHN_ORIGINS": "auth.example.com"}, ORIGINS),
+    ],
+)
+def test_passkey_rp_id_must_cover_every_origin_in_every_environment(
+    environ: dict[str, str], variable: str, app_env: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"^{variable} "):
+        Settings.from_env({**PRODUCTION, "APP_ENV": app_env, **environ}, env_file=None)
+
+
+@pytest.mark.parametrize(
+    ("environ", "allowed"),
+    [
+        (
+            {"WEBAUTHN_ORIGINS": "https://Auth.Example.com:443/,https://example.com:8443"},
+            {"https://auth.example.com", "https://example.com:8443"},
+        ),
+        (
+            {"APP_ENV": "development", "WEBAUTHN_RP_ID": "", "WEBAUTHN_ORIGINS": ""},
+            {"http://localhost:8000"},
+        ),
+    ],
+)
+def test_passkey_origins_are_compared_as_browsers_write_them(
+    environ: dict[str, str], allowed: set[str]
+) -> None:
+    settings = Settings.from_env({**PRODUCTION, **environ}, env_file=None)
+    assert settings.webauthn_allowed_origins == allowed

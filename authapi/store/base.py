@@ -11,13 +11,16 @@ from authapi.records import (
     ActivityPage,
     ActivityType,
     Assurance,
+    ChallengePurpose,
     Hits,
     MfaChallenge,
+    Passkey,
     Session,
     Task,
     TaskPage,
     TotpFactor,
     User,
+    WebauthnChallenge,
 )
 
 # A known login address unseen for this long is forgotten by the purge.
@@ -254,12 +257,16 @@ class MfaStore(Protocol):
         """Delete a factor of `user_id`; tell whether there was one.
 
         In the same atomic step, when no verified factor is left: delete the user's
-        recovery codes and lower every session of the user to aal1 with amr pwd. `activity`
+        recovery codes, and, unless she has a passkey, lower every session of the user to
+        aal1 with amr pwd. `activity`
         is recorded in that step too, and only if a factor was deleted.
         """
 
     async def add_recovery_codes_if_none(self, user_id: str, hashes: list[str], now: int) -> bool:
-        """Store a set of recovery-code hashes if the user has none; tell whether it did."""
+        """Store a set of recovery-code hashes while the user has a verified factor and no codes.
+
+        Tell whether it did. One atomic step: of parallel calls, one stores its set.
+        """
 
     async def replace_recovery_codes(
         self, user_id: str, hashes: list[str], now: int, activity: Activity | None = None
@@ -287,6 +294,75 @@ class MfaStore(Protocol):
 
     async def spend_challenge(self, token_hash: str) -> bool:
         """Delete a challenge; tell whether this call did (exactly one caller wins)."""
+
+
+class PasskeyStore(Protocol):
+    """Passkeys, each user's WebAuthn user handle, and WebAuthn challenges: each method atomic.
+
+    A credential id is unique across all users. A user's second factors are her verified
+    TOTP factors and her passkeys: when the last of them goes, her sessions drop to aal1.
+    """
+
+    async def user_handle(self, user_id: str, candidate: str) -> str:
+        """Return the user's WebAuthn user handle, keeping `candidate` as it if she has none."""
+
+    async def passkeys_of(self, user_id: str) -> list[Passkey]:
+        """Return the user's passkeys, oldest first."""
+
+    async def find_passkey(self, credential_id: str) -> tuple[Passkey, str] | None:
+        """Return the passkey with this credential id and its owner's user handle, if any."""
+
+    async def add_passkey(
+        self, passkey: Passkey, max_passkeys: int, activity: Activity | None = None
+    ) -> bool:
+        """Record a passkey unless its user has `max_passkeys` already; tell whether it was.
+
+        Raise `PasskeyTaken` if its credential id is registered (to anyone). `activity` is
+        recorded in the same atomic step, and only if the passkey was added.
+        """
+
+    async def use_passkey(
+        self,
+        passkey_id: str,
+        expected_count: int,
+        sign_count: int,
+        backed_up: bool,
+        now: int,
+        activity: Activity | None = None,
+    ) -> bool:
+        """Compare-and-set: move the counter on if it is still `expected_count`.
+
+        Also records `backed_up` and `now` as its last use, and `activity`, in that step.
+        """
+
+    async def rename_passkey(self, user_id: str, passkey_id: str, name: str) -> Passkey | None:
+        """Rename a passkey of `user_id`; None if she has no such passkey."""
+
+    async def delete_passkey(
+        self, user_id: str, passkey_id: str, activity: Activity | None = None
+    ) -> bool:
+        """Delete a passkey of `user_id`; tell whether there was one.
+
+        Raise `LastPasskey`, deleting nothing, for the user's last passkey when she has no
+        password. In the same atomic step, when she has no second factor left, lower every
+        session of hers to aal1 with amr pwd; `activity` is recorded in that step too.
+        """
+
+    async def add_webauthn_challenge(self, challenge: WebauthnChallenge) -> None:
+        """Record a challenge handed out with WebAuthn options."""
+
+    async def take_webauthn_challenge(
+        self,
+        challenge_id: str,
+        purpose: ChallengePurpose,
+        now: int,
+        user_id: str | None = None,
+        mfa_token_hash: str | None = None,
+    ) -> WebauthnChallenge | None:
+        """Delete and return a live challenge of `purpose` bound to exactly these; else None.
+
+        Of two callers with one challenge, exactly one gets it.
+        """
 
 
 class ActivityStore(Protocol):
@@ -317,7 +393,16 @@ class ActivityStore(Protocol):
         """
 
 
-class Store(UserStore, SessionStore, CounterStore, TaskStore, ActivityStore, MfaStore, Protocol):
+class Store(
+    UserStore,
+    SessionStore,
+    CounterStore,
+    TaskStore,
+    ActivityStore,
+    MfaStore,
+    PasskeyStore,
+    Protocol,
+):
     """A whole backend: every aggregate, plus its lifecycle and the purge of ended records."""
 
     async def purge(self, now: int, batch: int) -> int:
@@ -326,7 +411,7 @@ class Store(UserStore, SessionStore, CounterStore, TaskStore, ActivityStore, Mfa
         Ended: expired or revoked sessions, counters whose window is over, known addresses
         unseen for KNOWN_ADDRESS_RETENTION_SECONDS, activity older than the store's
         `ActivityBounds.retention_seconds`, pending factors older than
-        PENDING_FACTOR_SECONDS and expired login challenges.
+        PENDING_FACTOR_SECONDS, expired login challenges and expired WebAuthn challenges.
         """
 
     async def open(self) -> None:

@@ -30,6 +30,7 @@ from authapi.store.base import (
 )
 from authapi.store.memory_activity import MAX_EVENTS, MemoryActivityLog
 from authapi.store.memory_mfa import MemoryMfaStore
+from authapi.store.memory_passkeys import MemoryPasskeyStore
 from authapi.store.memory_tasks import MAX_TASKS, MemoryTaskStore
 
 # At most this many throttle counters are kept; past it, the one that ends soonest goes.
@@ -44,7 +45,7 @@ _EXPIRE_PER_HIT = 2
 MAX_USERS = 100_000
 
 
-class MemoryStore(MemoryTaskStore, MemoryMfaStore):
+class MemoryStore(MemoryTaskStore, MemoryMfaStore, MemoryPasskeyStore):
     """Keep users and sessions in memory. Safe for one process, whatever its threads do."""
 
     def __init__(
@@ -58,6 +59,7 @@ class MemoryStore(MemoryTaskStore, MemoryMfaStore):
     ) -> None:
         MemoryTaskStore.__init__(self, max_tasks)
         MemoryMfaStore.__init__(self)
+        MemoryPasskeyStore.__init__(self)
         self._max_users = max_users
         # Written under `_lock`, with the change each event reports; the ceiling on all
         # users' events is applied in the same step.
@@ -328,6 +330,7 @@ class MemoryStore(MemoryTaskStore, MemoryMfaStore):
                 + self._expire_counters(now, batch)
                 + self._purge_stale_addresses(now, batch)
                 + self._purge_mfa(now, now - PENDING_FACTOR_SECONDS, batch)
+                + self._purge_webauthn(now, batch)
                 + self._activity.purge(now, batch)
             )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Callable
 
 from authapi.records import PASSWORD_ONLY, Activity, MfaChallenge, Session, TotpFactor
 from authapi.store.memory_activity import MemoryActivityLog
@@ -20,6 +21,8 @@ class MemoryMfaStore:
     _lock: threading.Lock
     _sessions: dict[str, Session]
     _activity: MemoryActivityLog
+    # MemoryPasskeyStore's, declared only: a passkey keeps the sessions' aal2.
+    _has_passkey: Callable[[str], bool]
 
     def __init__(self) -> None:
         self._factors: dict[str, TotpFactor] = {}
@@ -118,6 +121,9 @@ class MemoryMfaStore:
             self._drop_factor(factor)
             if not any(f.is_verified for f in self._factors_of(user_id)):
                 self._recovery_codes.pop(user_id, None)
+            if not self._has_passkey(user_id) and not any(
+                f.is_verified for f in self._factors_of(user_id)
+            ):
                 for session in self._sessions_of(user_id):
                     self._sessions[session.id] = dataclasses.replace(
                         session, acr="aal1", amr=PASSWORD_ONLY
@@ -140,7 +146,9 @@ class MemoryMfaStore:
 
     async def add_recovery_codes_if_none(self, user_id: str, hashes: list[str], now: int) -> bool:
         with self._lock:
-            if self._recovery_codes.get(user_id):
+            # A removal may have come between the confirmation and this: no factor, no codes.
+            verified = any(f.is_verified for f in self._factors_of(user_id))
+            if self._recovery_codes.get(user_id) or not verified:
                 return False
             self._recovery_codes[user_id] = set(hashes)
             return True

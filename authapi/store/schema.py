@@ -156,6 +156,48 @@ mfa_challenges = Table(
     Index("ix_mfa_challenges_expires_at", "expires_at"),
 )
 
+# Each user's WebAuthn user handle (`user.id` of the creation options): 32 random bytes in
+# base64url, never the user's id or email, the same for every passkey of hers.
+webauthn_user_handles = Table(
+    "webauthn_user_handles",
+    metadata,
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("handle", String(64), nullable=False, unique=True),
+)
+
+# Passkeys: the credential id (unique across users) and the COSE public key in base64url;
+# `sign_count` moves on by compare-and-set only.
+passkeys = Table(
+    "passkeys",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    # At most 1,023 bytes (WebAuthn §5.8.3): 1,364 characters in base64url.
+    Column("credential_id", String(1400), nullable=False, unique=True),
+    Column("public_key", Text, nullable=False),
+    Column("sign_count", BigInteger, nullable=False, server_default="0"),
+    Column("aaguid", String(36), nullable=False),
+    Column("backed_up", Boolean, nullable=False, server_default=text("false")),
+    Column("name", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("last_used_at", BigInteger),
+    Index("ix_passkeys_user_id", "user_id"),
+)
+
+# Challenges handed out with WebAuthn options: deleted by the verify that answers them (or by
+# the purge once expired), so each is answered at most once.
+webauthn_challenges = Table(
+    "webauthn_challenges",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("challenge", String(64), nullable=False),
+    Column("purpose", String(16), nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("user_id", String(36), ForeignKey("users.id", ondelete="CASCADE")),
+    Column("mfa_token_hash", String(64)),
+    Index("ix_webauthn_challenges_expires_at", "expires_at"),
+)
+
 # Each user's account activity, which she reads newest first. `seq` orders it (times have
 # whole seconds); `id` is what the API shows. Only fields a user may see are stored.
 activity = Table(

@@ -23,6 +23,8 @@ from authapi.housekeeping import purge_periodically
 from authapi.logs import flush_logs
 from authapi.mfa import MfaService
 from authapi.mfa_login import LoginChallenges, MfaLogin
+from authapi.passkey_login import PasskeyLogin
+from authapi.passkeys import PasskeyService
 from authapi.password_check import PasswordCheck
 from authapi.passwords import PasswordHasher
 from authapi.secret_box import SecretBox
@@ -34,6 +36,7 @@ from authapi.tasks import TaskService
 from authapi.throttle import Throttle
 from authapi.tokens import TokenCodec
 from authapi.web.metrics import EventCounter, Metrics
+from authapi.webauthn import RelyingParty
 
 # The key of the services in each request's ASGI scope; read only through `services_in`.
 SCOPE_KEY = "authapi.services"
@@ -58,6 +61,8 @@ class Services:
     mfa: MfaService
     mfa_login: MfaLogin
     step_up: StepUp
+    passkeys: PasskeyService
+    passkey_login: PasskeyLogin
     # Events that report no change, written after the answer (authapi/activity.py).
     activity_writer: ActivityWriter
     metrics: Metrics | None
@@ -115,6 +120,18 @@ class Services:
             events=events,
             clock=clock,
         )
+        relying_party = RelyingParty(settings)
+        passkey_login = PasskeyLogin(
+            store=store,
+            relying_party=relying_party,
+            throttle=throttle,
+            check=check,
+            sessions=sessions,
+            devices=devices,
+            activity=activity_writer,
+            events=events,
+            clock=clock,
+        )
         accounts = AccountService(
             settings=settings,
             store=store,
@@ -162,12 +179,21 @@ class Services:
             mfa_login=MfaLogin(
                 store=store,
                 check=check,
+                passkeys=passkey_login,
                 sessions=sessions,
                 devices=devices,
                 events=events,
                 clock=clock,
             ),
             step_up=step_up,
+            passkeys=PasskeyService(
+                store=store,
+                relying_party=relying_party,
+                step_up=step_up,
+                events=events,
+                clock=clock,
+            ),
+            passkey_login=passkey_login,
             metrics=metrics,
         )
 

@@ -171,8 +171,9 @@ def test_generated_client_runs_the_readme_second_factor_walkthrough(
         )
         assert challenged.status_code == 403
         assert challenged.parsed.error.value == "mfa_required"
-        verify_body = _model(generated, "HandlersMfaVerifyBody")
-        method = _model(generated, "HandlersMfaVerifyBodyMethod")
+        # The body is a oneOf (a code, or a passkey): the code's branch is the first.
+        verify_body = _model(generated, "HandlersMfaVerifyBodyType0")
+        method = _model(generated, "HandlersMfaVerifyBodyType0Method")
         tokens = _operation(generated, "mfa", "verify").sync(
             client=anonymous,
             body=verify_body(

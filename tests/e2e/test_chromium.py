@@ -9,18 +9,15 @@ site altogether.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
 from tests.api_moves import PASSWORD
+from tests.e2e.browser import BUILD, browser_cookie, chromium, run_script
 from tests.e2e.pages import APP_PATH, FORM_PATH, serving_pages
 from tooling.devserver import free_port, running_server
 
@@ -28,31 +25,8 @@ from tooling.devserver import free_port, running_server
 # one after another, never two at once; here a browser and its server, once for the module.
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("heavy")]
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 COOKIE = "__Secure-refresh_token"
 DEVICE_COOKIE = "__Secure-device_token"
-FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-BUILD = Path(__file__).resolve().parents[2] / "build"
-
-
-def _require_chromium() -> None:
-    missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
-    if not missing:
-        return
-    reason = f"{', '.join(missing)} missing: run `make browser-deps` (Debian's chromium)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
 
 
 @dataclass
@@ -69,17 +43,11 @@ class Stage:
 
     def run(self, script: str, *args: Any) -> Any:
         """Await a JavaScript expression on the current page and return its value."""
-        return self.driver.execute_async_script(
-            f"const done = arguments[arguments.length - 1];"
-            f"Promise.resolve().then(() => {script}).then(done, e => done({{error: String(e)}}));",
-            *args,
-        )
+        return run_script(self.driver, script, *args)
 
     def refresh_cookie(self, name: str = COOKIE) -> dict[str, Any] | None:
         """Return the browser's refresh cookie as its cookie store holds it, HttpOnly or not."""
-        cookies = self.driver.execute_cdp_cmd("Network.getAllCookies", {})["cookies"]
-        found = [cookie for cookie in cookies if cookie["name"] == name]
-        return found[0] if found else None
+        return browser_cookie(self.driver, name)
 
     def device_cookie(self) -> dict[str, Any] | None:
         """Return the browser's device cookie as its cookie store holds it."""
@@ -104,9 +72,6 @@ class Stage:
 
 @pytest.fixture(scope="module")
 def stage() -> Iterator[Stage]:
-    _require_chromium()
-    from selenium import webdriver
-
     app_port, unlisted_port = free_port(), free_port()
     app_origin = f"http://127.0.0.1:{app_port}"
     env = {
@@ -115,21 +80,9 @@ def stage() -> Iterator[Stage]:
         "REGISTRATIONS_PER_ADDRESS_PER_DAY": "0",
         "TASK_WRITES_PER_MINUTE": "0",
     }
-    profile = Path(tempfile.mkdtemp(prefix="chromium-profile-"))
-    with running_server(env, log_path=BUILD / "chromium-server.log") as api:
+    with chromium() as driver, running_server(env, log_path=BUILD / "chromium-server.log") as api:
         with serving_pages(app_port, api) as app, serving_pages(unlisted_port, api) as unlisted:
-            options = webdriver.ChromeOptions()
-            options.binary_location = str(CHROMIUM)
-            for flag in [*FLAGS, f"--user-data-dir={profile}"]:
-                options.add_argument(flag)
-            service = webdriver.ChromeService(executable_path=str(CHROMEDRIVER))
-            driver = webdriver.Chrome(options=options, service=service)
-            driver.set_script_timeout(30)
-            try:
-                yield Stage(api, app, unlisted, driver)
-            finally:
-                driver.quit()
-                shutil.rmtree(profile, ignore_errors=True)
+            yield Stage(api, app, unlisted, driver)
 
 
 def test_the_app_logs_in_calls_refreshes_and_logs_out_never_seeing_the_refresh_token(

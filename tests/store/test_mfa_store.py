@@ -139,6 +139,7 @@ async def test_recovery_codes_are_issued_once_replaced_whole_and_each_spent_once
 ) -> None:
     user = a_user()
     await store.add_user(user)
+    await verified_factor(store, user, keep="none")
     assert await store.add_recovery_codes_if_none(user.id, ["a", "b"], NOW)
     assert not await store.add_recovery_codes_if_none(user.id, ["c"], NOW)
     assert await store.use_recovery_code(user.id, ("x", "a"))

@@ -1,8 +1,10 @@
 """Second factors, recovery codes and login challenges in SQL: the MFA part of `SqlStore`.
 
 Every check-then-act is one conditional statement (the TOTP step's compare-and-set, the
-spending of a code or a challenge), or one transaction that first locks the user's row on
-PostgreSQL (SQLite has one writer at a time), so it holds across workers.
+spending of a code or a challenge, the factor cap's counted insert), or one transaction that
+first locks the user's row on PostgreSQL and opens with a write. SQLite takes its write lock
+only at a transaction's first write, so a check read before it may be stale by the insert:
+there the check sits inside the statement that writes, or after it.
 """
 
 from __future__ import annotations
@@ -13,11 +15,18 @@ from sqlalchemy import exists, func, select, update
 
 from authapi.records import Activity, MfaChallenge, TotpFactor
 from authapi.store.base import ActivityBounds
-from authapi.store.schema import mfa_challenges, recovery_codes, sessions, totp_factors, users
+from authapi.store.schema import (
+    mfa_challenges,
+    passkeys,
+    recovery_codes,
+    sessions,
+    totp_factors,
+    users,
+)
 from authapi.store.sql.activity import write_activity
 from authapi.store.sql.credentials import renew_credentials
 from authapi.store.sql.engine import Database
-from authapi.store.sql.rows import Row
+from authapi.store.sql.rows import Row, literals_of
 
 
 class SqlMfaStore:
@@ -39,6 +48,8 @@ class SqlMfaStore:
             )
 
     async def add_factor(self, factor: TotpFactor, max_factors: int, pending_since: int) -> bool:
+        # One statement counts and inserts, as add_passkey does; on PostgreSQL the user's row
+        # is locked first, so her enrolments take turns and each counts the one before.
         live = (
             select(func.count())
             .select_from(totp_factors)
@@ -47,13 +58,15 @@ class SqlMfaStore:
                 totp_factors.c.confirmed_at.is_not(None)
                 | (totp_factors.c.created_at > pending_since),
             )
+            .scalar_subquery()
+        )
+        row = literals_of(totp_factors, _factor_values(factor))
+        insert = totp_factors.insert().from_select(
+            [value.name for value in row], select(*row).where(live < max_factors)
         )
         async with self._database.connect(write=True) as connection:
             await self._lock_user_row(connection, factor.user_id)
-            if (await connection.execute(live)).scalar_one() >= max_factors:
-                return False
-            await connection.execute(totp_factors.insert().values(**_factor_values(factor)))
-        return True
+            return (await connection.execute(insert)).rowcount == 1
 
     async def get_factor(self, user_id: str, factor_id: str) -> TotpFactor | None:
         query = select(totp_factors).where(
@@ -138,14 +151,22 @@ class SqlMfaStore:
                 totp_factors.c.user_id == user_id, totp_factors.c.confirmed_at.is_not(None)
             )
         )
+        passkey_left = select(exists().where(passkeys.c.user_id == user_id))
         async with self._database.connect(write=True) as connection:
             await self._lock_user_row(connection, user_id)
+            # Deleted first, then counted: on SQLite the delete takes the write lock, so of two
+            # removals racing, the second counts after the first has committed.
             if (await connection.execute(delete)).rowcount != 1:
                 return False
             if not (await connection.execute(any_left)).scalar_one():
                 await connection.execute(
                     recovery_codes.delete().where(recovery_codes.c.user_id == user_id)
                 )
+            if (
+                not (await connection.execute(any_left)).scalar_one()
+                and not (await connection.execute(passkey_left)).scalar_one()
+            ):
+                # A passkey is a second factor too: the sessions keep aal2 while one is left.
                 await connection.execute(
                     update(sessions)
                     .where(sessions.c.user_id == user_id)
@@ -155,12 +176,24 @@ class SqlMfaStore:
         return True
 
     async def add_recovery_codes_if_none(self, user_id: str, hashes: list[str], now: int) -> bool:
-        held = select(exists().where(recovery_codes.c.user_id == user_id))
+        # The first code's insert claims the set, in one statement with its conditions: none
+        # held yet, and a verified factor still there (a removal may have come between the
+        # confirmation and this). On SQLite it takes the write lock, so the rest follow it.
+        first, *rest = _code_rows(user_id, hashes, now)
+        row = literals_of(recovery_codes, first)
+        held = exists().where(recovery_codes.c.user_id == user_id)
+        verified = exists().where(
+            totp_factors.c.user_id == user_id, totp_factors.c.confirmed_at.is_not(None)
+        )
+        claim = recovery_codes.insert().from_select(
+            [value.name for value in row], select(*row).where(~held, verified)
+        )
         async with self._database.connect(write=True) as connection:
             await self._lock_user_row(connection, user_id)
-            if (await connection.execute(held)).scalar_one():
+            if (await connection.execute(claim)).rowcount != 1:
                 return False
-            await connection.execute(recovery_codes.insert(), _code_rows(user_id, hashes, now))
+            if rest:
+                await connection.execute(recovery_codes.insert(), rest)
         return True
 
     async def replace_recovery_codes(

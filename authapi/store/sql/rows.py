@@ -61,7 +61,11 @@ def as_literals(table: Table, record: Session | Task) -> list[Any]:
 
     Only the record's own columns, in the table's order; the store fills in the others.
     """
-    values = values_of(record)
+    return literals_of(table, values_of(record))
+
+
+def literals_of(table: Table, values: dict[str, Any]) -> list[Any]:
+    """Return a row's values (by column name) as typed, labelled SQL literals, in table order."""
     return [
         literal(values[column.name], column.type).label(column.name)
         for column in table.columns

@@ -44,6 +44,7 @@ from authapi.store.schema import (
     throttles,
     totp_factors,
     users,
+    webauthn_challenges,
 )
 from authapi.store.sql.activity import SqlActivityStore, write_activity
 from authapi.store.sql.credentials import renew_credentials
@@ -55,11 +56,12 @@ from authapi.store.sql.hot import (
     revoke_session_statement,
 )
 from authapi.store.sql.mfa import SqlMfaStore
+from authapi.store.sql.passkeys import SqlPasskeyStore
 from authapi.store.sql.rows import as_literals, session_from, user_from, values_of
 from authapi.store.sql.tasks import SqlTaskStore
 
 
-class SqlStore(SqlTaskStore, SqlActivityStore, SqlMfaStore):
+class SqlStore(SqlTaskStore, SqlActivityStore, SqlMfaStore, SqlPasskeyStore):
     """Keep users, sessions and tasks in SQLite (one node) or PostgreSQL (many workers)."""
 
     def __init__(
@@ -302,6 +304,11 @@ class SqlStore(SqlTaskStore, SqlActivityStore, SqlMfaStore):
                 & (totp_factors.c.created_at <= now - PENDING_FACTOR_SECONDS),
             ),
             (mfa_challenges, [mfa_challenges.c.token_hash], mfa_challenges.c.expires_at <= now),
+            (
+                webauthn_challenges,
+                [webauthn_challenges.c.id],
+                webauthn_challenges.c.expires_at <= now,
+            ),
         ]
         deleted = 0
         for table, key, condition in ended:

@@ -1,0 +1,206 @@
+"""The passkey part of every store: the cap, unique credential ids, the counter's
+compare-and-set, challenges taken once, the last-passkey rule, and the purge."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import uuid
+
+import pytest
+
+from authapi.errors import LastPasskey, PasskeyTaken
+from authapi.records import WITH_PASSKEY, Passkey, User, WebauthnChallenge
+from authapi.store import Store
+from tests.store.test_mfa_store import NOW, a_session, a_user, verified_factor
+
+RACERS = 12
+
+
+def a_passkey(user: User, credential_id: str | None = None) -> Passkey:
+    return Passkey(
+        id=str(uuid.uuid4()),
+        user_id=user.id,
+        credential_id=credential_id or uuid.uuid4().hex,
+        public_key="pQECAyYgAQ",
+        sign_count=0,
+        aaguid="5f0f7a9e-1c2d-4b3a-8e6f-0a1b2c3d4e5f",
+        backed_up=False,
+        name="Passkey",
+        created_at=NOW,
+    )
+
+
+def a_challenge(
+    user: User | None = None, purpose: str = "login", **fields: str
+) -> WebauthnChallenge:
+    return WebauthnChallenge(
+        id=str(uuid.uuid4()),
+        challenge="c" * 43,
+        purpose=purpose,  # type: ignore[arg-type]
+        expires_at=NOW + 300,
+        user_id=None if user is None else user.id,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+async def test_a_passkey_is_kept_with_everything_it_was_registered_with(store: Store) -> None:
+    user = a_user()
+    await store.add_user(user)
+    passkey = a_passkey(user)
+    assert await store.add_passkey(passkey, 10)
+    handle = await store.user_handle(user.id, "handle-of-ada")
+    assert await store.passkeys_of(user.id) == [passkey]
+    assert await store.find_passkey(passkey.credential_id) == (passkey, handle)
+    assert await store.find_passkey("no-such-credential") is None
+
+
+async def test_the_user_handle_is_made_once_and_kept(store: Store) -> None:
+    user = a_user()
+    await store.add_user(user)
+    assert await store.user_handle(user.id, "first") == "first"
+    assert await store.user_handle(user.id, "second") == "first"
+
+
+async def test_the_cap_holds_when_registrations_race(store: Store) -> None:
+    user = a_user()
+    await store.add_user(user)
+    added = await asyncio.gather(*(store.add_passkey(a_passkey(user), 10) for _ in range(RACERS)))
+    assert added.count(True) == 10
+    assert len(await store.passkeys_of(user.id)) == 10
+
+
+async def test_a_credential_id_is_unique_across_users(store: Store) -> None:
+    ada, bob = a_user(), a_user()
+    for user in (ada, bob):
+        await store.add_user(user)
+    assert await store.add_passkey(a_passkey(ada, "same-id"), 10)
+    with pytest.raises(PasskeyTaken):
+        await store.add_passkey(a_passkey(bob, "same-id"), 10)
+    assert await store.passkeys_of(bob.id) == []
+
+
+async def test_the_counter_moves_by_compare_and_set_and_one_of_racers_wins(store: Store) -> None:
+    user = a_user()
+    await store.add_user(user)
+    passkey = a_passkey(user)
+    await store.add_passkey(passkey, 10)
+    moved = await asyncio.gather(
+        *(store.use_passkey(passkey.id, 0, 1, True, NOW + 1) for _ in range(RACERS))
+    )
+    assert moved.count(True) == 1
+    assert not await store.use_passkey(passkey.id, 0, 2, False, NOW + 2)
+    (stored,) = await store.passkeys_of(user.id)
+    assert (stored.sign_count, stored.backed_up, stored.last_used_at) == (1, True, NOW + 1)
+
+
+async def test_a_challenge_is_taken_once_when_verifies_race(store: Store) -> None:
+    challenge = a_challenge()
+    await store.add_webauthn_challenge(challenge)
+    taken = await asyncio.gather(
+        *(store.take_webauthn_challenge(challenge.id, "login", NOW) for _ in range(RACERS))
+    )
+    assert [t for t in taken if t is not None] == [challenge]
+
+
+async def test_a_challenge_is_taken_only_live_for_its_purpose_and_its_binding(
+    store: Store,
+) -> None:
+    ada, bob = a_user(), a_user()
+    for user in (ada, bob):
+        await store.add_user(user)
+    bound = a_challenge(ada, "mfa", mfa_token_hash="h" * 64)
+    await store.add_webauthn_challenge(bound)
+    assert await store.take_webauthn_challenge(bound.id, "login", NOW) is None
+    assert await store.take_webauthn_challenge(bound.id, "mfa", NOW, bob.id, "h" * 64) is None
+    assert await store.take_webauthn_challenge(bound.id, "mfa", NOW, ada.id, "x" * 64) is None
+    assert await store.take_webauthn_challenge(bound.id, "mfa", NOW + 300, ada.id, "h" * 64) is None
+    assert await store.take_webauthn_challenge(bound.id, "mfa", NOW, ada.id, "h" * 64) == bound
+
+
+async def test_the_purge_deletes_expired_challenges_only(store: Store) -> None:
+    old, live = a_challenge(), dataclasses.replace(a_challenge(), expires_at=NOW + 900)
+    for challenge in (old, live):
+        await store.add_webauthn_challenge(challenge)
+    assert await store.purge(NOW + 300, 1000) >= 1
+    assert await store.take_webauthn_challenge(old.id, "login", NOW) is None
+    assert await store.take_webauthn_challenge(live.id, "login", NOW) == live
+
+
+async def test_the_last_passkey_of_a_user_without_a_password_is_never_deleted(
+    store: Store,
+) -> None:
+    # Every account has a password today; the rule is kept for the day one has none.
+    user = dataclasses.replace(a_user(), password_hash="")
+    await store.add_user(user)
+    first, second = a_passkey(user), a_passkey(user)
+    for passkey in (first, second):
+        await store.add_passkey(passkey, 10)
+    assert await store.delete_passkey(user.id, first.id)
+    with pytest.raises(LastPasskey):
+        await store.delete_passkey(user.id, second.id)
+    assert await store.passkeys_of(user.id) == [second]
+
+
+async def test_racing_deletes_never_leave_a_user_without_a_password_no_passkey(
+    store: Store,
+) -> None:
+    user = dataclasses.replace(a_user(), password_hash="")
+    await store.add_user(user)
+    mine = [a_passkey(user) for _ in range(3)]
+    for passkey in mine:
+        await store.add_passkey(passkey, 10)
+
+    async def delete(passkey: Passkey) -> bool:
+        try:
+            return await store.delete_passkey(user.id, passkey.id)
+        except LastPasskey:
+            return False
+
+    deleted = await asyncio.gather(*(delete(passkey) for passkey in mine))
+    assert deleted.count(True) == 2
+    assert len(await store.passkeys_of(user.id)) == 1
+
+
+async def test_the_last_passkey_of_a_user_with_a_password_may_go(store: Store) -> None:
+    user = a_user()
+    await store.add_user(user)
+    passkey = a_passkey(user)
+    await store.add_passkey(passkey, 10)
+    assert await store.delete_passkey(user.id, passkey.id)
+    assert not await store.delete_passkey(user.id, passkey.id)
+
+
+async def test_another_users_passkey_is_neither_renamed_nor_deleted(store: Store) -> None:
+    ada, bob = a_user(), a_user()
+    for user in (ada, bob):
+        await store.add_user(user)
+    passkey = a_passkey(ada)
+    await store.add_passkey(passkey, 10)
+    assert await store.rename_passkey(bob.id, passkey.id, "Mine") is None
+    assert not await store.delete_passkey(bob.id, passkey.id)
+    renamed = await store.rename_passkey(ada.id, passkey.id, "Phone")
+    assert renamed == dataclasses.replace(passkey, name="Phone")
+
+
+async def test_sessions_drop_to_aal1_when_the_last_second_factor_goes(store: Store) -> None:
+    user = a_user()
+    await store.add_user(user)
+    session = dataclasses.replace(a_session(user), acr="aal2", amr=WITH_PASSKEY)
+    assert await store.add_session(session)
+    factor = await verified_factor(store, user, keep=session.id)
+    passkey = a_passkey(user)
+    await store.add_passkey(passkey, 10)
+    # A TOTP factor is left: the session keeps its aal2.
+    await store.delete_passkey(user.id, passkey.id)
+    kept = await store.get_session(session.id)
+    assert kept is not None and kept.acr == "aal2"
+    # Conversely a passkey keeps it when the last TOTP factor goes.
+    await store.add_passkey(a_passkey(user), 10)
+    await store.delete_factor(user.id, factor.id)
+    kept = await store.get_session(session.id)
+    assert kept is not None and kept.acr == "aal2"
+    (last,) = await store.passkeys_of(user.id)
+    await store.delete_passkey(user.id, last.id)
+    lowered = await store.get_session(session.id)
+    assert lowered is not None and (lowered.acr, lowered.amr) == ("aal1", ("pwd",))
