@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tests.api_moves import PASSWORD, Account, Api
+from tests.backends import decided_before_the_store
 from tests.clock import Clock
 from tests.token_clients import revoke
 
@@ -160,6 +161,7 @@ def test_a_long_user_agent_is_cut_to_256_characters(api: Api) -> None:
     assert login["user_agent"] == "x" * 256
 
 
+@decided_before_the_store
 def test_the_log_needs_a_bearer_token(api: Api) -> None:
     assert api.client.get("/api/v1/auth/activity").status_code == 401
 
@@ -168,6 +170,7 @@ def test_the_log_needs_a_bearer_token(api: Api) -> None:
     ("query", "field"),
     [({"type": "password_stolen"}, "type"), ({"limit": 0}, "limit"), ({"cursor": "!!"}, "cursor")],
 )
+@decided_before_the_store
 def test_bad_parameters_are_a_400_naming_the_field(
     api: Api, query: dict[str, Any], field: str
 ) -> None:

@@ -8,6 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.api_moves import Api
+from tests.backends import decided_before_the_store
 from tests.clock import Clock
 from tests.token_clients import APP_ORIGIN, BROWSER_SETTINGS, COOKIE, Browser, SetCookie
 
@@ -118,6 +119,7 @@ def test_spent_cookie_within_the_grace_window_is_refused_but_the_session_lives(
 
 
 @pytest.mark.parametrize("cookie", [None, "", "not-a-token"])
+@decided_before_the_store
 def test_refresh_without_a_usable_cookie_is_401(browser: Browser, cookie: str | None) -> None:
     browser.login()
     response = browser.refresh(cookie=cookie)
@@ -129,6 +131,7 @@ def test_refresh_without_a_usable_cookie_is_401(browser: Browser, cookie: str | 
 # Raw UTF-8 bytes in the header: compare_digest would raise on non-ASCII text.
 @pytest.mark.parametrize("csrf_token", [None, "", "x" * 43, "é".encode()])
 @pytest.mark.parametrize("operation", ["refresh", "logout"])
+@decided_before_the_store
 def test_missing_or_wrong_csrf_token_is_a_403_that_changes_nothing(
     browser: Browser, operation: str, csrf_token: str | bytes | None
 ) -> None:
@@ -148,6 +151,7 @@ def test_missing_or_wrong_csrf_token_is_a_403_that_changes_nothing(
 @pytest.mark.parametrize(
     "origin", ["https://evil.example", "null", "https://app.example.com.evil.example"]
 )
+@decided_before_the_store
 def test_foreign_origin_is_a_403_that_changes_nothing(
     client: TestClient, browser: Browser, operation: str, origin: str
 ) -> None:
@@ -164,6 +168,7 @@ def test_foreign_origin_is_a_403_that_changes_nothing(
 
 
 @pytest.mark.parametrize("origin", [APP_ORIGIN, "http://testserver", None])
+@decided_before_the_store
 def test_listed_origin_the_apis_own_origin_and_no_origin_are_accepted(
     client: TestClient, api: Api, origin: str | None
 ) -> None:
@@ -210,6 +215,7 @@ def test_browser_and_json_logins_share_one_failure_count(api: Api, browser: Brow
     assert "retry-after" in throttled.headers
 
 
+@decided_before_the_store
 def test_listed_origin_gets_credentialed_cors_with_the_csrf_header_allowed(
     client: TestClient,
 ) -> None:
@@ -227,6 +233,7 @@ def test_listed_origin_gets_credentialed_cors_with_the_csrf_header_allowed(
     assert "x-csrf-token" in preflight.headers["access-control-allow-headers"].lower()
 
 
+@decided_before_the_store
 def test_unlisted_origin_gets_no_cors_grant(client: TestClient) -> None:
     preflight = client.options(
         "/api/v1/auth/browser/refresh",
@@ -240,6 +247,7 @@ def test_unlisted_origin_gets_no_cors_grant(client: TestClient) -> None:
 
 
 @pytest.mark.settings(cors_origins=("*",))
+@decided_before_the_store
 def test_wildcard_cors_never_grants_credentials(app: Any) -> None:
     with app.test_client() as client:
         response = client.get("/health", headers={"Origin": "https://evil.example"})

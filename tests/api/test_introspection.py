@@ -11,6 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.api_moves import Api
+from tests.backends import decided_before_the_store
 from tests.clock import Clock
 from tests.config import SECRET
 from tests.forgery import forge
@@ -191,6 +192,7 @@ def test_successful_introspections_are_not_throttled(api: Api, client: TestClien
     ],
     ids=["empty", "no-token", "empty-token", "repeated", "not-utf8", "json"],
 )
+@decided_before_the_store
 def test_bad_request_is_a_problem_with_the_oauth_error_code(
     client: TestClient, body: bytes, content_type: str, status: int, named: str
 ) -> None:

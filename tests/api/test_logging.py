@@ -8,6 +8,7 @@ import logging
 import pytest
 
 from tests.api_moves import Api
+from tests.backends import decided_before_the_store
 from tests.config import SECRET
 
 
@@ -26,6 +27,7 @@ def log_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, object]]:
     logging.getLogger().removeHandler(handler)
 
 
+@decided_before_the_store
 def test_each_request_is_logged_once_with_its_id(api: Api, log_lines: list[dict]) -> None:
     response = api.client.get("/health", headers={"X-Request-ID": "trace-1"})
     requests = [line for line in log_lines if line.get("msg") == "request"]

@@ -6,6 +6,7 @@ import jwt
 import pytest
 
 from tests.api_moves import PASSWORD, Api
+from tests.backends import decided_before_the_store
 
 
 def test_valid_credentials_get_a_token_pair(api: Api) -> None:
@@ -68,6 +69,7 @@ def test_nul_only_password_at_login_does_not_match_an_empty_hash(api: Api) -> No
     assert api.login("ada@example.com", "\x00" * 8).status_code == 200
 
 
+@decided_before_the_store
 def test_missing_password_is_a_400_naming_the_field(api: Api) -> None:
     response = api.client.post("/api/v1/auth/login", json={"email": "ada@example.com"})
     assert response.status_code == 400

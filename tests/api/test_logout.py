@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tests.api_moves import Api
+from tests.backends import decided_before_the_store
 
 
 def test_logout_revokes_both_tokens_of_the_session_at_once(api: Api) -> None:
@@ -54,18 +55,21 @@ def test_logout_twice_is_refused_the_second_time(api: Api) -> None:
     assert api.logout(account.access_token).status_code == 401
 
 
+@decided_before_the_store
 def test_logout_without_a_token_is_unauthenticated(api: Api) -> None:
     response = api.client.post("/api/v1/auth/logout")
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == 'Bearer realm="auth-api"'
 
 
+@decided_before_the_store
 def test_logout_with_a_refresh_token_as_bearer_is_refused(api: Api) -> None:
     account = api.account()
     assert api.logout(account.refresh_token).status_code == 401
     assert api.profile(account.access_token).status_code == 200
 
 
+@decided_before_the_store
 def test_logout_with_a_json_null_body_is_a_400_and_ends_nothing(api: Api) -> None:
     account = api.account()
     response = api.client.post(

@@ -6,6 +6,7 @@ import jwt
 import pytest
 
 from tests.api_moves import Api
+from tests.backends import decided_before_the_store
 from tests.clock import Clock
 
 
@@ -77,11 +78,13 @@ def test_reuse_revokes_only_the_session_it_belongs_to(api: Api, clock: Clock) ->
     assert api.profile(other.access_token).status_code == 200
 
 
+@decided_before_the_store
 def test_access_token_is_refused_as_refresh_token(api: Api) -> None:
     account = api.account()
     assert api.refresh(account.access_token).status_code == 401
 
 
+@decided_before_the_store
 def test_garbage_refresh_token_is_refused(api: Api) -> None:
     response = api.refresh("garbage")
     assert response.status_code == 401
@@ -95,6 +98,7 @@ def test_expired_session_cannot_refresh(api: Api, clock: Clock) -> None:
     assert api.refresh(account.refresh_token).status_code == 401
 
 
+@decided_before_the_store
 def test_missing_refresh_token_is_a_400(api: Api) -> None:
     response = api.client.post("/api/v1/auth/refresh", json={})
     assert response.status_code == 400

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.api_moves import PASSWORD, Api
+from tests.backends import decided_before_the_store
 
 
 def test_valid_registration_is_created(api: Api) -> None:
@@ -52,6 +53,7 @@ def test_duplicate_registration_keeps_the_original_password(api: Api) -> None:
         ({"email": "ada@example.com", "password": PASSWORD, "admin": True}, "admin", "unknown"),
     ],
 )
+@decided_before_the_store
 def test_invalid_registration_names_the_field_and_the_rule(
     api: Api, body: dict[str, object], field: str, rule: str
 ) -> None:
@@ -64,6 +66,7 @@ def test_invalid_registration_names_the_field_and_the_rule(
 
 
 @pytest.mark.parametrize("password", ["sh0rt!", "p" * 129, "secret-that-is-long-enough\u0000" * 10])
+@decided_before_the_store
 def test_rejected_password_is_never_echoed(api: Api, password: str) -> None:
     response = api.register("ada@example.com", password)
     assert response.status_code == 400
@@ -71,6 +74,7 @@ def test_rejected_password_is_never_echoed(api: Api, password: str) -> None:
     assert password[:6] not in response.text
 
 
+@decided_before_the_store
 def test_password_that_nfkc_shortens_below_the_minimum_is_refused(api: Api) -> None:
     # Eight code points as typed, four after normalization: e + combining acute → é.
     response = api.register("ada@example.com", "e\u0301" * 4)

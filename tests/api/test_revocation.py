@@ -6,6 +6,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.api_moves import Api
+from tests.backends import decided_before_the_store
 from tests.clock import Clock
 from tests.forgery import forge
 from tests.token_clients import BROWSER_SETTINGS, introspect, revoke
@@ -50,6 +51,7 @@ def test_a_client_holding_only_a_refresh_token_can_end_its_session(
     ],
     ids=["garbage", "tampered"],
 )
+@decided_before_the_store
 def test_any_other_token_gets_200_and_ends_nothing(
     api: Api, client: TestClient, token: str
 ) -> None:
@@ -91,6 +93,7 @@ def test_revocation_is_limited_per_address(api: Api, client: TestClient, clock: 
     ],
     ids=["empty", "no-token", "empty-token", "repeated", "long-hint"],
 )
+@decided_before_the_store
 def test_bad_form_is_a_400_problem_with_invalid_request(
     client: TestClient, body: bytes, named: str
 ) -> None:

@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from tests.api_moves import Account, Api
+from tests.backends import decided_before_the_store
 
 
 @pytest.fixture
@@ -155,6 +156,7 @@ def test_list_filters_by_completion(api: Api, ada: Account, completed: bool) -> 
         ({"page": 2}, "page"),
     ],
 )
+@decided_before_the_store
 def test_bad_list_parameters_are_a_400(
     api: Api, ada: Account, query: dict[str, object], field: str
 ) -> None:
@@ -197,6 +199,7 @@ def test_forged_cursor_with_a_date_at_the_edge_of_the_calendar_is_a_400(
         ({"title": "ok", "description": "nul\u0000byte"}, "description"),
     ],
 )
+@decided_before_the_store
 def test_invalid_task_is_a_400_naming_the_field(
     api: Api, ada: Account, body: dict[str, object], field: str
 ) -> None:
@@ -209,6 +212,7 @@ def test_title_is_counted_after_trimming(api: Api, ada: Account) -> None:
     assert create(api, ada, title="  " + "x" * 196 + "  ")["title"] == "x" * 196
 
 
+@decided_before_the_store
 def test_empty_patch_is_a_400(api: Api, ada: Account) -> None:
     task = create(api, ada)
     response = api.client.patch(f"/api/v1/tasks/{task['id']}", json={}, headers=ada.headers)
@@ -232,6 +236,7 @@ def test_malformed_task_id_is_a_404_or_400(api: Api, ada: Account, task_id: str)
         ("delete", "/api/v1/tasks/any"),
     ],
 )
+@decided_before_the_store
 def test_every_task_route_requires_an_access_token(api: Api, method: str, path: str) -> None:
     kwargs = {"json": {"title": "x"}} if method in ("post", "put", "patch") else {}
     response = getattr(api.client, method)(path, **kwargs)

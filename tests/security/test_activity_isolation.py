@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.api_moves import Account, Api
-from tests.backends import BACKENDS, storage_url
+from tests.backends import BACKENDS, decided_before_the_store, storage_url
 
 WRONG = "not the password at all"
 
@@ -67,6 +67,7 @@ def test_no_page_of_hers_holds_anyone_elses_event(api: Api) -> None:
 
 
 @pytest.mark.parametrize("cursor", ["not a cursor", "A" * 200, "é", "=" * 8, "AAAA"])
+@decided_before_the_store
 def test_a_cursor_that_is_no_cursor_is_a_400_that_echoes_nothing(api: Api, cursor: str) -> None:
     ada, _ = accounts_with_history(api)
     response = page(api, ada, cursor=cursor)
@@ -75,6 +76,7 @@ def test_a_cursor_that_is_no_cursor_is_a_400_that_echoes_nothing(api: Api, curso
     assert response.json()["detail"] == "cursor: is not a cursor this API issued"
 
 
+@decided_before_the_store
 def test_an_event_id_in_the_path_is_no_route(api: Api) -> None:
     ada, eve = accounts_with_history(api)
     eves_event = page(api, eve).json()["events"][0]["id"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from tests.backends import BACKENDS, storage_url
+from tests.backends import BACKENDS, decided_before_the_store, storage_url
 from tests.clock import Clock
 from tests.mfa_moves import Factor, MfaApi, bearer, next_step, start_at_a_step
 from tests.token_clients import APP_ORIGIN, BROWSER, BROWSER_SETTINGS, COOKIE, Browser, SetCookie
@@ -73,6 +73,7 @@ def test_a_json_logins_token_is_refused_by_the_browser_verify_and_the_reverse(
     assert mfa.verify(json_token, factor.code(mfa.clock)).status_code == 200
 
 
+@decided_before_the_store
 def test_the_browser_verify_checks_the_origin_before_the_code(mfa: MfaApi) -> None:
     account = mfa.account()
     factor, _ = mfa.factor(account.access_token)

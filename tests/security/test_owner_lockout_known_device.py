@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 
 from tests.api_moves import PASSWORD
 from tests.apps import app_for
-from tests.backends import BACKENDS, storage_url
+from tests.backends import BACKENDS, decided_before_the_store, storage_url
 from tests.clock import Clock
 from tests.config import settings_for
 from tests.token_clients import APP_ORIGIN, COOKIE, DEVICE_COOKIE, Browser, SetCookie
@@ -292,6 +292,7 @@ def test_a_credential_change_makes_every_other_device_a_stranger_and_keeps_the_c
         assert doors.login(TWELFTH, password, renewed).status_code == 200
 
 
+@decided_before_the_store
 def test_a_device_token_longer_than_512_bytes_in_the_body_is_a_bad_request(
     store_url: str, clock: Clock
 ) -> None:

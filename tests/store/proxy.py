@@ -68,7 +68,14 @@ class CuttableProxy:
         except OSError:
             pass
         finally:
+            # One side ended: end both at once, as a real server's socket would. close()
+            # alone sends nothing while the other direction's thread is still in recv(), and
+            # the peer then waits out its own timeout (asyncpg's close: 5 s a connection).
             for sock in (source, sink):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
                 try:
                     sock.close()
                 except OSError:

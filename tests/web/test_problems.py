@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.api_moves import Api
+from tests.backends import decided_before_the_store
 
 
 def assert_problem(response: object, status: int) -> dict[str, object]:
@@ -16,10 +17,12 @@ def assert_problem(response: object, status: int) -> dict[str, object]:
     return body
 
 
+@decided_before_the_store
 def test_unknown_path_is_a_404_problem(api: Api) -> None:
     assert_problem(api.client.get("/api/v1/nothing-here"), 404)
 
 
+@decided_before_the_store
 def test_unknown_method_is_a_405_problem(api: Api) -> None:
     assert_problem(api.client.delete("/api/v1/auth/login"), 405)
 
@@ -39,6 +42,7 @@ def test_unknown_method_is_a_405_problem(api: Api) -> None:
         ("PUT", "/health", "GET, HEAD"),
     ],
 )
+@decided_before_the_store
 def test_a_405_allows_every_method_the_resource_supports(
     api: Api, method: str, path: str, allow: str
 ) -> None:
@@ -48,6 +52,7 @@ def test_a_405_allows_every_method_the_resource_supports(
     assert response.headers["allow"] == allow
 
 
+@decided_before_the_store
 def test_non_json_body_is_a_415_problem(api: Api) -> None:
     response = api.client.post(
         "/api/v1/auth/login", content=b"email=a", headers={"Content-Type": "text/plain"}
@@ -65,6 +70,7 @@ def test_non_json_body_is_a_415_problem(api: Api) -> None:
         (b"null", "type object"),
     ],
 )
+@decided_before_the_store
 def test_malformed_body_is_a_400_problem(api: Api, content: bytes, detail: str) -> None:
     response = api.client.post(
         "/api/v1/auth/login", content=content, headers={"Content-Type": "application/json"}
@@ -72,6 +78,7 @@ def test_malformed_body_is_a_400_problem(api: Api, content: bytes, detail: str) 
     assert detail in str(assert_problem(response, 400)["detail"])
 
 
+@decided_before_the_store
 def test_missing_body_is_a_400_problem(api: Api) -> None:
     response = api.client.post(
         "/api/v1/auth/register", headers={"Content-Type": "application/json"}
@@ -79,11 +86,13 @@ def test_missing_body_is_a_400_problem(api: Api) -> None:
     assert_problem(response, 400)
 
 
+@decided_before_the_store
 def test_unknown_query_parameter_is_refused(api: Api) -> None:
     assert_problem(api.client.get("/health?debug=1"), 400)
 
 
 @pytest.mark.parametrize("path", ["/health", "/api/v1/protected/profile", "/nothing"])
+@decided_before_the_store
 def test_every_response_carries_the_security_headers(api: Api, path: str) -> None:
     headers = api.client.get(path).headers
     assert headers["x-content-type-options"] == "nosniff"
@@ -91,10 +100,12 @@ def test_every_response_carries_the_security_headers(api: Api, path: str) -> Non
     assert "default-src" in headers["content-security-policy"]
 
 
+@decided_before_the_store
 def test_api_responses_are_never_cached(api: Api) -> None:
     assert api.client.get("/api/v1/protected/profile").headers["cache-control"] == "no-store"
 
 
+@decided_before_the_store
 def test_request_id_is_generated_and_echoed(api: Api) -> None:
     generated = api.client.get("/health").headers["x-request-id"]
     assert len(generated) == 32
@@ -102,6 +113,7 @@ def test_request_id_is_generated_and_echoed(api: Api) -> None:
     assert echoed["x-request-id"] == "req-123"
 
 
+@decided_before_the_store
 def test_unsafe_request_id_is_replaced(api: Api) -> None:
     response = api.client.get("/health", headers={"X-Request-ID": "<script>" + "x" * 100})
     assert "<" not in response.headers["x-request-id"]
@@ -119,6 +131,7 @@ def test_readiness_is_ok_while_the_store_answers(api: Api) -> None:
     assert response.json()["store"] == "ok"
 
 
+@decided_before_the_store
 def test_spec_and_swagger_ui_are_served(api: Api) -> None:
     spec = api.client.get("/openapi.json")
     assert spec.status_code == 200
