@@ -12,10 +12,12 @@ subclasses do it once:
   with a validator built once, and skips the content-type parsing (Connexion ignores it
   there); an operation with a body goes through Connexion's own validation, which still
   builds its validators per request;
+- `IndexedRoutingMiddleware` and `DecorateOnceApi` route with `IndexedRouter`
+  (authapi/web/route_index.py), which tries only the routes a path can match;
 - `DocsOnlySwaggerUIMiddleware` sends a request straight on unless its path is one of the
   Swagger UI's or the spec's, instead of matching every request against their routes.
 
-`TUNED_MIDDLEWARES` is Connexion's default middleware list with those two swapped in.
+`TUNED_MIDDLEWARES` is Connexion's default middleware list with those three swapped in.
 
 They lean on about a dozen Connexion internals, so they are fenced: `CONNEXION_TUNING=false`
 runs stock Connexion, and `tests/web/test_app_tuning.py` sends one table of requests to the
@@ -48,13 +50,15 @@ from connexion.middleware.request_validation import (
     RequestValidationMiddleware,
     RequestValidationOperation,
 )
+from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.operations import AbstractOperation
 from connexion.security import NO_VALUE
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Mount, Router
 from starlette.types import Receive, Scope, Send
 
 from authapi.web.handler_lookup import SECURITY_HANDLERS, SpecNamedBearerHandler
+from authapi.web.route_index import IndexedRouter, route_path
 
 
 class DecorateOnceStarletteDecorator(StarletteDecorator):  # type: ignore[misc]
@@ -130,6 +134,10 @@ class DecorateOnceOperation(AsyncOperation):  # type: ignore[misc]
 
 
 class DecorateOnceApi(AsyncApi):  # type: ignore[misc]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.router = IndexedRouter.replacing(self.router)  # type: ignore[has-type]
+
     def make_operation(self, operation: AbstractOperation) -> AsyncOperation:
         routed = DecorateOnceOperation.from_operation(
             operation, pythonic_params=self.pythonic_params, jsonifier=self.jsonifier
@@ -217,6 +225,17 @@ class ValidateOnceMiddleware(RequestValidationMiddleware):  # type: ignore[misc]
     api_cls = ValidateOnceAPI
 
 
+class IndexedRoutingMiddleware(RoutingMiddleware):  # type: ignore[misc]
+    """Connexion's routing middleware, each API's operations routed by `IndexedRouter`."""
+
+    def add_api(self, *args: Any, **kwargs: Any) -> None:
+        super().add_api(*args, **kwargs)
+        # Connexion mounts each API's own router, made inside add_api, at its base path.
+        for route in self.router.routes:
+            if isinstance(route, Mount) and type(route.app) is Router:
+                route.app = route._base_app = IndexedRouter.replacing(route.app)
+
+
 class DocsOnlySwaggerUIMiddleware(SwaggerUIMiddleware):  # type: ignore[misc]
     """The Swagger UI middleware, matching only requests under its own paths."""
 
@@ -227,21 +246,10 @@ class DocsOnlySwaggerUIMiddleware(SwaggerUIMiddleware):  # type: ignore[misc]
         return tuple(_route_paths(self.router.routes, ""))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not _route_path(scope).startswith(self._prefixes):
+        if scope["type"] == "http" and not route_path(scope).startswith(self._prefixes):
             await self.app(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
-
-
-def _route_path(scope: Scope) -> str:
-    # The path below the app's mount point, as Starlette's routing (private) computes it.
-    path: str = scope["path"]
-    root_path: str = scope.get("root_path", "")
-    if not root_path or not path.startswith(root_path):
-        return path
-    if path == root_path:
-        return ""
-    return path[len(root_path) :] if path[len(root_path)] == "/" else path
 
 
 def _route_paths(routes: list[BaseRoute], prefix: str) -> list[str]:
@@ -259,6 +267,7 @@ TUNED_MIDDLEWARES = [
     {
         SwaggerUIMiddleware: DocsOnlySwaggerUIMiddleware,
         RequestValidationMiddleware: ValidateOnceMiddleware,
+        RoutingMiddleware: IndexedRoutingMiddleware,
     }.get(middleware, middleware)
     for middleware in ConnexionMiddleware.default_middlewares
 ]

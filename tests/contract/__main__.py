@@ -1,6 +1,7 @@
 """Fuzz a freshly started server against openapi/auth.yaml with schemathesis (`make contract`).
 
-Two runs against the same server:
+Two runs at once, each against a fresh server of its own (the outsider's account and
+sessions stay out of the project's run, and the two cores share the work):
 - the project's run: every operation through the examples, coverage, fuzzing and stateful
   phases, with every built-in check plus `use_after_logout` (hooks.py); `schemathesis.toml`
   holds its configuration and the reason for each narrowing. It fails on any failure, on an
@@ -18,9 +19,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
@@ -122,22 +125,49 @@ def outside_token(base_url: str) -> str:
     return token
 
 
-def run_outside(base_url: str, report: Path) -> list[str]:
-    """Fuzz as an outsider would; return what is wrong with the run, empty when it passed."""
+@dataclass
+class OutsideRun:
+    """The outside run under way: its process, its report, its log and its empty directory."""
+
+    process: subprocess.Popen[bytes]
+    report: Path
+    log_path: Path
+    nowhere: str
+
+
+def start_outside(base_url: str, report: Path, log_path: Path) -> OutsideRun:
+    """Start fuzzing as an outsider would, printing into `log_path`; `finish_outside` ends it."""
     command = outside_command(base_url, outside_token(base_url), report)
     # From an empty directory, so that no schemathesis.toml of ours is found.
-    with tempfile.TemporaryDirectory() as nowhere:
-        env = {**os.environ, "HYPOTHESIS_STORAGE_DIRECTORY": str(BUILD / "hypothesis-outside")}
-        completed = subprocess.run(
-            command, cwd=nowhere, env=env, check=False, timeout=OUTSIDE_TIMEOUT_SECONDS
+    nowhere = tempfile.mkdtemp(prefix="contract-outside-")
+    env = {**os.environ, "HYPOTHESIS_STORAGE_DIRECTORY": str(BUILD / "hypothesis-outside")}
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            command, cwd=nowhere, env=env, stdout=log, stderr=subprocess.STDOUT
         )
-    cases = json.loads(report.read_text()).get("test_cases", {}) if report.exists() else {}
+    return OutsideRun(process, report, log_path, nowhere)
+
+
+def finish_outside(run: OutsideRun) -> list[str]:
+    """Wait for the outside run, print what it printed; return what is wrong, empty if none."""
+    try:
+        returncode: int | None = run.process.wait(timeout=OUTSIDE_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        run.process.kill()
+        run.process.wait()
+        returncode = None
+    shutil.rmtree(run.nowhere, ignore_errors=True)
+    sys.stdout.write(run.log_path.read_text(errors="replace"))
+    report = json.loads(run.report.read_text()) if run.report.exists() else {}
+    cases = report.get("test_cases", {})
     print(
         f"contract (outside): {cases.get('generated', 0)} cases generated, "
         f"{cases.get('unique_failures', 0)} unique failures"
     )
-    if completed.returncode != 0:
-        return [f"the outside run exited with {completed.returncode} (see the failures above)"]
+    if returncode is None:
+        return [f"the outside run took longer than {OUTSIDE_TIMEOUT_SECONDS} s"]
+    if returncode != 0:
+        return [f"the outside run exited with {returncode} (see the failures above)"]
     return []
 
 
@@ -165,20 +195,27 @@ def main(extra: list[str]) -> int:
     outside_path = BUILD / "outside-report.json"
     for path in (report_path, stats_path, outside_path):
         path.unlink(missing_ok=True)
-    with running_server(SERVER_ENV, log_path=BUILD / "server.log") as base_url:
-        completed = subprocess.run(
-            schemathesis_command(base_url, report_path, extra),
-            cwd=ROOT,
-            env={
-                **os.environ,
-                "CONTRACT_STATS": str(stats_path),
-                # Hypothesis keeps a cache of its own; out of the work tree, with the rest.
-                "HYPOTHESIS_STORAGE_DIRECTORY": str(BUILD / "hypothesis"),
-            },
-            check=False,
-            timeout=TIMEOUT_SECONDS,
-        )
-        outside_problems = run_outside(base_url, outside_path)
+    with (
+        running_server(SERVER_ENV, log_path=BUILD / "server.log") as base_url,
+        running_server(SERVER_ENV, log_path=BUILD / "outside-server.log") as outside_url,
+    ):
+        # The outsider fuzzes its own server meanwhile; its output follows the project's.
+        outside = start_outside(outside_url, outside_path, BUILD / "outside.log")
+        try:
+            completed = subprocess.run(
+                schemathesis_command(base_url, report_path, extra),
+                cwd=ROOT,
+                env={
+                    **os.environ,
+                    "CONTRACT_STATS": str(stats_path),
+                    # Hypothesis keeps a cache of its own; out of the work tree, with the rest.
+                    "HYPOTHESIS_STORAGE_DIRECTORY": str(BUILD / "hypothesis"),
+                },
+                check=False,
+                timeout=TIMEOUT_SECONDS,
+            )
+        finally:
+            outside_problems = finish_outside(outside)
     report = json.loads(report_path.read_text()) if report_path.exists() else {}
     stats = json.loads(stats_path.read_text()) if stats_path.exists() else {}
     cases = report.get("test_cases", {})
