@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import jwt
 import pytest
 from starlette.testclient import TestClient
 
 from tests.clock import Clock
+from tests.forgery import claims_of
 from tests.mfa_moves import MFA, MfaApi, bearer, next_step, start_at_a_step
 
 
@@ -14,11 +14,6 @@ from tests.mfa_moves import MFA, MfaApi, bearer, next_step, start_at_a_step
 def mfa(client: TestClient, clock: Clock) -> MfaApi:
     start_at_a_step(clock)
     return MfaApi(client, clock)
-
-
-def claims(access_token: str) -> dict[str, object]:
-    decoded: dict[str, object] = jwt.decode(access_token, options={"verify_signature": False})
-    return decoded
 
 
 def test_enrolment_shows_the_secret_once_and_the_factor_is_pending_until_confirmed(
@@ -86,11 +81,11 @@ def test_a_totp_code_finishes_the_login_at_aal2(mfa: MfaApi) -> None:
     answer = mfa.verify(mfa.mfa_token(), factor.code(mfa.clock))
     assert answer.status_code == 200, answer.text
     tokens = answer.json()
-    access = claims(tokens["access_token"])
+    access = claims_of(tokens["access_token"])
     assert (access["acr"], access["amr"]) == ("aal2", ["pwd", "otp", "mfa"])
     assert mfa.profile(tokens["access_token"]).status_code == 200
     refreshed = mfa.refresh(tokens["refresh_token"]).json()
-    assert claims(refreshed["access_token"])["acr"] == "aal2"
+    assert claims_of(refreshed["access_token"])["acr"] == "aal2"
 
 
 def test_a_recovery_code_finishes_the_login_once(mfa: MfaApi) -> None:
@@ -98,7 +93,7 @@ def test_a_recovery_code_finishes_the_login_once(mfa: MfaApi) -> None:
     _, codes = mfa.factor(account.access_token)
     answer = mfa.verify(mfa.mfa_token(), codes[0].lower(), method="recovery_code")
     assert answer.status_code == 200, answer.text
-    assert claims(answer.json()["access_token"])["amr"] == ["pwd", "rcode", "mfa"]
+    assert claims_of(answer.json()["access_token"])["amr"] == ["pwd", "rcode", "mfa"]
     again = mfa.verify(mfa.mfa_token(), codes[0], method="recovery_code")
     assert again.status_code == 403
     assert again.json()["type"].endswith("mfa-invalid")

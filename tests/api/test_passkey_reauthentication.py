@@ -5,11 +5,11 @@ The challenge's consumption is the store's, raced on all three in tests/store.
 
 from __future__ import annotations
 
-import jwt
 import pytest
 from starlette.testclient import TestClient
 
 from tests.clock import Clock
+from tests.forgery import claims_of
 from tests.mfa_moves import bearer, start_at_a_step
 from tests.passkey_moves import PASSKEYS, PasskeyApi
 from tooling.soft_authenticator import UP, SoftAuthenticator
@@ -26,11 +26,6 @@ def pk(client: TestClient, clock: Clock) -> PasskeyApi:
     return PasskeyApi(client, clock)
 
 
-def claims(access_token: str) -> dict[str, object]:
-    decoded: dict[str, object] = jwt.decode(access_token, options={"verify_signature": False})
-    return decoded
-
-
 def test_a_passkey_raises_the_same_session_and_removing_a_passkey_needs_no_new_login(
     pk: PasskeyApi,
 ) -> None:
@@ -41,7 +36,7 @@ def test_a_passkey_raises_the_same_session_and_removing_a_passkey_needs_no_new_l
     raised = pk.reauthenticate_with_passkey(account.access_token)
     assert raised.status_code == 200, raised.text
     assert raised.headers["cache-control"] == "no-store"
-    before, after = claims(account.access_token), claims(raised.json()["access_token"])
+    before, after = claims_of(account.access_token), claims_of(raised.json()["access_token"])
     assert after["sid"] == before["sid"]
     assert after["acr"] == "aal2" and after["amr"] == ["pop", "mfa"]
     assert after["auth_time"] == int(pk.clock.now)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import jwt
 import pytest
 from starlette.testclient import TestClient
 
 from tests.clock import Clock
+from tests.forgery import claims_of
 from tests.mfa_moves import bearer, next_step, start_at_a_step
 from tests.passkey_moves import PASSKEYS, PasskeyApi
 from tooling.soft_authenticator import UP, UV, SoftAuthenticator, unb64url
@@ -22,11 +22,6 @@ def store_url() -> str:
 def pk(client: TestClient, clock: Clock) -> PasskeyApi:
     start_at_a_step(clock)
     return PasskeyApi(client, clock)
-
-
-def claims(access_token: str) -> dict[str, object]:
-    decoded: dict[str, object] = jwt.decode(access_token, options={"verify_signature": False})
-    return decoded
 
 
 def test_creation_options_ask_for_a_discoverable_verified_credential_without_attestation(
@@ -50,7 +45,7 @@ def test_the_user_handle_is_32_random_bytes_kept_per_user_never_her_id_or_email(
     pk: PasskeyApi,
 ) -> None:
     account = pk.account()
-    user_id = claims(account.access_token)["sub"]
+    user_id = claims_of(account.access_token)["sub"]
     first = pk.registration_options(account.access_token).json()["publicKey"]["user"]
     again = pk.registration_options(account.access_token).json()["publicKey"]["user"]
     handle = unb64url(first["id"])
@@ -127,7 +122,7 @@ def test_a_passkey_login_issues_aal2_tokens_with_pop_and_mfa_that_reach_the_prof
     assert answer.headers["cache-control"] == "no-store"
     body = answer.json()
     assert {"access_token", "refresh_token", "device_token"} <= set(body)
-    token = claims(body["access_token"])
+    token = claims_of(body["access_token"])
     assert token["acr"] == "aal2" and token["amr"] == ["pop", "mfa"]
     assert token["auth_time"] == int(pk.clock.now)
     assert pk.profile(body["access_token"]).json()["email"] == "ada@example.com"
@@ -152,7 +147,7 @@ def test_a_browser_passkey_login_sets_the_cookies_of_a_browser_login(pk: Passkey
     cookies = answer.headers.get_list("set-cookie")
     assert any(c.startswith("__Secure-refresh_token=") and "HttpOnly" in c for c in cookies)
     assert any(c.startswith("__Secure-device_token=") for c in cookies)
-    assert claims(answer.json()["access_token"])["amr"] == ["pop", "mfa"]
+    assert claims_of(answer.json()["access_token"])["amr"] == ["pop", "mfa"]
 
 
 def test_a_browser_passkey_login_from_a_foreign_origin_is_refused(pk: PasskeyApi) -> None:
@@ -182,7 +177,7 @@ def test_a_password_login_of_a_user_with_a_passkey_asks_for_it_and_it_ends_the_l
     assert options["userVerification"] == "required"
     verified = pk.verify_with_passkey(asked.json()["mfa_token"])
     assert verified.status_code == 200, verified.text
-    token = claims(verified.json()["access_token"])
+    token = claims_of(verified.json()["access_token"])
     assert token["acr"] == "aal2" and token["amr"] == ["pwd", "pop", "mfa"]
 
 

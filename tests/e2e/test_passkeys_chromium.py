@@ -26,6 +26,7 @@ import requests
 from tests.api_moves import PASSWORD
 from tests.e2e.browser import BUILD, browser_cookie, chromium, run_script
 from tests.e2e.pages import PASSKEY_PATH, serving_pages
+from tests.forgery import claims_of
 from tooling.devserver import free_port, running_server
 
 # "heavy": a browser and its server, once for the module, never beside another heavy test.
@@ -127,12 +128,6 @@ def browser(stage: Stage) -> Iterator[Stage]:
         stage.driver.remove_virtual_authenticator()
 
 
-def claims(access_token: str) -> dict[str, Any]:
-    payload = access_token.split(".")[1]
-    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=="))
-    return decoded
-
-
 def readme_javascript(api: str) -> str:
     """Return the README's passkey JavaScript, aimed at `api`, as an async function of `access`.
 
@@ -169,7 +164,7 @@ def test_a_passkey_added_in_the_browser_signs_in_alone_and_opens_the_profile(
 
     assert login["status"] == 200, login
     assert set(login["body"]) == {"access_token", "token_type", "expires_in", "csrf_token"}
-    token = claims(login["body"]["access_token"])
+    token = claims_of(login["body"]["access_token"])
     assert token["acr"] == "aal2" and token["amr"] == ["pop", "mfa"]
     assert isinstance(token["auth_time"], int)
     cookie = browser.refresh_cookie()
@@ -209,7 +204,7 @@ def test_the_readme_javascript_adds_a_passkey_and_signs_in_with_it(browser: Stag
     answer = browser.run(readme_javascript(browser.page_api))
 
     assert "error" not in answer, answer
-    assert claims(answer["access_token"])["amr"] == ["pop", "mfa"]
+    assert claims_of(answer["access_token"])["amr"] == ["pop", "mfa"]
     assert answer["csrf_token"]
     assert browser.refresh_cookie() is not None
     [passkey] = browser.passkeys(answer["access_token"])
