@@ -6,6 +6,11 @@ count or an existence check read before it is stale by the time the insert runs,
 check and the insert are one statement. Every racer starts its call before any of them has
 an answer (one gather), and the race is run for several users, so a step that is not atomic
 is caught on nearly every run; a step that is atomic passes whichever racer wins.
+
+An enrolment racing the user's first second factor is run through the use case, with that
+factor landing just before the enrolment's insert (ChangedBeforeTheInsert): the window a
+check read before the insert would leave, forced on every run and every backend, since on
+the memory store nothing yields inside it.
 """
 
 from __future__ import annotations
