@@ -60,21 +60,26 @@ class StepUp:
         self.events = events
         self._clock = clock
 
-    def require(self, caller: Caller) -> None:
-        """Refuse with RFC 9470's challenge unless the caller is at aal2, recently."""
+    def shortfall(self, caller: Caller) -> str | None:
+        """Say what the caller lacks for a step-up (aal2, recently), or None if nothing."""
         claims = caller.claims
         if claims.acr != "aal2" or caller.session.acr != "aal2":
-            self._refuse(
-                caller,
+            return (
                 "acr: this operation needs a second factor (aal2); "
-                "reauthenticate with a code or a passkey.",
+                "reauthenticate with a code or a passkey."
             )
         if int(self._clock()) - claims.auth_time > self.max_age:
-            self._refuse(
-                caller,
+            return (
                 f"auth_time: this operation needs an authentication in the "
-                f"last {self.max_age} seconds; reauthenticate.",
+                f"last {self.max_age} seconds; reauthenticate."
             )
+        return None
+
+    def require(self, caller: Caller) -> None:
+        """Refuse with RFC 9470's challenge unless the caller is at aal2, recently."""
+        missing = self.shortfall(caller)
+        if missing is not None:
+            self._refuse(caller, missing)
 
     async def require_if_enrolled(self, caller: Caller) -> None:
         """Demand a step-up of a user with a second factor (a verified factor or a passkey)."""
