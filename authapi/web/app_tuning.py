@@ -4,9 +4,10 @@ Connexion re-inspects function signatures, re-decorates the handler and rebuilds
 parameter validator on every request. None of that depends on the request, so these
 subclasses do it once:
 
-- `DecorateOnceAsyncApp` decorates each handler once per operation instead of per call,
-  and hands an operation with no parameters and no body only its security context,
-  without parsing a request it has nothing to take from;
+- `DecorateOnceAsyncApp` decorates each handler once per operation instead of per call;
+  it hands an operation with no parameters and no body only its security context, without
+  parsing a request it has nothing to take from, and one whose only input is a JSON body
+  only that body and the context, without looking for parameters and files it cannot have;
 - `BearerHandlerWithFixedSignature` inspects the bearer function's signature once;
 - `ValidateOnceMiddleware` validates parameters and bodies with validators built once per
   operation (and, for a body, per media type and charset), and skips the content-type
@@ -39,6 +40,7 @@ from connexion.decorators import StarletteDecorator
 from connexion.decorators.parameter import (
     CONTEXT_NAME,
     AsyncParameterDecorator,
+    _get_body_argument_json,
     inspect_function_arguments,
     unwrap_decorators,
 )
@@ -53,7 +55,7 @@ from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.operations import AbstractOperation
 from connexion.security import NO_VALUE
-from connexion.utils import is_nullable
+from connexion.utils import is_json_mimetype, is_nullable
 from starlette.routing import BaseRoute, Mount, Router
 from starlette.types import Receive, Scope, Send
 
@@ -105,6 +107,47 @@ class ContextOnlyParameterDecorator(AsyncParameterDecorator):  # type: ignore[mi
         return wrapper
 
 
+class JsonBodyOnlyParameterDecorator(AsyncParameterDecorator):  # type: ignore[misc]
+    """Call a handler whose operation takes a JSON body and no parameters, as Connexion does.
+
+    Connexion's own decorator would also resolve path and query parameters (there are none,
+    and strict validation has refused any query), read the body as a form for its files
+    (a JSON body has none) and sanitise every name; here only the body and the context are
+    passed, the body by Connexion's own reading and defaulting.
+    """
+
+    def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        arguments, has_kwargs = inspect_function_arguments(unwrap_decorators(function))
+
+        @functools.wraps(function)
+        async def wrapper(request: Any) -> Any:
+            current = operation._get_current_object()
+            kwargs: dict[str, Any] = {}
+            body_name = self.sanitize_fn(current.body_name(request.content_type))
+            if body_name in arguments or has_kwargs:
+                body = await request.get_body()
+                kwargs[body_name] = _get_body_argument_json(
+                    body, operation=current, content_type=request.mimetype
+                )
+            current_context = context._get_current_object()
+            for key, value in current_context.items():
+                if has_kwargs or key in arguments:
+                    kwargs[key] = value
+            if CONTEXT_NAME in arguments:
+                kwargs[CONTEXT_NAME] = current_context
+            return await function(**kwargs)
+
+        return wrapper
+
+
+class JsonBodyOnlyStarletteDecorator(DecorateOnceStarletteDecorator):
+    """Decorate once, for an operation whose only input is a JSON body."""
+
+    @property
+    def _parameter_decorator_cls(self) -> type[AsyncParameterDecorator]:
+        return JsonBodyOnlyParameterDecorator
+
+
 class ContextOnlyStarletteDecorator(DecorateOnceStarletteDecorator):
     """Decorate once, for an operation with no input: no request object is built per call."""
 
@@ -126,12 +169,15 @@ class DecorateOnceOperation(AsyncOperation):  # type: ignore[misc]
     """An operation whose decorated handler is built on first use and then kept."""
 
     takes_input = True
+    json_body_only = False
 
     @functools.cached_property
     def fn(self) -> Callable[..., Any]:
-        decorator_cls = (
-            DecorateOnceStarletteDecorator if self.takes_input else ContextOnlyStarletteDecorator
-        )
+        decorator_cls: type[DecorateOnceStarletteDecorator] = DecorateOnceStarletteDecorator
+        if not self.takes_input:
+            decorator_cls = ContextOnlyStarletteDecorator
+        elif self.json_body_only:
+            decorator_cls = JsonBodyOnlyStarletteDecorator
         decorator = decorator_cls(pythonic_params=self.pythonic_params, jsonifier=self.jsonifier)
         return decorator(self._fn)
 
@@ -146,6 +192,12 @@ class DecorateOnceApi(AsyncApi):  # type: ignore[misc]
             operation, pythonic_params=self.pythonic_params, jsonifier=self.jsonifier
         )
         routed.takes_input = bool(operation.parameters or operation.request_body)
+        routed.json_body_only = bool(
+            operation.request_body
+            and not operation.parameters
+            and operation.consumes
+            and all(is_json_mimetype(media_type) for media_type in operation.consumes)
+        )
         return routed
 
 

@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from connexion.lifecycle import ConnexionRequest
 from connexion.options import SwaggerUIOptions
 from connexion.spec import Specification
 from starlette.testclient import TestClient
@@ -149,6 +150,24 @@ def test_a_client_cannot_grow_the_remembered_body_validators(
     assert len(built) == len(charsets) + len(charsets) - bound
 
 
+def test_json_body_operations_are_called_without_parsing_a_form(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    account = api.account()
+    forms: list[str] = []
+    original = ConnexionRequest.files
+
+    async def counting(self: ConnexionRequest) -> Any:
+        forms.append(self.url.path)
+        return await original(self)
+
+    monkeypatch.setattr(ConnexionRequest, "files", counting)
+    assert api.login(account.email).status_code == 200
+    created = api.client.post("/api/v1/tasks", json={"title": "t"}, headers=account.headers)
+    assert created.json()["title"] == "t"
+    assert forms == []
+
+
 def test_operation_without_input_still_refuses_unknown_query_parameters(api: Api) -> None:
     account = api.account()
     response = api.client.get("/api/v1/protected/profile?debug=1", headers=account.headers)
@@ -245,6 +264,19 @@ PARITY_TABLE: list[tuple[str, str, Any, dict[str, str], bool]] = [
     ("POST", "/api/v1/auth/login", {"email": "ada@example.com", "password": "wrong!"}, {}, False),
     ("POST", "/api/v1/auth/login", {"email": "ada@example.com"}, {}, False),
     ("POST", "/api/v1/auth/login", None, {}, False),
+    # Operations whose only input is a JSON body take the short decorator.
+    ("POST", "/api/v1/auth/login", b'{"email": "ada@example.com", "password": "x"}', {}, False),
+    (
+        "POST",
+        "/api/v1/auth/login",
+        b'{"email": "ada@example.com", "password": "wrong!"}',
+        {"Content-Type": "application/json; charset=utf-8"},
+        False,
+    ),
+    ("POST", "/api/v1/auth/login", b"null", {"Content-Type": "application/json"}, False),
+    ("POST", "/api/v1/auth/login?debug=1", {"email": "ada@example.com"}, {}, False),
+    ("POST", "/api/v1/auth/logout", {"refresh_token": "garbage"}, {}, False),
+    ("POST", "/api/v1/tasks", {"title": ""}, {}, True),
     (
         "POST",
         "/api/v1/auth/register",
