@@ -64,11 +64,7 @@ class StepUp:
         """Refuse with RFC 9470's challenge unless the caller is at aal2, recently."""
         claims = caller.claims
         if claims.acr != "aal2" or caller.session.acr != "aal2":
-            self._refuse(
-                caller,
-                "acr: this operation needs a second factor (aal2); "
-                "reauthenticate with a code or a passkey.",
-            )
+            self.refuse(caller)
         if int(self._clock()) - claims.auth_time > self.max_age:
             self._refuse(
                 caller,
@@ -119,6 +115,18 @@ class StepUp:
                 "body", "needs a password, a method and a code, or webauthn with its challenge"
             )
         return await self.sessions.reassure(caller, assurance)
+
+    def refuse(self, caller: Caller) -> NoReturn:
+        """Refuse with RFC 9470's challenge: the operation needs the caller at aal2.
+
+        Also for an operation that finds, in its own store step, that her last second factor
+        went since `require` passed: her session is aal1 by then.
+        """
+        self._refuse(
+            caller,
+            "acr: this operation needs a second factor (aal2); "
+            "reauthenticate with a code or a passkey.",
+        )
 
     def _refuse(self, caller: Caller, missing: str) -> NoReturn:
         self.events.emit("step_up_required", user_id=caller.user.id, session_id=caller.session.id)
