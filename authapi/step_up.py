@@ -22,6 +22,10 @@ from authapi.settings import Settings
 from authapi.store.base import MfaStore, PasskeyStore
 from authapi.tokens import TokenPair
 
+NEEDS_AAL2 = (
+    "acr: this operation needs a second factor (aal2); reauthenticate with a code or a passkey."
+)
+
 
 class FactorStore(MfaStore, PasskeyStore, Protocol):
     """Where a user's second factors are: TOTP factors and passkeys."""
@@ -60,17 +64,23 @@ class StepUp:
         self.events = events
         self._clock = clock
 
-    def require(self, caller: Caller) -> None:
-        """Refuse with RFC 9470's challenge unless the caller is at aal2, recently."""
+    def shortfall(self, caller: Caller) -> str | None:
+        """Say what the caller lacks for a step-up (aal2, recently), or None if nothing."""
         claims = caller.claims
         if claims.acr != "aal2" or caller.session.acr != "aal2":
-            self.refuse(caller)
+            return NEEDS_AAL2
         if int(self._clock()) - claims.auth_time > self.max_age:
-            self._refuse(
-                caller,
+            return (
                 f"auth_time: this operation needs an authentication in the "
-                f"last {self.max_age} seconds; reauthenticate.",
+                f"last {self.max_age} seconds; reauthenticate."
             )
+        return None
+
+    def require(self, caller: Caller) -> None:
+        """Refuse with RFC 9470's challenge unless the caller is at aal2, recently."""
+        missing = self.shortfall(caller)
+        if missing is not None:
+            self._refuse(caller, missing)
 
     async def require_if_enrolled(self, caller: Caller) -> None:
         """Demand a step-up of a user with a second factor (a verified factor or a passkey)."""
@@ -122,11 +132,7 @@ class StepUp:
         Also for an operation that finds, in its own store step, that her last second factor
         went since `require` passed: her session is aal1 by then.
         """
-        self._refuse(
-            caller,
-            "acr: this operation needs a second factor (aal2); "
-            "reauthenticate with a code or a passkey.",
-        )
+        self._refuse(caller, NEEDS_AAL2)
 
     def _refuse(self, caller: Caller, missing: str) -> NoReturn:
         self.events.emit("step_up_required", user_id=caller.user.id, session_id=caller.session.id)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import jwt
+from jwt.algorithms import get_default_algorithms
 from jwt.exceptions import InvalidJTIError, InvalidSubjectError
 
 from authapi.errors import InvalidToken
@@ -95,6 +96,7 @@ class TokenCodec:
         }
         self._leeway = settings.jwt_leeway_seconds
         self._access_ttl = settings.access_ttl_seconds
+        self._signer = _Signer(self.keyring)
 
     def issue_pair(
         self,
@@ -162,13 +164,7 @@ class TokenCodec:
             payload["acr"] = assurance.acr
             payload["amr"] = list(assurance.amr)
             payload["auth_time"] = assurance.auth_time
-        ring = self.keyring
-        return jwt.encode(
-            payload,
-            ring.signing_key,
-            algorithm=ring.signing_algorithm,
-            headers={"kid": ring.signing_kid, "typ": TOKEN_TYP[token_type]},
-        )
+        return self._signer.sign(payload, token_type)
 
     def decode(self, token: str, expected_type: TokenType) -> Claims:
         """Verify a token of the expected type, or raise `InvalidToken` with a reason category."""
@@ -243,6 +239,43 @@ class TokenCodec:
         if key is None:
             raise InvalidToken("unknown_key")
         return key.kid, key
+
+
+class _Signer:
+    """Sign tokens as `jwt.encode` does, byte for byte, with the key and headers made once.
+
+    PyJWT prepares the key (re-checking that an HMAC secret is no PEM or SSH key, or loading
+    a private key) and serialises the same header again for every token it signs; a login
+    signs two. Here both happen once per key ring, and each token costs its payload's JSON,
+    base64 and the signature alone. tests/test_keys.py holds it to `jwt.encode`.
+    """
+
+    def __init__(self, ring: KeyRing) -> None:
+        self._algorithm = get_default_algorithms()[ring.signing_algorithm]
+        self._key = self._algorithm.prepare_key(ring.signing_key)
+        self._headers = {
+            token_type: _b64(
+                _compact(
+                    {"alg": ring.signing_algorithm, "kid": ring.signing_kid, "typ": typ},
+                    sort_keys=True,
+                )
+            )
+            for token_type, typ in TOKEN_TYP.items()
+        }
+
+    def sign(self, payload: dict[str, Any], token_type: TokenType) -> str:
+        signing_input = self._headers[token_type] + b"." + _b64(_compact(payload))
+        signature = self._algorithm.sign(signing_input, self._key)
+        return (signing_input + b"." + _b64(signature)).decode("ascii")
+
+
+def _compact(value: dict[str, Any], sort_keys: bool = False) -> bytes:
+    # PyJWT's own serialisation: no spaces, and the header's keys sorted.
+    return json.dumps(value, separators=(",", ":"), sort_keys=sort_keys).encode("utf-8")
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
 
 
 class _VerifiedTokens:

@@ -224,3 +224,39 @@ def test_rsa_verification_key_under_2048_bits_is_refused_naming_the_variable(ret
 def test_rsa_key_of_2048_bits_is_accepted() -> None:
     codec = codec_for("RS256", rsa_pem(2048), public_key_pem(rsa_pem(2048)))
     assert len(codec.keyring.jwks()["keys"]) == 2
+
+
+@pytest.mark.parametrize("algorithm", ["HS256", "EdDSA", "ES256", "RS256"])
+@pytest.mark.parametrize("token_type", ["access", "refresh"])
+def test_tokens_are_signed_exactly_as_pyjwt_would_sign_them(
+    algorithm: str, token_type: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The codec signs with its key prepared once; the result must be PyJWT's, byte for byte.
+    codec = (
+        TokenCodec(Settings(jwt_secret_key=SECRET))
+        if algorithm == "HS256"
+        else codec_for(algorithm, generate_private_key_pem(algorithm))
+    )
+    signer, signed = codec._signer, []
+    sign = signer.sign
+
+    def recording(payload: dict[str, object], kind: str) -> str:
+        signed.append(payload)
+        return sign(payload, kind)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(signer, "sign", recording)
+    issued = now()
+    token = codec.encode("u", "s", token_type, issued, issued + 60)  # type: ignore[arg-type]
+    ring = codec.keyring
+    expected = jwt.encode(
+        signed[0],
+        ring.signing_key,
+        algorithm=algorithm,
+        headers={"kid": ring.signing_kid, "typ": "at+jwt" if token_type == "access" else "rt+jwt"},
+    )
+    if algorithm == "ES256":
+        # ECDSA signatures are randomised: the signed part must match, and the signature verify.
+        assert token.rsplit(".", 1)[0] == expected.rsplit(".", 1)[0]
+        assert codec.decode(token, token_type).sub == "u"  # type: ignore[arg-type]
+    else:
+        assert token == expected

@@ -216,8 +216,14 @@ class MfaStore(Protocol):
     nothing and cannot be confirmed.
     """
 
-    async def add_factor(self, factor: TotpFactor, max_factors: int, pending_since: int) -> bool:
-        """Record a pending factor unless the user has `max_factors` live ones already."""
+    async def add_factor(
+        self, factor: TotpFactor, max_factors: int, pending_since: int, *, stepped_up: bool
+    ) -> bool:
+        """Record a pending factor unless the user has `max_factors` live ones already.
+
+        Unless `stepped_up`, refuse it too if she has a second factor: a verified TOTP
+        factor or a passkey. One atomic step with both checks; tell whether it was recorded.
+        """
 
     async def get_factor(self, user_id: str, factor_id: str) -> TotpFactor | None:
         """Return a factor of `user_id`, pending or verified."""

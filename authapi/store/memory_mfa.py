@@ -46,7 +46,9 @@ class MemoryMfaStore:
     ) -> int:
         raise NotImplementedError
 
-    async def add_factor(self, factor: TotpFactor, max_factors: int, pending_since: int) -> bool:
+    async def add_factor(
+        self, factor: TotpFactor, max_factors: int, pending_since: int, *, stepped_up: bool
+    ) -> bool:
         with self._lock:
             live = [
                 f
@@ -54,6 +56,10 @@ class MemoryMfaStore:
                 if f.is_verified or f.created_at > pending_since
             ]
             if len(live) >= max_factors:
+                return False
+            if not stepped_up and (
+                any(f.is_verified for f in live) or self._has_passkey(factor.user_id)
+            ):
                 return False
             self._factors[factor.id] = factor
             self._factor_ids_by_user.setdefault(factor.user_id, {})[factor.id] = None

@@ -8,10 +8,9 @@ subclasses do it once:
   and hands an operation with no parameters and no body only its security context,
   without parsing a request it has nothing to take from;
 - `BearerHandlerWithFixedSignature` inspects the bearer function's signature once;
-- `ValidateOnceMiddleware`, for an operation that takes no body, validates its parameters
-  with a validator built once, and skips the content-type parsing (Connexion ignores it
-  there); an operation with a body goes through Connexion's own validation, which still
-  builds its validators per request;
+- `ValidateOnceMiddleware` validates parameters and bodies with validators built once per
+  operation (and, for a body, per media type and charset), and skips the content-type
+  parsing for an operation that takes no body (Connexion ignores it there);
 - `IndexedRoutingMiddleware` and `DecorateOnceApi` route with `IndexedRouter`
   (authapi/web/route_index.py), which tries only the routes a path can match;
 - `DocsOnlySwaggerUIMiddleware` sends a request straight on unless its path is one of the
@@ -54,11 +53,15 @@ from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.operations import AbstractOperation
 from connexion.security import NO_VALUE
+from connexion.utils import is_nullable
 from starlette.routing import BaseRoute, Mount, Router
 from starlette.types import Receive, Scope, Send
 
 from authapi.web.handler_lookup import SECURITY_HANDLERS, SpecNamedBearerHandler
 from authapi.web.route_index import IndexedRouter, route_path
+
+# Body validators kept per operation, one per (media type, charset) as the client spells them.
+MAX_REMEMBERED_MEDIA_TYPES = 8
 
 
 class DecorateOnceStarletteDecorator(StarletteDecorator):  # type: ignore[misc]
@@ -188,7 +191,7 @@ SECURITY_MAP = {**SECURITY_HANDLERS, "bearer": BearerHandlerWithFixedSignature}
 
 
 class ValidateOnceOperation(RequestValidationOperation):  # type: ignore[misc]
-    """Request validation with the parameter validator built once per operation."""
+    """Request validation with its validators built once per operation, not per request."""
 
     @functools.cached_property
     def _parameter_validator(self) -> Any:
@@ -202,13 +205,50 @@ class ValidateOnceOperation(RequestValidationOperation):  # type: ignore[misc]
             security_query_params=self.security_query_params,
         )
 
+    @functools.cached_property
+    def _body_validators(self) -> dict[tuple[str, str], Any]:
+        return {}
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._operation.request_body:
-            await super().__call__(scope, receive, send)
-            return
-        # No body declared: Connexion checks neither content type nor body here either.
         self._parameter_validator.validate(scope)
+        if not self._operation.request_body:
+            # No body declared: Connexion checks neither content type nor body here either.
+            await self.next_app(scope, receive, send)
+            return
+        # Connexion's own steps, in its order, with the body validator built once per media
+        # type: it keeps no state between requests, and builds its schema validator anew
+        # each time it is made.
+        mime_type, encoding = self.extract_content_type(scope["headers"])
+        self.validate_mime_type(mime_type)
+        validator = self._body_validator(mime_type, encoding)
+        if validator is not None:
+            receive, scope = await validator.wrap_receive(receive, scope=scope)
         await self.next_app(scope, receive, send)
+
+    def _body_validator(self, mime_type: str, encoding: str) -> Any:
+        key = (mime_type, encoding)
+        validator = self._body_validators.get(key)
+        if validator is not None:
+            return validator
+        schema = self._operation.body_schema(mime_type)
+        validator_class = self._validator_map["body"].get(mime_type) if schema else None
+        if validator_class is None:
+            return None
+        validator = validator_class(
+            schema=schema,
+            required=self._operation.request_body.get("required", False),
+            nullable=is_nullable(self._operation.body_definition(mime_type)),
+            encoding=encoding,
+            strict_validation=self.strict_validation,
+            uri_parser=self._operation.uri_parser_class(
+                self._operation.parameters, self._operation.body_definition()
+            ),
+        )
+        # The client writes the Content-Type: remember the few spellings real clients use,
+        # never an unbounded variety of charsets and cases.
+        if len(self._body_validators) < MAX_REMEMBERED_MEDIA_TYPES:
+            self._body_validators[key] = validator
+        return validator
 
 
 class ValidateOnceAPI(RequestValidationAPI):  # type: ignore[misc]

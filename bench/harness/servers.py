@@ -54,6 +54,7 @@ BASELINE_MODULES = {
     "starlette": "bench.baselines.starlette_app:app",
     "fastapi": "bench.baselines.fastapi_app:app",
 }
+FLOOR_MODULE = "bench.baselines.storm_floor_app:app"
 
 
 @dataclass(frozen=True)
@@ -108,17 +109,34 @@ def baseline_server(
     name: str, account: Account, *, cores: Cores, log_dir: Path
 ) -> Iterator[Server]:
     """Serve a baseline with the same uvicorn flags on `cores`, seeded with `account`."""
-    port = free_port()
-    command = [sys.executable, "-m", "uvicorn", BASELINE_MODULES[name], "--port", str(port)]
     # The project's own key: the baselines verify the very token it issued.
     secret = PROJECT_ENV["JWT_SECRET_KEY"]
-    env = {**os.environ, "BENCH_JWT_SECRET": secret, "BENCH_USER": json.dumps(account.profile)}
+    env = {"BENCH_JWT_SECRET": secret, "BENCH_USER": json.dumps(account.profile)}
+    with _uvicorn_server(name, BASELINE_MODULES[name], env, cores, log_dir) as server:
+        yield server
+
+
+@contextmanager
+def floor_server(
+    name: str, *, cores: Cores, log_dir: Path, env: Mapping[str, str]
+) -> Iterator[Server]:
+    """Serve the login storm's floor (`bench.baselines.storm_floor_app`) with `env`'s hash."""
+    with _uvicorn_server(name, FLOOR_MODULE, env, cores, log_dir) as server:
+        yield server
+
+
+@contextmanager
+def _uvicorn_server(
+    name: str, module: str, env: Mapping[str, str], cores: Cores, log_dir: Path
+) -> Iterator[Server]:
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", module, "--port", str(port)]
     log_dir.mkdir(parents=True, exist_ok=True)
     with (log_dir / f"{name}.log").open("wb") as log, inherited_affinity(cores):
         process = subprocess.Popen(
             [*command, "--host", "127.0.0.1", *UVICORN_FLAGS],
             cwd=REPO_ROOT,
-            env=env,
+            env={**os.environ, **env},
             stdout=log,
             stderr=log,
         )

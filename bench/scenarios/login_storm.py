@@ -1,13 +1,17 @@
 """The login storm: production-cost hashing under 100 users logging in at once, pinned.
 
-Two project servers in one run, one after the other: Argon2id at OWASP's minimum profile
-(the default), then bcrypt at cost 12 for comparison. Each runs with the per-address and
-per-account limits off (every simulated user shares one address), pinned to one core as the
-bench pins its servers, with the load on the next core. After registering the users, the
-harness measures the ceiling (the project's own check, with the right password, in one
-thread per core the server may use, pinned to the server's cores while it idles), runs the
-storm in two phases (logins alone, then logins with 200 protected GETs per second), and
-measures the ceiling again.
+Three servers in one run, one after the other: the project with Argon2id at OWASP's minimum
+profile (the default, judged); the floor, a bare Starlette app with the project's own hasher
+and pool and nothing else (`bench/baselines/storm_floor_app.py`), with the same Argon2id,
+which shows the most any Python server could keep of the ceiling on that core; then the
+project with bcrypt at cost 12. The last two are reported for comparison.
+
+Each runs with the per-address and per-account limits off (every simulated user shares one
+address), pinned to one core as the bench pins its servers, with the load on the next core.
+After registering the users, the harness measures the ceiling (the project's own check,
+with the right password, in one thread per core the server may use, pinned to the server's
+cores while it idles), runs the storm in two phases (logins alone, then logins with 200
+protected GETs per second), and measures the ceiling again.
 
 The server's pool has one thread per core in its affinity (HASH_CONCURRENCY=0), so it
 hashes on the very core it serves from, as a pinned deployment does.
@@ -29,7 +33,7 @@ from bench.harness.outcome import Bar, Chart, Measure, Options, Outcome, Target,
 from bench.harness.paths import PROFILE_PATH
 from bench.harness.result import LoadResult, from_latencies, percentile_ms
 from bench.harness.rounds import NOISY_OTHER_CPU_PCT, settle, summarise
-from bench.harness.servers import project_server, sign_up
+from bench.harness.servers import floor_server, project_server, sign_up
 
 BCRYPT_ROUNDS = 12
 STORM_ENV = {
@@ -90,14 +94,21 @@ MAX_STORM_P99_MS = 100.0
 
 
 def run(options: Options) -> list[Outcome]:
-    """Run the storm with Argon2id (judged), then with bcrypt at cost 12 (for comparison)."""
-    return [*storm(options, ARGON2ID), *storm(options, BCRYPT)]
+    """Run the storm with Argon2id (judged), then for comparison on the floor app and bcrypt."""
+    return [
+        *storm(options, ARGON2ID),
+        *storm(options, ARGON2ID, floor=True),
+        *storm(options, BCRYPT),
+    ]
 
 
-def storm(options: Options, scheme: Scheme, storage_url: str | None = None) -> list[Outcome]:
+def storm(
+    options: Options, scheme: Scheme, storage_url: str | None = None, *, floor: bool = False
+) -> list[Outcome]:
     """Measure logins/s against the scheme's ceiling, and GET latency during the storm.
 
-    The server runs on the memory store, or on `storage_url` when one is given.
+    The server runs on the memory store, or on `storage_url` when one is given; with
+    `floor`, the bare floor app (`bench.baselines.storm_floor_app`) stands in for it.
     """
     cores = plan_cores(1)
     threads = len(cores.server) if cores.server else len(os.sched_getaffinity(0))
@@ -115,9 +126,10 @@ def storm(options: Options, scheme: Scheme, storage_url: str | None = None) -> l
     env = {**STORM_ENV, **scheme.env}
     if storage_url is not None:
         env["STORAGE_URL"] = storage_url
-    name = _name(scheme, "login-storm", storage_url)
+    name = _name(scheme, "login-storm", storage_url, floor)
     log_dir = options.output_dir / "logs"
-    with project_server(name, cores=cores.server, log_dir=log_dir, env=env) as server:
+    serve = floor_server if floor else project_server
+    with serve(name, cores=cores.server, log_dir=log_dir, env=env) as server:
         started = time.perf_counter()
         with inherited_affinity(cores.loadgen):
             shed_registrations = client.run(
@@ -152,8 +164,8 @@ def storm(options: Options, scheme: Scheme, storage_url: str | None = None) -> l
         ),
         at_most("logins failed other than by 503 with Retry-After", _failures(result), 0, ""),
     ]
-    latency = _latency_outcome(options, scheme, storage_url, result)
-    if scheme.judged:
+    latency = _latency_outcome(options, scheme, storage_url, result, floor)
+    if scheme.judged and not floor:
         outcome.targets = judged
     else:
         # Reported, not judged: the same figures, for comparison with Argon2id's.
@@ -163,9 +175,9 @@ def storm(options: Options, scheme: Scheme, storage_url: str | None = None) -> l
     return [outcome, latency]
 
 
-def _name(scheme: Scheme, base: str, storage_url: str | None) -> str:
+def _name(scheme: Scheme, base: str, storage_url: str | None, floor: bool) -> str:
     prefix = "" if scheme.judged else f"{scheme.name}-"
-    return ("pg-" if storage_url is not None else "") + prefix + base
+    return ("pg-" if storage_url is not None else "") + ("floor-" if floor else "") + prefix + base
 
 
 def _ceiling(scheme: Scheme, threads: int, cores: CorePlan, options: Options) -> Ceiling:
@@ -281,7 +293,11 @@ def _storm_outcome(
 
 
 def _latency_outcome(
-    options: Options, scheme: Scheme, storage_url: str | None, result: storm_load.StormResult
+    options: Options,
+    scheme: Scheme,
+    storage_url: str | None,
+    result: storm_load.StormResult,
+    floor: bool,
 ) -> Outcome:
     gets = result.gets
     latencies = [value for values in gets.latencies.values() for value in values]
@@ -294,12 +310,12 @@ def _latency_outcome(
         timeouts=gets.timeouts,
         cpu=result.cpu["mixed"],
     )
-    name = _name(scheme, "storm-latency", storage_url)
+    name = _name(scheme, "storm-latency", storage_url, floor)
     outcome = Outcome(
         name,
         f"GET {PROFILE_PATH} at a constant {GET_CONNECTIONS / GET_INTERVAL:g}/s on "
         f"{GET_CONNECTIONS} connections during the login storm ({scheme.label})",
-        apps={f"project ({scheme.name} storm)": summarise([run])},
+        apps={f"{'floor' if floor else 'project'} ({scheme.name} storm)": summarise([run])},
     )
     outcome.measures = [
         Measure("GET p90", run.p90_ms, "ms"),

@@ -6,15 +6,32 @@ count or an existence check read before it is stale by the time the insert runs,
 check and the insert are one statement. Every racer starts its call before any of them has
 an answer (one gather), and the race is run for several users, so a step that is not atomic
 is caught on nearly every run; a step that is atomic passes whichever racer wins.
+
+An enrolment racing the user's first second factor is run through the use case, with that
+factor landing just before the enrolment's insert (ChangedBeforeTheInsert): the window a
+check read before the insert would leave, forced on every run and every backend, since on
+the memory store nothing yields inside it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
-from authapi.records import WITH_TOTP, Assurance, TotpFactor, User
+import pytest
+
+from authapi.errors import StepUpRequired
+from authapi.passkeys import MAX_PASSKEYS
+from authapi.records import WITH_TOTP, Assurance, Session, TotpFactor, User
+from authapi.sessions import Caller
 from authapi.store import Store
+from authapi.tokens import Claims
+from authapi.web.services import Services
+from tests.config import settings_for
 from tests.store.test_mfa_store import NOW, SINCE, a_factor, a_session, a_user
+from tests.store.test_passkey_store import a_passkey
 
 CAP = 5
 RACERS = 12
@@ -31,7 +48,9 @@ async def test_racing_enrolments_stop_at_the_cap(store: Store) -> None:
     for _ in range(ROUNDS):
         user = await user_in(store)
         factors = [a_factor(user) for _ in range(RACERS)]
-        added = await asyncio.gather(*(store.add_factor(f, CAP, SINCE) for f in factors))
+        added = await asyncio.gather(
+            *(store.add_factor(f, CAP, SINCE, stepped_up=False) for f in factors)
+        )
         assert added.count(True) == CAP
         stored = [await store.get_factor(user.id, factor.id) for factor in factors]
         assert len([found for found in stored if found is not None]) == CAP
@@ -50,7 +69,7 @@ async def test_racing_first_confirmations_hand_out_one_set_of_recovery_codes(
         user = await user_in(store)
         factors = [a_factor(user) for _ in range(2)]
         for factor in factors:
-            assert await store.add_factor(factor, CAP, SINCE)
+            assert await store.add_factor(factor, CAP, SINCE, stepped_up=False)
         codes = [f"code-{index}" for index in range(RACERS)]
         issued = await asyncio.gather(
             *(
@@ -74,7 +93,7 @@ async def test_racing_removals_of_the_last_two_factors_leave_no_codes_and_aal1_s
         assert await store.add_session(session)
         factors = [a_factor(user) for _ in range(2)]
         for step, factor in enumerate(factors, start=100):
-            assert await store.add_factor(factor, CAP, SINCE)
+            assert await store.add_factor(factor, CAP, SINCE, stepped_up=True)
             assert await store.confirm_factor(user.id, factor.id, step, NOW, SINCE, session.id)
         assert await store.add_recovery_codes_if_none(user.id, ["a", "b"], NOW)
         assert await store.reassure_session(
@@ -97,8 +116,121 @@ async def test_no_recovery_codes_are_issued_once_the_confirmed_factor_is_gone(
     # Confirming and issuing are two steps: a removal may land between them.
     user = await user_in(store)
     factor = a_factor(user)
-    assert await store.add_factor(factor, CAP, SINCE)
+    assert await store.add_factor(factor, CAP, SINCE, stepped_up=False)
     assert await store.confirm_factor(user.id, factor.id, 100, NOW, SINCE, "none")
     assert await store.delete_factor(user.id, factor.id)
     assert not await store.add_recovery_codes_if_none(user.id, ["kept"], NOW)
     assert not await store.use_recovery_code(user.id, ("kept",))
+
+
+async def test_without_a_step_up_a_factor_is_added_only_while_no_factor_is_verified(
+    store: Store,
+) -> None:
+    user = await user_in(store)
+    first, second = a_factor(user), a_factor(user)
+    # Pending factors are no second factor yet: a single-factor session may start several.
+    for factor in (first, second):
+        assert await store.add_factor(factor, CAP, SINCE, stepped_up=False)
+    assert await store.confirm_factor(user.id, first.id, 100, NOW, SINCE, "none")
+    refused = a_factor(user)
+    assert not await store.add_factor(refused, CAP, SINCE, stepped_up=False)
+    assert await store.get_factor(user.id, refused.id) is None
+    assert await store.add_factor(a_factor(user), CAP, SINCE, stepped_up=True)
+
+
+async def test_without_a_step_up_no_factor_is_added_once_the_user_has_a_passkey(
+    store: Store,
+) -> None:
+    user = await user_in(store)
+    assert await store.add_passkey(a_passkey(user), MAX_PASSKEYS)
+    refused = a_factor(user)
+    assert not await store.add_factor(refused, CAP, SINCE, stepped_up=False)
+    assert await store.get_factor(user.id, refused.id) is None
+    assert await store.add_factor(a_factor(user), CAP, SINCE, stepped_up=True)
+
+
+async def test_a_stepped_up_enrolment_still_stops_at_the_cap(store: Store) -> None:
+    user = await user_in(store)
+    for _ in range(CAP):
+        assert await store.add_factor(a_factor(user), CAP, SINCE, stepped_up=True)
+    assert not await store.add_factor(a_factor(user), CAP, SINCE, stepped_up=True)
+
+
+class ChangedBeforeTheInsert:
+    """A store on which a change of the user's lands just before an enrolment's insert.
+
+    That is the window a check read before the insert leaves open: the first racer to reach
+    the insert starts the change, and every racer waits for it to commit, then inserts.
+    """
+
+    def __init__(self, store: Store, change: Callable[[], Awaitable[bool]]) -> None:
+        self._store = store
+        self._change = change
+        self._landed: asyncio.Future[bool] | None = None
+        self.tried: list[TotpFactor] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def add_factor(self, factor: TotpFactor, *args: Any, **kwargs: Any) -> bool:
+        self.tried.append(factor)
+        if self._landed is None:
+            self._landed = asyncio.ensure_future(self._change())
+        assert await self._landed
+        return await self._store.add_factor(factor, *args, **kwargs)
+
+
+def services_on(store: ChangedBeforeTheInsert) -> Services:
+    """Build the use cases as the app does, on the race's store, with the clock at NOW."""
+    return Services.build(settings_for(), store=cast(Store, store), clock=lambda: float(NOW))
+
+
+def caller_of(user: User, session: Session) -> Caller:
+    claims = Claims(
+        user.id, session.id, "jti", "access", NOW, NOW + 900, session.acr, session.amr, NOW
+    )
+    return Caller(claims, user, session)
+
+
+async def racing(store: Store, change: str) -> tuple[User, Session, ChangedBeforeTheInsert]:
+    """Return a user with a session, and her store where `change` lands before an insert."""
+    user = await user_in(store)
+    session = a_session(user)
+    assert await store.add_session(session)
+    first = a_factor(user)
+    assert await store.add_factor(first, CAP, SINCE, stepped_up=False)
+
+    async def confirmation() -> bool:
+        return await store.confirm_factor(user.id, first.id, 100, NOW, SINCE, session.id)
+
+    async def passkey() -> bool:
+        return await store.add_passkey(a_passkey(user), MAX_PASSKEYS)
+
+    changes = {"confirmation": confirmation, "passkey": passkey}
+    return user, session, ChangedBeforeTheInsert(store, changes[change])
+
+
+@pytest.mark.parametrize("change", ["confirmation", "passkey"])
+async def test_enrolments_racing_the_first_second_factor_add_none_without_a_step_up(
+    store: Store, change: str
+) -> None:
+    user, session, changed = await racing(store, change)
+    mfa, caller = services_on(changed).mfa, caller_of(user, session)
+    answers = await asyncio.gather(
+        *(mfa.enrol(caller) for _ in range(RACERS)), return_exceptions=True
+    )
+    added = [f.id for f in changed.tried if await store.get_factor(user.id, f.id) is not None]
+    assert added == []
+    assert [type(answer) for answer in answers] == [StepUpRequired] * RACERS
+    # Each racer reached the insert: the store refused them, not a read before it.
+    assert len(changed.tried) == RACERS
+
+
+@pytest.mark.parametrize("change", ["confirmation", "passkey"])
+async def test_a_stepped_up_enrolment_is_added_after_the_first_second_factor(
+    store: Store, change: str
+) -> None:
+    user, session, changed = await racing(store, change)
+    stepped_up = dataclasses.replace(session, acr="aal2", amr=WITH_TOTP)
+    enrolment = await services_on(changed).mfa.enrol(caller_of(user, stepped_up))
+    assert await store.get_factor(user.id, enrolment.factor_id) is not None

@@ -16,7 +16,7 @@ from authapi.settings import Settings
 from authapi.store import MemoryStore
 from authapi.web import app_tuning
 from authapi.web.app import SPEC_DIR, app_from_env, create_app
-from authapi.web.validation import SafeParameterValidator
+from authapi.web.validation import SafeJSONBodyValidator, SafeParameterValidator
 from tests.api_moves import PASSWORD, Api
 from tests.apps import app_for
 from tests.clock import Clock
@@ -99,6 +99,54 @@ def test_parameter_validators_are_built_once_per_operation(
         listed = api.client.get("/api/v1/tasks", params={"limit": 2}, headers=account.headers)
         assert listed.status_code == 200
     assert len(built) == 2  # once each, on first use
+
+
+def test_body_validators_are_built_once_per_operation_and_media_type(
+    fresh_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = fresh_api
+    built: list[str] = []
+    original = SafeJSONBodyValidator.__init__
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> None:
+        built.append(kwargs["encoding"])
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SafeJSONBodyValidator, "__init__", counting)
+    account = api.account()
+    for _ in range(3):
+        assert api.login(account.email).status_code == 200
+        created = api.client.post("/api/v1/tasks", json={"title": "t"}, headers=account.headers)
+        assert created.status_code == 201
+    # Registration's, login's and task create's, each on first use.
+    assert built == ["utf-8"] * 3
+
+
+def test_a_client_cannot_grow_the_remembered_body_validators(
+    fresh_api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each charset a client writes is a key; past the bound, validators are built per request.
+    api = fresh_api
+    built: list[str] = []
+    original = SafeJSONBodyValidator.__init__
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> None:
+        built.append(kwargs["encoding"])
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SafeJSONBodyValidator, "__init__", counting)
+    bound = app_tuning.MAX_REMEMBERED_MEDIA_TYPES
+    charsets = [f"x-{number}" for number in range(3 * bound)]
+    for _ in range(2):
+        for charset in charsets:
+            response = api.client.post(
+                "/api/v1/auth/login",
+                content=b'{"email": "nobody@example.com"}',
+                headers={"Content-Type": f"application/json;charset={charset}"},
+            )
+            assert response.status_code == 400
+    # The first pass builds one each; the second rebuilds all but the remembered few.
+    assert len(built) == len(charsets) + len(charsets) - bound
 
 
 def test_operation_without_input_still_refuses_unknown_query_parameters(api: Api) -> None:

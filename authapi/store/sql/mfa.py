@@ -1,7 +1,8 @@
 """Second factors, recovery codes and login challenges in SQL: the MFA part of `SqlStore`.
 
 Every check-then-act is one conditional statement (the TOTP step's compare-and-set, the
-spending of a code or a challenge, the factor cap's counted insert), or one transaction that
+spending of a code or a challenge, the factor cap's counted insert, which also refuses a
+single-factor session's enrolment once the user has a second factor), or one transaction that
 first locks the user's row on PostgreSQL and opens with a write. SQLite takes its write lock
 only at a transaction's first write, so a check read before it may be stale by the insert:
 there the check sits inside the statement that writes, or after it.
@@ -47,9 +48,12 @@ class SqlMfaStore:
                 self._lock_user(select(users.c.id).where(users.c.id == user_id))
             )
 
-    async def add_factor(self, factor: TotpFactor, max_factors: int, pending_since: int) -> bool:
-        # One statement counts and inserts, as add_passkey does; on PostgreSQL the user's row
-        # is locked first, so her enrolments take turns and each counts the one before.
+    async def add_factor(
+        self, factor: TotpFactor, max_factors: int, pending_since: int, *, stepped_up: bool
+    ) -> bool:
+        # One statement checks and inserts, as add_passkey does; on PostgreSQL the user's row
+        # is locked first, so her enrolments, confirmations and passkey registrations take
+        # turns, and each insert sees the one before.
         live = (
             select(func.count())
             .select_from(totp_factors)
@@ -60,9 +64,18 @@ class SqlMfaStore:
             )
             .scalar_subquery()
         )
+        conditions = [live < max_factors]
+        if not stepped_up:
+            conditions += [
+                ~exists().where(
+                    totp_factors.c.user_id == factor.user_id,
+                    totp_factors.c.confirmed_at.is_not(None),
+                ),
+                ~exists().where(passkeys.c.user_id == factor.user_id),
+            ]
         row = literals_of(totp_factors, _factor_values(factor))
         insert = totp_factors.insert().from_select(
-            [value.name for value in row], select(*row).where(live < max_factors)
+            [value.name for value in row], select(*row).where(*conditions)
         )
         async with self._database.connect(write=True) as connection:
             await self._lock_user_row(connection, factor.user_id)
