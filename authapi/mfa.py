@@ -6,6 +6,10 @@ Each change is reported in the owner's activity log by the store step that makes
 `mfa_enrolled` and `mfa_factor_removed` (with the factor's id) and
 `recovery_codes_regenerated`. The first set of recovery codes comes with the first factor
 and is part of its `mfa_enrolled`: the owner did not replace anything.
+
+Recovery codes back up whatever second factor the user has, TOTP or passkey: a passkey user
+may regenerate them, and they go only with her last second factor (the store's removals of
+a factor and of a passkey both see to it, in the step that removes).
 """
 
 from __future__ import annotations
@@ -124,7 +128,7 @@ class MfaService:
         return await self.store.verified_factors(caller.user.id)
 
     async def remove(self, caller: Caller, factor_id: str, peer: Peer = NO_PEER) -> None:
-        """Remove a factor after a step-up; the last one takes the recovery codes with it."""
+        """Remove a factor after a step-up; the last second factor takes the codes with it."""
         self.step_up.require(caller)
         if not is_storable(factor_id):
             raise NotFound("No such factor.")
@@ -141,16 +145,21 @@ class MfaService:
         self.events.emit("mfa_factor_removed", user_id=caller.user.id, factor_id=factor_id)
 
     async def regenerate_recovery_codes(self, caller: Caller, peer: Peer = NO_PEER) -> list[str]:
-        """Replace the caller's recovery codes after a step-up; the old set stops working."""
+        """Replace the caller's recovery codes after a step-up; the old set stops working.
+
+        She needs a second factor of any kind, which the step-up implies; the store checks
+        it again in the step that replaces, since a removal may have come in between.
+        """
         self.step_up.require(caller)
         now = self._now()
         codes = new_codes()
         regenerated = event(
             "recovery_codes_regenerated", caller.user.id, now, peer, session_id=caller.session.id
         )
-        await self.store.replace_recovery_codes(
+        if not await self.store.replace_recovery_codes(
             caller.user.id, self._hashes(codes), now, regenerated
-        )
+        ):
+            self.step_up.refuse(caller)
         self.events.emit("recovery_codes_regenerated", user_id=caller.user.id)
         return codes
 

@@ -17,7 +17,7 @@ from authapi.accounts import Login
 from authapi.devices import DeviceTokens
 from authapi.errors import InvalidCode, InvalidInput, MfaRequired
 from authapi.events import Events
-from authapi.factor_check import METHODS, FactorCheck, LoginMethod
+from authapi.factor_check import FactorCheck, LoginMethod
 from authapi.passkey_login import PasskeyLogin
 from authapi.records import Assurance, MfaChallenge, Peer, SessionKind, User
 from authapi.sessions import SessionService
@@ -49,16 +49,19 @@ class LoginChallenges:
     async def require_none(self, user: User, kind: SessionKind) -> None:
         """Return if the user has no second factor; else raise `MfaRequired` with a token.
 
-        Her second factors are her verified TOTP factors (with their recovery codes) and her
-        passkeys; `methods` lists the ways she has.
+        Her second factors are her verified TOTP factors and her passkeys; `methods` lists
+        the ways she has. Recovery codes back up either kind, and are listed only while one
+        is left unused: a method that cannot succeed would send her down a dead end.
         """
-        methods: tuple[LoginMethod, ...] = ()
-        if await self.store.verified_factors(user.id):
-            methods += METHODS
-        if await self.store.passkeys_of(user.id):
-            methods += ("webauthn",)
-        if not methods:
+        totp = bool(await self.store.verified_factors(user.id))
+        passkey = bool(await self.store.passkeys_of(user.id))
+        if not (totp or passkey):
             return
+        methods: tuple[LoginMethod, ...] = ("totp",) if totp else ()
+        if await self.store.has_recovery_codes(user.id):
+            methods += ("recovery_code",)
+        if passkey:
+            methods += ("webauthn",)
         token = secrets.token_urlsafe(32)
         challenge = MfaChallenge(
             token_hash=fingerprint(token),

@@ -188,7 +188,10 @@ class PasskeyService:
         return renamed
 
     async def remove(self, caller: Caller, passkey_id: str, peer: Peer = NO_PEER) -> None:
-        """Remove one of the caller's passkeys after a step-up."""
+        """Remove one of the caller's passkeys after a step-up.
+
+        The user's last second factor takes her recovery codes with it.
+        """
         self.step_up.require(caller)
         if not is_storable(passkey_id):
             raise NotFound("No such passkey.")

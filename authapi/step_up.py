@@ -22,6 +22,10 @@ from authapi.settings import Settings
 from authapi.store.base import MfaStore, PasskeyStore
 from authapi.tokens import TokenPair
 
+NEEDS_AAL2 = (
+    "acr: this operation needs a second factor (aal2); reauthenticate with a code or a passkey."
+)
+
 
 class FactorStore(MfaStore, PasskeyStore, Protocol):
     """Where a user's second factors are: TOTP factors and passkeys."""
@@ -64,10 +68,7 @@ class StepUp:
         """Say what the caller lacks for a step-up (aal2, recently), or None if nothing."""
         claims = caller.claims
         if claims.acr != "aal2" or caller.session.acr != "aal2":
-            return (
-                "acr: this operation needs a second factor (aal2); "
-                "reauthenticate with a code or a passkey."
-            )
+            return NEEDS_AAL2
         if int(self._clock()) - claims.auth_time > self.max_age:
             return (
                 f"auth_time: this operation needs an authentication in the "
@@ -124,6 +125,14 @@ class StepUp:
                 "body", "needs a password, a method and a code, or webauthn with its challenge"
             )
         return await self.sessions.reassure(caller, assurance)
+
+    def refuse(self, caller: Caller) -> NoReturn:
+        """Refuse with RFC 9470's challenge: the operation needs the caller at aal2.
+
+        Also for an operation that finds, in its own store step, that her last second factor
+        went since `require` passed: her session is aal1 by then.
+        """
+        self._refuse(caller, NEEDS_AAL2)
 
     def _refuse(self, caller: Caller, missing: str) -> NoReturn:
         self.events.emit("step_up_required", user_id=caller.user.id, session_id=caller.session.id)

@@ -26,6 +26,17 @@ Feature: Passkeys
     When she answers with her passkey
     Then she is logged in with her password and her passkey
 
+  Scenario: Recovery codes stand in for a lost passkey
+    Given Ada has added a passkey
+    And she has signed in with her passkey
+    When she asks for new recovery codes
+    Then she receives ten recovery codes
+    When she logs in
+    Then she is asked for a second factor and given no tokens
+    And her recovery codes are offered as a second factor
+    When she logs in with one of her recovery codes
+    Then she is logged in with a recovery code
+
   Scenario: A user with an authenticator app adds a passkey only after a fresh code
     Given Ada has added an authenticator app
     When she adds a passkey named "Phone"

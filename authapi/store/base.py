@@ -262,10 +262,10 @@ class MfaStore(Protocol):
     ) -> bool:
         """Delete a factor of `user_id`; tell whether there was one.
 
-        In the same atomic step, when no verified factor is left: delete the user's
-        recovery codes, and, unless she has a passkey, lower every session of the user to
-        aal1 with amr pwd. `activity`
-        is recorded in that step too, and only if a factor was deleted.
+        In the same atomic step, when she has no second factor left (no verified factor and
+        no passkey): delete her recovery codes, and lower every session of hers to aal1
+        with amr pwd. `activity` is recorded in that step too, and only if a factor was
+        deleted.
         """
 
     async def add_recovery_codes_if_none(self, user_id: str, hashes: list[str], now: int) -> bool:
@@ -276,8 +276,16 @@ class MfaStore(Protocol):
 
     async def replace_recovery_codes(
         self, user_id: str, hashes: list[str], now: int, activity: Activity | None = None
-    ) -> None:
-        """Replace the user's recovery codes with this set, recording `activity` in that step."""
+    ) -> bool:
+        """Replace the user's codes with this set while she has a second factor; tell if it did.
+
+        A second factor is a verified factor or a passkey: the codes back up either. One
+        atomic step with the removals, which delete the codes with the last second factor:
+        `activity` is recorded in it, and only if the set was stored.
+        """
+
+    async def has_recovery_codes(self, user_id: str) -> bool:
+        """Tell whether the user holds at least one unused recovery code."""
 
     async def use_recovery_code(
         self, user_id: str, hashes: tuple[str, ...], activity: Activity | None = None
@@ -306,7 +314,8 @@ class PasskeyStore(Protocol):
     """Passkeys, each user's WebAuthn user handle, and WebAuthn challenges: each method atomic.
 
     A credential id is unique across all users. A user's second factors are her verified
-    TOTP factors and her passkeys: when the last of them goes, her sessions drop to aal1.
+    TOTP factors and her passkeys: when the last of them goes, her recovery codes go and her
+    sessions drop to aal1.
     """
 
     async def user_handle(self, user_id: str, candidate: str) -> str:
@@ -350,8 +359,9 @@ class PasskeyStore(Protocol):
         """Delete a passkey of `user_id`; tell whether there was one.
 
         Raise `LastPasskey`, deleting nothing, for the user's last passkey when she has no
-        password. In the same atomic step, when she has no second factor left, lower every
-        session of hers to aal1 with amr pwd; `activity` is recorded in that step too.
+        password. In the same atomic step, when she has no second factor left, delete her
+        recovery codes and lower every session of hers to aal1 with amr pwd; `activity` is
+        recorded in that step too.
         """
 
     async def add_webauthn_challenge(self, challenge: WebauthnChallenge) -> None:

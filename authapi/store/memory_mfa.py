@@ -125,17 +125,20 @@ class MemoryMfaStore:
             if factor is None or factor.user_id != user_id:
                 return False
             self._drop_factor(factor)
-            if not any(f.is_verified for f in self._factors_of(user_id)):
-                self._recovery_codes.pop(user_id, None)
-            if not self._has_passkey(user_id) and not any(
-                f.is_verified for f in self._factors_of(user_id)
-            ):
-                for session in self._sessions_of(user_id):
-                    self._sessions[session.id] = dataclasses.replace(
-                        session, acr="aal1", amr=PASSWORD_ONLY
-                    )
+            if not self._has_second_factor(user_id):
+                self._lose_second_factor(user_id)
             self._record(activity)
             return True
+
+    def _has_second_factor(self, user_id: str) -> bool:
+        return self._has_passkey(user_id) or any(f.is_verified for f in self._factors_of(user_id))
+
+    def _lose_second_factor(self, user_id: str) -> None:
+        # Called under the lock of the removal that took the last one: one step, so two
+        # removals racing cannot both see the other's factor and leave codes behind.
+        self._recovery_codes.pop(user_id, None)
+        for session in self._sessions_of(user_id):
+            self._sessions[session.id] = dataclasses.replace(session, acr="aal1", amr=PASSWORD_ONLY)
 
     def _record(self, activity: Activity | None) -> None:
         # Called under the lock of the change the event reports: one step.
@@ -161,10 +164,16 @@ class MemoryMfaStore:
 
     async def replace_recovery_codes(
         self, user_id: str, hashes: list[str], now: int, activity: Activity | None = None
-    ) -> None:
+    ) -> bool:
         with self._lock:
+            if not self._has_second_factor(user_id):
+                return False
             self._recovery_codes[user_id] = set(hashes)
             self._record(activity)
+            return True
+
+    async def has_recovery_codes(self, user_id: str) -> bool:
+        return bool(self._recovery_codes.get(user_id))
 
     async def use_recovery_code(
         self, user_id: str, hashes: tuple[str, ...], activity: Activity | None = None

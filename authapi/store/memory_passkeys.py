@@ -8,11 +8,9 @@ from collections.abc import Callable
 
 from authapi.errors import LastPasskey, PasskeyTaken
 from authapi.records import (
-    PASSWORD_ONLY,
     Activity,
     ChallengePurpose,
     Passkey,
-    Session,
     TotpFactor,
     User,
     WebauthnChallenge,
@@ -23,19 +21,19 @@ from authapi.store.memory_activity import MemoryActivityLog
 class MemoryPasskeyStore:
     """Keep passkeys by id and by credential id; challenges in the order they expire.
 
-    Removing a passkey may lower the user's sessions in the same step, so this part shares
-    the sessions' lock (MemoryStore's `_lock`), as the MFA part does.
+    Removing the last passkey may take the recovery codes and lower the user's sessions in
+    the same step, so this part shares the sessions' lock (MemoryStore's `_lock`), as the
+    MFA part does.
     """
 
     # Set by MemoryStore.
     _lock: threading.Lock
     _users: dict[str, User]
-    _sessions: dict[str, Session]
     _activity: MemoryActivityLog
-    # MemoryStore's and MemoryMfaStore's, declared only (a definition here would shadow them).
-    _sessions_of: Callable[[str], list[Session]]
+    # MemoryMfaStore's, declared only (a definition here would shadow them).
     _factors_of: Callable[[str], list[TotpFactor]]
     _record: Callable[[Activity | None], None]
+    _lose_second_factor: Callable[[str], None]
 
     def __init__(self) -> None:
         self._passkeys: dict[str, Passkey] = {}
@@ -119,10 +117,7 @@ class MemoryPasskeyStore:
             if not ids:
                 del self._passkey_ids_by_user[user_id]
                 if not any(f.is_verified for f in self._factors_of(user_id)):
-                    for session in self._sessions_of(user_id):
-                        self._sessions[session.id] = dataclasses.replace(
-                            session, acr="aal1", amr=PASSWORD_ONLY
-                        )
+                    self._lose_second_factor(user_id)
             self._record(activity)
             return True
 

@@ -36,6 +36,7 @@ def adds_a_passkey_named(context: Context, who: str, name: str) -> None:
         context.passkey_id = context.response.json()["id"]
 
 
+@given("{who:Who} has signed in with her passkey")
 @when("{who:Who} signs in with her passkey")
 def signs_in_with_her_passkey(context: Context, who: str) -> None:
     someone = person(context, who)
@@ -107,6 +108,11 @@ def the_passkey_is_refused(context: Context) -> None:
 @then("her passkey is offered as a second factor")
 def her_passkey_is_offered_as_a_second_factor(context: Context) -> None:
     assert "webauthn" in problem(context.response)["methods"]
+
+
+@then("her recovery codes are offered as a second factor")
+def her_recovery_codes_are_offered_as_a_second_factor(context: Context) -> None:
+    assert "recovery_code" in problem(context.response)["methods"]
 
 
 @then("she is logged in with her password and her passkey")

@@ -57,7 +57,12 @@ async def test_recovery_codes_record_their_use_and_replacement_only_when_they_ha
 ) -> None:
     user = a_user()
     await store.add_user(user)
-    await store.replace_recovery_codes(
+    # Without a second factor no set is stored, and nothing is recorded.
+    assert not await store.replace_recovery_codes(
+        user.id, ["z"], NOW, reported("recovery_codes_regenerated", user.id)
+    )
+    await verified_factor(store, user, "none")
+    assert await store.replace_recovery_codes(
         user.id, ["a", "b"], NOW, reported("recovery_codes_regenerated", user.id)
     )
     assert not await store.use_recovery_code(

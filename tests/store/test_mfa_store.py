@@ -146,7 +146,7 @@ async def test_recovery_codes_are_issued_once_replaced_whole_and_each_spent_once
     assert not await store.add_recovery_codes_if_none(user.id, ["c"], NOW)
     assert await store.use_recovery_code(user.id, ("x", "a"))
     assert not await store.use_recovery_code(user.id, ("a",))
-    await store.replace_recovery_codes(user.id, ["d"], NOW)
+    assert await store.replace_recovery_codes(user.id, ["d"], NOW)
     assert not await store.use_recovery_code(user.id, ("b",))
     results = await asyncio.gather(*(store.use_recovery_code(user.id, ("d",)) for _ in range(10)))
     assert results.count(True) == 1

@@ -159,34 +159,29 @@ class SqlMfaStore:
         delete = totp_factors.delete().where(
             totp_factors.c.id == factor_id, totp_factors.c.user_id == user_id
         )
-        any_left = select(
-            exists().where(
-                totp_factors.c.user_id == user_id, totp_factors.c.confirmed_at.is_not(None)
-            )
-        )
-        passkey_left = select(exists().where(passkeys.c.user_id == user_id))
         async with self._database.connect(write=True) as connection:
             await self._lock_user_row(connection, user_id)
             # Deleted first, then counted: on SQLite the delete takes the write lock, so of two
-            # removals racing, the second counts after the first has committed.
+            # removals racing (a factor's and a passkey's too), the second counts after the
+            # first has committed.
             if (await connection.execute(delete)).rowcount != 1:
                 return False
-            if not (await connection.execute(any_left)).scalar_one():
-                await connection.execute(
-                    recovery_codes.delete().where(recovery_codes.c.user_id == user_id)
-                )
-            if (
-                not (await connection.execute(any_left)).scalar_one()
-                and not (await connection.execute(passkey_left)).scalar_one()
-            ):
-                # A passkey is a second factor too: the sessions keep aal2 while one is left.
-                await connection.execute(
-                    update(sessions)
-                    .where(sessions.c.user_id == user_id)
-                    .values(acr="aal1", amr="pwd")
-                )
+            if not await self._has_second_factor(connection, user_id):
+                await self._lose_second_factor(connection, user_id)
             await self._write(connection, activity)
         return True
+
+    async def _has_second_factor(self, connection: Any, user_id: str) -> bool:
+        # A verified factor or a passkey: the recovery codes and the sessions' aal2 need one.
+        query = select(_second_factor(user_id))
+        return bool((await connection.execute(query)).scalar_one())
+
+    async def _lose_second_factor(self, connection: Any, user_id: str) -> None:
+        # In the transaction of the removal that took the last second factor.
+        await connection.execute(recovery_codes.delete().where(recovery_codes.c.user_id == user_id))
+        await connection.execute(
+            update(sessions).where(sessions.c.user_id == user_id).values(acr="aal1", amr="pwd")
+        )
 
     async def add_recovery_codes_if_none(self, user_id: str, hashes: list[str], now: int) -> bool:
         # The first code's insert claims the set, in one statement with its conditions: none
@@ -211,14 +206,32 @@ class SqlMfaStore:
 
     async def replace_recovery_codes(
         self, user_id: str, hashes: list[str], now: int, activity: Activity | None = None
-    ) -> None:
+    ) -> bool:
+        # The first code's insert carries the condition (a second factor left), after the
+        # delete: on SQLite the delete takes the write lock, so a removal racing this one
+        # either came before the check or comes after the insert and takes the new set too.
+        # With no second factor there were no codes to delete.
+        first, *rest = _code_rows(user_id, hashes, now)
+        row = literals_of(recovery_codes, first)
+        claim = recovery_codes.insert().from_select(
+            [value.name for value in row], select(*row).where(_second_factor(user_id))
+        )
         async with self._database.connect(write=True) as connection:
             await self._lock_user_row(connection, user_id)
             await connection.execute(
                 recovery_codes.delete().where(recovery_codes.c.user_id == user_id)
             )
-            await connection.execute(recovery_codes.insert(), _code_rows(user_id, hashes, now))
+            if (await connection.execute(claim)).rowcount != 1:
+                return False
+            if rest:
+                await connection.execute(recovery_codes.insert(), rest)
             await self._write(connection, activity)
+        return True
+
+    async def has_recovery_codes(self, user_id: str) -> bool:
+        query = select(exists().where(recovery_codes.c.user_id == user_id))
+        async with self._database.connect() as connection:
+            return bool((await connection.execute(query)).scalar_one())
 
     async def use_recovery_code(
         self, user_id: str, hashes: tuple[str, ...], activity: Activity | None = None
@@ -273,6 +286,12 @@ class SqlMfaStore:
         statement = mfa_challenges.delete().where(mfa_challenges.c.token_hash == token_hash)
         async with self._database.connect(write=True) as connection:
             return (await connection.execute(statement)).rowcount == 1
+
+
+def _second_factor(user_id: str) -> Any:
+    return exists().where(
+        totp_factors.c.user_id == user_id, totp_factors.c.confirmed_at.is_not(None)
+    ) | exists().where(passkeys.c.user_id == user_id)
 
 
 def _factor_values(factor: TotpFactor) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """Passkeys, user handles and WebAuthn challenges in SQL: the passkey part of `SqlStore`.
 
 The counter moves by one conditional UPDATE (compare-and-set), a challenge is taken by one
-DELETE ... RETURNING, and the cap and the last-passkey rule hold in one transaction that
-first locks the user's row on PostgreSQL (SQLite has one writer at a time).
+DELETE ... RETURNING, and the cap, the last-passkey rule and the recovery codes' going with
+the last second factor hold in one transaction that first locks the user's row on
+PostgreSQL (SQLite has one writer at a time).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import exists, func, literal, select, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -19,8 +20,6 @@ from authapi.errors import LastPasskey, PasskeyTaken
 from authapi.records import Activity, ChallengePurpose, Passkey, WebauthnChallenge
 from authapi.store.schema import (
     passkeys,
-    sessions,
-    totp_factors,
     users,
     webauthn_challenges,
     webauthn_user_handles,
@@ -39,6 +38,8 @@ class SqlPasskeyStore:
     # SqlMfaStore's, declared only (a definition here would shadow them).
     _lock_user_row: Callable[[Any, str], Awaitable[None]]
     _write: Callable[[Any, Activity | None], Awaitable[None]]
+    _has_second_factor: Callable[[Any, str], Awaitable[bool]]
+    _lose_second_factor: Callable[[Any, str], Awaitable[None]]
 
     async def user_handle(self, user_id: str, candidate: str) -> str:
         insert = (sqlite_insert if self._is_sqlite else pg_insert)(webauthn_user_handles)
@@ -138,11 +139,6 @@ class SqlPasskeyStore:
         delete = passkeys.delete().where(passkeys.c.id == passkey_id, passkeys.c.user_id == user_id)
         left = select(func.count()).select_from(passkeys).where(passkeys.c.user_id == user_id)
         password = select(users.c.password_hash).where(users.c.id == user_id)
-        totp_left = select(
-            exists().where(
-                totp_factors.c.user_id == user_id, totp_factors.c.confirmed_at.is_not(None)
-            )
-        )
         async with self._database.connect(write=True) as connection:
             await self._lock_user_row(connection, user_id)
             # Deleted first, then counted: on SQLite the delete takes the write lock, so the
@@ -152,12 +148,8 @@ class SqlPasskeyStore:
             if (await connection.execute(left)).scalar_one() == 0:
                 if not (await connection.execute(password)).scalar_one_or_none():
                     raise LastPasskey()
-                if not (await connection.execute(totp_left)).scalar_one():
-                    await connection.execute(
-                        update(sessions)
-                        .where(sessions.c.user_id == user_id)
-                        .values(acr="aal1", amr="pwd")
-                    )
+                if not await self._has_second_factor(connection, user_id):
+                    await self._lose_second_factor(connection, user_id)
             await self._write(connection, activity)
         return True
 
