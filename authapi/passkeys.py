@@ -130,8 +130,12 @@ class PasskeyService:
         peer: Peer = NO_PEER,
     ) -> Passkey:
         """Check a new credential against its challenge and keep it as a passkey."""
-        # Again at the answer: a factor added since the options were given counts too.
+        # Again at the answer, before the challenge is spent: a factor added since the
+        # options were given counts too. The store's insert is what enforces it, though: her
+        # first factor confirmed, or another passkey registered, between this read and the
+        # insert would let a single-factor session add a second factor.
         await self.step_up.require_if_enrolled(caller)
+        stepped_up = self.step_up.shortfall(caller) is None
         user = caller.user
         now = self._now()
         kept_name = passkey_name(name)
@@ -166,7 +170,11 @@ class PasskeyService:
             session_id=caller.session.id,
             factor_id=passkey.id,
         )
-        if not await self.store.add_passkey(passkey, MAX_PASSKEYS, registered):
+        if not await self.store.add_passkey(
+            passkey, MAX_PASSKEYS, registered, stepped_up=stepped_up
+        ):
+            # Refused for a second factor of hers (a step-up is due) or for the cap.
+            await self.step_up.require_if_enrolled(caller)
             raise TooManyPasskeys(MAX_PASSKEYS)
         self.events.emit("passkey_registered", user_id=user.id, passkey_id=passkey.id)
         return passkey

@@ -328,12 +328,19 @@ class PasskeyStore(Protocol):
         """Return the passkey with this credential id and its owner's user handle, if any."""
 
     async def add_passkey(
-        self, passkey: Passkey, max_passkeys: int, activity: Activity | None = None
+        self,
+        passkey: Passkey,
+        max_passkeys: int,
+        activity: Activity | None = None,
+        *,
+        stepped_up: bool,
     ) -> bool:
         """Record a passkey unless its user has `max_passkeys` already; tell whether it was.
 
-        Raise `PasskeyTaken` if its credential id is registered (to anyone). `activity` is
-        recorded in the same atomic step, and only if the passkey was added.
+        Unless `stepped_up`, refuse it too if she has a second factor: a verified TOTP
+        factor or a passkey. One atomic step with both checks. Raise `PasskeyTaken` if its
+        credential id is registered (to anyone). `activity` is recorded in the same atomic
+        step, and only if the passkey was added.
         """
 
     async def use_passkey(

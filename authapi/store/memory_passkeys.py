@@ -58,15 +58,24 @@ class MemoryPasskeyStore:
         return passkey, self._user_handles.get(passkey.user_id, "")
 
     async def add_passkey(
-        self, passkey: Passkey, max_passkeys: int, activity: Activity | None = None
+        self,
+        passkey: Passkey,
+        max_passkeys: int,
+        activity: Activity | None = None,
+        *,
+        stepped_up: bool,
     ) -> bool:
         with self._lock:
             if passkey.credential_id in self._passkey_ids_by_credential:
                 raise PasskeyTaken()
-            ids = self._passkey_ids_by_user.setdefault(passkey.user_id, {})
-            if len(ids) >= max_passkeys:
+            held = self._passkey_ids_by_user.get(passkey.user_id, {})
+            if len(held) >= max_passkeys:
                 return False
-            ids[passkey.id] = None
+            if not stepped_up and (
+                held or any(f.is_verified for f in self._factors_of(passkey.user_id))
+            ):
+                return False
+            self._passkey_ids_by_user.setdefault(passkey.user_id, {})[passkey.id] = None
             self._passkeys[passkey.id] = passkey
             self._passkey_ids_by_credential[passkey.credential_id] = passkey.id
             self._record(activity)

@@ -1,5 +1,6 @@
-"""The passkey part of every store: the cap, unique credential ids, the counter's
-compare-and-set, challenges taken once, the last-passkey rule, and the purge."""
+"""The passkey part of every store: the cap, the step-up a second factor asks for, unique
+credential ids, the counter's compare-and-set, challenges taken once, the last-passkey rule,
+and the purge."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import uuid
 
 import pytest
 
+from authapi.activity import event
 from authapi.errors import LastPasskey, PasskeyTaken
-from authapi.records import WITH_PASSKEY, Passkey, User, WebauthnChallenge
+from authapi.records import NO_PEER, WITH_PASSKEY, Passkey, User, WebauthnChallenge
 from authapi.store import Store
-from tests.store.test_mfa_store import NOW, a_session, a_user, verified_factor
+from tests.store.test_mfa_store import NOW, SINCE, a_factor, a_session, a_user, verified_factor
 
 RACERS = 12
 
@@ -48,7 +50,7 @@ async def test_a_passkey_is_kept_with_everything_it_was_registered_with(store: S
     user = a_user()
     await store.add_user(user)
     passkey = a_passkey(user)
-    assert await store.add_passkey(passkey, 10)
+    assert await store.add_passkey(passkey, 10, stepped_up=False)
     handle = await store.user_handle(user.id, "handle-of-ada")
     assert await store.passkeys_of(user.id) == [passkey]
     assert await store.find_passkey(passkey.credential_id) == (passkey, handle)
@@ -65,8 +67,64 @@ async def test_the_user_handle_is_made_once_and_kept(store: Store) -> None:
 async def test_the_cap_holds_when_registrations_race(store: Store) -> None:
     user = a_user()
     await store.add_user(user)
-    added = await asyncio.gather(*(store.add_passkey(a_passkey(user), 10) for _ in range(RACERS)))
+    added = await asyncio.gather(
+        *(store.add_passkey(a_passkey(user), 10, stepped_up=True) for _ in range(RACERS))
+    )
     assert added.count(True) == 10
+    assert len(await store.passkeys_of(user.id)) == 10
+
+
+async def test_without_a_step_up_a_passkey_is_added_only_while_no_factor_is_verified(
+    store: Store,
+) -> None:
+    user = a_user()
+    await store.add_user(user)
+    # A pending TOTP factor is no second factor yet.
+    pending = a_factor(user)
+    assert await store.add_factor(pending, 5, SINCE, stepped_up=False)
+    first = a_passkey(user)
+    assert await store.add_passkey(first, 10, stepped_up=False)
+    assert await store.delete_passkey(user.id, first.id)
+    assert await store.confirm_factor(user.id, pending.id, 100, NOW, SINCE, "none")
+    refused = a_passkey(user)
+    registered = event("passkey_registered", user.id, NOW, NO_PEER, factor_id=refused.id)
+    assert not await store.add_passkey(refused, 10, registered, stepped_up=False)
+    assert await store.passkeys_of(user.id) == []
+    # A refused passkey reports nothing: the activity goes with the insert or not at all.
+    assert [item.type for item in (await store.list_activity(user.id, limit=10)).items] == []
+    assert await store.add_passkey(refused, 10, registered, stepped_up=True)
+    assert await store.passkeys_of(user.id) == [refused]
+
+
+async def test_without_a_step_up_no_passkey_is_added_once_the_user_has_one(store: Store) -> None:
+    user = a_user()
+    await store.add_user(user)
+    first, refused = a_passkey(user), a_passkey(user)
+    assert await store.add_passkey(first, 10, stepped_up=False)
+    assert not await store.add_passkey(refused, 10, stepped_up=False)
+    assert await store.passkeys_of(user.id) == [first]
+    assert await store.find_passkey(refused.credential_id) is None
+
+
+async def test_racing_registrations_without_a_step_up_add_one_passkey(store: Store) -> None:
+    user = a_user()
+    await store.add_user(user)
+    added = await asyncio.gather(
+        *(store.add_passkey(a_passkey(user), 10, stepped_up=False) for _ in range(RACERS))
+    )
+    assert added.count(True) == 1
+    assert len(await store.passkeys_of(user.id)) == 1
+
+
+async def test_a_stepped_up_registration_is_added_beside_second_factors_up_to_the_cap(
+    store: Store,
+) -> None:
+    user = a_user()
+    await store.add_user(user)
+    await verified_factor(store, user, keep="none")
+    for _ in range(10):
+        assert await store.add_passkey(a_passkey(user), 10, stepped_up=True)
+    assert not await store.add_passkey(a_passkey(user), 10, stepped_up=True)
     assert len(await store.passkeys_of(user.id)) == 10
 
 
@@ -74,9 +132,9 @@ async def test_a_credential_id_is_unique_across_users(store: Store) -> None:
     ada, bob = a_user(), a_user()
     for user in (ada, bob):
         await store.add_user(user)
-    assert await store.add_passkey(a_passkey(ada, "same-id"), 10)
+    assert await store.add_passkey(a_passkey(ada, "same-id"), 10, stepped_up=False)
     with pytest.raises(PasskeyTaken):
-        await store.add_passkey(a_passkey(bob, "same-id"), 10)
+        await store.add_passkey(a_passkey(bob, "same-id"), 10, stepped_up=False)
     assert await store.passkeys_of(bob.id) == []
 
 
@@ -84,7 +142,7 @@ async def test_the_counter_moves_by_compare_and_set_and_one_of_racers_wins(store
     user = a_user()
     await store.add_user(user)
     passkey = a_passkey(user)
-    await store.add_passkey(passkey, 10)
+    await store.add_passkey(passkey, 10, stepped_up=False)
     moved = await asyncio.gather(
         *(store.use_passkey(passkey.id, 0, 1, True, NOW + 1) for _ in range(RACERS))
     )
@@ -135,7 +193,7 @@ async def test_the_last_passkey_of_a_user_without_a_password_is_never_deleted(
     await store.add_user(user)
     first, second = a_passkey(user), a_passkey(user)
     for passkey in (first, second):
-        await store.add_passkey(passkey, 10)
+        await store.add_passkey(passkey, 10, stepped_up=True)
     assert await store.delete_passkey(user.id, first.id)
     with pytest.raises(LastPasskey):
         await store.delete_passkey(user.id, second.id)
@@ -149,7 +207,7 @@ async def test_racing_deletes_never_leave_a_user_without_a_password_no_passkey(
     await store.add_user(user)
     mine = [a_passkey(user) for _ in range(3)]
     for passkey in mine:
-        await store.add_passkey(passkey, 10)
+        await store.add_passkey(passkey, 10, stepped_up=True)
 
     async def delete(passkey: Passkey) -> bool:
         try:
@@ -166,7 +224,7 @@ async def test_the_last_passkey_of_a_user_with_a_password_may_go(store: Store) -
     user = a_user()
     await store.add_user(user)
     passkey = a_passkey(user)
-    await store.add_passkey(passkey, 10)
+    await store.add_passkey(passkey, 10, stepped_up=False)
     assert await store.delete_passkey(user.id, passkey.id)
     assert not await store.delete_passkey(user.id, passkey.id)
 
@@ -176,7 +234,7 @@ async def test_another_users_passkey_is_neither_renamed_nor_deleted(store: Store
     for user in (ada, bob):
         await store.add_user(user)
     passkey = a_passkey(ada)
-    await store.add_passkey(passkey, 10)
+    await store.add_passkey(passkey, 10, stepped_up=False)
     assert await store.rename_passkey(bob.id, passkey.id, "Mine") is None
     assert not await store.delete_passkey(bob.id, passkey.id)
     renamed = await store.rename_passkey(ada.id, passkey.id, "Phone")
@@ -190,13 +248,13 @@ async def test_sessions_drop_to_aal1_when_the_last_second_factor_goes(store: Sto
     assert await store.add_session(session)
     factor = await verified_factor(store, user, keep=session.id)
     passkey = a_passkey(user)
-    await store.add_passkey(passkey, 10)
+    await store.add_passkey(passkey, 10, stepped_up=True)
     # A TOTP factor is left: the session keeps its aal2.
     await store.delete_passkey(user.id, passkey.id)
     kept = await store.get_session(session.id)
     assert kept is not None and kept.acr == "aal2"
     # Conversely a passkey keeps it when the last TOTP factor goes.
-    await store.add_passkey(a_passkey(user), 10)
+    await store.add_passkey(a_passkey(user), 10, stepped_up=True)
     await store.delete_factor(user.id, factor.id)
     kept = await store.get_session(session.id)
     assert kept is not None and kept.acr == "aal2"

@@ -1,8 +1,9 @@
 """Passkeys, user handles and WebAuthn challenges in SQL: the passkey part of `SqlStore`.
 
 The counter moves by one conditional UPDATE (compare-and-set), a challenge is taken by one
-DELETE ... RETURNING, and the cap, the last-passkey rule and the recovery codes' going with
-the last second factor hold in one transaction that first locks the user's row on
+DELETE ... RETURNING, and the cap (with a single-factor session's registration refused
+once the user has a second factor), the last-passkey rule and the recovery codes' going
+with the last second factor hold in one transaction that first locks the user's row on
 PostgreSQL (SQLite has one writer at a time).
 """
 
@@ -79,17 +80,32 @@ class SqlPasskeyStore:
         return None if row is None else (_passkey_from(row), row["handle"] or "")
 
     async def add_passkey(
-        self, passkey: Passkey, max_passkeys: int, activity: Activity | None = None
+        self,
+        passkey: Passkey,
+        max_passkeys: int,
+        activity: Activity | None = None,
+        *,
+        stepped_up: bool,
     ) -> bool:
-        # One statement counts and inserts (SQLite takes its write lock only at the insert);
-        # on PostgreSQL the user's row is locked first, so her registrations take turns.
+        # One statement checks and inserts (SQLite takes its write lock only at the insert);
+        # on PostgreSQL the user's row is locked first, so her registrations, enrolments and
+        # confirmations take turns, and each insert sees the one before.
         held = select(func.count()).where(passkeys.c.user_id == passkey.user_id).scalar_subquery()
+        conditions = [held < max_passkeys]
+        if not stepped_up:
+            conditions += [
+                held == 0,
+                ~exists().where(
+                    totp_factors.c.user_id == passkey.user_id,
+                    totp_factors.c.confirmed_at.is_not(None),
+                ),
+            ]
         values = _passkey_values(passkey)
         insert = passkeys.insert().from_select(
             list(values),
             select(
                 *(literal(values[name], passkeys.c[name].type).label(name) for name in values)
-            ).where(held < max_passkeys),
+            ).where(*conditions),
         )
         try:
             async with self._database.connect(write=True) as connection:
