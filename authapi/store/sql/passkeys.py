@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import exists, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +21,7 @@ from authapi.errors import LastPasskey, PasskeyTaken
 from authapi.records import Activity, ChallengePurpose, Passkey, WebauthnChallenge
 from authapi.store.schema import (
     passkeys,
+    totp_factors,
     users,
     webauthn_challenges,
     webauthn_user_handles,
