@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from authapi.activity import ActivityWriter, event
 from authapi.devices import DeviceTokens
-from authapi.emails import normalize_email
+from authapi.emails import lookup_form, normalize_email
 from authapi.errors import (
     EmailTaken,
     InvalidCredentials,
@@ -108,7 +108,7 @@ class AccountService:
         now = self._now()
         await self.throttle.admit_address(peer.address, now)
         # Normalized once: the lookup and the throttle's key share it.
-        normalized = _normalized_or_none(email)
+        normalized = lookup_form(email)
         user = None if normalized is None else await self.store.get_user_by_email(normalized)
         device_id = self.devices.recognize(device_token, user, now)
         try:
@@ -203,14 +203,6 @@ class AccountService:
             )
         except InvalidInput as broken:
             raise InvalidInput(field, broken.rule) from None
-
-
-def _normalized_or_none(email: str) -> str | None:
-    # An email that does not parse belongs to no account.
-    try:
-        return normalize_email(email)
-    except InvalidInput:
-        return None
 
 
 def _loose_key(email: str) -> str:

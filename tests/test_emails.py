@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from authapi.emails import normalize_email
+from authapi.emails import lookup_form, normalize_email
 from authapi.errors import InvalidInput
 
 
@@ -49,3 +51,52 @@ def test_invalid_email_is_refused_naming_the_field(raw: str) -> None:
     with pytest.raises(InvalidInput) as refused:
         normalize_email(raw)
     assert refused.value.field == "email"
+
+
+LOCAL_CHARACTERS = "abcAZ09_%+-.\"' !#~é"
+LABELS = ["example", "Example", "sub", "a", "9", "a-b", "-ab", "ab-", "a--b", "xn--bcher-kva"]
+TOP_LEVEL = ["com", "ORG", "test", "invalid", "localhost", "local", "onion", "arpa", "c0m"]
+TOP_LEVEL += ["x", "123", "xn--p1ai", "bücher", "ｃｏｍ"]
+
+
+@st.composite
+def addresses(draw: st.DrawFn) -> str:
+    local = draw(st.text(LOCAL_CHARACTERS, min_size=0, max_size=70))
+    labels = draw(st.lists(st.sampled_from(LABELS), min_size=0, max_size=3))
+    top = draw(st.sampled_from(TOP_LEVEL))
+    padding = draw(st.sampled_from(["", " ", "\t"]))
+    return padding + local + "@" + ".".join([*labels, top]) + padding
+
+
+@settings(max_examples=1500, deadline=None)
+@given(addresses())
+def test_lookup_form_is_the_normalized_form_of_every_address_normalize_accepts(raw: str) -> None:
+    try:
+        normalized = normalize_email(raw)
+    except InvalidInput:
+        # A refused address names no account: whatever form comes back is itself refused,
+        # so it can equal no stored form, and it is the throttle's key for such an address.
+        form = lookup_form(raw)
+        if form is not None:
+            assert form == raw.strip().casefold()
+            with pytest.raises(InvalidInput):
+                normalize_email(form)
+        return
+    assert lookup_form(raw) == normalized
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Ada@Bücher.example",
+        "ada@xn--bcher-kva.example",
+        "ａｄａ@ｅｘａｍｐｌｅ.ｃｏｍ",
+        "a!b@example.com",
+    ],
+)
+def test_addresses_that_are_not_plain_take_the_full_validation(raw: str) -> None:
+    assert lookup_form(raw) == normalize_email(raw)
+
+
+def test_an_address_that_does_not_parse_names_no_account() -> None:
+    assert lookup_form("ada@@example.com") is None
