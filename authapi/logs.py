@@ -122,6 +122,8 @@ def configure_logging(level: str) -> None:
     # What no line carries, not collected for every record (the logging docs' "Optimization").
     logging.logThreads = False
     logging.logMultiprocessing = False
+    # Nor the caller's file and line, which cost a walk up the stack for every line.
+    logging._srcfile = None
     handler = JsonLinesHandler()
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from authapi.logs import JsonFormatter, JsonLinesHandler
+from authapi.logs import JsonFormatter, JsonLinesHandler, configure_logging
 from tooling.devserver import running_server
 
 
@@ -95,3 +95,30 @@ def test_a_served_request_is_logged_once_with_its_request_id(tmp_path: Path) -> 
     about_it = [line for line in lines if "/api/v1/protected/profile" in json.dumps(line)]
     assert [line["logger"] for line in about_it] == ["authapi.access"]
     assert about_it[0]["request_id"]
+
+
+def test_configured_logging_does_not_walk_the_stack_for_each_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # No line carries the caller's file or line: looking them up would cost every request.
+    for name in ("_srcfile", "logThreads", "logMultiprocessing"):
+        monkeypatch.setattr(logging, name, getattr(logging, name))
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))
+    monkeypatch.setattr(root, "level", root.level)
+    configure_logging("INFO")
+    records: list[logging.LogRecord] = []
+    logger = logging.getLogger("tests.logs.caller")
+    monkeypatch.setattr(logger, "handlers", [])
+    logger.addHandler(_Recorder(records))
+    logger.info("a line")
+    assert records[0].funcName != "test_configured_logging_does_not_walk_the_stack_for_each_line"
+
+
+class _Recorder(logging.Handler):
+    def __init__(self, records: list[logging.LogRecord]) -> None:
+        super().__init__()
+        self.records = records
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
