@@ -69,7 +69,7 @@ def addresses(draw: st.DrawFn) -> str:
 
 
 @settings(max_examples=1500, deadline=None)
-@given(addresses())
+@given(st.one_of(addresses(), st.text(max_size=80)))
 def test_lookup_form_is_the_normalized_form_of_every_address_normalize_accepts(raw: str) -> None:
     try:
         normalized = normalize_email(raw)
