@@ -128,17 +128,21 @@ def browser(stage: Stage) -> Iterator[Stage]:
         stage.driver.remove_virtual_authenticator()
 
 
-def readme_javascript(api: str) -> str:
+def readme_javascript(api: str, blocks: int = 1) -> str:
     """Return the README's passkey JavaScript, aimed at `api`, as an async function of `access`.
 
-    It ends with the login's `access_token` and `csrf_token`, which the function returns.
+    The first `blocks` JavaScript blocks of the Passkeys section run in order, in one scope.
+    The first ends with the login's `access_token` and `csrf_token`; the second (the step-up)
+    leaves the raised session's token in `access`. The function returns all three.
     """
     section = README.read_text().split("\n## Passkeys\n", 1)[1].split("\n## ", 1)[0]
-    snippet = section.split("```js\n", 1)[1].split("```", 1)[0]
+    snippets = [block.split("```", 1)[0] for block in section.split("```js\n")[1:]]
+    snippet = "\n".join(snippets[:blocks])
     assert README_API in snippet, "the README's example API moved"
     snippet = snippet.replace(README_API, json.dumps(f"{api}/api/v1/auth"))
     return (
-        f"(async (access) => {{\n{snippet}\nreturn {{access_token, csrf_token}};\n}})(app.access)"
+        f"(async (access) => {{\n{snippet}\nreturn {{access_token, csrf_token, access}};\n}})"
+        "(app.access)"
     )
 
 
@@ -209,3 +213,18 @@ def test_the_readme_javascript_adds_a_passkey_and_signs_in_with_it(browser: Stag
     assert browser.refresh_cookie() is not None
     [passkey] = browser.passkeys(answer["access_token"])
     assert passkey["name"] == "Laptop" and passkey["last_used_at"] is not None
+
+
+def test_the_readme_step_up_raises_the_password_session_with_the_passkey(browser: Stage) -> None:
+    browser.logged_in_with_password("chromium-passkey-step-up@example.com")
+    password_session = claims_of(browser.run("app.access"))
+    assert password_session["acr"] == "aal1"
+
+    answer = browser.run(readme_javascript(browser.page_api, blocks=2))
+
+    assert "error" not in answer, answer
+    raised = claims_of(answer["access"])
+    # The same session, raised in place by a passkey: no new login, no password.
+    assert raised["sid"] == password_session["sid"]
+    assert raised["acr"] == "aal2" and raised["amr"] == ["pop", "mfa"]
+    assert raised["auth_time"] >= password_session["auth_time"]
