@@ -67,8 +67,11 @@ class MemoryStore(MemoryTaskStore, MemoryMfaStore, MemoryPasskeyStore):
         self._users: dict[str, User] = {}
         self._user_ids_by_email: dict[str, str] = {}
         self._sessions: dict[str, Session] = {}
-        # Per user, the ids of their sessions in the order they were added.
-        self._session_ids_by_user: dict[str, dict[str, None]] = {}
+        # Per user, the ids of their unrevoked sessions in the order they were added. A
+        # revoked session leaves at once (it stays in `_sessions` until the purge), so that
+        # a login, a listing or a logout-all walks the user's live sessions (and those that
+        # expired since the last purge), never the revoked ones a busy client leaves behind.
+        self._live_ids_by_user: dict[str, dict[str, None]] = {}
         # (expires_at, session id) for every stored session; revoked ones wait in a queue.
         # Sessions by the second they expire in, and a heap of those seconds. A deleted
         # session leaves its bucket at once, so a revoked one costs nothing until it would
@@ -114,9 +117,9 @@ class MemoryStore(MemoryTaskStore, MemoryMfaStore, MemoryPasskeyStore):
             if user is None or user.credential_version != session.credential_version:
                 return False
             self._sessions[session.id] = session
-            self._session_ids_by_user.setdefault(session.user_id, {})[session.id] = None
             self._expiring_at(session.expires_at)[session.id] = None
             if session.revoked_at is None:
+                self._live_ids_by_user.setdefault(session.user_id, {})[session.id] = None
                 self._unrevoked += 1
             if max_sessions is not None:
                 self._keep_newest(session, max_sessions)
@@ -128,20 +131,29 @@ class MemoryStore(MemoryTaskStore, MemoryMfaStore, MemoryPasskeyStore):
         now = new.created_at
         # Newest first by the order they were added in: `created_at` has whole seconds.
         others = [
-            s for s in reversed(self._sessions_of(new.user_id)) if s.id != new.id and s.is_live(now)
+            s
+            for s in reversed(self._unrevoked_sessions_of(new.user_id))
+            if s.id != new.id and s.is_live(now)
         ]
         for session in others[max_sessions - 1 :]:
             self._revoke(session, now)
 
-    def _sessions_of(self, user_id: str) -> list[Session]:
-        """Return the user's sessions, oldest first: in the order they were added."""
-        ids = self._session_ids_by_user.get(user_id, {})
+    def _unrevoked_sessions_of(self, user_id: str) -> list[Session]:
+        """Return the user's unrevoked sessions, oldest first: in the order they were added."""
+        ids = self._live_ids_by_user.get(user_id, {})
         return [self._sessions[session_id] for session_id in ids]
 
     def _revoke(self, session: Session, now: int) -> None:
         self._sessions[session.id] = dataclasses.replace(session, revoked_at=now)
         self._revoked.append(session.id)
         self._unrevoked -= 1
+        self._forget_live(session)
+
+    def _forget_live(self, session: Session) -> None:
+        ids = self._live_ids_by_user[session.user_id]
+        del ids[session.id]
+        if not ids:
+            del self._live_ids_by_user[session.user_id]
 
     def _expiring_at(self, second: int) -> dict[str, None]:
         bucket = self._expiring.get(second)
@@ -157,12 +169,9 @@ class MemoryStore(MemoryTaskStore, MemoryMfaStore, MemoryPasskeyStore):
             # Its second stays in the heap until it comes up, then finds no bucket.
             del self._expiring[session.expires_at]
         del self._sessions[session.id]
-        ids = self._session_ids_by_user[session.user_id]
-        del ids[session.id]
-        if not ids:
-            del self._session_ids_by_user[session.user_id]
         if session.revoked_at is None:
             self._unrevoked -= 1
+            self._forget_live(session)
 
     async def get_session(self, session_id: str) -> Session | None:
         return self._sessions.get(session_id)
@@ -244,7 +253,7 @@ class MemoryStore(MemoryTaskStore, MemoryMfaStore, MemoryPasskeyStore):
             user = self._users.get(user_id)
             live = [
                 session
-                for session in self._sessions_of(user_id)
+                for session in self._unrevoked_sessions_of(user_id)
                 if session.is_live(now)
                 and user is not None
                 and session.credential_version == user.credential_version
@@ -290,9 +299,7 @@ class MemoryStore(MemoryTaskStore, MemoryMfaStore, MemoryPasskeyStore):
             credential_version=version,
         )
         revoked = 0
-        for session in self._sessions_of(user_id):
-            if session.revoked_at is not None:
-                continue
+        for session in self._unrevoked_sessions_of(user_id):
             if session.id == keep:
                 self._sessions[session.id] = dataclasses.replace(
                     session, credential_version=version

@@ -33,7 +33,7 @@ class MemoryMfaStore:
         # Challenges by token hash, in the order they were added, which is the order they end.
         self._challenges: dict[str, MfaChallenge] = {}
 
-    def _sessions_of(self, user_id: str) -> list[Session]:
+    def _unrevoked_sessions_of(self, user_id: str) -> list[Session]:
         raise NotImplementedError
 
     def _new_credentials(
@@ -137,7 +137,8 @@ class MemoryMfaStore:
         # Called under the lock of the removal that took the last one: one step, so two
         # removals racing cannot both see the other's factor and leave codes behind.
         self._recovery_codes.pop(user_id, None)
-        for session in self._sessions_of(user_id):
+        # Unrevoked ones only: a revoked session's assurance is never read again.
+        for session in self._unrevoked_sessions_of(user_id):
             self._sessions[session.id] = dataclasses.replace(session, acr="aal1", amr=PASSWORD_ONLY)
 
     def _record(self, activity: Activity | None) -> None:

@@ -12,6 +12,9 @@ import dataclasses
 import itertools
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import pytest
 
 from authapi.records import Session
 from authapi.store import MemoryStore
@@ -157,3 +160,53 @@ async def test_a_revoked_and_purged_session_leaves_nothing_behind() -> None:
     assert await store.count_live_sessions(NOW + 86_400) == 0
     await store.purge(NOW + 86_400, 10_000)
     assert store._sessions == {} and store._expiring == {} and store._expiry_seconds == []
+    assert store._live_ids_by_user == {}
+
+
+class CountedSessions(dict[str, Session]):
+    """The store's sessions by id, counting every session looked up."""
+
+    looked_up = 0
+
+    def __getitem__(self, session_id: str) -> Session:
+        self.looked_up += 1
+        return super().__getitem__(session_id)
+
+    def get(self, session_id: str, default: Any = None) -> Any:
+        self.looked_up += 1
+        return super().get(session_id, default)
+
+
+# A client's logins past the cap or followed by a logout: their sessions stay stored, revoked,
+# until the purge.
+ENDED = 5_000
+CAP = 10
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        pytest.param(lambda s, u: s.add_session(a_session(u), max_sessions=CAP), id="login"),
+        pytest.param(lambda s, u: s.list_sessions(u, NOW), id="listing"),
+        pytest.param(lambda s, u: s.revoke_user_sessions(u, NOW), id="logout-all"),
+        pytest.param(lambda s, u: s.replace_password(u, "new", NOW), id="password-change"),
+        pytest.param(lambda s, u: s.get_session_and_user(f"s{ENDED}"), id="revocation-check"),
+        pytest.param(lambda s, u: s.rotate_refresh(f"s{ENDED}", "h", "h2", NOW), id="refresh"),
+    ],
+)
+async def test_a_users_ended_sessions_add_nothing_to_what_her_next_request_looks_at(
+    operation: Callable[[MemoryStore, str], Awaitable[object]],
+) -> None:
+    store = MemoryStore()
+    user = a_user()
+    await store.add_user(user)
+    for number in range(ENDED + CAP):
+        session = Session(f"s{number}", user.id, NOW, NOW + 3600, "h")
+        await store.add_session(session, max_sessions=CAP)
+        if number % 2 and number < ENDED:
+            await store.revoke_session(session.id, NOW)
+    assert len(await store.list_sessions(user.id, NOW)) == CAP
+    store._sessions = counted = CountedSessions(store._sessions)
+    await operation(store, user.id)
+    # Her live sessions (a login's new one among them), or the one session the request names.
+    assert counted.looked_up <= CAP + 1, counted.looked_up

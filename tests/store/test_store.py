@@ -410,6 +410,28 @@ async def test_concurrent_logins_past_the_cap_leave_exactly_the_cap_live(store: 
     assert len(await store.list_sessions(user.id, NOW)) == 4
 
 
+async def test_the_cap_counts_neither_logged_out_nor_expired_sessions(store: Store) -> None:
+    user = a_user()
+    await store.add_user(user)
+    expired = a_session(user, expires_at=NOW + 1)
+    older, old, logged_out = (a_session(user) for _ in range(3))
+    for session in (expired, older, old, logged_out):
+        assert await store.add_session(session)
+    await store.revoke_session(logged_out.id, NOW)
+    later = [dataclasses.replace(a_session(user), created_at=NOW + 2) for _ in range(2)]
+    # The first finds two live others, within the cap; the second ends the oldest live one.
+    for session in later:
+        assert await store.add_session(session, max_sessions=3)
+    live = await store.list_sessions(user.id, NOW + 2)
+    assert [s.id for s in live] == [later[1].id, later[0].id, old.id]
+    ended = {s.id: await store.get_session(s.id) for s in (expired, older, logged_out)}
+    assert {i: s and s.revoked_at for i, s in ended.items()} == {
+        expired.id: None,
+        older.id: NOW + 2,
+        logged_out.id: NOW,
+    }
+
+
 async def test_tasks_past_the_cap_are_refused_and_nothing_stored_is_lost(store: Store) -> None:
     ada, bob = a_user(), a_user("bob@example.com")
     await store.add_user(ada)
