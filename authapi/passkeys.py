@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from authapi.activity import event
-from authapi.errors import InvalidInput, NotFound, TooManyPasskeys
+from authapi.errors import InvalidInput, NotFound, PasskeyTaken, TooManyPasskeys
 from authapi.events import Events
 from authapi.records import NO_PEER, ChallengePurpose, Passkey, Peer, WebauthnChallenge, is_storable
 from authapi.sessions import Caller
@@ -135,7 +135,7 @@ class PasskeyService:
         # first factor confirmed, or another passkey registered, between this read and the
         # insert would let a single-factor session add a second factor.
         await self.step_up.require_if_enrolled(caller)
-        stepped_up = self.step_up.shortfall(caller) is None
+        missing = self.step_up.shortfall(caller)
         user = caller.user
         now = self._now()
         kept_name = passkey_name(name)
@@ -170,12 +170,16 @@ class PasskeyService:
             session_id=caller.session.id,
             factor_id=passkey.id,
         )
-        if not await self.store.add_passkey(
-            passkey, MAX_PASSKEYS, registered, stepped_up=stepped_up
-        ):
-            # Refused for a second factor of hers (a step-up is due) or for the cap.
-            await self.step_up.require_if_enrolled(caller)
+        outcome = await self.store.add_passkey(
+            passkey, MAX_PASSKEYS, registered, stepped_up=missing is None
+        )
+        if outcome == "taken":
+            raise PasskeyTaken()
+        if outcome == "cap":
             raise TooManyPasskeys(MAX_PASSKEYS)
+        if outcome == "step-up":
+            # Her first second factor landed after the check above; the insert saw it.
+            self.step_up.refuse(caller, missing)
         self.events.emit("passkey_registered", user_id=user.id, passkey_id=passkey.id)
         return passkey
 

@@ -251,6 +251,12 @@ class Passkey:
     last_used_at: int | None = None
 
 
+# What became of a passkey a store was asked to add: added, or refused, checked in this order,
+# because its credential id is registered (to anyone), because its user keeps the cap, or
+# because she has a second factor and the caller is not stepped up.
+PasskeyOutcome = Literal["added", "taken", "cap", "step-up"]
+
+
 # What a WebAuthn challenge may be answered for: adding a passkey, a passwordless login,
 # the second step of a password login, or raising a session by reauthentication.
 ChallengePurpose = Literal["registration", "login", "mfa", "reauthenticate"]

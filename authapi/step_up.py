@@ -126,13 +126,14 @@ class StepUp:
             )
         return await self.sessions.reassure(caller, assurance)
 
-    def refuse(self, caller: Caller) -> NoReturn:
-        """Refuse with RFC 9470's challenge: the operation needs the caller at aal2.
+    def refuse(self, caller: Caller, missing: str | None = None) -> NoReturn:
+        """Refuse with RFC 9470's challenge, naming `missing` (her `shortfall`) or aal2.
 
-        Also for an operation that finds, in its own store step, that her last second factor
-        went since `require` passed: her session is aal1 by then.
+        For an operation whose own store step finds a step-up due after the check before it
+        passed: her last second factor went since `require` (her session is aal1 by then), or
+        her first came since `require_if_enrolled`.
         """
-        self._refuse(caller, NEEDS_AAL2)
+        self._refuse(caller, missing or NEEDS_AAL2)
 
     def _refuse(self, caller: Caller, missing: str) -> NoReturn:
         self.events.emit("step_up_required", user_id=caller.user.id, session_id=caller.session.id)

@@ -15,6 +15,7 @@ from authapi.records import (
     Hits,
     MfaChallenge,
     Passkey,
+    PasskeyOutcome,
     Session,
     Task,
     TaskPage,
@@ -334,13 +335,14 @@ class PasskeyStore(Protocol):
         activity: Activity | None = None,
         *,
         stepped_up: bool,
-    ) -> bool:
-        """Record a passkey unless its user has `max_passkeys` already; tell whether it was.
+    ) -> PasskeyOutcome:
+        """Record a passkey, and return "added"; or refuse it and say why, changing nothing.
 
-        Unless `stepped_up`, refuse it too if she has a second factor: a verified TOTP
-        factor or a passkey. One atomic step with both checks. Raise `PasskeyTaken` if its
-        credential id is registered (to anyone). `activity` is recorded in the same atomic
-        step, and only if the passkey was added.
+        The reasons, in this order, whichever hold: "taken" if its credential id is
+        registered (to anyone), "cap" if its user has `max_passkeys` already, and "step-up"
+        if, not `stepped_up`, she has a second factor (a verified TOTP factor or a passkey).
+        One atomic step with every check. `activity` is recorded in the same step, and only
+        if the passkey was added.
         """
 
     async def use_passkey(

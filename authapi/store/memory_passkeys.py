@@ -6,11 +6,12 @@ import dataclasses
 import threading
 from collections.abc import Callable
 
-from authapi.errors import LastPasskey, PasskeyTaken
+from authapi.errors import LastPasskey
 from authapi.records import (
     Activity,
     ChallengePurpose,
     Passkey,
+    PasskeyOutcome,
     TotpFactor,
     User,
     WebauthnChallenge,
@@ -64,22 +65,22 @@ class MemoryPasskeyStore:
         activity: Activity | None = None,
         *,
         stepped_up: bool,
-    ) -> bool:
+    ) -> PasskeyOutcome:
         with self._lock:
             if passkey.credential_id in self._passkey_ids_by_credential:
-                raise PasskeyTaken()
+                return "taken"
             held = self._passkey_ids_by_user.get(passkey.user_id, {})
             if len(held) >= max_passkeys:
-                return False
+                return "cap"
             if not stepped_up and (
                 held or any(f.is_verified for f in self._factors_of(passkey.user_id))
             ):
-                return False
+                return "step-up"
             self._passkey_ids_by_user.setdefault(passkey.user_id, {})[passkey.id] = None
             self._passkeys[passkey.id] = passkey
             self._passkey_ids_by_credential[passkey.credential_id] = passkey.id
             self._record(activity)
-            return True
+            return "added"
 
     async def use_passkey(
         self,

@@ -1,10 +1,14 @@
-"""The `passkeys` tag end to end, on the memory store: add, list, rename, remove, log in."""
+"""The `passkeys` tag end to end, on the memory store (and on every store where it mattered)."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
+from tests.backends import BACKENDS, storage_url
 from tests.clock import Clock
 from tests.forgery import claims_of
 from tests.mfa_moves import bearer, next_step, start_at_a_step
@@ -13,9 +17,11 @@ from tooling.soft_authenticator import UP, UV, SoftAuthenticator, unb64url
 
 
 @pytest.fixture
-def store_url() -> str:
-    # The store does not matter here: tests/store and tests/security race it on all three.
-    return "memory://"
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    # The memory store, unless a test names the backends (indirect parametrization): the store
+    # rarely matters here, since tests/store and tests/security race it on all three.
+    with storage_url(getattr(request, "param", "memory"), tmp_path) as url:
+        yield url
 
 
 @pytest.fixture
@@ -283,6 +289,56 @@ def test_a_credential_id_is_unique_across_users(pk: PasskeyApi) -> None:
     )
     assert duplicate.status_code == 409
     assert duplicate.json()["type"].endswith("passkey-registered")
+
+
+@pytest.mark.parametrize("store_url", BACKENDS, indirect=True)
+@pytest.mark.parametrize("owner", ["hers", "another user's"])
+def test_a_taken_credential_id_is_a_409_passkey_registered_below_the_cap_and_at_it(
+    pk: PasskeyApi, owner: str
+) -> None:
+    ada = pk.account()
+    pk.passkey(ada.access_token)
+    fresh = pk.passkey_login().json()["access_token"]
+    if owner == "hers":
+        reused = pk.authenticator.newest.credential_id
+    else:
+        bob, bobs_authenticator = pk.account("bob@example.com"), SoftAuthenticator()
+        added = pk.register_passkey(bob.access_token, authenticator=bobs_authenticator)
+        assert added.status_code == 201
+        reused = bobs_authenticator.newest.credential_id
+    below = pk.register_passkey(fresh, authenticator=SoftAuthenticator(), credential_id=reused)
+    assert below.status_code == 409
+    assert below.json()["type"].endswith("passkey-registered")
+    for _ in range(8):
+        pk.passkey(fresh)
+    # Options asked for at nine passkeys, answered once the tenth is in.
+    late = pk.registration_options(fresh).json()
+    pk.passkey(fresh)
+    body = {
+        "challenge_id": late["challenge_id"],
+        "credential": SoftAuthenticator().create(late, credential_id=reused),
+    }
+    at_the_cap = pk.client.post(f"{PASSKEYS}/registration/verify", headers=bearer(fresh), json=body)
+    assert at_the_cap.status_code == 409
+    assert at_the_cap.json()["type"].endswith("passkey-registered")
+    assert len(pk.client.get(PASSKEYS, headers=bearer(fresh)).json()["passkeys"]) == 10
+
+
+def test_options_answered_once_the_tenth_passkey_is_in_are_a_409_too_many_passkeys(
+    pk: PasskeyApi,
+) -> None:
+    account = pk.account()
+    pk.passkey(account.access_token)
+    fresh = pk.passkey_login().json()["access_token"]
+    for _ in range(8):
+        pk.passkey(fresh)
+    late = pk.registration_options(fresh).json()
+    pk.passkey(fresh)
+    body = {"challenge_id": late["challenge_id"], "credential": SoftAuthenticator().create(late)}
+    refused = pk.client.post(f"{PASSKEYS}/registration/verify", headers=bearer(fresh), json=body)
+    assert refused.status_code == 409
+    assert refused.json()["type"].endswith("too-many-passkeys")
+    assert len(pk.client.get(PASSKEYS, headers=bearer(fresh)).json()["passkeys"]) == 10
 
 
 def test_at_most_ten_passkeys_per_user(pk: PasskeyApi) -> None:

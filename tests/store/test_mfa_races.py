@@ -142,7 +142,7 @@ async def test_without_a_step_up_no_factor_is_added_once_the_user_has_a_passkey(
     store: Store,
 ) -> None:
     user = await user_in(store)
-    assert await store.add_passkey(a_passkey(user), MAX_PASSKEYS, stepped_up=False)
+    assert await store.add_passkey(a_passkey(user), MAX_PASSKEYS, stepped_up=False) == "added"
     refused = a_factor(user)
     assert not await store.add_factor(refused, CAP, SINCE, stepped_up=False)
     assert await store.get_factor(user.id, refused.id) is None
@@ -204,7 +204,8 @@ async def racing(store: Store, change: str) -> tuple[User, Session, ChangedBefor
         return await store.confirm_factor(user.id, first.id, 100, NOW, SINCE, session.id)
 
     async def passkey() -> bool:
-        return await store.add_passkey(a_passkey(user), MAX_PASSKEYS, stepped_up=False)
+        added = await store.add_passkey(a_passkey(user), MAX_PASSKEYS, stepped_up=False)
+        return added == "added"
 
     changes = {"confirmation": confirmation, "passkey": passkey}
     return user, session, ChangedBeforeTheInsert(store, changes[change])

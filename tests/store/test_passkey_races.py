@@ -20,7 +20,7 @@ import pytest
 
 from authapi.errors import StepUpRequired
 from authapi.passkeys import MAX_PASSKEYS
-from authapi.records import WITH_TOTP, Passkey, Session, User
+from authapi.records import WITH_TOTP, Passkey, PasskeyOutcome, Session, User
 from authapi.sessions import Caller
 from authapi.store import Store
 from authapi.web.services import Services
@@ -51,7 +51,7 @@ class LandsBeforeTheInserts:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
 
-    async def add_passkey(self, passkey: Passkey, *args: Any, **kwargs: Any) -> bool:
+    async def add_passkey(self, passkey: Passkey, *args: Any, **kwargs: Any) -> PasskeyOutcome:
         self.tried.append(passkey)
         if len(self.tried) == self._racers:
             self._landed = asyncio.ensure_future(self._change())
@@ -75,7 +75,8 @@ async def racing(
         return await store.confirm_factor(user.id, first.id, 100, NOW, SINCE, session.id)
 
     async def passkey() -> bool:
-        return await store.add_passkey(a_passkey(user), MAX_PASSKEYS, stepped_up=False)
+        added = await store.add_passkey(a_passkey(user), MAX_PASSKEYS, stepped_up=False)
+        return added == "added"
 
     changes = {"confirmation": confirmation, "passkey": passkey}
     return user, session, LandsBeforeTheInserts(store, changes[change], racers)

@@ -7,13 +7,17 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
+from typing import cast
 
 import pytest
+from sqlalchemy import text
 
 from authapi.activity import event
-from authapi.errors import LastPasskey, PasskeyTaken
+from authapi.errors import LastPasskey
 from authapi.records import NO_PEER, WITH_PASSKEY, Passkey, User, WebauthnChallenge
 from authapi.store import Store
+from authapi.store.schema import passkeys
+from authapi.store.sql import SqlStore
 from tests.store.test_mfa_store import NOW, SINCE, a_factor, a_session, a_user, verified_factor
 
 RACERS = 12
@@ -50,7 +54,7 @@ async def test_a_passkey_is_kept_with_everything_it_was_registered_with(store: S
     user = a_user()
     await store.add_user(user)
     passkey = a_passkey(user)
-    assert await store.add_passkey(passkey, 10, stepped_up=False)
+    assert await store.add_passkey(passkey, 10, stepped_up=False) == "added"
     handle = await store.user_handle(user.id, "handle-of-ada")
     assert await store.passkeys_of(user.id) == [passkey]
     assert await store.find_passkey(passkey.credential_id) == (passkey, handle)
@@ -70,7 +74,7 @@ async def test_the_cap_holds_when_registrations_race(store: Store) -> None:
     added = await asyncio.gather(
         *(store.add_passkey(a_passkey(user), 10, stepped_up=True) for _ in range(RACERS))
     )
-    assert added.count(True) == 10
+    assert sorted(added) == ["added"] * 10 + ["cap"] * (RACERS - 10)
     assert len(await store.passkeys_of(user.id)) == 10
 
 
@@ -83,16 +87,16 @@ async def test_without_a_step_up_a_passkey_is_added_only_while_no_factor_is_veri
     pending = a_factor(user)
     assert await store.add_factor(pending, 5, SINCE, stepped_up=False)
     first = a_passkey(user)
-    assert await store.add_passkey(first, 10, stepped_up=False)
+    assert await store.add_passkey(first, 10, stepped_up=False) == "added"
     assert await store.delete_passkey(user.id, first.id)
     assert await store.confirm_factor(user.id, pending.id, 100, NOW, SINCE, "none")
     refused = a_passkey(user)
     registered = event("passkey_registered", user.id, NOW, NO_PEER, factor_id=refused.id)
-    assert not await store.add_passkey(refused, 10, registered, stepped_up=False)
+    assert await store.add_passkey(refused, 10, registered, stepped_up=False) == "step-up"
     assert await store.passkeys_of(user.id) == []
     # A refused passkey reports nothing: the activity goes with the insert or not at all.
     assert [item.type for item in (await store.list_activity(user.id, limit=10)).items] == []
-    assert await store.add_passkey(refused, 10, registered, stepped_up=True)
+    assert await store.add_passkey(refused, 10, registered, stepped_up=True) == "added"
     assert await store.passkeys_of(user.id) == [refused]
 
 
@@ -100,8 +104,8 @@ async def test_without_a_step_up_no_passkey_is_added_once_the_user_has_one(store
     user = a_user()
     await store.add_user(user)
     first, refused = a_passkey(user), a_passkey(user)
-    assert await store.add_passkey(first, 10, stepped_up=False)
-    assert not await store.add_passkey(refused, 10, stepped_up=False)
+    assert await store.add_passkey(first, 10, stepped_up=False) == "added"
+    assert await store.add_passkey(refused, 10, stepped_up=False) == "step-up"
     assert await store.passkeys_of(user.id) == [first]
     assert await store.find_passkey(refused.credential_id) is None
 
@@ -112,7 +116,7 @@ async def test_racing_registrations_without_a_step_up_add_one_passkey(store: Sto
     added = await asyncio.gather(
         *(store.add_passkey(a_passkey(user), 10, stepped_up=False) for _ in range(RACERS))
     )
-    assert added.count(True) == 1
+    assert sorted(added) == ["added"] + ["step-up"] * (RACERS - 1)
     assert len(await store.passkeys_of(user.id)) == 1
 
 
@@ -123,8 +127,8 @@ async def test_a_stepped_up_registration_is_added_beside_second_factors_up_to_th
     await store.add_user(user)
     await verified_factor(store, user, keep="none")
     for _ in range(10):
-        assert await store.add_passkey(a_passkey(user), 10, stepped_up=True)
-    assert not await store.add_passkey(a_passkey(user), 10, stepped_up=True)
+        assert await store.add_passkey(a_passkey(user), 10, stepped_up=True) == "added"
+    assert await store.add_passkey(a_passkey(user), 10, stepped_up=True) == "cap"
     assert len(await store.passkeys_of(user.id)) == 10
 
 
@@ -132,10 +136,94 @@ async def test_a_credential_id_is_unique_across_users(store: Store) -> None:
     ada, bob = a_user(), a_user()
     for user in (ada, bob):
         await store.add_user(user)
-    assert await store.add_passkey(a_passkey(ada, "same-id"), 10, stepped_up=False)
-    with pytest.raises(PasskeyTaken):
-        await store.add_passkey(a_passkey(bob, "same-id"), 10, stepped_up=False)
+    assert await store.add_passkey(a_passkey(ada, "same-id"), 10, stepped_up=False) == "added"
+    assert await store.add_passkey(a_passkey(bob, "same-id"), 10, stepped_up=False) == "taken"
     assert await store.passkeys_of(bob.id) == []
+
+
+@pytest.mark.parametrize("owner", ["hers", "another user's"])
+@pytest.mark.parametrize("also", ["nothing else", "the cap", "a step-up due"])
+async def test_a_taken_credential_id_is_refused_as_taken_whatever_else_would_refuse_it(
+    store: Store, owner: str, also: str
+) -> None:
+    ada, bob = a_user(), a_user()
+    for user in (ada, bob):
+        await store.add_user(user)
+    taken = a_passkey(ada if owner == "hers" else bob)
+    assert await store.add_passkey(taken, 10, stepped_up=True) == "added"
+    if also == "the cap":
+        while len(await store.passkeys_of(ada.id)) < 10:
+            assert await store.add_passkey(a_passkey(ada), 10, stepped_up=True) == "added"
+    if also == "a step-up due":
+        await verified_factor(store, ada, keep="none")
+    kept = await store.passkeys_of(ada.id)
+    again = a_passkey(ada, taken.credential_id)
+    registered = event("passkey_registered", ada.id, NOW, NO_PEER, factor_id=again.id)
+    outcome = await store.add_passkey(again, 10, registered, stepped_up=also != "a step-up due")
+    assert outcome == "taken"
+    assert await store.passkeys_of(ada.id) == kept
+    found = await store.find_passkey(taken.credential_id)
+    assert found is not None and found[0] == taken
+    activity = (await store.list_activity(ada.id, limit=20)).items
+    assert "passkey_registered" not in [item.type for item in activity]
+
+
+@pytest.mark.parametrize("stepped_up", [True, False])
+async def test_a_user_at_the_cap_is_refused_for_the_cap_stepped_up_or_not(
+    store: Store, stepped_up: bool
+) -> None:
+    user = a_user()
+    await store.add_user(user)
+    for _ in range(3):
+        assert await store.add_passkey(a_passkey(user), 3, stepped_up=True) == "added"
+    assert await store.add_passkey(a_passkey(user), 3, stepped_up=stepped_up) == "cap"
+    assert len(await store.passkeys_of(user.id)) == 3
+
+
+async def test_racing_registrations_of_one_credential_id_by_many_users_add_it_once(
+    store: Store,
+) -> None:
+    users = [a_user() for _ in range(RACERS)]
+    for user in users:
+        await store.add_user(user)
+    added = await asyncio.gather(
+        *(store.add_passkey(a_passkey(user, "same-id"), 10, stepped_up=False) for user in users)
+    )
+    assert sorted(added) == ["added"] + ["taken"] * (RACERS - 1)
+    found = await store.find_passkey("same-id")
+    assert found is not None
+    assert [await store.passkeys_of(user.id) for user in users].count([found[0]]) == 1
+
+
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+async def test_a_credential_id_another_users_registration_commits_under_the_insert_is_taken(
+    store: Store,
+) -> None:
+    # On PostgreSQL two users' registrations run at once (each locks her own row): the insert's
+    # own check sees no such id, and the unique index refuses it once the other commits.
+    # SQLite has one writer at a time, so its insert's check always sees the other's row.
+    ada, bob = a_user(), a_user()
+    for user in (ada, bob):
+        await store.add_user(user)
+    database = cast(SqlStore, store)._database
+    async with database.engine.connect() as other:
+        await other.begin()
+        await other.execute(passkeys.insert().values(**dataclasses.asdict(a_passkey(bob, "x"))))
+        other_pid = (await other.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        adding = asyncio.ensure_future(store.add_passkey(a_passkey(ada, "x"), 10, stepped_up=False))
+        blocked = text(
+            "SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"
+        )
+        for _ in range(500):
+            async with database.connect() as watcher:
+                if (await watcher.execute(blocked, {"pid": other_pid})).scalar_one():
+                    break
+            await asyncio.sleep(0.01)
+        else:
+            pytest.fail("the registration never waited for the other's uncommitted passkey")
+        await other.commit()
+    assert await adding == "taken"
+    assert await store.passkeys_of(ada.id) == []
 
 
 async def test_the_counter_moves_by_compare_and_set_and_one_of_racers_wins(store: Store) -> None:

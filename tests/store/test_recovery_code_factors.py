@@ -32,7 +32,7 @@ async def user_with_both_factors(store: Store) -> tuple[User, Session, TotpFacto
     assert await store.add_session(session)
     factor = await verified_factor(store, user, keep=session.id)
     passkey = a_passkey(user)
-    assert await store.add_passkey(passkey, 10, stepped_up=True)
+    assert await store.add_passkey(passkey, 10, stepped_up=True) == "added"
     assert await store.add_recovery_codes_if_none(user.id, CODES, NOW)
     return user, session, factor, passkey.id
 
@@ -41,7 +41,7 @@ async def passkey_user(store: Store) -> tuple[User, str]:
     user = a_user()
     await store.add_user(user)
     passkey = a_passkey(user)
-    assert await store.add_passkey(passkey, 10, stepped_up=True)
+    assert await store.add_passkey(passkey, 10, stepped_up=True) == "added"
     return user, passkey.id
 
 

@@ -17,8 +17,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from authapi.errors import LastPasskey, PasskeyTaken
-from authapi.records import Activity, ChallengePurpose, Passkey, WebauthnChallenge
+from authapi.errors import LastPasskey
+from authapi.records import (
+    Activity,
+    ChallengePurpose,
+    Passkey,
+    PasskeyOutcome,
+    WebauthnChallenge,
+)
 from authapi.store.schema import (
     passkeys,
     totp_factors,
@@ -87,20 +93,20 @@ class SqlPasskeyStore:
         activity: Activity | None = None,
         *,
         stepped_up: bool,
-    ) -> bool:
-        # One statement checks and inserts (SQLite takes its write lock only at the insert);
-        # on PostgreSQL the user's row is locked first, so her registrations, enrolments and
-        # confirmations take turns, and each insert sees the one before.
-        held = select(func.count()).where(passkeys.c.user_id == passkey.user_id).scalar_subquery()
-        conditions = [held < max_passkeys]
+    ) -> PasskeyOutcome:
+        # One statement checks and inserts (SQLite takes its write lock at the insert, whether
+        # it inserts or not); on PostgreSQL the user's row is locked first, so her
+        # registrations, enrolments, confirmations and removals take turns, and each insert
+        # sees the one before.
+        user_id = passkey.user_id
+        taken = exists().where(passkeys.c.credential_id == passkey.credential_id)
+        held = select(func.count()).where(passkeys.c.user_id == user_id).scalar_subquery()
+        verified = exists().where(
+            totp_factors.c.user_id == user_id, totp_factors.c.confirmed_at.is_not(None)
+        )
+        conditions = [~taken, held < max_passkeys]
         if not stepped_up:
-            conditions += [
-                held == 0,
-                ~exists().where(
-                    totp_factors.c.user_id == passkey.user_id,
-                    totp_factors.c.confirmed_at.is_not(None),
-                ),
-            ]
+            conditions += [held == 0, ~verified]
         values = _passkey_values(passkey)
         insert = passkeys.insert().from_select(
             list(values),
@@ -110,14 +116,26 @@ class SqlPasskeyStore:
         )
         try:
             async with self._database.connect(write=True) as connection:
-                await self._lock_user_row(connection, passkey.user_id)
+                await self._lock_user_row(connection, user_id)
                 if (await connection.execute(insert)).rowcount != 1:
-                    return False
+                    # Why, asked in the same transaction: under the same locks, so the count and
+                    # her factors are what the insert saw.
+                    reasons = select(taken, held, verified)
+                    is_taken, count, has_factor = (await connection.execute(reasons)).one()
+                    if not is_taken:
+                        if count >= max_passkeys:
+                            return "cap"
+                        if not stepped_up and (count or has_factor):
+                            return "step-up"
+                    # Taken; or taken when the insert ran and removed since, which only another
+                    # user can do (her own removals wait for her row).
+                    return "taken"
                 await self._write(connection, activity)
         except IntegrityError:
-            # The unique credential id: registered already, to her or to someone else.
-            raise PasskeyTaken() from None
-        return True
+            # The unique credential id: another user's registration of it committed between
+            # this insert's check and its write.
+            return "taken"
+        return "added"
 
     async def use_passkey(
         self,
