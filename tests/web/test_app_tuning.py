@@ -102,10 +102,9 @@ def test_parameter_validators_are_built_once_per_operation(
     assert len(built) == 2  # once each, on first use
 
 
-def test_body_validators_are_built_once_per_operation_and_media_type(
-    fresh_api: Api, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    api = fresh_api
+@pytest.fixture
+def built_body_validators(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The charset of every JSON body validator built from now on, in order."""
     built: list[str] = []
     original = SafeJSONBodyValidator.__init__
 
@@ -114,6 +113,13 @@ def test_body_validators_are_built_once_per_operation_and_media_type(
         original(self, *args, **kwargs)
 
     monkeypatch.setattr(SafeJSONBodyValidator, "__init__", counting)
+    return built
+
+
+def test_body_validators_are_built_once_per_operation_and_media_type(
+    fresh_api: Api, built_body_validators: list[str]
+) -> None:
+    api, built = fresh_api, built_body_validators
     account = api.account()
     for _ in range(3):
         assert api.login(account.email).status_code == 200
@@ -124,18 +130,10 @@ def test_body_validators_are_built_once_per_operation_and_media_type(
 
 
 def test_a_client_cannot_grow_the_remembered_body_validators(
-    fresh_api: Api, monkeypatch: pytest.MonkeyPatch
+    fresh_api: Api, built_body_validators: list[str]
 ) -> None:
     # Each charset a client writes is a key; past the bound, validators are built per request.
-    api = fresh_api
-    built: list[str] = []
-    original = SafeJSONBodyValidator.__init__
-
-    def counting(self: Any, *args: Any, **kwargs: Any) -> None:
-        built.append(kwargs["encoding"])
-        original(self, *args, **kwargs)
-
-    monkeypatch.setattr(SafeJSONBodyValidator, "__init__", counting)
+    api, built = fresh_api, built_body_validators
     bound = app_tuning.MAX_REMEMBERED_MEDIA_TYPES
     charsets = [f"x-{number}" for number in range(3 * bound)]
     for _ in range(2):
