@@ -73,18 +73,20 @@ class MfaService:
         """Start a pending TOTP factor; a user who has a second factor must step up first."""
         # The store's insert enforces the step-up, not a read before it: her first factor
         # confirmed, or a passkey registered, between such a read and the insert would let
-        # a single-factor session add a second factor.
-        stepped_up = self.step_up.shortfall(caller) is None
+        # a single-factor session add a second factor. It says why it refused, too, from what
+        # it saw: a read after it could find her second factor removed meanwhile.
+        missing = self.step_up.shortfall(caller)
         now = self._now()
         secret = new_secret()
         factor_id = str(uuid.uuid4())
         # Sealed with its own id as associated data: a secret moved to another row is garbage.
         factor = TotpFactor(factor_id, caller.user.id, self.box.seal(secret, factor_id), now)
-        if not await self.store.add_factor(
-            factor, MAX_FACTORS, now - PENDING_FACTOR_SECONDS, stepped_up=stepped_up
-        ):
-            # Refused for a second factor of hers (a step-up is due) or for the cap.
-            await self.step_up.require_if_enrolled(caller)
+        outcome = await self.store.add_factor(
+            factor, MAX_FACTORS, now - PENDING_FACTOR_SECONDS, stepped_up=missing is None
+        )
+        if outcome == "step-up":
+            self.step_up.refuse(caller, missing)
+        if outcome == "cap":
             raise TooManyFactors(MAX_FACTORS)
         self.events.emit("mfa_enrolment_started", user_id=caller.user.id, factor_id=factor.id)
         return Enrolment(

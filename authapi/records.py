@@ -251,6 +251,12 @@ class Passkey:
     last_used_at: int | None = None
 
 
+# What became of a pending TOTP factor a store was asked to add: added, or refused, checked in
+# this order, because its user has a second factor and the caller is not stepped up (the spec:
+# she "must step up first"), or because she keeps the cap.
+FactorOutcome = Literal["added", "step-up", "cap"]
+
+
 # What became of a passkey a store was asked to add: added, or refused, checked in this order,
 # because its credential id is registered (to anyone), because its user keeps the cap, or
 # because she has a second factor and the caller is not stepped up.

@@ -129,9 +129,10 @@ class StepUp:
     def refuse(self, caller: Caller, missing: str | None = None) -> NoReturn:
         """Refuse with RFC 9470's challenge, naming `missing` (her `shortfall`) or aal2.
 
-        For an operation whose own store step finds a step-up due after the check before it
-        passed: her last second factor went since `require` (her session is aal1 by then), or
-        her first came since `require_if_enrolled`.
+        For an operation whose own store step finds a step-up due: her last second factor went
+        since `require` passed (her session is aal1 by then), her first came since
+        `require_if_enrolled` passed, or, for an enrolment, which checks nothing before its
+        insert, she has one.
         """
         self._refuse(caller, missing or NEEDS_AAL2)
 

@@ -12,6 +12,7 @@ from authapi.records import (
     ActivityType,
     Assurance,
     ChallengePurpose,
+    FactorOutcome,
     Hits,
     MfaChallenge,
     Passkey,
@@ -219,11 +220,12 @@ class MfaStore(Protocol):
 
     async def add_factor(
         self, factor: TotpFactor, max_factors: int, pending_since: int, *, stepped_up: bool
-    ) -> bool:
-        """Record a pending factor unless the user has `max_factors` live ones already.
+    ) -> FactorOutcome:
+        """Record a pending factor, and return "added"; or refuse it and say why, changing nothing.
 
-        Unless `stepped_up`, refuse it too if she has a second factor: a verified TOTP
-        factor or a passkey. One atomic step with both checks; tell whether it was recorded.
+        The reasons, in this order, whichever hold: "step-up" if, not `stepped_up`, the user
+        has a second factor (a verified TOTP factor or a passkey), and "cap" if she has
+        `max_factors` live ones already. One atomic step with every check.
         """
 
     async def get_factor(self, user_id: str, factor_id: str) -> TotpFactor | None:

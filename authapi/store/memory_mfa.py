@@ -6,7 +6,14 @@ import dataclasses
 import threading
 from collections.abc import Callable
 
-from authapi.records import PASSWORD_ONLY, Activity, MfaChallenge, Session, TotpFactor
+from authapi.records import (
+    PASSWORD_ONLY,
+    Activity,
+    FactorOutcome,
+    MfaChallenge,
+    Session,
+    TotpFactor,
+)
 from authapi.store.memory_activity import MemoryActivityLog
 
 
@@ -48,23 +55,23 @@ class MemoryMfaStore:
 
     async def add_factor(
         self, factor: TotpFactor, max_factors: int, pending_since: int, *, stepped_up: bool
-    ) -> bool:
+    ) -> FactorOutcome:
         with self._lock:
             live = [
                 f
                 for f in self._factors_of(factor.user_id)
                 if f.is_verified or f.created_at > pending_since
             ]
-            if len(live) >= max_factors:
-                return False
             if not stepped_up and (
                 any(f.is_verified for f in live) or self._has_passkey(factor.user_id)
             ):
-                return False
+                return "step-up"
+            if len(live) >= max_factors:
+                return "cap"
             self._factors[factor.id] = factor
             self._factor_ids_by_user.setdefault(factor.user_id, {})[factor.id] = None
             self._pending[factor.id] = None
-            return True
+            return "added"
 
     def _factors_of(self, user_id: str) -> list[TotpFactor]:
         return [self._factors[i] for i in self._factor_ids_by_user.get(user_id, {})]

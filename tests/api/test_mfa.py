@@ -143,6 +143,24 @@ def test_a_sixth_factor_is_refused_with_409_and_an_expired_pending_one_makes_roo
     assert mfa.enrol(account.access_token).status_code == 201
 
 
+def test_a_user_with_a_factor_at_the_cap_is_asked_to_step_up_before_she_hears_of_the_cap(
+    mfa: MfaApi,
+) -> None:
+    account = mfa.account()
+    first, _ = mfa.factor(account.access_token)
+    next_step(mfa.clock)
+    raised = mfa.reauthenticate(account.access_token, method="totp", code=first.code(mfa.clock))
+    stepped_up = raised.json()["access_token"]
+    for _ in range(4):
+        assert mfa.enrol(stepped_up).status_code == 201
+    # Both hold for the aal1 token: a step-up is due, and she has 5 factors. The spec says
+    # she must step up first.
+    refused = mfa.enrol(account.access_token)
+    assert refused.status_code == 401
+    assert refused.json()["type"].endswith("step-up-required")
+    assert mfa.enrol(stepped_up).status_code == 409
+
+
 def test_a_pending_factor_cannot_be_confirmed_after_ten_minutes(mfa: MfaApi) -> None:
     account = mfa.account()
     enrolment = mfa.enrol(account.access_token).json()

@@ -27,7 +27,7 @@ async def test_a_confirmed_factor_is_recorded_with_its_id_and_a_refused_one_is_n
     session = a_session(user)
     assert await store.add_session(session)
     factor = a_factor(user)
-    assert await store.add_factor(factor, 5, SINCE, stepped_up=False)
+    assert await store.add_factor(factor, 5, SINCE, stepped_up=False) == "added"
     enrolled = reported("mfa_enrolled", user.id, factor.id)
     # A step that is not above the factor's last (0) is refused, and reports nothing.
     assert not await store.confirm_factor(user.id, factor.id, 0, NOW, SINCE, session.id, enrolled)

@@ -33,7 +33,7 @@ def a_session(user: User) -> Session:
 
 async def verified_factor(store: Store, user: User, keep: str, step: int = 100) -> TotpFactor:
     factor = a_factor(user)
-    assert await store.add_factor(factor, 5, SINCE, stepped_up=True)
+    assert await store.add_factor(factor, 5, SINCE, stepped_up=True) == "added"
     assert await store.confirm_factor(user.id, factor.id, step, NOW, SINCE, keep)
     found = await store.get_factor(user.id, factor.id)
     assert found is not None
@@ -45,12 +45,11 @@ async def test_at_most_the_maximum_of_live_factors_and_an_expired_pending_one_co
 ) -> None:
     user = a_user()
     await store.add_user(user)
-    assert await store.add_factor(
-        a_factor(user, created_at=SINCE), 2, SINCE, stepped_up=False
-    )  # expired
-    assert await store.add_factor(a_factor(user), 2, SINCE, stepped_up=False)
-    assert await store.add_factor(a_factor(user), 2, SINCE, stepped_up=False)
-    assert not await store.add_factor(a_factor(user), 2, SINCE, stepped_up=False)
+    expired = a_factor(user, created_at=SINCE)
+    assert await store.add_factor(expired, 2, SINCE, stepped_up=False) == "added"
+    assert await store.add_factor(a_factor(user), 2, SINCE, stepped_up=False) == "added"
+    assert await store.add_factor(a_factor(user), 2, SINCE, stepped_up=False) == "added"
+    assert await store.add_factor(a_factor(user), 2, SINCE, stepped_up=False) == "cap"
 
 
 async def test_confirming_verifies_the_factor_and_ends_every_other_session(store: Store) -> None:
@@ -69,7 +68,7 @@ async def test_an_expired_or_confirmed_factor_is_not_confirmed_again(store: Stor
     user = a_user()
     await store.add_user(user)
     stale = a_factor(user, created_at=SINCE + 1)
-    assert await store.add_factor(stale, 5, SINCE, stepped_up=False)
+    assert await store.add_factor(stale, 5, SINCE, stepped_up=False) == "added"
     assert not await store.confirm_factor(user.id, stale.id, 100, NOW, SINCE + 1, "none")
     factor = await verified_factor(store, user, keep="none")
     assert not await store.confirm_factor(user.id, factor.id, 200, NOW, SINCE, "none")
@@ -100,7 +99,7 @@ async def test_a_pending_factor_accepts_no_step(store: Store) -> None:
     user = a_user()
     await store.add_user(user)
     factor = a_factor(user)
-    assert await store.add_factor(factor, 5, SINCE, stepped_up=False)
+    assert await store.add_factor(factor, 5, SINCE, stepped_up=False) == "added"
     assert not await store.use_totp_step(factor.id, 101, NOW)
 
 
@@ -183,7 +182,7 @@ async def test_the_purge_deletes_expired_pending_factors_and_challenges_only(sto
     await store.add_user(user)
     stale, fresh = a_factor(user, created_at=SINCE), a_factor(user)
     for factor in (stale, fresh):
-        assert await store.add_factor(factor, 5, SINCE - 1, stepped_up=False)
+        assert await store.add_factor(factor, 5, SINCE - 1, stepped_up=False) == "added"
     kept = await verified_factor(store, user, keep="none")
     old = MfaChallenge("o" * 64, user.id, "api", 0, NOW)
     new = MfaChallenge("n" * 64, user.id, "api", 0, NOW + 300)

@@ -69,7 +69,7 @@ async def racing(
     session = a_session(user)
     assert await store.add_session(session)
     first = a_factor(user)
-    assert await store.add_factor(first, CAP, SINCE, stepped_up=False)
+    assert await store.add_factor(first, CAP, SINCE, stepped_up=False) == "added"
 
     async def confirmation() -> bool:
         return await store.confirm_factor(user.id, first.id, 100, NOW, SINCE, session.id)

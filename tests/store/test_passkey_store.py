@@ -85,7 +85,7 @@ async def test_without_a_step_up_a_passkey_is_added_only_while_no_factor_is_veri
     await store.add_user(user)
     # A pending TOTP factor is no second factor yet.
     pending = a_factor(user)
-    assert await store.add_factor(pending, 5, SINCE, stepped_up=False)
+    assert await store.add_factor(pending, 5, SINCE, stepped_up=False) == "added"
     first = a_passkey(user)
     assert await store.add_passkey(first, 10, stepped_up=False) == "added"
     assert await store.delete_passkey(user.id, first.id)

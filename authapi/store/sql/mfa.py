@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import exists, func, select, update
 
-from authapi.records import Activity, MfaChallenge, TotpFactor
+from authapi.records import Activity, FactorOutcome, MfaChallenge, TotpFactor
 from authapi.store.base import ActivityBounds
 from authapi.store.schema import (
     mfa_challenges,
@@ -50,10 +50,11 @@ class SqlMfaStore:
 
     async def add_factor(
         self, factor: TotpFactor, max_factors: int, pending_since: int, *, stepped_up: bool
-    ) -> bool:
-        # One statement checks and inserts, as add_passkey does; on PostgreSQL the user's row
-        # is locked first, so her enrolments, confirmations and passkey registrations take
-        # turns, and each insert sees the one before.
+    ) -> FactorOutcome:
+        # One statement checks and inserts, as add_passkey does (SQLite takes its write lock at
+        # the insert, whether it inserts or not); on PostgreSQL the user's row is locked first,
+        # so her enrolments, confirmations, passkey registrations and removals take turns, and
+        # each insert sees the one before.
         live = (
             select(func.count())
             .select_from(totp_factors)
@@ -66,20 +67,20 @@ class SqlMfaStore:
         )
         conditions = [live < max_factors]
         if not stepped_up:
-            conditions += [
-                ~exists().where(
-                    totp_factors.c.user_id == factor.user_id,
-                    totp_factors.c.confirmed_at.is_not(None),
-                ),
-                ~exists().where(passkeys.c.user_id == factor.user_id),
-            ]
+            conditions.append(~_second_factor(factor.user_id))
         row = literals_of(totp_factors, _factor_values(factor))
         insert = totp_factors.insert().from_select(
             [value.name for value in row], select(*row).where(*conditions)
         )
         async with self._database.connect(write=True) as connection:
             await self._lock_user_row(connection, factor.user_id)
-            return (await connection.execute(insert)).rowcount == 1
+            if (await connection.execute(insert)).rowcount == 1:
+                return "added"
+            # Why, asked in the same transaction: under the same locks, so her second factors
+            # are what the insert saw. Past them (or stepped up), only the cap refuses.
+            if not stepped_up and await self._has_second_factor(connection, factor.user_id):
+                return "step-up"
+            return "cap"
 
     async def get_factor(self, user_id: str, factor_id: str) -> TotpFactor | None:
         query = select(totp_factors).where(
