@@ -12,18 +12,22 @@ every run and every backend, since on the memory store nothing yields inside it.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from sqlalchemy import text, update
 
 from authapi.activity import event
 from authapi.errors import InvalidToken, StepUpRequired
 from authapi.passkeys import MAX_PASSKEYS
 from authapi.records import NO_PEER, WITH_TOTP, PasswordOutcome, Session, User
 from authapi.store import Store
+from authapi.store.schema import sessions
+from authapi.store.sql import SqlStore
 from tests.api_moves import PASSWORD
 from tests.store.test_mfa_races import CAP, caller_of, services_on, user_in
 from tests.store.test_mfa_store import NOW, SINCE, a_factor, a_session, verified_factor
@@ -256,3 +260,34 @@ async def test_an_ended_session_is_named_before_a_step_up(store: Store) -> None:
         user.id, NEW_HASH, NOW, keep=session.id, stepped_up=False
     )
     assert outcome == ("session-ended", 0)
+
+
+@pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
+async def test_a_logout_committing_under_the_change_ends_it(store: Store) -> None:
+    # On PostgreSQL a logout's revoke locks the session's row only, not the user's: the change
+    # waits for it on that row and then sees it. SQLite has one writer at a time, so its
+    # change always sees a logout that came first.
+    user = await user_in(store)
+    mine = await with_session(store, user)
+    database = cast(SqlStore, store)._database
+    revoke = update(sessions).where(sessions.c.id == mine.id).values(revoked_at=NOW)
+    async with database.engine.connect() as logout:
+        await logout.begin()
+        await logout.execute(revoke)
+        logout_pid = (await logout.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        changing = asyncio.ensure_future(
+            store.replace_password(user.id, NEW_HASH, NOW, keep=mine.id, stepped_up=False)
+        )
+        blocked = text(
+            "SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))"
+        )
+        for _ in range(500):
+            async with database.connect() as watcher:
+                if (await watcher.execute(blocked, {"pid": logout_pid})).scalar_one():
+                    break
+            await asyncio.sleep(0.01)
+        else:
+            pytest.fail("the change never waited for the uncommitted logout")
+        await logout.commit()
+    assert await changing == ("session-ended", 0)
+    assert await password_hash_of(store, user) == user.password_hash
