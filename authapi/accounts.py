@@ -26,8 +26,9 @@ from authapi.events import Events
 from authapi.password_check import PasswordCheck
 from authapi.passwords import PasswordHasher, check_password_policy
 from authapi.records import NO_PEER, Peer, SessionKind, User
-from authapi.sessions import SessionService
+from authapi.sessions import Caller, SessionService
 from authapi.settings import Settings
+from authapi.step_up import StepUp
 from authapi.store.base import UserStore
 from authapi.throttle import Throttle, known_address_key
 from authapi.tokens import Claims, TokenPair
@@ -55,10 +56,12 @@ class AccountService:
         throttle: Throttle,
         sessions: SessionService,
         devices: DeviceTokens,
+        step_up: StepUp,
         events: Events,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
+        self.step_up = step_up
         self.devices = devices
         self.store = store
         self.activity = activity
@@ -136,7 +139,7 @@ class AccountService:
 
     async def change_password(
         self,
-        claims: Claims,
+        caller: Caller,
         current_password: str,
         new_password: str,
         peer: Peer = NO_PEER,
@@ -144,8 +147,13 @@ class AccountService:
         """Replace the password after checking the current one; end every other session.
 
         Every device token of the account goes stale with the old credential version; the
-        caller's device gets a new one, which is returned.
+        caller's device gets a new one, which is returned. A caller whose session has ended,
+        or who is short of a step-up while the user has a second factor, changes nothing.
         """
+        claims = caller.claims
+        # What she lacks for a step-up, read before the hashing: the store refuses the change
+        # if she lacks anything once the user has a second factor, whenever that came.
+        missing = self.step_up.shortfall(caller)
         user = await self.profile(claims)
         now = self._now()
         # The same check as login's, under the same counter: the account's normalized email.
@@ -163,14 +171,23 @@ class AccountService:
         # The same step forgets every address the account was known from but the caller's:
         # one a phisher logged in from must not keep its exemption from the account ceiling.
         changed = event("password_changed", user.id, now, peer, session_id=claims.sid)
-        revoked = await self.store.replace_password(
+        # The same step checks what the hashing gave time to change: her first second factor
+        # confirmed or a passkey added in another session, or the end of her own session
+        # (a logout, or that confirmation, which ends every other session).
+        outcome, revoked = await self.store.replace_password(
             user.id,
             new_hash,
             now,
             keep=claims.sid,
             keep_address=known_address_key(peer.address),
             activity=changed,
+            stepped_up=missing is None,
         )
+        if outcome == "session-ended":
+            # The answer its token gets on any protected call from now on.
+            self.sessions.refuse(claims, "revoked")
+        if outcome == "step-up":
+            self.step_up.refuse(caller, missing)
         self.events.emit("password_changed", user_id=user.id, sessions_revoked=revoked)
         # The change bumped the version read above by one. Had another change landed in
         # between, this token is stale already: the caller's device fails closed.

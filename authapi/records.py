@@ -263,6 +263,13 @@ FactorOutcome = Literal["added", "step-up", "cap"]
 PasskeyOutcome = Literal["added", "taken", "cap", "step-up"]
 
 
+# What became of a password change a store was asked to make: changed, or refused, checked in
+# this order, because the caller's session is no longer live (revoked, by a logout or by a
+# credential change of another session's, or expired), or because its user has a second
+# factor and the caller is not stepped up.
+PasswordOutcome = Literal["changed", "session-ended", "step-up"]
+
+
 # What a WebAuthn challenge may be answered for: adding a passkey, a passwordless login,
 # the second step of a password login, or raising a session by reauthentication.
 ChallengePurpose = Literal["registration", "login", "mfa", "reauthenticate"]

@@ -42,10 +42,12 @@ async def logout(token_info: dict[str, Any], body: dict[str, Any] | None = None)
 async def change_password(token_info: dict[str, Any], body: dict[str, Any]) -> Response:
     """Replace the caller's password, end their other sessions, renew their device token."""
     # A user with a second factor steps up first (RFC 9470): a stolen access token alone
-    # must not be enough to take the account over.
-    await services().step_up.require_if_enrolled(caller_of(token_info))
+    # must not be enough to take the account over. Asked here at once, before any hashing;
+    # the store's change holds it against a second factor that comes meanwhile.
+    caller = caller_of(token_info)
+    await services().step_up.require_if_enrolled(caller)
     device_token = await services().accounts.change_password(
-        claims_of(token_info), body["current_password"], body["new_password"], peer()
+        caller, body["current_password"], body["new_password"], peer()
     )
     return json_reply({"device_token": device_token}, headers=NO_STORE)
 

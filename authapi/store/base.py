@@ -17,6 +17,7 @@ from authapi.records import (
     MfaChallenge,
     Passkey,
     PasskeyOutcome,
+    PasswordOutcome,
     Session,
     Task,
     TaskPage,
@@ -79,12 +80,18 @@ class UserStore(Protocol):
         keep: str | None = None,
         keep_address: str | None = None,
         activity: Activity | None = None,
-    ) -> int:
+        *,
+        stepped_up: bool,
+    ) -> tuple[PasswordOutcome, int]:
         """Set a new password hash and bump the credential version, with `revoke_user_sessions`.
 
-        One atomic step, which forgets the known addresses as `revoke_user_sessions` does
-        and records `activity` (its count: the sessions revoked) if the user exists;
-        returns how many sessions were revoked.
+        `keep` is the caller's session. The change is refused, changing nothing, and the
+        reason returned, in this order, whichever hold: "session-ended" if `keep` is given and
+        is not a live session of the user's at `now` (revoked or expired), and "step-up" if,
+        not `stepped_up`, the user has a second factor (a verified TOTP factor or a passkey).
+        Otherwise it is one atomic step with those checks, which forgets the known addresses
+        as `revoke_user_sessions` does and records `activity` (its count: the sessions
+        revoked) if the user exists; it returns "changed" and how many sessions were revoked.
         """
 
 

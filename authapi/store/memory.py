@@ -19,6 +19,7 @@ from authapi.records import (
     ActivityType,
     Assurance,
     Hits,
+    PasswordOutcome,
     Session,
     User,
 )
@@ -243,10 +244,21 @@ class MemoryStore(MemoryTaskStore, MemoryMfaStore, MemoryPasskeyStore):
         keep: str | None = None,
         keep_address: str | None = None,
         activity: Activity | None = None,
-    ) -> int:
+        *,
+        stepped_up: bool,
+    ) -> tuple[PasswordOutcome, int]:
         with self._lock:
+            # Checked under the lock of the change: a logout, another session's confirmation
+            # of her first factor or a passkey added lands wholly before it or after it.
+            session = None if keep is None else self._sessions.get(keep)
+            if keep is not None and (
+                session is None or session.user_id != user_id or not session.is_live(now)
+            ):
+                return "session-ended", 0
+            if not stepped_up and self._has_second_factor(user_id):
+                return "step-up", 0
             self._forget_addresses(user_id, keep_address)
-            return self._new_credentials(user_id, now, keep, password_hash, activity)
+            return "changed", self._new_credentials(user_id, now, keep, password_hash, activity)
 
     async def list_sessions(self, user_id: str, now: int) -> list[Session]:
         with self._lock:

@@ -142,6 +142,7 @@ class Services:
             throttle=throttle,
             sessions=sessions,
             devices=devices,
+            step_up=step_up,
             events=events,
             clock=clock,
         )

@@ -8,6 +8,7 @@ switch. On memory, SQLite and PostgreSQL, since the compare-and-swap is the stor
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,8 @@ import pytest
 
 from authapi.accounts import AccountService
 from authapi.errors import InvalidCredentials, InvalidInput, WrongPassword
-from authapi.records import NO_PEER, User
+from authapi.records import NO_PEER, Session, User
+from authapi.sessions import Caller
 from authapi.store import Store
 from authapi.tokens import Claims
 from authapi.web.services import Services
@@ -109,8 +111,14 @@ async def bcrypt_era_account(server: Server, rounds: int = 4) -> str:
     return before
 
 
-def claims_of(user: User) -> Claims:
-    return Claims(sub=user.id, sid="the-session", jti="j", type="access", exp=0, iat=0)
+async def caller_of(server: Server, user: User) -> Caller:
+    """Return Ada as the caller of a live session of hers (a password change keeps it)."""
+    now = int(server.clock.now)
+    version = user.credential_version
+    session = Session(str(uuid.uuid4()), user.id, now, now + 3600, "h", credential_version=version)
+    assert await server.store.add_session(session)
+    claims = Claims(sub=user.id, sid=session.id, jti="j", type="access", exp=0, iat=0)
+    return Caller(claims, user, session)
 
 
 async def test_a_bcrypt_era_account_logs_in_after_the_switch_and_gets_argon2id(
@@ -189,7 +197,8 @@ async def test_a_password_change_from_a_bcrypt_era_hash_stores_argon2id(server: 
     argon2id = server.accounts(password_hash="argon2id", **ARGON2)
     user = await server.store.get_user_by_email(EMAIL)
     assert user is not None
-    await argon2id.change_password(claims_of(user), PASSWORD, "a brand new passphrase")
+    caller = await caller_of(server, user)
+    await argon2id.change_password(caller, PASSWORD, "a brand new passphrase")
     assert (await stored_hash(server.store)).startswith("$argon2id$")
     await argon2id.login(EMAIL, "a brand new passphrase")
 
@@ -199,8 +208,9 @@ async def test_a_wrong_current_password_never_rehashes(server: Server) -> None:
     argon2id = server.accounts(password_hash="argon2id", **ARGON2)
     user = await server.store.get_user_by_email(EMAIL)
     assert user is not None
+    caller = await caller_of(server, user)
     with pytest.raises(WrongPassword):
-        await argon2id.change_password(claims_of(user), "not the password", "a brand new one!")
+        await argon2id.change_password(caller, "not the password", "a brand new one!")
     assert await stored_hash(server.store) == before
     assert server.store.swaps == 0
 
@@ -212,7 +222,8 @@ async def test_a_right_current_password_upgrades_even_when_the_new_one_is_refuse
     argon2id = server.accounts(password_hash="argon2id", **ARGON2)
     user = await server.store.get_user_by_email(EMAIL)
     assert user is not None
+    caller = await caller_of(server, user)
     with pytest.raises(InvalidInput):
-        await argon2id.change_password(claims_of(user), PASSWORD, "short")
+        await argon2id.change_password(caller, PASSWORD, "short")
     assert (await stored_hash(server.store)).startswith("$argon2id$")
     await argon2id.login(EMAIL, PASSWORD)

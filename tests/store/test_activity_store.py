@@ -206,7 +206,9 @@ async def test_credential_changes_record_how_many_sessions_they_ended(store: Sto
     for session in sessions:
         await store.add_session(session)
     changed = event("password_changed", user.id, NOW, ADA, session_id=sessions[0].id)
-    await store.replace_password(user.id, "new", NOW, keep=sessions[0].id, activity=changed)
+    await store.replace_password(
+        user.id, "new", NOW, keep=sessions[0].id, activity=changed, stepped_up=False
+    )
     everything = event("logout_all", user.id, NOW, ADA, session_id=sessions[0].id)
     await store.revoke_user_sessions(user.id, NOW, activity=everything)
     page = await store.list_activity(user.id, limit=10)

@@ -25,7 +25,9 @@ def a_user(email: str) -> User:
 
 async def _change(store: Store, how: str, user: User, keep_address: str | None) -> None:
     if how == "password":
-        await store.replace_password(user.id, "$2b$04$new", NOW, keep_address=keep_address)
+        await store.replace_password(
+            user.id, "$2b$04$new", NOW, keep_address=keep_address, stepped_up=False
+        )
     else:
         await store.revoke_user_sessions(user.id, NOW, keep_address=keep_address)
 
@@ -53,7 +55,9 @@ async def test_a_forgotten_address_can_be_learned_again_and_purged(store: Store)
     await store.add_user(ada)
     await store.remember_address(ada.id, "addr:phisher", NOW)
     await store.remember_address(ada.id, "addr:home", NOW)
-    await store.replace_password(ada.id, "$2b$04$new", NOW, keep_address="addr:home")
+    await store.replace_password(
+        ada.id, "$2b$04$new", NOW, keep_address="addr:home", stepped_up=False
+    )
     await store.remember_address(ada.id, "addr:phisher", NOW + 1)
     assert await store.is_known_address(ada.id, "addr:phisher")
     later = NOW + 2 + KNOWN_ADDRESS_RETENTION_SECONDS

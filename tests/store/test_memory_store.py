@@ -189,7 +189,9 @@ CAP = 10
         pytest.param(lambda s, u: s.add_session(a_session(u), max_sessions=CAP), id="login"),
         pytest.param(lambda s, u: s.list_sessions(u, NOW), id="listing"),
         pytest.param(lambda s, u: s.revoke_user_sessions(u, NOW), id="logout-all"),
-        pytest.param(lambda s, u: s.replace_password(u, "new", NOW), id="password-change"),
+        pytest.param(
+            lambda s, u: s.replace_password(u, "new", NOW, stepped_up=False), id="password-change"
+        ),
         pytest.param(lambda s, u: s.get_session_and_user(f"s{ENDED}"), id="revocation-check"),
         pytest.param(lambda s, u: s.rotate_refresh(f"s{ENDED}", "h", "h2", NOW), id="refresh"),
     ],

@@ -336,7 +336,10 @@ async def test_replacing_the_password_bumps_the_version_and_keeps_only_the_calle
     mine, stolen, theirs = a_session(user), a_session(user), a_session(other)
     for session in (mine, stolen, theirs):
         await store.add_session(session)
-    assert await store.replace_password(user.id, "$2b$05$new", NOW + 1, keep=mine.id) == 1
+    changed = await store.replace_password(
+        user.id, "$2b$05$new", NOW + 1, keep=mine.id, stepped_up=False
+    )
+    assert changed == ("changed", 1)
     stored = await store.get_user(user.id)
     assert stored is not None
     assert (stored.password_hash, stored.credential_version) == ("$2b$05$new", 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import update
@@ -19,12 +20,14 @@ async def renew_credentials(
     *,
     forget_except: str | None = None,
     forget: bool = True,
+    only_if: Sequence[Any] = (),
 ) -> int | None:
     """Bump the user's credential version and revoke every session but `keep`, on `connection`.
 
     With `forget`, the user's known addresses but `forget_except` go too. Return how many
-    sessions were revoked, or None when there is no such user. The caller's transaction
-    makes it one atomic step.
+    sessions were revoked, or None, changing nothing, when there is no such user or a
+    condition of `only_if` does not hold: they are checked in the statement that bumps the
+    version, the transaction's first write. The caller's transaction makes it one atomic step.
     """
     changes: dict[str, Any] = {"credential_version": users.c.credential_version + 1}
     if password_hash is not None:
@@ -32,7 +35,7 @@ async def renew_credentials(
     # The user's row first, as in add_session: the two take turns, never deadlock.
     bump = (
         update(users)
-        .where(users.c.id == user_id)
+        .where(users.c.id == user_id, *only_if)
         .values(**changes)
         .returning(users.c.credential_version)
     )

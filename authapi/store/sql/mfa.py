@@ -177,6 +177,10 @@ class SqlMfaStore:
         query = select(_second_factor(user_id))
         return bool((await connection.execute(query)).scalar_one())
 
+    def _second_factor_condition(self, user_id: str) -> Any:
+        # For the statements of the other parts that check it (a password change's).
+        return _second_factor(user_id)
+
     async def _lose_second_factor(self, connection: Any, user_id: str) -> None:
         # In the transaction of the removal that took the last second factor.
         await connection.execute(recovery_codes.delete().where(recovery_codes.c.user_id == user_id))

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     and_,
     case,
+    exists,
     func,
     select,
     text,
@@ -29,7 +30,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.schema import Column, Table
 
 from authapi.errors import EmailTaken
-from authapi.records import Activity, Assurance, Hits, Session, User
+from authapi.records import Activity, Assurance, Hits, PasswordOutcome, Session, User
 from authapi.store.base import (
     DEFAULT_ACTIVITY_BOUNDS,
     KNOWN_ADDRESS_RETENTION_SECONDS,
@@ -224,10 +225,52 @@ class SqlStore(SqlTaskStore, SqlActivityStore, SqlMfaStore, SqlPasskeyStore):
         keep: str | None = None,
         keep_address: str | None = None,
         activity: Activity | None = None,
-    ) -> int:
-        return await self._new_credentials(
-            user_id, now, keep, keep_address, password_hash, activity
+        *,
+        stepped_up: bool,
+    ) -> tuple[PasswordOutcome, int]:
+        # The checks are conditions of the statement that bumps the version: on SQLite its
+        # write lock is taken at that statement, whether it changes the row or not. On
+        # PostgreSQL the user's row is locked first, which her confirmations, passkey
+        # registrations and logout-alls take too, and then the caller's session's row, which a
+        # logout or a session's end takes: each of them commits before the checks read, or
+        # waits for the change to commit.
+        live = exists().where(
+            sessions.c.id == keep,
+            sessions.c.user_id == user_id,
+            sessions.c.revoked_at.is_(None),
+            sessions.c.expires_at > now,
         )
+        conditions = [] if keep is None else [live]
+        if not stepped_up:
+            conditions.append(~self._second_factor_condition(user_id))
+        async with self._database.connect(write=True) as connection:
+            await self._lock_user_row(connection, user_id)
+            if keep is not None and not self._is_sqlite:
+                session_row = select(sessions.c.id).where(sessions.c.id == keep)
+                await connection.execute(session_row.with_for_update(key_share=True))
+            revoked = await renew_credentials(
+                connection,
+                user_id,
+                now,
+                keep,
+                password_hash,
+                forget_except=keep_address,
+                only_if=conditions,
+            )
+            if revoked is None:
+                # Why, asked in the same transaction, under the same locks: what the bump saw.
+                held = select(live, self._second_factor_condition(user_id))
+                is_live, has_factor = (await connection.execute(held)).one()
+                if keep is not None and not is_live:
+                    return "session-ended", 0
+                if not stepped_up and has_factor:
+                    return "step-up", 0
+                # No such user: nothing to change, as a logout-all of nobody changes nothing.
+                return "changed", 0
+            if activity is not None:
+                counted = dataclasses.replace(activity, count=revoked)
+                await write_activity(connection, counted, self._activity_bounds)
+        return "changed", revoked
 
     async def list_sessions(self, user_id: str, now: int) -> list[Session]:
         query = (
