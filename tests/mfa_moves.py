@@ -87,6 +87,14 @@ class MfaApi(Api):
             "/api/v1/auth/reauthenticate", headers=bearer(access_token), json=body
         )
 
+    def stepped_up(self, access_token: str, factor: Factor) -> str:
+        """Step the session up with the factor's next code; return its raised access token."""
+        next_step(self.clock)
+        raised = self.reauthenticate(access_token, method="totp", code=factor.code(self.clock))
+        assert raised.status_code == 200, raised.text
+        token: str = raised.json()["access_token"]
+        return token
+
 
 async def async_user_with_factor(
     client: Any, clock: Clock, email: str = "ada@example.com"

@@ -117,9 +117,7 @@ def test_a_wrong_code_is_refused_and_the_token_lives_on_for_the_right_one(mfa: M
 def test_removing_the_last_factor_lets_the_password_alone_log_in_again(mfa: MfaApi) -> None:
     account = mfa.account()
     factor, codes = mfa.factor(account.access_token)
-    next_step(mfa.clock)
-    raised = mfa.reauthenticate(account.access_token, method="totp", code=factor.code(mfa.clock))
-    access = raised.json()["access_token"]
+    access = mfa.stepped_up(account.access_token, factor)
     removed = mfa.client.delete(f"{MFA}/factors/{factor.id}", headers=bearer(access))
     assert removed.status_code == 204
     assert mfa.login().status_code == 200
@@ -148,9 +146,7 @@ def test_a_user_with_a_factor_at_the_cap_is_asked_to_step_up_before_she_hears_of
 ) -> None:
     account = mfa.account()
     first, _ = mfa.factor(account.access_token)
-    next_step(mfa.clock)
-    raised = mfa.reauthenticate(account.access_token, method="totp", code=first.code(mfa.clock))
-    stepped_up = raised.json()["access_token"]
+    stepped_up = mfa.stepped_up(account.access_token, first)
     for _ in range(4):
         assert mfa.enrol(stepped_up).status_code == 201
     # Both hold for the aal1 token: a step-up is due, and she has 5 factors. The spec says

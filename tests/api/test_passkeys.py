@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from tests.backends import BACKENDS, storage_url
 from tests.clock import Clock
 from tests.forgery import claims_of
-from tests.mfa_moves import bearer, next_step, start_at_a_step
+from tests.mfa_moves import bearer, start_at_a_step
 from tests.passkey_moves import PASSKEYS, PasskeyApi
 from tooling.soft_authenticator import UP, UV, SoftAuthenticator, unb64url
 
@@ -204,9 +204,7 @@ def test_the_browser_second_step_takes_a_passkey_too(pk: PasskeyApi) -> None:
 def test_a_user_with_totp_and_a_passkey_is_offered_every_method(pk: PasskeyApi) -> None:
     account = pk.account()
     factor, _ = pk.factor(account.access_token)
-    next_step(pk.clock)
-    raised = pk.reauthenticate(account.access_token, method="totp", code=factor.code(pk.clock))
-    pk.passkey(raised.json()["access_token"])
+    pk.passkey(pk.stepped_up(account.access_token, factor))
     assert pk.login().json()["methods"] == ["totp", "recovery_code", "webauthn"]
 
 

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from tests.api_moves import PASSWORD
 from tests.clock import Clock
 from tests.forgery import claims_of
-from tests.mfa_moves import MFA, bearer, next_step, start_at_a_step
+from tests.mfa_moves import MFA, bearer, start_at_a_step
 from tests.passkey_moves import PasskeyApi
 
 WRONG_CODE = "AAAA-AAAA-AAAA-AAAA"
@@ -106,9 +106,7 @@ def test_removing_the_last_totp_factor_keeps_the_codes_while_a_passkey_is_left(
 ) -> None:
     account = pk.account()
     factor, codes = pk.factor(account.access_token)
-    next_step(pk.clock)
-    raised = pk.reauthenticate(account.access_token, method="totp", code=factor.code(pk.clock))
-    access = raised.json()["access_token"]
+    access = pk.stepped_up(account.access_token, factor)
     pk.passkey(access)
     removed = pk.client.delete(f"{MFA}/factors/{factor.id}", headers=bearer(access))
     assert removed.status_code == 204

@@ -140,9 +140,7 @@ def test_a_user_without_a_factor_changes_the_password_without_a_step_up(mfa: Mfa
 def test_a_password_change_after_a_step_up_keeps_the_factors(mfa: MfaApi) -> None:
     account = mfa.account()
     factor, _ = mfa.factor(account.access_token)
-    next_step(mfa.clock)
-    raised = mfa.reauthenticate(account.access_token, method="totp", code=factor.code(mfa.clock))
-    access = raised.json()["access_token"]
+    access = mfa.stepped_up(account.access_token, factor)
     changed = mfa.client.post(
         "/api/v1/auth/password",
         headers=bearer(access),
